@@ -1,0 +1,97 @@
+using System.CommandLine;
+using Authly.Configuration;
+using Authly.Embedded;
+using Authly.Server;
+
+namespace Authly.Cli.Commands;
+
+/// <summary>`authly serve`: the server, optionally with its own PostgreSQL and Redis (--embedded).</summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var host = new Option<string>("--host") { Description = "Address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "HTTP port", DefaultValueFactory = _ => 8000 };
+        var embedded = new Option<bool>("--embedded") { Description = "Start a private PostgreSQL and Redis under --data-dir (development)" };
+        var dataDir = new Option<string>("--data-dir") { Description = "Where --embedded keeps its data", DefaultValueFactory = _ => ".authly-data" };
+        var noMigrate = new Option<bool>("--no-migrate") { Description = "Do not apply database migrations on start" };
+        var logLevel = new Option<string?>("--log-level") { Description = "Trace, Debug, Information, Warning, Error" };
+        var command = new Command("serve", """
+            Run the Authly server.
+
+            Examples:
+              authly serve --embedded                 # everything local, data in ./.authly-data
+              DATABASE_URL=postgresql://u:p@db/authly REDIS_URL=redis://cache:6379 authly serve --host 0.0.0.0
+            """) { host, port, embedded, dataDir, noMigrate, logLevel };
+        command.SetAction(async (parse, ct) =>
+        {
+            var p = parse.GetValue(port);
+            if (p is < 1 or > 65535) { Console.Error.WriteLine("error: --port must be between 1 and 65535"); return 2; }
+            var h = parse.GetValue(host)!;
+            var overrides = new Dictionary<string, string?>();
+            if (parse.GetValue(noMigrate)) overrides["AUTHLY_MIGRATE_ON_START"] = "false";
+            if (parse.GetValue(logLevel) is { } level) overrides["LOG_LEVEL"] = level;
+            var urlHost = h is "0.0.0.0" or "::" or "*" ? "localhost" : h.Contains(':') ? $"[{h}]" : h;
+            EmbeddedServices? services = null;
+            try
+            {
+                if (parse.GetValue(embedded))
+                {
+                    var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
+                    Console.WriteLine($"Starting embedded PostgreSQL and Redis in {dir} …");
+                    services = await EmbeddedServices.StartAsync(dir, ct: ct);
+                    overrides["DATABASE_URL"] = services.DatabaseUrl;
+                    overrides["REDIS_URL"] = services.RedisUrl;
+                    SetUnlessEnv(overrides, "JWT_SECRET_KEY", services.JwtSecret);
+                    SetUnlessEnv(overrides, "JWT_REFRESH_SECRET_KEY", services.JwtRefreshSecret);
+                    SetUnlessEnv(overrides, "AUTHLY_MODE", "embedded");
+                }
+                SetUnlessEnv(overrides, "AUTHLY_ISSUER", $"http://{urlHost}:{p}");
+                var app = AuthlyWebApp.Build(["--urls", $"http://{(h.Contains(':') ? $"[{h}]" : h)}:{p}"], overrides);
+                await app.StartAsync(ct);
+                PrintBanner(app, services, $"http://{urlHost}:{p}");
+                await app.WaitForShutdownAsync(ct);
+                return 0;
+            }
+            catch (AuthlyConfigurationException e) { Console.Error.WriteLine(e.Message); return 2; }
+            catch (OperationCanceledException) { return 0; }
+            catch (InvalidOperationException e) { Console.Error.WriteLine($"error: {e.Message}"); return 1; }
+            finally
+            {
+                if (services is not null) await services.DisposeAsync();
+            }
+        });
+        return command;
+    }
+
+    private static void SetUnlessEnv(Dictionary<string, string?> overrides, string name, string value)
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name))) overrides[name] = value;
+    }
+
+    private static void PrintBanner(Microsoft.AspNetCore.Builder.WebApplication app, EmbeddedServices? services, string baseUrl)
+    {
+        var options = app.Services.GetRequiredService<AuthlyOptions>();
+        var issuer = options.Issuer ?? baseUrl;
+        Console.WriteLine($"""
+
+            Authly {AuthlyWebApp.Version} is running
+              API        {baseUrl}/api/v1
+              Issuer     {issuer}
+              Discovery  {issuer}/.well-known/openid-configuration
+              Docs       {baseUrl}/docs
+              Health     {baseUrl}/health
+            """);
+        if (services is not null)
+            Console.WriteLine($"""
+                  PostgreSQL {services.DatabaseUrl}
+                  Redis      {services.RedisUrl}
+                  Data dir   {services.DataDir}
+                """);
+        Console.WriteLine($"""
+              Admin user {options.AdminUsername}{(options.AdminPassword is null ? " (password printed above on first start, or as you set it)" : " (password from AUTHLY_ADMIN_PASSWORD)")}
+
+            Press Ctrl-C to stop.
+            """);
+    }
+}

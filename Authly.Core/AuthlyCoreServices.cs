@@ -1,0 +1,76 @@
+using Authly.Clients;
+using Authly.Cluster;
+using Authly.Configuration;
+using Authly.Counters;
+using Authly.Grants;
+using Authly.Scopes;
+using Authly.Security;
+using Authly.Storage;
+using Authly.Tokens;
+using Authly.Users;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace Authly;
+
+public static class AuthlyCoreServices
+{
+    /// <summary>Registers the engine: one data source, Redis when configured, stores, grants. All singletons.</summary>
+    public static IServiceCollection AddAuthlyCore(this IServiceCollection services, AuthlyOptions options)
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_ =>
+        {
+            var builder = new NpgsqlDataSourceBuilder(DatabaseUrl.ToConnectionString(options.DatabaseUrl));
+            builder.ConnectionStringBuilder.ApplicationName ??= "authly";
+            return builder.Build();
+        });
+        services.AddSingleton<Migrator>();
+        services.AddSingleton<AuthlyStartup>();
+        services.AddSingleton<Issuer>();
+
+        if (options.RedisUrl is not null)
+        {
+            services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisUrl.Parse(options.RedisUrl)));
+            services.AddSingleton<ICounterStore>(sp => new RedisCounterStore(sp.GetRequiredService<IConnectionMultiplexer>(), options.RedisPrefix));
+            services.AddSingleton<IClusterBus>(sp => new RedisClusterBus(sp.GetRequiredService<IConnectionMultiplexer>(), options.RedisPrefix));
+        }
+        else
+        {
+            services.AddSingleton<ICounterStore, InProcessCounterStore>();
+            services.AddSingleton<IClusterBus, LocalClusterBus>();
+        }
+        services.AddSingleton<RateLimiter>();
+        services.AddSingleton<LoginLockout>();
+
+        services.AddSingleton<PasswordHasher>();
+        services.AddSingleton<UserStore>();
+        services.AddSingleton<AdminBootstrap>();
+        services.AddSingleton<ScopeStore>();
+        services.AddSingleton<ClientStore>();
+        services.AddSingleton<ClientAuthenticator>();
+
+        services.AddSingleton<SigningKeyStore>();
+        services.AddSingleton<JwtIssuer>();
+        services.AddSingleton<RevocationList>();
+        services.AddSingleton<RefreshTokenStore>();
+        services.AddSingleton<TokenIssuer>();
+        services.AddSingleton<TokenIntrospection>();
+        services.AddSingleton<TokenRevocation>();
+        services.AddSingleton<IntrospectionAccess>();
+        services.AddSingleton<Admin.AdminAccess>();
+
+        services.AddSingleton<ClientCredentialsGrant>();
+        services.AddSingleton<PasswordGrant>();
+        services.AddSingleton<RefreshTokenGrant>();
+        services.AddSingleton<IGrantHandler>(sp => sp.GetRequiredService<ClientCredentialsGrant>());
+        services.AddSingleton<IGrantHandler>(sp => sp.GetRequiredService<PasswordGrant>());
+        services.AddSingleton<IGrantHandler>(sp => sp.GetRequiredService<RefreshTokenGrant>());
+        services.AddSingleton<GrantEngine>();
+        return services;
+    }
+}

@@ -1,0 +1,77 @@
+using Authly.OAuth;
+using Authly.Scopes;
+
+namespace Authly.Clients;
+
+/// <summary>What makes a client registration valid: one place, used for create and update.</summary>
+public static class ClientRules
+{
+    public static readonly IReadOnlyList<string> SupportedGrantTypes =
+        [OAuth.GrantTypes.AuthorizationCode, OAuth.GrantTypes.ClientCredentials, OAuth.GrantTypes.RefreshToken,
+         OAuth.GrantTypes.Password, OAuth.GrantTypes.DeviceCode];
+
+    /// <summary>
+    /// RFC 6749 §3.1.2: absolute, no fragment. RFC 8252 §7 and OAuth 2.1 §2.3.1: a public client's
+    /// redirect must be https, http on a loopback address, or a private-use (reverse-DNS) scheme.
+    /// </summary>
+    public static string? RedirectUriProblem(string uri, bool isPublic)
+    {
+        if (uri.Length > 2000) return "is longer than 2000 characters";
+        if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed)) return "is not an absolute URI";
+        if (uri.Contains('#')) return "must not contain a fragment";
+        if (parsed.Scheme is "javascript" or "data" or "file" or "vbscript") return $"uses the forbidden scheme '{parsed.Scheme}'";
+        if (parsed.Scheme is "http" or "https" && string.IsNullOrEmpty(parsed.Host)) return "has no host";
+        if (!isPublic) return null;
+        if (parsed.Scheme == "https") return null;
+        if (parsed.Scheme == "http")
+            return parsed.IsLoopback && parsed.Host is "127.0.0.1" or "[::1]" or "localhost" ? null
+                : "must use https (http is allowed only on a loopback address for public clients)";
+        return parsed.Scheme.Contains('.') ? null : "must use https, loopback http, or a private-use scheme such as com.example.app";
+    }
+
+    public static void Validate(ClientRegistration r, bool isCreate)
+    {
+        if (isCreate && string.IsNullOrWhiteSpace(r.ClientName)) throw new ClientValidationException("client_name", "client_name is required");
+        if (r.ClientName is { Length: > 255 }) throw new ClientValidationException("client_name", "client_name is longer than 255 characters");
+        if (isCreate && r.ClientType is not (ClientTypes.Public or ClientTypes.Confidential))
+            throw new ClientValidationException("client_type", "client_type must be 'public' or 'confidential'");
+        if (r.TokenEndpointAuthMethod is { } m && !TokenAuthMethods.All.Contains(m))
+            throw new ClientValidationException("token_endpoint_auth_method", "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none");
+        if (r.GrantTypes is { } grants)
+            foreach (var g in grants)
+                if (!SupportedGrantTypes.Contains(g))
+                    throw new ClientValidationException("grant_types", $"grant type '{g}' is not supported");
+        if (r.ResponseTypes is { } rts && rts.Any(t => t != "code"))
+            throw new ClientValidationException("response_types", "only the 'code' response type is supported");
+        if (r.Scope is not null)
+        {
+            try { _ = ScopeSet.Parse(r.Scope); }
+            catch (OAuthException) { throw new ClientValidationException("scope", "scope must be space-separated scope names"); }
+        }
+        foreach (var (field, uris) in new[] { ("redirect_uris", r.RedirectUris), ("post_logout_redirect_uris", r.PostLogoutRedirectUris) })
+            if (uris is { Length: > 50 }) throw new ClientValidationException(field, $"{field} has more than 50 entries");
+        foreach (var (field, uri) in new[] { ("client_uri", r.ClientUri), ("logo_uri", r.LogoUri), ("tos_uri", r.TosUri), ("policy_uri", r.PolicyUri) })
+            if (uri is not null && (!Uri.TryCreate(uri, UriKind.Absolute, out var u) || u.Scheme is not ("https" or "http")))
+                throw new ClientValidationException(field, $"{field} must be an absolute http(s) URL");
+        if (r.ApplicationType is not null and not ("web" or "native"))
+            throw new ClientValidationException("application_type", "application_type must be 'web' or 'native'");
+    }
+
+    /// <summary>Checks the merged client (after defaults or an update) for consistency.</summary>
+    public static void ValidateMerged(string clientType, string authMethod, IEnumerable<string> redirectUris, IEnumerable<string> postLogoutUris, IEnumerable<string> grantTypes)
+    {
+        var isPublic = clientType == ClientTypes.Public;
+        if (isPublic && authMethod != TokenAuthMethods.None)
+            throw new ClientValidationException("token_endpoint_auth_method", "public clients authenticate with 'none'");
+        if (!isPublic && authMethod == TokenAuthMethods.None)
+            throw new ClientValidationException("token_endpoint_auth_method", "confidential clients need client_secret_basic or client_secret_post");
+        if (isPublic && grantTypes.Contains(OAuth.GrantTypes.ClientCredentials))
+            throw new ClientValidationException("grant_types", "public clients cannot use client_credentials");
+        foreach (var uri in redirectUris)
+            if (RedirectUriProblem(uri, isPublic) is { } p) throw new ClientValidationException("redirect_uris", $"redirect URI '{uri}' {p}");
+        foreach (var uri in postLogoutUris)
+            if (RedirectUriProblem(uri, isPublic) is { } p) throw new ClientValidationException("post_logout_redirect_uris", $"URI '{uri}' {p}");
+        if (grantTypes.Contains(OAuth.GrantTypes.AuthorizationCode) && !redirectUris.Any())
+            throw new ClientValidationException("redirect_uris", "the authorization_code grant needs at least one redirect URI");
+    }
+}

@@ -1,0 +1,212 @@
+using System.Collections.Concurrent;
+using Authly.Cluster;
+using Authly.OAuth;
+using Authly.Scopes;
+using Authly.Security;
+using Dapper;
+using Npgsql;
+
+namespace Authly.Clients;
+
+/// <summary>
+/// OAuth clients. Lookups by client_id are cached per node (the token endpoint must not pay a
+/// database round trip per request); every change is broadcast so all nodes drop the entry.
+/// </summary>
+public sealed class ClientStore
+{
+    private const string Topic = "clients";
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(60);
+    private readonly NpgsqlDataSource _db;
+    private readonly IClusterBus _bus;
+    private readonly TimeProvider _clock;
+    private readonly ConcurrentDictionary<string, (Client? Client, DateTimeOffset Expires)> _cache = new(StringComparer.Ordinal);
+
+    public ClientStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock)
+    {
+        (_db, _bus, _clock) = (db, bus, clock);
+        bus.Subscribe(Topic, clientId => _cache.TryRemove(clientId, out _));
+    }
+
+    /// <summary>A secret shown once, with the client it belongs to.</summary>
+    public sealed record Created(Client Client, string? ClientSecret);
+
+    private const string Columns = """
+        c.id, c.client_id, c.client_name, c.client_type, c.client_secret_hash, c.redirect_uris, c.grant_types,
+        c.response_types, c.token_endpoint_auth_method, c.require_pkce, c.client_uri, c.logo_uri, c.tos_uri,
+        c.policy_uri, c.contacts, c.application_type, c.post_logout_redirect_uris, c.is_active, c.created_at, c.updated_at,
+        ARRAY(SELECT s.scope_name FROM client_scopes cs JOIN scopes s ON s.id = cs.scope_id
+              WHERE cs.client_id = c.id AND s.is_active ORDER BY s.scope_name) AS scopes
+        """;
+
+    /// <summary>An active client by its client_id, or null. Cached.</summary>
+    public async Task<Client?> FindActiveAsync(string clientId, CancellationToken ct)
+    {
+        if (clientId.Length > 255) return null;
+        var now = _clock.GetUtcNow();
+        if (_cache.TryGetValue(clientId, out var hit) && hit.Expires > now) return hit.Client;
+        var client = await GetAsync(clientId, ct);
+        if (client is { IsActive: false }) client = null;
+        // Bound the cache so a flood of random ids cannot grow it without limit.
+        if (_cache.Count > 10_000) _cache.Clear();
+        _cache[clientId] = (client, now + CacheFor);
+        return client;
+    }
+
+    private const string GetSql = $"SELECT {Columns} FROM clients c WHERE c.client_id = @ClientId";
+    public async Task<Client?> GetAsync(string clientId, CancellationToken ct)
+    {
+        await using var conn = await _db.OpenConnectionAsync(ct);
+        return await conn.QuerySingleOrDefaultAsync<Client>(new CommandDefinition(GetSql, new { ClientId = clientId }, cancellationToken: ct));
+    }
+
+    private const string ListSql = $"""
+        SELECT {Columns} FROM clients c WHERE (@IncludeInactive OR c.is_active)
+        ORDER BY c.created_at, c.client_id LIMIT @Limit OFFSET @Offset
+        """;
+    public async Task<IReadOnlyList<Client>> ListAsync(int limit, int offset, bool includeInactive, CancellationToken ct)
+    {
+        await using var conn = await _db.OpenConnectionAsync(ct);
+        return (await conn.QueryAsync<Client>(new CommandDefinition(ListSql,
+            new { Limit = limit, Offset = offset, IncludeInactive = includeInactive }, cancellationToken: ct))).AsList();
+    }
+
+    private const string InsertSql = """
+        INSERT INTO clients (client_id, client_name, client_type, client_secret_hash, redirect_uris, grant_types, response_types,
+            token_endpoint_auth_method, require_pkce, client_uri, logo_uri, tos_uri, policy_uri, contacts, application_type,
+            post_logout_redirect_uris)
+        VALUES (@ClientId, @ClientName, @ClientType, @SecretHash, @RedirectUris, @GrantTypes, @ResponseTypes,
+            @AuthMethod, @RequirePkce, @ClientUri, @LogoUri, @TosUri, @PolicyUri, @Contacts, @ApplicationType,
+            @PostLogoutRedirectUris)
+        RETURNING id
+        """;
+
+    private const string SetScopesDeleteSql = "DELETE FROM client_scopes WHERE client_id = @Id";
+    private const string SetScopesInsertSql = """
+        INSERT INTO client_scopes (client_id, scope_id)
+        SELECT @Id, s.id FROM scopes s WHERE s.scope_name = ANY(@Names)
+        """;
+    private const string UnknownScopesSql = "SELECT n FROM unnest(@Names) AS n WHERE NOT EXISTS (SELECT 1 FROM scopes s WHERE s.scope_name = n)";
+
+    /// <summary>Creates a client; the secret (confidential clients) is returned here and never again.</summary>
+    /// <exception cref="ClientValidationException">the registration is invalid</exception>
+    public async Task<Created> CreateAsync(ClientRegistration r, CancellationToken ct)
+    {
+        ClientRules.Validate(r, isCreate: true);
+        var isPublic = r.ClientType == ClientTypes.Public;
+        var authMethod = r.TokenEndpointAuthMethod ?? (isPublic ? TokenAuthMethods.None : TokenAuthMethods.ClientSecretBasic);
+        var grantTypes = r.GrantTypes ?? (isPublic ? [GrantTypes.AuthorizationCode, GrantTypes.RefreshToken]
+                                                   : [GrantTypes.AuthorizationCode, GrantTypes.RefreshToken, GrantTypes.ClientCredentials]);
+        var redirectUris = r.RedirectUris ?? [];
+        var postLogout = r.PostLogoutRedirectUris ?? [];
+        if (r.RedirectUris is null && grantTypes.Contains(GrantTypes.AuthorizationCode))
+            grantTypes = grantTypes.Where(g => g is not (GrantTypes.AuthorizationCode)).ToArray();
+        ClientRules.ValidateMerged(r.ClientType!, authMethod, redirectUris, postLogout, grantTypes);
+        var scopes = ScopeSet.Parse(r.Scope).ToArray();
+
+        var clientId = "authly_" + OpaqueToken.New(16);
+        var secret = isPublic ? null : OpaqueToken.New(32);
+
+        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await EnsureScopesExistAsync(conn, tx, scopes, ct);
+        var id = await conn.ExecuteScalarAsync<Guid>(new CommandDefinition(InsertSql, new
+        {
+            ClientId = clientId, ClientName = r.ClientName!.Trim(), ClientType = r.ClientType,
+            SecretHash = secret is null ? null : OpaqueToken.Hash(secret),
+            RedirectUris = redirectUris, GrantTypes = grantTypes, ResponseTypes = r.ResponseTypes ?? ["code"],
+            AuthMethod = authMethod, RequirePkce = r.RequirePkce ?? true, r.ClientUri, r.LogoUri, r.TosUri, r.PolicyUri,
+            Contacts = r.Contacts ?? [], ApplicationType = r.ApplicationType ?? "web", PostLogoutRedirectUris = postLogout,
+        }, tx, cancellationToken: ct));
+        await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { Id = id, Names = scopes }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        await _bus.PublishAsync(Topic, clientId);
+        return new Created((await GetAsync(clientId, ct))!, secret);
+    }
+
+    private const string UpdateSql = """
+        UPDATE clients SET client_name = @ClientName, redirect_uris = @RedirectUris, grant_types = @GrantTypes,
+            response_types = @ResponseTypes, token_endpoint_auth_method = @AuthMethod, require_pkce = @RequirePkce,
+            client_uri = @ClientUri, logo_uri = @LogoUri, tos_uri = @TosUri, policy_uri = @PolicyUri, contacts = @Contacts,
+            application_type = @ApplicationType, post_logout_redirect_uris = @PostLogoutRedirectUris, is_active = @IsActive,
+            updated_at = now()
+        WHERE id = @Id
+        """;
+
+    /// <summary>Applies the fields given; null when the client does not exist. client_type cannot change.</summary>
+    public async Task<Client?> UpdateAsync(string clientId, ClientRegistration r, CancellationToken ct)
+    {
+        ClientRules.Validate(r, isCreate: false);
+        var current = await GetAsync(clientId, ct);
+        if (current is null) return null;
+        if (r.ClientType is not null && r.ClientType != current.ClientType)
+            throw new ClientValidationException("client_type", "client_type cannot be changed; create a new client instead");
+        var merged = current with
+        {
+            ClientName = r.ClientName?.Trim() ?? current.ClientName,
+            RedirectUris = r.RedirectUris ?? current.RedirectUris,
+            GrantTypes = r.GrantTypes ?? current.GrantTypes,
+            ResponseTypes = r.ResponseTypes ?? current.ResponseTypes,
+            TokenEndpointAuthMethod = r.TokenEndpointAuthMethod ?? current.TokenEndpointAuthMethod,
+            RequirePkce = r.RequirePkce ?? current.RequirePkce,
+            ClientUri = r.ClientUri ?? current.ClientUri,
+            LogoUri = r.LogoUri ?? current.LogoUri,
+            TosUri = r.TosUri ?? current.TosUri,
+            PolicyUri = r.PolicyUri ?? current.PolicyUri,
+            Contacts = r.Contacts ?? current.Contacts,
+            ApplicationType = r.ApplicationType ?? current.ApplicationType,
+            PostLogoutRedirectUris = r.PostLogoutRedirectUris ?? current.PostLogoutRedirectUris,
+            IsActive = r.IsActive ?? current.IsActive,
+        };
+        ClientRules.ValidateMerged(merged.ClientType, merged.TokenEndpointAuthMethod, merged.RedirectUris, merged.PostLogoutRedirectUris, merged.GrantTypes);
+        var scopes = r.Scope is null ? null : ScopeSet.Parse(r.Scope).ToArray();
+
+        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        if (scopes is not null) await EnsureScopesExistAsync(conn, tx, scopes, ct);
+        await conn.ExecuteAsync(new CommandDefinition(UpdateSql, new
+        {
+            merged.Id, merged.ClientName, merged.RedirectUris, merged.GrantTypes, merged.ResponseTypes,
+            AuthMethod = merged.TokenEndpointAuthMethod, merged.RequirePkce, merged.ClientUri, merged.LogoUri, merged.TosUri,
+            merged.PolicyUri, merged.Contacts, merged.ApplicationType, merged.PostLogoutRedirectUris, merged.IsActive,
+        }, tx, cancellationToken: ct));
+        if (scopes is not null)
+        {
+            await conn.ExecuteAsync(new CommandDefinition(SetScopesDeleteSql, new { merged.Id }, tx, cancellationToken: ct));
+            await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { merged.Id, Names = scopes }, tx, cancellationToken: ct));
+        }
+        await tx.CommitAsync(ct);
+        await _bus.PublishAsync(Topic, clientId);
+        return await GetAsync(clientId, ct);
+    }
+
+    private const string DeactivateSql = "UPDATE clients SET is_active = false, updated_at = now() WHERE client_id = @ClientId";
+    public async Task<bool> DeactivateAsync(string clientId, CancellationToken ct)
+    {
+        await using var conn = await _db.OpenConnectionAsync(ct);
+        var n = await conn.ExecuteAsync(new CommandDefinition(DeactivateSql, new { ClientId = clientId }, cancellationToken: ct));
+        await _bus.PublishAsync(Topic, clientId);
+        return n > 0;
+    }
+
+    private const string RegenerateSql = """
+        UPDATE clients SET client_secret_hash = @Hash, updated_at = now()
+        WHERE client_id = @ClientId AND client_type = 'confidential'
+        """;
+    /// <summary>A new secret for a confidential client (the old one stops working at once); null if there is none.</summary>
+    public async Task<string?> RegenerateSecretAsync(string clientId, CancellationToken ct)
+    {
+        var secret = OpaqueToken.New(32);
+        await using var conn = await _db.OpenConnectionAsync(ct);
+        var n = await conn.ExecuteAsync(new CommandDefinition(RegenerateSql, new { ClientId = clientId, Hash = OpaqueToken.Hash(secret) }, cancellationToken: ct));
+        await _bus.PublishAsync(Topic, clientId);
+        return n > 0 ? secret : null;
+    }
+
+    private static async Task EnsureScopesExistAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string[] scopes, CancellationToken ct)
+    {
+        if (scopes.Length == 0) return;
+        var unknown = (await conn.QueryAsync<string>(new CommandDefinition(UnknownScopesSql, new { Names = scopes }, tx, cancellationToken: ct))).AsList();
+        if (unknown.Count > 0)
+            throw new ClientValidationException("scope", $"unknown scope(s): {string.Join(' ', unknown)}");
+    }
+}

@@ -1,0 +1,3 @@
+namespace Authly.Configuration;
+
+public enum AuthlyMode { Production, Embedded, Cli, Testing }

@@ -1,0 +1,206 @@
+using System.Net;
+
+namespace Authly.Configuration;
+
+/// <summary>
+/// Every setting Authly reads, with its default, parsed and checked once at startup from the
+/// environment names in API.md. Bad values are collected so one start reports all of them.
+/// </summary>
+public sealed record AuthlyOptions
+{
+    /// <summary>Shipped defaults for the secrets: fine for a laptop, refused in production.</summary>
+    public const string InsecureDefaultSecret = "insecure-default-change-me-authly-jwt-secret";
+    public const string InsecureDefaultRefreshSecret = "insecure-default-change-me-authly-refresh-secret";
+
+    public AuthlyMode Mode { get; init; } = AuthlyMode.Production;
+    public required string DatabaseUrl { get; init; }
+    public string? RedisUrl { get; init; }
+    public string RedisPrefix { get; init; } = "authly:";
+    public string JwtSecretKey { get; init; } = InsecureDefaultSecret;
+    public string JwtRefreshSecretKey { get; init; } = InsecureDefaultRefreshSecret;
+    public bool AllowInsecureDefaults { get; init; }
+    public string? Issuer { get; init; }
+    public string? AccessTokenAudience { get; init; }
+    public string SigningAlgorithm { get; init; } = "RS256";
+
+    public string AdminUsername { get; init; } = "admin";
+    public string? AdminPassword { get; init; }
+    public string AdminEmail { get; init; } = "admin@localhost";
+
+    public int RateLimitMaxRequests { get; init; } = 100;
+    public int RateLimitWindowSeconds { get; init; } = 60;
+    public int LockoutMaxAttempts { get; init; } = 10;
+    public int LockoutDurationSeconds { get; init; } = 300;
+    public int AccessTokenExpireMinutes { get; init; } = 60;
+    public int RefreshTokenExpireDays { get; init; } = 7;
+
+    public bool AdminApiEnabled { get; init; } = true;
+    public bool AdminApiLocalhostOnly { get; init; } = true;
+    public IReadOnlyList<IPNetwork> TrustedProxies { get; init; } = [];
+    public bool PasswordGrantEnabled { get; init; } = true;
+    public bool RegistrationEnabled { get; init; } = true;
+    public bool IntrospectionRequireAuth { get; init; }
+
+    /// <summary>Argon2id cost. Defaults follow OWASP's minimum: m=19 MiB, t=2.</summary>
+    public int Argon2OpsLimit { get; init; } = 2;
+    public int Argon2MemLimitKiB { get; init; } = 19456;
+
+    public string LogLevel { get; init; } = "Information";
+    public bool LogJson { get; init; }
+    public bool MigrateOnStart { get; init; } = true;
+
+    public TimeSpan AccessTokenLifetime => TimeSpan.FromMinutes(AccessTokenExpireMinutes);
+    public TimeSpan RefreshTokenLifetime => TimeSpan.FromDays(RefreshTokenExpireDays);
+
+    public bool UsesInsecureDefaults =>
+        JwtSecretKey == InsecureDefaultSecret || JwtRefreshSecretKey == InsecureDefaultRefreshSecret;
+
+    /// <summary>Reads and validates the configuration; throws with every problem found.</summary>
+    public static AuthlyOptions Load(Func<string, string?> get)
+    {
+        var problems = new List<string>();
+        var reader = new Reader(get, problems);
+
+        var mode = reader.Enum("AUTHLY_MODE", AuthlyMode.Production);
+        var databaseUrl = get("DATABASE_URL");
+        if (string.IsNullOrWhiteSpace(databaseUrl))
+            problems.Add("DATABASE_URL is not set. Give a URL like postgresql://user:pass@localhost:5432/authly, or run 'authly serve --embedded'.");
+        else
+        {
+            try { _ = Storage.DatabaseUrl.ToConnectionString(databaseUrl); }
+            catch (FormatException e) { problems.Add($"DATABASE_URL is not valid: {e.Message}"); }
+        }
+
+        var redisUrl = Blank(get("REDIS_URL"));
+        if (redisUrl is not null)
+        {
+            try { _ = Storage.RedisUrl.Parse(redisUrl); }
+            catch (FormatException e) { problems.Add($"REDIS_URL is not valid: {e.Message}"); }
+        }
+
+        var options = new AuthlyOptions
+        {
+            Mode = mode,
+            DatabaseUrl = databaseUrl ?? "",
+            RedisUrl = redisUrl,
+            RedisPrefix = Blank(get("AUTHLY_REDIS_PREFIX")) ?? "authly:",
+            JwtSecretKey = Blank(get("JWT_SECRET_KEY")) ?? InsecureDefaultSecret,
+            JwtRefreshSecretKey = Blank(get("JWT_REFRESH_SECRET_KEY")) ?? InsecureDefaultRefreshSecret,
+            AllowInsecureDefaults = reader.Bool("AUTHLY_ALLOW_INSECURE_DEFAULTS", false),
+            Issuer = reader.Url("AUTHLY_ISSUER"),
+            AccessTokenAudience = Blank(get("AUTHLY_ACCESS_TOKEN_AUDIENCE")),
+            SigningAlgorithm = reader.OneOf("AUTHLY_SIGNING_ALGORITHM", "RS256", "RS256", "ES256", "HS256"),
+            AdminUsername = Blank(get("AUTHLY_ADMIN_USERNAME")) ?? "admin",
+            AdminPassword = Blank(get("AUTHLY_ADMIN_PASSWORD")),
+            AdminEmail = Blank(get("AUTHLY_ADMIN_EMAIL")) ?? "admin@localhost",
+            RateLimitMaxRequests = reader.Int("RATE_LIMIT_MAX_REQUESTS", 100, 0, 10_000_000),
+            RateLimitWindowSeconds = reader.Int("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86_400),
+            LockoutMaxAttempts = reader.Int("AUTHLY_LOCKOUT_MAX_ATTEMPTS", 10, 1, 1000),
+            LockoutDurationSeconds = reader.Int("AUTHLY_LOCKOUT_DURATION_SECONDS", 300, 1, 86_400 * 30),
+            AccessTokenExpireMinutes = reader.Int("ACCESS_TOKEN_EXPIRE_MINUTES", 60, 1, 60 * 24),
+            RefreshTokenExpireDays = reader.Int("REFRESH_TOKEN_EXPIRE_DAYS", 7, 1, 365),
+            AdminApiEnabled = reader.Bool("AUTHLY_ADMIN_API_ENABLED", true),
+            AdminApiLocalhostOnly = reader.Bool("AUTHLY_ADMIN_API_LOCALHOST_ONLY", true),
+            TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),
+            PasswordGrantEnabled = reader.Bool("AUTHLY_PASSWORD_GRANT_ENABLED", true),
+            RegistrationEnabled = reader.Bool("AUTHLY_REGISTRATION_ENABLED", true),
+            IntrospectionRequireAuth = reader.Bool("AUTHLY_INTROSPECTION_REQUIRE_AUTH", false),
+            Argon2OpsLimit = reader.Int("AUTHLY_ARGON2_OPSLIMIT", 2, 1, 20),
+            Argon2MemLimitKiB = reader.Int("AUTHLY_ARGON2_MEMLIMIT_KIB", 19456, 8192, 4 * 1024 * 1024),
+            LogLevel = reader.OneOf("LOG_LEVEL", "Information", "Trace", "Debug", "Information", "Warning", "Error", "Critical"),
+            LogJson = reader.Bool("LOG_JSON", false),
+            MigrateOnStart = reader.Bool("AUTHLY_MIGRATE_ON_START", true),
+        };
+
+        if (options.AdminUsername.Length > 64)
+            problems.Add("AUTHLY_ADMIN_USERNAME is longer than 64 characters.");
+        if (options.AdminPassword is { Length: < 8 })
+            problems.Add("AUTHLY_ADMIN_PASSWORD must be at least 8 characters.");
+        if (options.SigningAlgorithm == "HS256" && options.JwtSecretKey.Length < 32)
+            problems.Add("AUTHLY_SIGNING_ALGORITHM=HS256 needs a JWT_SECRET_KEY of at least 32 characters.");
+
+        // Outside embedded/testing the shipped secrets would let anyone who read this source forge keys.
+        if (options.UsesInsecureDefaults && mode is AuthlyMode.Production or AuthlyMode.Cli && !options.AllowInsecureDefaults)
+            problems.Add("JWT_SECRET_KEY and JWT_REFRESH_SECRET_KEY must be set to secret random values in production " +
+                         "(e.g. 'openssl rand -hex 32'); the shipped defaults are public. " +
+                         "Set AUTHLY_ALLOW_INSECURE_DEFAULTS=true only for a throwaway setup, or use AUTHLY_MODE=embedded.");
+
+        if (problems.Count > 0) throw new AuthlyConfigurationException(problems);
+        return options;
+    }
+
+    private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+
+    private sealed class Reader(Func<string, string?> get, List<string> problems)
+    {
+        public bool Bool(string name, bool fallback)
+        {
+            var raw = Blank(get(name));
+            if (raw is null) return fallback;
+            switch (raw.ToLowerInvariant())
+            {
+                case "true" or "1" or "yes" or "on": return true;
+                case "false" or "0" or "no" or "off": return false;
+                default:
+                    problems.Add($"{name}='{raw}' is not a boolean (use true or false).");
+                    return fallback;
+            }
+        }
+
+        public int Int(string name, int fallback, int min, int max)
+        {
+            var raw = Blank(get(name));
+            if (raw is null) return fallback;
+            if (int.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v)
+                && v >= min && v <= max)
+                return v;
+            problems.Add($"{name}='{raw}' must be a whole number from {min} to {max}.");
+            return fallback;
+        }
+
+        public T Enum<T>(string name, T fallback) where T : struct, System.Enum
+        {
+            var raw = Blank(get(name));
+            if (raw is null) return fallback;
+            if (System.Enum.TryParse<T>(raw, ignoreCase: true, out var v) && System.Enum.IsDefined(v) && !char.IsDigit(raw[0])) return v;
+            problems.Add($"{name}='{raw}' must be one of: {string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}.");
+            return fallback;
+        }
+
+        public string OneOf(string name, string fallback, params string[] allowed)
+        {
+            var raw = Blank(get(name));
+            if (raw is null) return fallback;
+            var match = allowed.FirstOrDefault(a => a.Equals(raw, StringComparison.OrdinalIgnoreCase));
+            if (match is not null) return match;
+            problems.Add($"{name}='{raw}' must be one of: {string.Join(", ", allowed)}.");
+            return fallback;
+        }
+
+        public string? Url(string name)
+        {
+            var raw = Blank(get(name));
+            if (raw is null) return null;
+            // RFC 8414 §2: the issuer is an https (or, for development, http) URL with no query or fragment.
+            if (Uri.TryCreate(raw, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http"
+                && string.IsNullOrEmpty(uri.Query) && string.IsNullOrEmpty(uri.Fragment))
+                return raw.TrimEnd('/');
+            problems.Add($"{name}='{raw}' must be an absolute http(s) URL without query or fragment.");
+            return null;
+        }
+
+        public IReadOnlyList<IPNetwork> Networks(string name)
+        {
+            var raw = Blank(get(name));
+            if (raw is null) return [];
+            var list = new List<IPNetwork>();
+            foreach (var part in raw.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (IPNetwork.TryParse(part, out var net)) list.Add(net);
+                else if (IPAddress.TryParse(part, out var ip)) list.Add(new IPNetwork(ip, ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
+                else problems.Add($"{name}: '{part}' is not an IP address or CIDR range.");
+            }
+            return list;
+        }
+    }
+}

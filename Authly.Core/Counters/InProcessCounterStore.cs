@@ -1,0 +1,72 @@
+namespace Authly.Counters;
+
+/// <summary>Counters for a single node without Redis. Lost on restart and not shared: said loudly at startup.</summary>
+public sealed class InProcessCounterStore(TimeProvider clock) : ICounterStore
+{
+    private sealed class Entry { public long Count; public DateTimeOffset Expires; }
+
+    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    private DateTimeOffset _nextSweep;
+
+    public Task<(long Count, TimeSpan Remaining)> HitAsync(string key, TimeSpan window, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            var now = clock.GetUtcNow();
+            Sweep(now);
+            var e = Live("rl:" + key, now) ?? (_entries["rl:" + key] = new Entry { Expires = now + window });
+            e.Count++;
+            return Task.FromResult((e.Count, e.Expires - now));
+        }
+    }
+
+    public Task<TimeSpan?> LockedForAsync(string key, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            var now = clock.GetUtcNow();
+            return Task.FromResult(Live("lock:" + key, now) is { } e ? e.Expires - now : (TimeSpan?)null);
+        }
+    }
+
+    public Task<TimeSpan?> FailAsync(string key, int maxFailures, TimeSpan lockFor, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            var now = clock.GetUtcNow();
+            if (Live("lock:" + key, now) is { } locked) return Task.FromResult<TimeSpan?>(locked.Expires - now);
+            var e = Live("fail:" + key, now) ?? (_entries["fail:" + key] = new Entry { Expires = now + lockFor });
+            if (++e.Count < maxFailures) return Task.FromResult<TimeSpan?>(null);
+            _entries.Remove("fail:" + key);
+            _entries["lock:" + key] = new Entry { Count = 1, Expires = now + lockFor };
+            return Task.FromResult<TimeSpan?>(lockFor);
+        }
+    }
+
+    public Task ResetAsync(string key, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            _entries.Remove("lock:" + key);
+            _entries.Remove("fail:" + key);
+        }
+        return Task.CompletedTask;
+    }
+
+    private Entry? Live(string key, DateTimeOffset now)
+    {
+        if (!_entries.TryGetValue(key, out var e)) return null;
+        if (e.Expires > now) return e;
+        _entries.Remove(key);
+        return null;
+    }
+
+    private void Sweep(DateTimeOffset now)
+    {
+        if (now < _nextSweep) return;
+        _nextSweep = now + TimeSpan.FromMinutes(1);
+        foreach (var (k, e) in _entries.ToList())
+            if (e.Expires <= now) _entries.Remove(k);
+    }
+}

@@ -1,0 +1,30 @@
+using Authly.Clients;
+using Authly.OAuth;
+using Authly.Scopes;
+using Authly.Tokens;
+
+namespace Authly.Grants;
+
+/// <summary>RFC 6749 §4.4: a confidential client acting for itself. No refresh token (§4.4.3).</summary>
+public sealed class ClientCredentialsGrant(TokenIssuer issuer, ScopeStore scopeStore) : IGrantHandler
+{
+    public string GrantType => GrantTypes.ClientCredentials;
+
+    public async Task<TokenResponse> HandleAsync(TokenRequest request, Client? client, CancellationToken ct)
+    {
+        // RFC 6749 §4.4.2: the client MUST authenticate; only confidential clients can.
+        if (client is null || client.IsPublic)
+            throw OAuthException.InvalidClient("client_credentials needs an authenticated confidential client");
+
+        var active = await scopeStore.ActiveAsync(ct);
+        var requested = ScopeSet.Parse(request.Scope);
+        // §4.4.2 / §3.3: a requested scope must be among the client's; with none requested, the client's scopes.
+        if (!client.AllowsScopes(requested))
+            throw OAuthException.InvalidScope("The requested scope is not allowed for this client",
+                $"client {client.ClientId} asked for {string.Join(' ', requested.Except(client.Scopes))}");
+        var granted = (requested.Count > 0 ? requested : (IEnumerable<string>)client.Scopes)
+            .Where(active.ContainsKey)
+            .Where(s => !s.StartsWith(UserScopePolicy.AdminPrefix, StringComparison.Ordinal));
+        return await issuer.ForClientAsync(client.ClientId, ScopeSet.Join(granted), ct);
+    }
+}

@@ -1,0 +1,44 @@
+using Authly.Clients;
+using Authly.OAuth;
+using Authly.Scopes;
+
+namespace Authly.Grants;
+
+/// <summary>
+/// The token endpoint's engine: authenticate the client, check the grant type is present,
+/// supported and allowed for the client, check scope syntax, then hand over to the grant.
+/// </summary>
+public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<IGrantHandler> handlers)
+{
+    private readonly Dictionary<string, IGrantHandler> _handlers = handlers.ToDictionary(h => h.GrantType, StringComparer.Ordinal);
+
+    public event Action<string, string>? Completed;
+
+    public IEnumerable<string> SupportedGrantTypes => _handlers.Keys;
+
+    public async Task<TokenResponse> HandleAsync(TokenRequest request, CancellationToken ct)
+    {
+        var grantType = request.GrantType;
+        try
+        {
+            // RFC 6749 §4.1.3/§4.3.2/§4.4.2/§6: grant_type is REQUIRED.
+            if (grantType is null) throw OAuthException.InvalidRequest("The grant_type parameter is required");
+            var client = await authenticator.AuthenticateAsync(request.Form, request.BasicCredentials, ct);
+            // RFC 6749 §5.2: unsupported_grant_type for a grant the server does not support.
+            if (!_handlers.TryGetValue(grantType, out var handler)) throw OAuthException.UnsupportedGrantType($"grant_type '{grantType}'");
+            // RFC 6749 §5.2: unauthorized_client when this client may not use this grant.
+            if (client is not null && !client.AllowsGrant(grantType))
+                throw OAuthException.UnauthorizedClient("The client is not allowed to use this grant type", $"client {client.ClientId}, grant {grantType}");
+            // RFC 6749 §3.3: a malformed scope is invalid_scope before any grant logic runs.
+            _ = ScopeSet.Parse(request.Scope);
+            var response = await handler.HandleAsync(request, client, ct);
+            Completed?.Invoke(grantType, "success");
+            return response;
+        }
+        catch (OAuthException e)
+        {
+            Completed?.Invoke(grantType is not null && _handlers.ContainsKey(grantType) ? grantType : "other", e.Error);
+            throw;
+        }
+    }
+}

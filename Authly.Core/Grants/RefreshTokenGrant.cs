@@ -1,0 +1,70 @@
+using Authly.Clients;
+using Authly.OAuth;
+using Authly.Scopes;
+using Authly.Tokens;
+using Authly.Users;
+
+namespace Authly.Grants;
+
+/// <summary>
+/// RFC 6749 §6 with OAuth 2.1 §4.3.1 rotation: every use returns a new refresh token; a
+/// rotated token presented again revokes its family and the access tokens issued from it.
+/// </summary>
+public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens, RevocationList revocations, UserStore users,
+    ScopeStore scopeStore, TokenIssuer issuer) : IGrantHandler
+{
+    public string GrantType => GrantTypes.RefreshToken;
+
+    public async Task<TokenResponse> HandleAsync(TokenRequest request, Client? client, CancellationToken ct)
+    {
+        var token = request.Required(Parameters.RefreshToken);
+
+        // Check the binding before rotating, so a client presenting another client's token cannot burn it.
+        var peek = await refreshTokens.FindAsync(token, ct);
+        if (peek is not null && peek.ClientId != client?.ClientId)
+        {
+            // RFC 6749 §6: the refresh token must have been issued to the authenticated client.
+            if (peek.ClientId is not null && client is null)
+                throw OAuthException.InvalidClient("refresh token belongs to a client and no client authenticated");
+            throw OAuthException.InvalidGrant("The refresh token is invalid", "refresh token issued to another client");
+        }
+
+        var result = await refreshTokens.RotateAsync(token, ct);
+        switch (result.Status)
+        {
+            case RefreshTokenStore.RotateStatus.Reused:
+                foreach (var (jti, exp) in result.RevokedAccessTokens)
+                    await revocations.RevokeAsync(jti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
+                throw OAuthException.InvalidGrant("The refresh token is invalid", $"reuse of a rotated token; family {result.Token!.FamilyId} revoked");
+            case RefreshTokenStore.RotateStatus.Unknown:
+                throw OAuthException.InvalidGrant("The refresh token is invalid", "unknown refresh token");
+            case RefreshTokenStore.RotateStatus.Expired:
+                throw OAuthException.InvalidGrant("The refresh token has expired");
+            case RefreshTokenStore.RotateStatus.Revoked:
+                throw OAuthException.InvalidGrant("The refresh token has been revoked");
+        }
+        var row = result.Token!;
+
+        var user = await users.FindByIdAsync(row.UserId, ct);
+        if (user is null || !user.IsActive)
+        {
+            await refreshTokens.RevokeFamilyAsync(row.FamilyId, "user inactive", ct);
+            throw OAuthException.InvalidGrant("The refresh token is invalid", "user missing or deactivated");
+        }
+
+        // RFC 6749 §6: a requested scope MUST NOT include any scope not originally granted.
+        var original = ScopeSet.Parse(row.Scope);
+        var requested = ScopeSet.Parse(request.Scope);
+        if (!requested.IsSubsetOf(original))
+            throw OAuthException.InvalidScope("The requested scope exceeds the scope originally granted");
+        var active = await scopeStore.ActiveAsync(ct);
+        var granted = (requested.Count > 0 ? requested : original).AsEnumerable()
+            .Where(active.ContainsKey)
+            .Where(s => UserScopePolicy.MayHold(user, s))
+            .Where(s => client is null || client.Scopes.Contains(s, StringComparer.Ordinal));
+
+        // The new refresh token keeps the original scope (RFC 6749 §6), the access token gets the narrowed one.
+        var (response, _, _) = await issuer.ForUserAsync(user, row.ClientId, ScopeSet.Join(granted), row.FamilyId, row.Scope, ct);
+        return response;
+    }
+}

@@ -1,0 +1,10 @@
+namespace Authly.OAuth;
+
+public static class GrantTypes
+{
+    public const string AuthorizationCode = "authorization_code";
+    public const string ClientCredentials = "client_credentials";
+    public const string RefreshToken = "refresh_token";
+    public const string Password = "password";
+    public const string DeviceCode = "urn:ietf:params:oauth:grant-type:device_code";
+}

@@ -1,0 +1,20 @@
+namespace Authly.OAuth;
+
+/// <summary>Error codes from RFC 6749 §5.2, RFC 6750 §3.1 and RFC 8628 §3.5.</summary>
+public static class OAuthErrors
+{
+    public const string InvalidRequest = "invalid_request";
+    public const string InvalidClient = "invalid_client";
+    public const string InvalidGrant = "invalid_grant";
+    public const string UnauthorizedClient = "unauthorized_client";
+    public const string UnsupportedGrantType = "unsupported_grant_type";
+    public const string InvalidScope = "invalid_scope";
+    public const string AccessDenied = "access_denied";
+    public const string ServerError = "server_error";
+    public const string InvalidToken = "invalid_token";
+    public const string InsufficientScope = "insufficient_scope";
+    public const string UnsupportedTokenType = "unsupported_token_type";
+    public const string AuthorizationPending = "authorization_pending";
+    public const string SlowDown = "slow_down";
+    public const string ExpiredToken = "expired_token";
+}

@@ -1,0 +1,37 @@
+namespace Authly.OAuth;
+
+/// <summary>
+/// The one error type for protocol failures. <see cref="Description"/> is sent to the caller;
+/// <see cref="Detail"/> is for the log only and never leaves the server.
+/// </summary>
+public sealed class OAuthException(string error, string description, string? detail = null, int? retryAfterSeconds = null)
+    : Exception($"{error}: {description}")
+{
+    public string Error { get; } = error;
+    public string Description { get; } = description;
+    public string? Detail { get; } = detail;
+    /// <summary>Set when the caller is throttled (HTTP 429 with Retry-After).</summary>
+    public int? RetryAfterSeconds { get; } = retryAfterSeconds;
+
+    public static OAuthException InvalidRequest(string description, string? detail = null) =>
+        new(OAuthErrors.InvalidRequest, description, detail);
+    public static OAuthException InvalidClient(string? detail = null) =>
+        new(OAuthErrors.InvalidClient, "Client authentication failed", detail);
+    public static OAuthException InvalidGrant(string description, string? detail = null) =>
+        new(OAuthErrors.InvalidGrant, description, detail);
+    public static OAuthException UnauthorizedClient(string description, string? detail = null) =>
+        new(OAuthErrors.UnauthorizedClient, description, detail);
+    public static OAuthException UnsupportedGrantType(string? detail = null) =>
+        new(OAuthErrors.UnsupportedGrantType, "The grant type is not supported", detail);
+    public static OAuthException InvalidScope(string description, string? detail = null) =>
+        new(OAuthErrors.InvalidScope, description, detail);
+    public static OAuthException AccessDenied(string description, string? detail = null) =>
+        new(OAuthErrors.AccessDenied, description, detail);
+    public static OAuthException InvalidToken(string description, string? detail = null) =>
+        new(OAuthErrors.InvalidToken, description, detail);
+    public static OAuthException InsufficientScope(string description, string? detail = null) =>
+        new(OAuthErrors.InsufficientScope, description, detail);
+    public static OAuthException TooManyRequests(int retryAfterSeconds, string error = OAuthErrors.InvalidRequest,
+        string description = "Too many requests") =>
+        new(error, description, null, Math.Max(1, retryAfterSeconds));
+}

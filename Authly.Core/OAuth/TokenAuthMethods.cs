@@ -1,0 +1,11 @@
+namespace Authly.OAuth;
+
+/// <summary>Client authentication methods (RFC 7591 §2, token_endpoint_auth_method).</summary>
+public static class TokenAuthMethods
+{
+    public const string ClientSecretBasic = "client_secret_basic";
+    public const string ClientSecretPost = "client_secret_post";
+    public const string None = "none";
+
+    public static readonly IReadOnlyList<string> All = [ClientSecretBasic, ClientSecretPost, None];
+}

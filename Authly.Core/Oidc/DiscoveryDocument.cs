@@ -1,0 +1,41 @@
+using Authly.OAuth;
+
+namespace Authly.Oidc;
+
+/// <summary>
+/// RFC 8414 / OpenID Connect Discovery 1.0 metadata. Lists only endpoints and features that
+/// exist: each later feature adds its entries here.
+/// </summary>
+public static class DiscoveryDocument
+{
+    public sealed record Features(IReadOnlyCollection<string> GrantTypes, IReadOnlyCollection<string> Scopes, string SigningAlgorithm,
+        bool HasAuthorizeEndpoint = false, bool HasUserInfo = false, bool HasDeviceAuthorization = false, bool HasEndSession = false);
+
+    public static Dictionary<string, object> Build(string issuer, Features f)
+    {
+        var doc = new Dictionary<string, object>
+        {
+            ["issuer"] = issuer,
+            ["token_endpoint"] = issuer + "/api/v1/oauth/token",
+            ["jwks_uri"] = issuer + "/.well-known/jwks.json",
+            ["revocation_endpoint"] = issuer + "/api/v1/oauth/revoke",
+            ["introspection_endpoint"] = issuer + "/api/v1/oauth/introspect",
+            ["grant_types_supported"] = f.GrantTypes.Order(StringComparer.Ordinal).ToArray(),
+            ["response_types_supported"] = f.HasAuthorizeEndpoint ? new[] { "code" } : Array.Empty<string>(),
+            ["code_challenge_methods_supported"] = new[] { "S256" },
+            ["token_endpoint_auth_methods_supported"] = TokenAuthMethods.All.ToArray(),
+            ["revocation_endpoint_auth_methods_supported"] = TokenAuthMethods.All.ToArray(),
+            ["introspection_endpoint_auth_methods_supported"] = new[] { TokenAuthMethods.ClientSecretBasic, TokenAuthMethods.ClientSecretPost },
+            ["scopes_supported"] = f.Scopes.Order(StringComparer.Ordinal).ToArray(),
+            ["subject_types_supported"] = new[] { "public" },
+            ["id_token_signing_alg_values_supported"] = new[] { f.SigningAlgorithm },
+            ["claims_supported"] = new[] { "sub", "iss", "aud", "exp", "iat", "username", "scope", "client_id", "jti" },
+            ["authorization_response_iss_parameter_supported"] = true,
+        };
+        if (f.HasAuthorizeEndpoint) doc["authorization_endpoint"] = issuer + "/api/v1/oauth/authorize";
+        if (f.HasUserInfo) doc["userinfo_endpoint"] = issuer + "/oidc/userinfo";
+        if (f.HasDeviceAuthorization) doc["device_authorization_endpoint"] = issuer + "/api/v1/oauth/device_authorization";
+        if (f.HasEndSession) doc["end_session_endpoint"] = issuer + "/oidc/logout";
+        return doc;
+    }
+}

@@ -1,0 +1,9 @@
+namespace Authly.Tokens;
+
+/// <summary>The claims of a validated access token (RFC 9068 §2.2).</summary>
+public sealed record AccessTokenClaims(string Issuer, string Subject, string Audience, string ClientId, string Scope,
+    string? Username, string Jti, long IssuedAt, long Expires, long? NotBefore)
+{
+    public IReadOnlySet<string> Scopes => Authly.Scopes.ScopeSet.Parse(Scope);
+    public Guid? UserId => Username is not null && Guid.TryParse(Subject, out var id) ? id : null;
+}

@@ -1,0 +1,101 @@
+using System.Security.Claims;
+using Authly.Configuration;
+using Authly.Security;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Authly.Tokens;
+
+/// <summary>
+/// Creates access tokens in the RFC 9068 JWT profile (typ at+jwt) with the active key, and
+/// validates our own. Access tokens are not stored: revocation goes through <see cref="RevocationList"/>.
+/// </summary>
+public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions options, TimeProvider clock)
+{
+    public const string AccessTokenType = "at+jwt";
+    private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
+
+    public string Audience => options.AccessTokenAudience ?? issuer.Value;
+
+    public sealed record Issued(string Token, string Jti, DateTimeOffset Expires);
+
+    public async Task<Issued> CreateAccessTokenAsync(string subject, string clientId, string scope, string? username, CancellationToken ct)
+    {
+        var ring = await keys.RingAsync(ct);
+        var now = clock.GetUtcNow();
+        var expires = now + options.AccessTokenLifetime;
+        var jti = OpaqueToken.New(16);
+        var claims = new Dictionary<string, object>(8)
+        {
+            [JwtRegisteredClaimNames.Sub] = subject,
+            [JwtRegisteredClaimNames.Jti] = jti,
+            ["client_id"] = clientId,
+            ["scope"] = scope,
+        };
+        if (username is not null) claims["username"] = username;
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = issuer.Value,
+            Audience = Audience,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = expires.UtcDateTime,
+            TokenType = AccessTokenType,
+            Claims = claims,
+            SigningCredentials = new SigningCredentials(ring.Active.Key, ring.Active.Algorithm),
+        };
+        return new Issued(Handler.CreateToken(descriptor), jti, expires);
+    }
+
+    /// <summary>
+    /// Validates one of our access tokens: signature by a key in the ring with the configured
+    /// algorithm only (no alg:none, no HS/RS confusion), typ at+jwt, iss, aud, exp and nbf
+    /// against our clock. Returns null for anything else; never throws for bad input.
+    /// Revocation is checked by the caller.
+    /// </summary>
+    public async Task<AccessTokenClaims?> ValidateAsync(string token, CancellationToken ct)
+    {
+        if (token.Length > 8192 || !LooksLikeJwt(token)) return null;
+        var ring = await keys.RingAsync(ct);
+        var parameters = new TokenValidationParameters
+        {
+            ValidIssuer = issuer.Value,
+            ValidAudience = Audience,
+            IssuerSigningKeys = ring.All.Select(k => k.Key),
+            ValidAlgorithms = [ring.Active.Algorithm],
+            ValidTypes = [AccessTokenType],
+            // Lifetime is checked below against the injected clock, with no skew: an expired
+            // token must introspect as inactive the moment it expires.
+            ValidateLifetime = false,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            TryAllIssuerSigningKeys = false,
+        };
+        TokenValidationResult result;
+        try { result = await Handler.ValidateTokenAsync(token, parameters); }
+        catch (Exception) { return null; }
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt) return null;
+
+        var now = clock.GetUtcNow().ToUnixTimeSeconds();
+        if (!jwt.TryGetPayloadValue<long>("exp", out var exp) || exp <= now) return null;
+        long? nbf = jwt.TryGetPayloadValue<long>("nbf", out var n) ? n : null;
+        if (nbf > now + 5) return null;
+        if (!jwt.TryGetPayloadValue<string>("jti", out var jti) || string.IsNullOrEmpty(jti)) return null;
+        if (!jwt.TryGetPayloadValue<string>("client_id", out var clientId)) return null;
+        jwt.TryGetPayloadValue<string>("scope", out var scope);
+        jwt.TryGetPayloadValue<string>("username", out var username);
+        jwt.TryGetPayloadValue<long>("iat", out var iat);
+        return new AccessTokenClaims(jwt.Issuer, jwt.Subject, Audience, clientId, scope ?? "", username, jti, iat, exp, nbf);
+    }
+
+    private static bool LooksLikeJwt(string token)
+    {
+        var dots = 0;
+        foreach (var c in token)
+        {
+            if (c == '.') dots++;
+            else if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) return false;
+        }
+        return dots == 2;
+    }
+}

@@ -1,0 +1,183 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Authly.Cluster;
+using Authly.Configuration;
+using Authly.Security;
+using Dapper;
+using Microsoft.IdentityModel.Tokens;
+using Npgsql;
+
+namespace Authly.Tokens;
+
+/// <summary>
+/// The signing keys every node shares. Rows live in PostgreSQL with the private part sealed
+/// under a key derived from JWT_SECRET_KEY; each node caches the ring and reloads it when a
+/// rotation is announced (or after five minutes, in case the announcement was missed).
+/// A retired key stays in the JWKS until every token it signed has expired.
+/// </summary>
+public sealed class SigningKeyStore
+{
+    private const string Topic = "keys";
+    private static readonly TimeSpan CacheFor = TimeSpan.FromMinutes(5);
+    private readonly NpgsqlDataSource _db;
+    private readonly IClusterBus _bus;
+    private readonly TimeProvider _clock;
+    private readonly AuthlyOptions _options;
+    private readonly SecretBox _box;
+    private readonly SemaphoreSlim _loadLock = new(1, 1);
+    private volatile KeyRing? _ring;
+
+    public sealed record KeyRing(SigningKey Active, IReadOnlyList<SigningKey> All, DateTimeOffset Expires);
+
+    public SigningKeyStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock, AuthlyOptions options)
+    {
+        (_db, _bus, _clock, _options) = (db, bus, clock, options);
+        _box = new SecretBox(options.JwtSecretKey, "authly-signing-keys");
+        bus.Subscribe(Topic, _ => _ring = null);
+    }
+
+    /// <summary>How long a retired key must still verify: the longest life of anything it signed, plus skew.</summary>
+    private TimeSpan RetiredKeyGrace => _options.AccessTokenLifetime + TimeSpan.FromHours(1) + TimeSpan.FromMinutes(5);
+
+    public async ValueTask<KeyRing> RingAsync(CancellationToken ct)
+    {
+        var ring = _ring;
+        if (ring is not null && ring.Expires > _clock.GetUtcNow()) return ring;
+        await _loadLock.WaitAsync(ct);
+        try
+        {
+            ring = _ring;
+            if (ring is not null && ring.Expires > _clock.GetUtcNow()) return ring;
+            ring = await LoadAsync(ct);
+            _ring = ring;
+            return ring;
+        }
+        finally { _loadLock.Release(); }
+    }
+
+    private sealed record Row(string Kid, string Alg, string? PublicJwk, byte[]? PrivateKeyEncrypted, DateTime CreatedAt, DateTime? RetiredAt, DateTime? VerifyUntil);
+
+    private const string LoadSql = """
+        SELECT kid, alg, public_jwk, private_key_encrypted, created_at, retired_at, verify_until
+        FROM signing_keys
+        WHERE retired_at IS NULL OR verify_until > now()
+        ORDER BY created_at DESC
+        """;
+
+    private async Task<KeyRing> LoadAsync(CancellationToken ct)
+    {
+        if (_options.SigningAlgorithm == "HS256")
+        {
+            // Compatibility mode: one shared secret, nothing published in the JWKS.
+            var hs = new SigningKey("hs256", "HS256", new SymmetricSecurityKey(Encoding.UTF8.GetBytes(_options.JwtSecretKey)) { KeyId = "hs256" },
+                null, DateTime.UnixEpoch, null, null);
+            return new KeyRing(hs, [hs], DateTimeOffset.MaxValue);
+        }
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var conn = await _db.OpenConnectionAsync(ct);
+            var rows = (await conn.QueryAsync<Row>(new CommandDefinition(LoadSql, cancellationToken: ct))).AsList();
+            var active = rows.FirstOrDefault(r => r.RetiredAt is null);
+            if (active is not null && active.Alg == _options.SigningAlgorithm)
+            {
+                var keys = rows.Select(ToKey).ToList();
+                return new KeyRing(keys.First(k => k.IsActive), keys, _clock.GetUtcNow() + CacheFor);
+            }
+            if (attempt > 2) throw new InvalidOperationException("Could not establish an active signing key.");
+            // No active key yet, or the configured algorithm changed: rotate to a new one.
+            // The unique index on the active key makes concurrent first starts safe: one wins.
+            await RotateCoreAsync(conn, onlyIfNeeded: true, ct);
+        }
+    }
+
+    private SigningKey ToKey(Row r)
+    {
+        byte[] der;
+        try { der = _box.Open(r.PrivateKeyEncrypted ?? [], r.Kid); }
+        catch (CryptographicException e)
+        {
+            throw new InvalidOperationException(
+                $"Signing key {r.Kid} cannot be decrypted: JWT_SECRET_KEY differs from the one it was stored with. " +
+                "Every node must use the same JWT_SECRET_KEY.", e);
+        }
+        SecurityKey key = r.Alg == "ES256"
+            ? new ECDsaSecurityKey(ImportEc(der)) { KeyId = r.Kid }
+            : new RsaSecurityKey(ImportRsa(der)) { KeyId = r.Kid };
+        var jwk = JsonSerializer.Deserialize<Dictionary<string, string>>(r.PublicJwk ?? "{}")!;
+        return new SigningKey(r.Kid, r.Alg, key, jwk, r.CreatedAt, r.RetiredAt, r.VerifyUntil);
+    }
+
+    private static RSA ImportRsa(byte[] der) { var rsa = RSA.Create(); rsa.ImportPkcs8PrivateKey(der, out _); return rsa; }
+    private static ECDsa ImportEc(byte[] der) { var ec = ECDsa.Create(); ec.ImportPkcs8PrivateKey(der, out _); return ec; }
+
+    private const string RetireSql = """
+        UPDATE signing_keys SET retired_at = now(), verify_until = now() + @Grace
+        WHERE retired_at IS NULL
+        """;
+    private const string InsertSql = """
+        INSERT INTO signing_keys (kid, alg, public_jwk, private_key_encrypted) VALUES (@Kid, @Alg, @PublicJwk, @Sealed)
+        """;
+    private const string ActiveAlgSql = "SELECT alg FROM signing_keys WHERE retired_at IS NULL FOR UPDATE";
+
+    /// <summary>Retires the active key (it keeps verifying until its tokens expire) and activates a new one.</summary>
+    public async Task<SigningKey> RotateAsync(CancellationToken ct)
+    {
+        if (_options.SigningAlgorithm == "HS256")
+            throw new InvalidOperationException("Key rotation is not available in HS256 compatibility mode: change JWT_SECRET_KEY instead.");
+        await using (var conn = await _db.OpenConnectionAsync(ct))
+            await RotateCoreAsync(conn, onlyIfNeeded: false, ct);
+        _ring = null;
+        await _bus.PublishAsync(Topic, "rotated");
+        return (await RingAsync(ct)).Active;
+    }
+
+    private async Task RotateCoreAsync(NpgsqlConnection conn, bool onlyIfNeeded, CancellationToken ct)
+    {
+        var (kid, publicJwk, privateDer) = NewKeyMaterial(_options.SigningAlgorithm);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        var activeAlg = await conn.QuerySingleOrDefaultAsync<string>(new CommandDefinition(ActiveAlgSql, transaction: tx, cancellationToken: ct));
+        if (onlyIfNeeded && activeAlg == _options.SigningAlgorithm) { await tx.RollbackAsync(ct); return; }
+        await conn.ExecuteAsync(new CommandDefinition(RetireSql, new { Grace = RetiredKeyGrace }, tx, cancellationToken: ct));
+        try
+        {
+            await conn.ExecuteAsync(new CommandDefinition(InsertSql, new
+            {
+                Kid = kid, Alg = _options.SigningAlgorithm, PublicJwk = JsonSerializer.Serialize(publicJwk), Sealed = _box.Seal(privateDer, kid),
+            }, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && onlyIfNeeded)
+        {
+            // Another node created the first key at the same moment; use theirs.
+        }
+        finally { CryptographicOperations.ZeroMemory(privateDer); }
+    }
+
+    private static (string Kid, Dictionary<string, string> Jwk, byte[] PrivateDer) NewKeyMaterial(string alg)
+    {
+        var kid = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(12));
+        if (alg == "ES256")
+        {
+            using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var p = ec.ExportParameters(false);
+            return (kid, new Dictionary<string, string>
+            {
+                ["kty"] = "EC", ["use"] = "sig", ["alg"] = "ES256", ["kid"] = kid, ["crv"] = "P-256",
+                ["x"] = Base64Url.EncodeToString(p.Q.X), ["y"] = Base64Url.EncodeToString(p.Q.Y),
+            }, ec.ExportPkcs8PrivateKey());
+        }
+        using var rsa = RSA.Create(2048);
+        var rp = rsa.ExportParameters(false);
+        return (kid, new Dictionary<string, string>
+        {
+            ["kty"] = "RSA", ["use"] = "sig", ["alg"] = "RS256", ["kid"] = kid,
+            ["n"] = Base64Url.EncodeToString(rp.Modulus), ["e"] = Base64Url.EncodeToString(rp.Exponent),
+        }, rsa.ExportPkcs8PrivateKey());
+    }
+
+    /// <summary>RFC 7517 JWK set of every public key that can still verify a live token.</summary>
+    public async Task<IReadOnlyList<IReadOnlyDictionary<string, string>>> JwksAsync(CancellationToken ct) =>
+        (await RingAsync(ct)).All.Where(k => k.PublicJwk is not null).Select(k => k.PublicJwk!).ToList();
+}

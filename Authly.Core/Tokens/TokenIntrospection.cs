@@ -1,0 +1,48 @@
+namespace Authly.Tokens;
+
+/// <summary>RFC 7662: what a token is, or {"active":false} for anything not valid and ours.</summary>
+public sealed class TokenIntrospection(JwtIssuer jwt, RevocationList revocations, RefreshTokenStore refreshTokens, Issuer issuer)
+{
+    public async Task<IntrospectionResponse> IntrospectAsync(string? token, string? tokenTypeHint, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(token) || token.Length > 8192) return IntrospectionResponse.Inactive;
+        // RFC 7662 §2.1: the hint only orders the lookups; a wrong hint must still find the token.
+        if (tokenTypeHint == "refresh_token")
+            return await RefreshAsync(token, ct) ?? await AccessAsync(token, ct) ?? IntrospectionResponse.Inactive;
+        return await AccessAsync(token, ct) ?? await RefreshAsync(token, ct) ?? IntrospectionResponse.Inactive;
+    }
+
+    /// <summary>A valid, unrevoked access token's claims, or null. Shared by introspection and bearer authentication.</summary>
+    public async Task<AccessTokenClaims?> ValidateAccessTokenAsync(string token, CancellationToken ct)
+    {
+        var claims = await jwt.ValidateAsync(token, ct);
+        if (claims is null || await revocations.IsRevokedAsync(claims.Jti, ct)) return null;
+        return claims;
+    }
+
+    private async Task<IntrospectionResponse?> AccessAsync(string token, CancellationToken ct)
+    {
+        var c = await ValidateAccessTokenAsync(token, ct);
+        if (c is null) return null;
+        return new IntrospectionResponse
+        {
+            Active = true, Scope = c.Scope, ClientId = c.ClientId, Username = c.Username, TokenType = "Bearer",
+            Exp = c.Expires, Iat = c.IssuedAt, Nbf = c.NotBefore, Sub = c.Subject, Aud = c.Audience, Iss = c.Issuer, Jti = c.Jti,
+        };
+    }
+
+    private async Task<IntrospectionResponse?> RefreshAsync(string token, CancellationToken ct)
+    {
+        if (token.Contains('.')) return null;
+        var row = await refreshTokens.FindActiveAsync(token, ct);
+        if (row is null) return null;
+        return new IntrospectionResponse
+        {
+            Active = true, Scope = row.Scope, ClientId = row.ClientId ?? TokenIssuer.FirstPartyClientId, Username = row.Username,
+            TokenType = "refresh_token", Exp = Unix(row.ExpiresAt), Iat = Unix(row.IssuedAt), Sub = row.UserId.ToString(),
+            Aud = jwt.Audience, Iss = issuer.Value, Jti = row.Id.ToString(),
+        };
+    }
+
+    private static long Unix(DateTime utc) => new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)).ToUnixTimeSeconds();
+}

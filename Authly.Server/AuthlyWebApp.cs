@@ -1,0 +1,110 @@
+using System.Reflection;
+using Authly.Configuration;
+using Authly.Counters;
+using Authly.Server.Endpoints;
+using Authly.Server.Http;
+using Authly.Tokens;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Authly.Server;
+
+/// <summary>Builds the Authly web application: configuration, the Core engine, middleware and routes.</summary>
+public static class AuthlyWebApp
+{
+    public const string PublicCors = "public";
+    public static string Version { get; } =
+        typeof(AuthlyWebApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    /// <param name="overrides">settings that win over the environment (the embedded launcher's URLs and secrets)</param>
+    public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
+        var config = builder.Configuration;
+        var options = AuthlyOptions.Load(key => config[key]);
+
+        builder.Logging.ClearProviders();
+        if (options.LogJson) builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+        else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(options.LogLevel));
+        // Request lines can carry codes and tokens in query strings; ASP.NET's own info logs are not needed.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = SecurityHeaders.MaxBodyBytes;
+            k.AddServerHeader = false;
+        });
+        builder.Services.AddAuthlyCore(options);
+        builder.Services.AddSingleton<ClientAddress>();
+        builder.Services.AddSingleton<OAuthErrorFilter>();
+        builder.Services.AddSingleton<ApiErrorFilter>();
+        builder.Services.AddSingleton<AdminAuthorizationFilter>();
+        builder.Services.AddHostedService<StartupService>();
+        builder.Services.AddCors(c => c.AddPolicy(PublicCors, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Authly";
+            doc.Info.Version = Version;
+            doc.Info.Description = "OAuth 2.1 and OpenID Connect authorization server";
+            return Task.CompletedTask;
+        }));
+
+        var app = builder.Build();
+        app.UseAuthlySecurityHeaders();
+        app.UseCors();
+        app.MapOpenApi("/openapi.json");
+        app.UseSwaggerUI(o =>
+        {
+            o.RoutePrefix = "docs";
+            o.SwaggerEndpoint("/openapi.json", "Authly");
+            o.DocumentTitle = "Authly API";
+        });
+        MapRoutes(app);
+        return app;
+    }
+
+    public static void MapRoutes(WebApplication app)
+    {
+        var oauth = app.MapGroup("/api/v1/oauth").WithTags("oauth").AddEndpointFilter<OAuthErrorFilter>().DisableAntiforgery();
+        oauth.MapTokenEndpoint();
+        oauth.MapIntrospectionEndpoint();
+        oauth.MapRevocationEndpoint();
+        app.MapDiscoveryEndpoints();
+        app.MapHealthEndpoints();
+        app.MapAdminEndpoints();
+    }
+
+    public static RouteHandlerBuilder RateLimited(this RouteHandlerBuilder route, string bucket) =>
+        route.AddEndpointFilterFactory((factory, next) =>
+        {
+            var services = factory.ApplicationServices;
+            var filter = new RateLimitFilter(services.GetRequiredService<RateLimiter>(), services.GetRequiredService<ClientAddress>(), bucket);
+            return ctx => filter.InvokeAsync(ctx, next);
+        });
+
+    /// <summary>Runs migrations, the admin bootstrap and key loading before the server accepts requests; fixes the issuer.</summary>
+    private sealed class StartupService(AuthlyStartup startup, Issuer issuer, AuthlyOptions options, IServer server,
+        IHostApplicationLifetime lifetime, ILogger<StartupService> log) : IHostedService
+    {
+        public async Task StartAsync(CancellationToken ct)
+        {
+            if (options.Issuer is not null) issuer.Set(options.Issuer);
+            else lifetime.ApplicationStarted.Register(() =>
+            {
+                var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://localhost";
+                issuer.Set(address.Replace("://0.0.0.0", "://localhost").Replace("://[::]", "://localhost").Replace("://+", "://localhost"));
+                log.LogInformation("Issuer: {Issuer} (set AUTHLY_ISSUER to fix it).", issuer.Value);
+            });
+            // The key ring is loaded by startup; the issuer is needed only once requests flow.
+            var result = await startup.RunAsync(ct);
+            if (result.GeneratedPassword is not null)
+                // Printed once, to the console only, so the operator can sign in; it must be changed at first login.
+                Console.WriteLine($"\n  Admin account '{result.User.Username}' created with generated password: {result.GeneratedPassword}\n" +
+                                  "  It must be changed at first login. It is not shown again.\n");
+        }
+
+        public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,128 @@
+using Authly.Clients;
+using Authly.Scopes;
+using Authly.Server.Http;
+
+namespace Authly.Server.Endpoints;
+
+/// <summary>/admin: health (open), clients and scopes (admin token with the matching admin:* scope).</summary>
+public static class AdminEndpoints
+{
+    public static RouteGroupBuilder MapAdminEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/admin/health", () => Results.Json(new { status = "healthy", service = "authly-admin-api" }))
+            .WithTags("admin").WithSummary("Admin API liveness (no authentication)");
+
+        var admin = app.MapGroup("/admin").WithTags("admin")
+            .AddEndpointFilter<ApiErrorFilter>()
+            .AddEndpointFilter<AdminAuthorizationFilter>();
+
+        admin.MapGet("/clients", ListClientsAsync).Needs("admin:clients:read");
+        admin.MapPost("/clients", CreateClientAsync).Needs("admin:clients:write");
+        admin.MapGet("/clients/{clientId}", GetClientAsync).Needs("admin:clients:read");
+        admin.MapPut("/clients/{clientId}", UpdateClientAsync).Needs("admin:clients:write");
+        admin.MapDelete("/clients/{clientId}", DeleteClientAsync).Needs("admin:clients:write");
+        admin.MapPost("/clients/{clientId}/regenerate-secret", RegenerateSecretAsync).Needs("admin:clients:write");
+
+        admin.MapGet("/scopes", ListScopesAsync).Needs("admin:scopes:read");
+        admin.MapPost("/scopes", CreateScopeAsync).Needs("admin:scopes:write");
+        admin.MapGet("/scopes/defaults", DefaultScopesAsync).Needs("admin:scopes:read");
+        admin.MapGet("/scopes/{scopeName}", GetScopeAsync).Needs("admin:scopes:read");
+        admin.MapPut("/scopes/{scopeName}", UpdateScopeAsync).Needs("admin:scopes:write");
+        admin.MapDelete("/scopes/{scopeName}", DeleteScopeAsync).Needs("admin:scopes:write");
+        return admin;
+    }
+
+    public static RouteHandlerBuilder Needs(this RouteHandlerBuilder route, string scope) => route.WithMetadata(new AdminScope(scope));
+
+    /// <summary>Paging parameters, checked: limit 1–1000, offset ≥ 0.</summary>
+    public static (int Limit, int Offset) Paging(int? limit, int? offset, string limitName = "limit", string offsetName = "offset")
+    {
+        if (limit is < 1 or > 1000) throw ApiException.BadRequest($"{limitName} must be between 1 and 1000", limitName);
+        if (offset is < 0) throw ApiException.BadRequest($"{offsetName} must not be negative", offsetName);
+        return (limit ?? 100, offset ?? 0);
+    }
+
+    private static async Task<IResult> ListClientsAsync(ClientStore clients, int? limit, int? offset, bool? include_inactive, CancellationToken ct)
+    {
+        var (l, o) = Paging(limit, offset);
+        return Results.Json((await clients.ListAsync(l, o, include_inactive ?? false, ct)).Select(ClientView.Of));
+    }
+
+    private static async Task<IResult> CreateClientAsync(HttpRequest request, ClientStore clients, CancellationToken ct)
+    {
+        var registration = await JsonBody.ReadAsync<ClientRegistration>(request, ct);
+        var created = await clients.CreateAsync(registration, ct);
+        return Results.Json(new Dictionary<string, object?>
+        {
+            ["client_id"] = created.Client.ClientId,
+            ["client_secret"] = created.ClientSecret,
+            ["client_type"] = created.Client.ClientType,
+            ["client_name"] = created.Client.ClientName,
+        });
+    }
+
+    private static async Task<IResult> GetClientAsync(string clientId, ClientStore clients, CancellationToken ct) =>
+        Results.Json(ClientView.Of(await clients.GetAsync(clientId, ct) ?? throw ApiException.NotFound("Client")));
+
+    private static async Task<IResult> UpdateClientAsync(string clientId, HttpRequest request, ClientStore clients, CancellationToken ct)
+    {
+        var registration = await JsonBody.ReadAsync<ClientRegistration>(request, ct);
+        return Results.Json(ClientView.Of(await clients.UpdateAsync(clientId, registration, ct) ?? throw ApiException.NotFound("Client")));
+    }
+
+    private static async Task<IResult> DeleteClientAsync(string clientId, ClientStore clients, CancellationToken ct) =>
+        await clients.DeactivateAsync(clientId, ct)
+            ? Results.Json(new { message = "Client deactivated", client_id = clientId })
+            : throw ApiException.NotFound("Client");
+
+    private static async Task<IResult> RegenerateSecretAsync(string clientId, ClientStore clients, CancellationToken ct)
+    {
+        var client = await clients.GetAsync(clientId, ct) ?? throw ApiException.NotFound("Client");
+        if (client.IsPublic) throw ApiException.BadRequest("Public clients have no secret");
+        var secret = await clients.RegenerateSecretAsync(clientId, ct) ?? throw ApiException.NotFound("Client");
+        return Results.Json(new { client_id = clientId, client_secret = secret, new_secret = secret,
+            message = "Client secret regenerated. Store it now: it cannot be shown again." });
+    }
+
+    private static async Task<IResult> ListScopesAsync(ScopeStore scopes, int? limit, int? offset, bool? include_inactive, bool? default_only, CancellationToken ct)
+    {
+        var (l, o) = Paging(limit, offset);
+        return Results.Json(await scopes.ListAsync(l, o, include_inactive ?? false, default_only ?? false, ct));
+    }
+
+    private static async Task<IResult> DefaultScopesAsync(ScopeStore scopes, CancellationToken ct) =>
+        Results.Json(await scopes.ListAsync(1000, 0, includeInactive: false, defaultOnly: true, ct));
+
+    private static async Task<IResult> CreateScopeAsync(HttpRequest request, ScopeStore scopes, CancellationToken ct)
+    {
+        var input = await JsonBody.ReadAsync<ScopeInput>(request, ct);
+        var name = input.ScopeName?.Trim();
+        if (string.IsNullOrEmpty(name)) throw ApiException.BadRequest("scope_name is required", "scope_name");
+        if (name.Length > 100 || !ScopeSet.IsValidToken(name))
+            throw ApiException.BadRequest("scope_name must be 1-100 printable characters without spaces, quotes or backslashes", "scope_name");
+        CheckDescription(input.Description);
+        return Results.Json(await scopes.CreateAsync(name, input.Description, input.IsDefault ?? false, input.IsActive ?? true, ct)
+                            ?? throw ApiException.BadRequest($"Scope '{name}' already exists", "scope_name"));
+    }
+
+    private static async Task<IResult> GetScopeAsync(string scopeName, ScopeStore scopes, CancellationToken ct) =>
+        Results.Json(await scopes.GetAsync(scopeName, ct) ?? throw ApiException.NotFound("Scope"));
+
+    private static async Task<IResult> UpdateScopeAsync(string scopeName, HttpRequest request, ScopeStore scopes, CancellationToken ct)
+    {
+        var input = await JsonBody.ReadAsync<ScopeInput>(request, ct);
+        if (input.ScopeName is not null && input.ScopeName != scopeName) throw ApiException.BadRequest("scope_name cannot be changed", "scope_name");
+        CheckDescription(input.Description);
+        return Results.Json(await scopes.UpdateAsync(scopeName, input.Description, input.IsDefault, input.IsActive, ct) ?? throw ApiException.NotFound("Scope"));
+    }
+
+    private static async Task<IResult> DeleteScopeAsync(string scopeName, ScopeStore scopes, CancellationToken ct) =>
+        await scopes.DeleteAsync(scopeName, ct)
+            ? Results.Json(new { message = "Scope deleted", scope_name = scopeName })
+            : throw ApiException.NotFound("Scope");
+
+    private static void CheckDescription(string? description)
+    {
+        if (description is { Length: > 1000 }) throw ApiException.BadRequest("description is longer than 1000 characters", "description");
+    }
+}

@@ -1,0 +1,41 @@
+using System.Text.Json.Serialization;
+using Authly.Clients;
+
+namespace Authly.Server.Endpoints;
+
+/// <summary>A client as the admin API shows it: never the secret or its hash.</summary>
+public sealed record ClientView(
+    [property: JsonPropertyName("id")] Guid Id,
+    [property: JsonPropertyName("client_id")] string ClientId,
+    [property: JsonPropertyName("client_name")] string ClientName,
+    [property: JsonPropertyName("client_type")] string ClientType,
+    [property: JsonPropertyName("redirect_uris")] string[] RedirectUris,
+    [property: JsonPropertyName("grant_types")] string[] GrantTypes,
+    [property: JsonPropertyName("response_types")] string[] ResponseTypes,
+    [property: JsonPropertyName("scope")] string Scope,
+    [property: JsonPropertyName("require_pkce")] bool RequirePkce,
+    [property: JsonPropertyName("token_endpoint_auth_method")] string TokenEndpointAuthMethod,
+    [property: JsonPropertyName("client_uri")] string? ClientUri,
+    [property: JsonPropertyName("logo_uri")] string? LogoUri,
+    [property: JsonPropertyName("tos_uri")] string? TosUri,
+    [property: JsonPropertyName("policy_uri")] string? PolicyUri,
+    [property: JsonPropertyName("contacts")] string[] Contacts,
+    [property: JsonPropertyName("application_type")] string ApplicationType,
+    [property: JsonPropertyName("post_logout_redirect_uris")] string[] PostLogoutRedirectUris,
+    [property: JsonPropertyName("is_active")] bool IsActive,
+    [property: JsonPropertyName("created_at")] DateTime CreatedAt,
+    [property: JsonPropertyName("updated_at")] DateTime UpdatedAt)
+{
+    public static ClientView Of(Client c) => new(c.Id, c.ClientId, c.ClientName, c.ClientType, c.RedirectUris, c.GrantTypes,
+        c.ResponseTypes, string.Join(' ', c.Scopes), c.RequirePkce, c.TokenEndpointAuthMethod, c.ClientUri, c.LogoUri, c.TosUri,
+        c.PolicyUri, c.Contacts, c.ApplicationType, c.PostLogoutRedirectUris, c.IsActive,
+        DateTime.SpecifyKind(c.CreatedAt, DateTimeKind.Utc), DateTime.SpecifyKind(c.UpdatedAt, DateTimeKind.Utc));
+}
+
+public sealed record ScopeInput
+{
+    [JsonPropertyName("scope_name")] public string? ScopeName { get; init; }
+    [JsonPropertyName("description")] public string? Description { get; init; }
+    [JsonPropertyName("is_default")] public bool? IsDefault { get; init; }
+    [JsonPropertyName("is_active")] public bool? IsActive { get; init; }
+}

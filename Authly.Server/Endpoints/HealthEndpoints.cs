@@ -1,0 +1,55 @@
+using Authly.Configuration;
+using Dapper;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace Authly.Server.Endpoints;
+
+public static class HealthEndpoints
+{
+    public static void MapHealthEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/health", HealthAsync).WithSummary("Health with database and Redis status; 503 when PostgreSQL is unreachable");
+        app.MapGet("/health/live", () => Results.Json(new { status = "alive" })).WithSummary("Liveness: the process serves HTTP");
+        app.MapGet("/health/ready", ReadyAsync).WithSummary("Readiness: the database answers");
+    }
+
+    private static async Task<IResult> HealthAsync(NpgsqlDataSource db, AuthlyOptions options, IServiceProvider services, CancellationToken ct)
+    {
+        var database = await PingDatabaseAsync(db, ct);
+        var redis = options.RedisUrl is null ? "not configured" : PingRedis(services.GetService<IConnectionMultiplexer>());
+        var healthy = database == "connected";
+        return Results.Json(new
+        {
+            status = healthy ? "healthy" : "unhealthy",
+            version = AuthlyWebApp.Version,
+            database,
+            redis,
+        }, statusCode: healthy ? 200 : 503);
+    }
+
+    private static async Task<IResult> ReadyAsync(NpgsqlDataSource db, CancellationToken ct) =>
+        await PingDatabaseAsync(db, ct) == "connected"
+            ? Results.Json(new { status = "ready" })
+            : Results.Json(new { status = "not ready", database = "disconnected" }, statusCode: 503);
+
+    internal static async Task<string> PingDatabaseAsync(NpgsqlDataSource db, CancellationToken ct)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(3));
+            await using var conn = await db.OpenConnectionAsync(timeout.Token);
+            await conn.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: timeout.Token));
+            return "connected";
+        }
+        catch (Exception) when (!ct.IsCancellationRequested) { return "disconnected"; }
+    }
+
+    internal static string PingRedis(IConnectionMultiplexer? redis)
+    {
+        if (redis is null || !redis.IsConnected) return "disconnected";
+        try { redis.GetDatabase().Ping(); return "connected"; }
+        catch (Exception) { return "disconnected"; }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using Authly.Grants;
+using Authly.OAuth;
+using Authly.Server.Http;
+
+namespace Authly.Server.Endpoints;
+
+public static class TokenEndpoint
+{
+    public static void MapTokenEndpoint(this RouteGroupBuilder oauth)
+    {
+        oauth.MapPost("/token", HandleAsync).RateLimited("token").RequireCors(AuthlyWebApp.PublicCors)
+            .WithSummary("OAuth 2.1 token endpoint (RFC 6749 §3.2)").Accepts<IFormCollection>("application/x-www-form-urlencoded");
+        // Compatibility: JSON refresh for the first-party CLI (no client).
+        oauth.MapPost("/refresh", RefreshAsync).RateLimited("token")
+            .WithSummary("Refresh for the first-party CLI (JSON); same rules as the refresh_token grant");
+    }
+
+    private static async Task<IResult> HandleAsync(HttpRequest request, GrantEngine engine, ClientAddress address, CancellationToken ct)
+    {
+        var form = await FormParameters.ReadAsync(request, ct);
+        var response = await engine.HandleAsync(new TokenRequest(form, BasicCredentials.Parse(request), address.Of(request.HttpContext)?.ToString()), ct);
+        return Results.Json(response);
+    }
+
+    private static async Task<IResult> RefreshAsync(HttpRequest request, GrantEngine engine, ClientAddress address, CancellationToken ct)
+    {
+        var fields = await JsonFields.ReadAsync(request, ct);
+        if (!fields.TryGetValue(Parameters.GrantType, out var grant) || grant != GrantTypes.RefreshToken)
+            throw OAuthException.InvalidRequest("grant_type must be refresh_token");
+        fields.Remove(Parameters.ClientId);
+        fields.Remove(Parameters.ClientSecret);
+        var response = await engine.HandleAsync(new TokenRequest(fields, null, address.Of(request.HttpContext)?.ToString()), ct);
+        return Results.Json(response);
+    }
+}
+
+/// <summary>A flat JSON object of string fields, for the JSON variants of OAuth endpoints.</summary>
+public static class JsonFields
+{
+    public static async Task<Dictionary<string, string>> ReadAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            throw OAuthException.InvalidRequest("The request must be application/json");
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw OAuthException.InvalidRequest("The body must be a JSON object");
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var p in doc.RootElement.EnumerateObject())
+            {
+                if (p.Value.ValueKind == JsonValueKind.Null) continue;
+                if (p.Value.ValueKind != JsonValueKind.String) throw OAuthException.InvalidRequest($"The {p.Name} field must be a string");
+                if (!result.TryAdd(p.Name, p.Value.GetString()!)) throw OAuthException.InvalidRequest($"The {p.Name} field is repeated");
+            }
+            return result;
+        }
+        catch (JsonException) { throw OAuthException.InvalidRequest("The body is not valid JSON"); }
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Authly.Clients;
+
+namespace Authly.Server.Http;
+
+/// <summary>Maps <see cref="ApiException"/> and validation errors on non-OAuth APIs to {"detail": …}; anything else to a bare 500.</summary>
+public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        try { return await next(context); }
+        catch (ApiException e) { return Write(e); }
+        catch (ClientValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
+        catch (BadHttpRequestException e) { return Write(new ApiException(e.StatusCode, e.StatusCode == 413 ? "Request body is larger than 1 MiB" : "Malformed request")); }
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            log.LogError(e, "Unhandled error on {Path}", http.Request.Path);
+            return Write(new ApiException(StatusCodes.Status500InternalServerError, "Internal server error"));
+        }
+    }
+
+    public static IResult Write(ApiException e)
+    {
+        var body = new Dictionary<string, string> { ["detail"] = e.Detail };
+        if (e.ErrorCode is not null) body["error_code"] = e.ErrorCode;
+        if (e.Field is not null) body["field"] = e.Field;
+        return Results.Json(body, statusCode: e.Status);
+    }
+}
+
+/// <summary>Strict JSON request bodies for the admin API: an object of the expected shape, or a 400 naming the problem.</summary>
+public static class JsonBody
+{
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web) { AllowTrailingCommas = false };
+
+    public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken ct) where T : class
+    {
+        if (request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            throw new ApiException(StatusCodes.Status415UnsupportedMediaType, "The request body must be application/json");
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(request.Body, Options, ct)
+                   ?? throw ApiException.BadRequest("The request body must be a JSON object");
+        }
+        catch (JsonException e)
+        {
+            var field = e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : null;
+            throw ApiException.BadRequest(field is null ? "The request body is not valid JSON" : $"Field '{field}' has the wrong type or is malformed", field);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using Authly.OAuth;
+using Microsoft.Net.Http.Headers;
+
+namespace Authly.Server.Http;
+
+/// <summary>
+/// The one place an <see cref="OAuthException"/> becomes HTTP: RFC 6749 §5.2 body, no-store,
+/// 401 + WWW-Authenticate for invalid_client, RFC 6750 §3.1 for bearer errors, 429 + Retry-After.
+/// Anything else is a generic 500 that leaks nothing.
+/// </summary>
+public sealed class OAuthErrorFilter(ILogger<OAuthErrorFilter> log) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        try
+        {
+            var result = await next(context);
+            NoStore(http.Response);
+            return result;
+        }
+        catch (OAuthException e)
+        {
+            if (e.Detail is not null) log.LogInformation("OAuth error {Error} on {Path}: {Detail}", e.Error, http.Request.Path, e.Detail);
+            return Write(http, e);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Write(http, OAuthException.InvalidRequest("The request body is too large"), StatusCodes.Status413PayloadTooLarge);
+        }
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            log.LogError(e, "Unhandled error on {Path}", http.Request.Path);
+            return Write(http, new OAuthException(OAuthErrors.ServerError, "The server could not complete the request"), StatusCodes.Status500InternalServerError);
+        }
+    }
+
+    public static void NoStore(HttpResponse response)
+    {
+        response.Headers.CacheControl = "no-store";
+        response.Headers.Pragma = "no-cache";
+    }
+
+    public static IResult Write(HttpContext http, OAuthException e, int? status = null)
+    {
+        NoStore(http.Response);
+        var code = status ?? StatusFor(e);
+        if (e.Error == OAuthErrors.InvalidClient)
+        {
+            // RFC 6749 §5.2: 401 and WWW-Authenticate matching the scheme the client used.
+            code = StatusCodes.Status401Unauthorized;
+            http.Response.Headers.WWWAuthenticate = "Basic realm=\"authly\"";
+        }
+        else if (e.Error is OAuthErrors.InvalidToken or OAuthErrors.InsufficientScope)
+            http.Response.Headers.WWWAuthenticate = $"Bearer realm=\"authly\", error=\"{e.Error}\", error_description=\"{e.Description.Replace("\"", "'")}\"";
+        if (e.RetryAfterSeconds is { } retry) http.Response.Headers.RetryAfter = retry.ToString();
+        return Results.Json(new OAuthErrorBody(e.Error, e.Description), statusCode: code);
+    }
+
+    private static int StatusFor(OAuthException e) => e.RetryAfterSeconds is not null
+        ? StatusCodes.Status429TooManyRequests
+        : e.Error switch
+        {
+            OAuthErrors.InvalidToken => StatusCodes.Status401Unauthorized,
+            OAuthErrors.InsufficientScope => StatusCodes.Status403Forbidden,
+            OAuthErrors.ServerError => StatusCodes.Status500InternalServerError,
+            _ => StatusCodes.Status400BadRequest,
+        };
+}
+
+public sealed record OAuthErrorBody(
+    [property: System.Text.Json.Serialization.JsonPropertyName("error")] string Error,
+    [property: System.Text.Json.Serialization.JsonPropertyName("error_description")] string ErrorDescription);
