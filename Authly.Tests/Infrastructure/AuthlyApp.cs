@@ -1,0 +1,118 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Npgsql;
+
+namespace Authly.Tests.Infrastructure;
+
+/// <summary>
+/// One Authly server in-process, on its own database and Redis key prefix, so fixtures never
+/// share rows or counters. Settings are the environment names from API.md.
+/// </summary>
+public sealed class AuthlyApp : WebApplicationFactory<Program>
+{
+    public const string Issuer = "http://localhost";
+    public const string AdminUsername = "admin";
+    public const string AdminPassword = "Admin-Password-123";
+
+    private readonly Dictionary<string, string?> _settings;
+    public string DatabaseConnectionString { get; }
+
+    private AuthlyApp(string connectionString, Dictionary<string, string?> settings)
+    {
+        DatabaseConnectionString = connectionString;
+        _settings = settings;
+    }
+
+    public static async Task<AuthlyApp> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null, bool withRedis = true)
+    {
+        var cs = await TestServers.CreateDatabaseAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["DATABASE_URL"] = cs,
+            ["REDIS_URL"] = withRedis ? TestServers.RedisUrl : "",
+            ["AUTHLY_REDIS_PREFIX"] = $"t{Guid.NewGuid():N}:",
+            ["AUTHLY_MODE"] = "testing",
+            ["AUTHLY_ISSUER"] = Issuer,
+            ["AUTHLY_ADMIN_USERNAME"] = AdminUsername,
+            ["AUTHLY_ADMIN_PASSWORD"] = AdminPassword,
+            ["RATE_LIMIT_MAX_REQUESTS"] = "0",
+            // The cheapest Argon2id libsodium accepts keeps the suite fast; production defaults are tested in Core tests.
+            ["AUTHLY_ARGON2_OPSLIMIT"] = "1",
+            ["AUTHLY_ARGON2_MEMLIMIT_KIB"] = "8192",
+            ["LOG_LEVEL"] = "Warning",
+        };
+        if (overrides is not null)
+            foreach (var (k, v) in overrides) settings[k] = v;
+        var app = new AuthlyApp(cs, settings);
+        _ = app.Server; // start now, so startup failures surface in the fixture's setup
+        return app;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (k, v) in _settings) builder.UseSetting(k, v);
+    }
+
+    public NpgsqlDataSource Database() => NpgsqlDataSource.Create(DatabaseConnectionString);
+
+    // ---- small HTTP helpers: tests still assert on the raw responses ----
+
+    public static FormUrlEncodedContent Form(params (string Key, string Value)[] fields) =>
+        new(fields.Select(f => new KeyValuePair<string, string>(f.Key, f.Value)));
+
+    public Task<HttpResponseMessage> PostFormAsync(string path, params (string Key, string Value)[] fields) =>
+        CreateClient().PostAsync(path, Form(fields));
+
+    public static async Task<JsonObject> JsonAsync(HttpResponseMessage response) =>
+        JsonNode.Parse(await response.Content.ReadAsStringAsync())?.AsObject()
+        ?? throw new AssertionException($"{(int)response.StatusCode}: not a JSON object");
+
+    public async Task<JsonObject> PasswordTokenAsync(string username = AdminUsername, string password = AdminPassword, string? scope = null)
+    {
+        var fields = new List<(string, string)> { ("grant_type", "password"), ("username", username), ("password", password) };
+        if (scope is not null) fields.Add(("scope", scope));
+        var response = await PostFormAsync("/api/v1/oauth/token", fields.ToArray());
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That((int)response.StatusCode, Is.EqualTo(200), body);
+        return JsonNode.Parse(body)!.AsObject();
+    }
+
+    public async Task<string> AdminTokenAsync(string scope = "admin:clients:read admin:clients:write admin:scopes:read admin:scopes:write admin:users:read admin:users:write admin:system:read admin:system:write") =>
+        (await PasswordTokenAsync(scope: scope))["access_token"]!.GetValue<string>();
+
+    public HttpClient BearerClient(string token)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    /// <summary>Creates a client through the admin API; returns (client_id, client_secret or null).</summary>
+    public async Task<(string Id, string? Secret)> CreateClientAsync(object registration)
+    {
+        var http = BearerClient(await AdminTokenAsync("admin:clients:write"));
+        var response = await http.PostAsJsonAsync("/admin/clients", registration);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That((int)response.StatusCode, Is.EqualTo(200), body);
+        var json = JsonNode.Parse(body)!;
+        return (json["client_id"]!.GetValue<string>(), json["client_secret"]?.GetValue<string>());
+    }
+
+    public Task<(string Id, string? Secret)> CreateConfidentialClientAsync(string scope = "read write", string[]? grants = null, string authMethod = "client_secret_basic") =>
+        CreateClientAsync(new
+        {
+            client_name = "test client", client_type = "confidential", scope, token_endpoint_auth_method = authMethod,
+            grant_types = grants ?? ["client_credentials", "refresh_token", "password"],
+        });
+
+    public static AuthenticationHeaderValue Basic(string id, string secret) =>
+        new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(id)}:{Uri.EscapeDataString(secret)}")));
+
+    public static string Str(JsonObject o, string key) => o[key]?.GetValue<string>() ?? throw new AssertionException($"no '{key}' in {o.ToJsonString()}");
+
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+}

@@ -1,0 +1,33 @@
+# Authly for .NET. The two commands the README promises: `make serve` and `make test`.
+DOTNET ?= dotnet
+PORT ?= 8000
+DATA_DIR ?= .authly-data
+CONFIG ?= Release
+
+.PHONY: serve test build deps bench clean
+
+## Run the server with a private PostgreSQL and Redis (data in $(DATA_DIR)), admin bootstrapped, URLs printed.
+serve: deps
+	$(DOTNET) build Authly.Cli -c $(CONFIG) -nologo -v quiet
+	$(DOTNET) Authly.Cli/bin/$(CONFIG)/net10.0/authly.dll serve --embedded --data-dir $(DATA_DIR) --port $(PORT)
+
+## Run every test against real PostgreSQL and Redis (the harness starts private ones).
+test: deps
+	rm -rf TestResults
+	$(DOTNET) build Authly.sln -c $(CONFIG) -nologo -v quiet
+	$(DOTNET) test Authly.Tests -c $(CONFIG) --no-build --logger "trx;LogFileName=authly.trx" --logger "console;verbosity=normal" --results-directory TestResults; \
+	  status=$$?; scripts/test-summary.sh TestResults; exit $$status
+
+build:
+	$(DOTNET) build Authly.sln -c $(CONFIG) -nologo
+
+deps:
+	@scripts/ensure-deps.sh
+
+## Load benchmark (see bench/README.md).
+bench: deps
+	@scripts/ensure-deps.sh wrk
+	bench/run.sh
+
+clean:
+	rm -rf */bin */obj TestResults
