@@ -50,6 +50,8 @@ public static class AuthlyCoreServices
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<UserStore>();
         services.AddSingleton<AdminBootstrap>();
+        services.AddSingleton<UserAccounts>();
+        services.AddSingleton<Sessions.SessionStore>();
         services.AddSingleton<ScopeStore>();
         services.AddSingleton<ClientStore>();
         services.AddSingleton<ClientAuthenticator>();

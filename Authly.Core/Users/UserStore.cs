@@ -62,4 +62,105 @@ public sealed class UserStore(NpgsqlDataSource db)
         await using var conn = await db.OpenConnectionAsync(ct);
         return await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountSql, cancellationToken: ct));
     }
+
+    public sealed record ListFilter(string? Username = null, string? Email = null, bool? IsActive = null, bool? IsAdmin = null,
+        bool? IsVerified = null, string? Search = null);
+
+    private const string ListWhere = """
+        WHERE (@Username::text IS NULL OR lower(username) LIKE '%' || lower(@Username) || '%')
+          AND (@Email::text IS NULL OR lower(email) LIKE '%' || lower(@Email) || '%')
+          AND (@IsActive::boolean IS NULL OR is_active = @IsActive)
+          AND (@IsAdmin::boolean IS NULL OR is_admin = @IsAdmin)
+          AND (@IsVerified::boolean IS NULL OR is_verified = @IsVerified)
+          AND (@Search::text IS NULL OR lower(username) LIKE '%' || lower(@Search) || '%' OR lower(email) LIKE '%' || lower(@Search) || '%')
+        """;
+    private const string ListSql = $"SELECT {Columns} FROM users {ListWhere} ORDER BY created_at, id LIMIT @Limit OFFSET @Offset";
+    private const string CountFilteredSql = $"SELECT count(*) FROM users {ListWhere}";
+
+    /// <summary>A page of users and the total matching the filter. LIKE wildcards in the filter are matched literally.</summary>
+    public async Task<(IReadOnlyList<User> Users, long Total)> ListAsync(ListFilter filter, int limit, int offset, CancellationToken ct)
+    {
+        var args = new
+        {
+            Username = EscapeLike(filter.Username), Email = EscapeLike(filter.Email), filter.IsActive, filter.IsAdmin, filter.IsVerified,
+            Search = EscapeLike(filter.Search), Limit = limit, Offset = offset,
+        };
+        await using var conn = await db.OpenConnectionAsync(ct);
+        var users = (await conn.QueryAsync<User>(new CommandDefinition(ListSql, args, cancellationToken: ct))).AsList();
+        var total = await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountFilteredSql, args, cancellationToken: ct));
+        return (users, total);
+    }
+
+    private static string? EscapeLike(string? s) => s?.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+
+    // The last-admin rule is enforced in the statement itself, under a lock on the admin rows,
+    // so two concurrent demotions cannot both succeed.
+    private const string UpdateSql = $"""
+        WITH admins AS (SELECT id FROM users WHERE is_admin AND is_active FOR UPDATE)
+        UPDATE users SET
+            username = COALESCE(@Username, username), email = COALESCE(@Email, email),
+            password_hash = COALESCE(@PasswordHash, password_hash),
+            is_active = COALESCE(@IsActive, is_active), is_verified = COALESCE(@IsVerified, is_verified),
+            is_admin = COALESCE(@IsAdmin, is_admin),
+            requires_password_change = COALESCE(@RequiresPasswordChange, requires_password_change),
+            given_name = COALESCE(@GivenName, given_name), family_name = COALESCE(@FamilyName, family_name),
+            middle_name = COALESCE(@MiddleName, middle_name), nickname = COALESCE(@Nickname, nickname),
+            preferred_username = COALESCE(@PreferredUsername, preferred_username), profile = COALESCE(@Profile, profile),
+            picture = COALESCE(@Picture, picture), website = COALESCE(@Website, website), gender = COALESCE(@Gender, gender),
+            birthdate = COALESCE(@Birthdate, birthdate), zoneinfo = COALESCE(@Zoneinfo, zoneinfo), locale = COALESCE(@Locale, locale),
+            phone_number = COALESCE(@PhoneNumber, phone_number),
+            phone_number_verified = COALESCE(@PhoneNumberVerified, phone_number_verified),
+            address = COALESCE(@Address::jsonb, address),
+            updated_at = now()
+        WHERE id = @Id
+          AND NOT (is_admin AND is_active AND (@IsAdmin = false OR @IsActive = false) AND (SELECT count(*) FROM admins) <= 1)
+        RETURNING {Columns}
+        """;
+
+    /// <summary>
+    /// Applies the given fields. Returns null when the user does not exist; throws when the change
+    /// would leave no active admin, or the username/email is taken.
+    /// </summary>
+    public async Task<User?> UpdateAsync(Guid id, UserProfile p, string? passwordHash, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        try
+        {
+            var user = await conn.QuerySingleOrDefaultAsync<User>(new CommandDefinition(UpdateSql, new
+            {
+                Id = id, p.Username, p.Email, PasswordHash = passwordHash, p.IsActive, p.IsVerified, p.IsAdmin, p.RequiresPasswordChange,
+                p.GivenName, p.FamilyName, p.MiddleName, p.Nickname, p.PreferredUsername, p.Profile, p.Picture, p.Website, p.Gender,
+                p.Birthdate, p.Zoneinfo, p.Locale, p.PhoneNumber, p.PhoneNumberVerified, Address = p.Address?.GetRawText(),
+            }, tx, cancellationToken: ct));
+            if (user is null && await conn.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM users WHERE id = @Id)", new { Id = id }, tx, cancellationToken: ct)))
+                throw new UserValidationException("is_admin", "This is the last active admin: it can be neither demoted nor deactivated");
+            await tx.CommitAsync(ct);
+            return user;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            throw e.ConstraintName == "users_email_key"
+                ? new UserValidationException("email", "Email already registered")
+                : new UserValidationException("username", "Username already taken");
+        }
+    }
+
+    private const string DeleteSql = """
+        WITH admins AS (SELECT id FROM users WHERE is_admin AND is_active FOR UPDATE)
+        DELETE FROM users WHERE id = @Id
+          AND NOT (is_admin AND is_active AND (SELECT count(*) FROM admins) <= 1)
+        """;
+
+    /// <summary>Deletes a user; false when there is none; throws for the last active admin.</summary>
+    public async Task<bool> DeleteAsync(Guid id, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        var n = await conn.ExecuteAsync(new CommandDefinition(DeleteSql, new { Id = id }, tx, cancellationToken: ct));
+        if (n == 0 && await conn.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM users WHERE id = @Id)", new { Id = id }, tx, cancellationToken: ct)))
+            throw new UserValidationException("id", "This is the last active admin: it cannot be deleted");
+        await tx.CommitAsync(ct);
+        return n > 0;
+    }
 }

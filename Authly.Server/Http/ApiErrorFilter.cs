@@ -12,6 +12,7 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
         try { return await next(context); }
         catch (ApiException e) { return Write(e); }
         catch (ClientValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
+        catch (Users.UserValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
         catch (BadHttpRequestException e) { return Write(new ApiException(e.StatusCode, e.StatusCode == 413 ? "Request body is larger than 1 MiB" : "Malformed request")); }
         catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {

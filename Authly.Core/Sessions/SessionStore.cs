@@ -1,0 +1,110 @@
+using Authly.Security;
+using Dapper;
+using Npgsql;
+
+namespace Authly.Sessions;
+
+/// <summary>
+/// Login sessions. The browser holds an opaque secret (HttpOnly cookie); the database holds
+/// its hash. A session ends at its idle or absolute expiry, at logout, or when an admin or a
+/// password change ends it.
+/// </summary>
+public sealed class SessionStore(NpgsqlDataSource db, TimeProvider clock)
+{
+    public static readonly TimeSpan IdleLifetime = TimeSpan.FromHours(8);
+    public static readonly TimeSpan AbsoluteLifetime = TimeSpan.FromDays(7);
+
+    private const string Columns = "sid, user_id, auth_time, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ended_at, ip, user_agent";
+
+    private const string InsertSql = $"""
+        INSERT INTO sessions (id_hash, sid, user_id, auth_time, idle_expires_at, absolute_expires_at, ip, user_agent)
+        VALUES (@Hash, @Sid, @UserId, @Now, @Idle, @Absolute, @Ip, @UserAgent)
+        RETURNING {Columns}
+        """;
+
+    /// <summary>Starts a session; returns the cookie secret (shown once) and the row.</summary>
+    public async Task<(string Secret, Session Session)> CreateAsync(Guid userId, string? ip, string? userAgent, CancellationToken ct)
+    {
+        var secret = OpaqueToken.New(32);
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var conn = await db.OpenConnectionAsync(ct);
+        var session = await conn.QuerySingleAsync<Session>(new CommandDefinition(InsertSql, new
+        {
+            Hash = OpaqueToken.Hash(secret), Sid = OpaqueToken.New(16), UserId = userId, Now = now,
+            Idle = now + IdleLifetime, Absolute = now + AbsoluteLifetime,
+            Ip = ip, UserAgent = userAgent is { Length: > 300 } ua ? ua[..300] : userAgent,
+        }, cancellationToken: ct));
+        return (secret, session);
+    }
+
+    // Finding a live session also slides its idle expiry, in one statement.
+    private const string TouchSql = $"""
+        UPDATE sessions SET last_seen_at = @Now, idle_expires_at = LEAST(@Now + @Idle, absolute_expires_at)
+        WHERE id_hash = @Hash AND ended_at IS NULL AND idle_expires_at > @Now AND absolute_expires_at > @Now
+        RETURNING {Columns}
+        """;
+
+    public async Task<Session?> FindActiveAsync(string? secret, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(secret) || secret.Length > 100) return null;
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await conn.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(TouchSql, new
+        {
+            Hash = OpaqueToken.Hash(secret), Now = clock.GetUtcNow().UtcDateTime, Idle = IdleLifetime,
+        }, cancellationToken: ct));
+    }
+
+    private const string FindBySidSql = $"SELECT {Columns} FROM sessions WHERE sid = @Sid";
+    public async Task<Session?> FindBySidAsync(string sid, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await conn.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(FindBySidSql, new { Sid = sid }, cancellationToken: ct));
+    }
+
+    public bool IsLive(Session s)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        return s.EndedAt is null && s.IdleExpiresAt > now && s.AbsoluteExpiresAt > now;
+    }
+
+    private const string EndBySecretSql = $"UPDATE sessions SET ended_at = now() WHERE id_hash = @Hash AND ended_at IS NULL RETURNING {Columns}";
+    public async Task<Session?> EndAsync(string? secret, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(secret) || secret.Length > 100) return null;
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await conn.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(EndBySecretSql, new { Hash = OpaqueToken.Hash(secret) }, cancellationToken: ct));
+    }
+
+    private const string EndBySidSql = "UPDATE sessions SET ended_at = now() WHERE sid = @Sid AND ended_at IS NULL AND (@UserId::uuid IS NULL OR user_id = @UserId)";
+    /// <summary>Ends one session by its public id (optionally only if it belongs to <paramref name="userId"/>).</summary>
+    public async Task<bool> EndBySidAsync(string sid, Guid? userId, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await conn.ExecuteAsync(new CommandDefinition(EndBySidSql, new { Sid = sid, UserId = userId }, cancellationToken: ct)) > 0;
+    }
+
+    private const string EndAllSql = "UPDATE sessions SET ended_at = now() WHERE user_id = @UserId AND ended_at IS NULL";
+    public async Task<int> EndAllForUserAsync(Guid userId, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await conn.ExecuteAsync(new CommandDefinition(EndAllSql, new { UserId = userId }, cancellationToken: ct));
+    }
+
+    private const string ListSql = $"""
+        SELECT {Columns} FROM sessions
+        WHERE user_id = @UserId AND ended_at IS NULL AND idle_expires_at > now() AND absolute_expires_at > now()
+        ORDER BY created_at DESC
+        """;
+    public async Task<IReadOnlyList<Session>> ListActiveAsync(Guid userId, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return (await conn.QueryAsync<Session>(new CommandDefinition(ListSql, new { UserId = userId }, cancellationToken: ct))).AsList();
+    }
+
+    private const string CountActiveSql = "SELECT count(*) FROM sessions WHERE ended_at IS NULL AND idle_expires_at > now() AND absolute_expires_at > now()";
+    public async Task<long> CountActiveAsync(CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountActiveSql, cancellationToken: ct));
+    }
+}

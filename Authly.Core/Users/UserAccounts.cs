@@ -1,0 +1,106 @@
+using Authly.Counters;
+using Authly.Security;
+using Authly.Sessions;
+using Authly.Tokens;
+
+namespace Authly.Users;
+
+/// <summary>
+/// Account operations shared by registration, the users API, the admin API and the CLI. Anything
+/// that takes access away (deactivation, password reset or change) also revokes the user's
+/// refresh tokens, the access tokens issued with them, and their sessions, at once.
+/// </summary>
+public sealed class UserAccounts(UserStore users, PasswordHasher hasher, RefreshTokenStore refreshTokens, RevocationList revocations,
+    SessionStore sessions, LoginLockout lockout)
+{
+    public async Task<User> RegisterAsync(string? username, string? email, string? password, CancellationToken ct)
+    {
+        UserRules.CheckUsername(username);
+        UserRules.CheckEmail(email);
+        UserRules.CheckPassword(password);
+        return await CreateOrThrowAsync(username!, email!, hasher.Hash(password!), isActive: true, isVerified: false, isAdmin: false, mustChange: false, ct);
+    }
+
+    /// <summary>Admin create. With <paramref name="generateTemporaryPassword"/>, returns a password shown once that must be changed at first login.</summary>
+    public async Task<(User User, string? TemporaryPassword)> CreateAsync(UserProfile p, bool generateTemporaryPassword, CancellationToken ct)
+    {
+        UserRules.CheckUsername(p.Username);
+        UserRules.CheckEmail(p.Email);
+        UserRules.CheckProfile(p);
+        string? temporary = null;
+        if (generateTemporaryPassword) temporary = OpaqueToken.New(12);
+        else UserRules.CheckPassword(p.Password);
+        var user = await CreateOrThrowAsync(p.Username!, p.Email!, hasher.Hash(temporary ?? p.Password!), p.IsActive ?? true,
+            p.IsVerified ?? false, p.IsAdmin ?? false, mustChange: temporary is not null || (p.RequiresPasswordChange ?? false), ct);
+        var rest = p with { Username = null, Email = null, Password = null, IsActive = null, IsVerified = null, IsAdmin = null, RequiresPasswordChange = null };
+        if (rest != new UserProfile()) user = await users.UpdateAsync(user.Id, rest, null, ct) ?? user;
+        return (user, temporary);
+    }
+
+    private async Task<User> CreateOrThrowAsync(string username, string email, string hash, bool isActive, bool isVerified, bool isAdmin, bool mustChange, CancellationToken ct)
+    {
+        if (await users.FindByUsernameAsync(username, ct) is not null) throw new UserValidationException("username", "Username already taken");
+        return await users.CreateAsync(username, email, hash, isActive, isVerified, isAdmin, mustChange, ct)
+               ?? throw new UserValidationException("email", "Username or email already registered");
+    }
+
+    public async Task<User?> UpdateAsync(Guid id, UserProfile p, CancellationToken ct)
+    {
+        UserRules.CheckProfile(p);
+        var hash = p.Password is null ? null : hasher.Hash(p.Password);
+        var user = await users.UpdateAsync(id, p with { Password = null }, hash, ct);
+        if (user is not null && (p.IsActive == false || p.Password is not null))
+            await RevokeEverythingAsync(user.Id, p.IsActive == false ? "user deactivated" : "password changed by admin", ct);
+        return user;
+    }
+
+    /// <summary>Admin reset: a new temporary password (shown once) or the given one; the user must change it at next login.</summary>
+    public async Task<(User User, string Password)?> ResetPasswordAsync(Guid id, string? newPassword, CancellationToken ct)
+    {
+        if (newPassword is not null) UserRules.CheckPassword(newPassword, "new_password");
+        var password = newPassword ?? OpaqueToken.New(12);
+        var user = await users.UpdateAsync(id, new UserProfile { RequiresPasswordChange = true }, hasher.Hash(password), ct);
+        if (user is null) return null;
+        await RevokeEverythingAsync(id, "password reset", ct);
+        await lockout.ResetAsync(user.Username, ct);
+        return (user, password);
+    }
+
+    /// <summary>The user's own change: the current password must be right; other refresh tokens and sessions end.</summary>
+    public async Task<User> ChangePasswordAsync(Guid id, string? currentPassword, string? newPassword, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(currentPassword)) throw new UserValidationException("current_password", "current_password is required");
+        UserRules.CheckPassword(newPassword, "new_password");
+        var user = await users.FindByIdAsync(id, ct) ?? throw new UserValidationException("id", "User not found");
+        if (!hasher.Verify(currentPassword, user.PasswordHash)) throw new UserValidationException("current_password", "Current password is incorrect");
+        if (currentPassword == newPassword) throw new UserValidationException("new_password", "The new password must differ from the current one");
+        var updated = await users.UpdateAsync(id, new UserProfile { RequiresPasswordChange = false }, hasher.Hash(newPassword!), ct);
+        foreach (var (jti, exp) in await refreshTokens.RevokeAllForUserAsync(id, "password changed", ct))
+            await revocations.RevokeAsync(jti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
+        return updated!;
+    }
+
+    public async Task<bool> DeleteAsync(Guid id, CancellationToken ct)
+    {
+        var user = await users.FindByIdAsync(id, ct);
+        if (user is null) return false;
+        await RevokeEverythingAsync(id, "user deleted", ct);
+        return await users.DeleteAsync(id, ct);
+    }
+
+    public async Task<bool> UnlockAsync(Guid id, CancellationToken ct)
+    {
+        var user = await users.FindByIdAsync(id, ct);
+        if (user is null) return false;
+        await lockout.ResetAsync(user.Username, ct);
+        return true;
+    }
+
+    /// <summary>Revokes every refresh family (and the access tokens issued with them) and ends every session.</summary>
+    public async Task RevokeEverythingAsync(Guid id, string reason, CancellationToken ct)
+    {
+        foreach (var (jti, exp) in await refreshTokens.RevokeAllForUserAsync(id, reason, ct))
+            await revocations.RevokeAsync(jti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
+        await sessions.EndAllForUserAsync(id, ct);
+    }
+}
