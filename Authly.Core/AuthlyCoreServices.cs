@@ -51,6 +51,7 @@ public static class AuthlyCoreServices
         services.AddSingleton<UserStore>();
         services.AddSingleton<AdminBootstrap>();
         services.AddSingleton<UserAccounts>();
+        services.AddSingleton<PasswordLogin>();
         services.AddSingleton<Sessions.SessionStore>();
         services.AddSingleton<ScopeStore>();
         services.AddSingleton<ClientStore>();
@@ -72,7 +73,17 @@ public static class AuthlyCoreServices
         services.AddSingleton<IGrantHandler>(sp => sp.GetRequiredService<ClientCredentialsGrant>());
         services.AddSingleton<IGrantHandler>(sp => sp.GetRequiredService<PasswordGrant>());
         services.AddSingleton<IGrantHandler>(sp => sp.GetRequiredService<RefreshTokenGrant>());
+        services.AddSingleton<Grants.AuthorizationCodeGrant>();
+        services.AddSingleton<DeviceCodeGrant>();
+        services.AddSingleton<IGrantHandler>(sp => sp.GetRequiredService<Grants.AuthorizationCodeGrant>());
+        services.AddSingleton<IGrantHandler>(sp => sp.GetRequiredService<DeviceCodeGrant>());
         services.AddSingleton<GrantEngine>();
+
+        services.AddSingleton<Authorization.AuthorizeValidator>();
+        services.AddSingleton<Authorization.AuthorizationCodeStore>();
+        services.AddSingleton<Authorization.ConsentStore>();
+        services.AddSingleton<Authorization.DeviceAuthorization>();
+        services.AddSingleton<Oidc.IdTokenIssuer>();
         return services;
     }
 }

@@ -1,9 +1,7 @@
 using Authly.Clients;
 using Authly.Configuration;
-using Authly.Counters;
 using Authly.OAuth;
 using Authly.Scopes;
-using Authly.Security;
 using Authly.Tokens;
 using Authly.Users;
 
@@ -13,45 +11,17 @@ namespace Authly.Grants;
 /// RFC 6749 §4.3 resource owner password credentials. Not in OAuth 2.1; kept for Authly's CLI,
 /// scripts and proxies, and switchable off (AUTHLY_PASSWORD_GRANT_ENABLED=false).
 /// </summary>
-public sealed class PasswordGrant(UserStore users, PasswordHasher hasher, LoginLockout lockout, ScopeStore scopeStore,
-    TokenIssuer issuer, AuthlyOptions options) : IGrantHandler
+public sealed class PasswordGrant(PasswordLogin login, ScopeStore scopeStore, TokenIssuer issuer, AuthlyOptions options) : IGrantHandler
 {
-    public const string BadCredentials = "Incorrect username or password";
-    public const string Locked = "Too many failed attempts. Account temporarily locked.";
-
     public string GrantType => GrantTypes.Password;
-
-    public event Action<string>? LoginAttempted;
 
     public async Task<TokenResponse> HandleAsync(TokenRequest request, Client? client, CancellationToken ct)
     {
         if (!options.PasswordGrantEnabled) throw OAuthException.UnsupportedGrantType("password grant disabled by configuration");
         var username = request.Required(Parameters.Username);
         var password = request.Required(Parameters.Password);
-        if (username.Length > 255 || password.Length > 1024) throw OAuthException.InvalidGrant(BadCredentials, "oversized credentials");
-
-        if (await lockout.LockedForAsync(username, ct) is { } lockedFor)
-        {
-            LoginAttempted?.Invoke("locked");
-            throw OAuthException.TooManyRequests((int)Math.Ceiling(lockedFor.TotalSeconds), OAuthErrors.InvalidGrant, Locked);
-        }
-
-        var user = await users.FindByUsernameAsync(username, ct);
-        // Unknown user and wrong password cost the same time and give the same answer.
-        if (!hasher.Verify(password, user?.PasswordHash))
-        {
-            await lockout.RecordFailureAsync(username, ct);
-            LoginAttempted?.Invoke("failure");
-            throw OAuthException.InvalidGrant(BadCredentials, user is null ? "unknown user" : "wrong password");
-        }
-        // Only now, with the password proven, may the answer say something about the account.
-        if (!user!.IsActive) { LoginAttempted?.Invoke("inactive"); throw OAuthException.InvalidGrant("Account is deactivated"); }
-        if (!user.IsVerified) { LoginAttempted?.Invoke("unverified"); throw OAuthException.InvalidGrant("Account not verified"); }
-        await lockout.ResetAsync(username, ct);
-
+        var user = await login.CheckAsync(username, password, ct);
         var scope = await GrantedScopeAsync(user, client, request.Scope, ct);
-        await users.RecordLoginAsync(user.Id, ct);
-        LoginAttempted?.Invoke("success");
         var (response, _, _) = await issuer.ForUserAsync(user, client?.ClientId, scope, familyId: null, refreshScope: null, ct);
         return response with { RequiresPasswordChange = user.RequiresPasswordChange };
     }

@@ -17,10 +17,12 @@ public sealed class TokenIssuer(JwtIssuer jwt, RefreshTokenStore refreshTokens, 
     }
 
     /// <param name="refreshScope">the scope the refresh token keeps (RFC 6749 §6: unchanged by narrowing); defaults to <paramref name="scope"/></param>
-    public async Task<(TokenResponse Response, Guid FamilyId, JwtIssuer.Issued Access)> ForUserAsync(User user, string? clientId, string scope,
-        Guid? familyId, string? refreshScope, CancellationToken ct)
+    public async Task<(TokenResponse Response, Guid? FamilyId, JwtIssuer.Issued Access)> ForUserAsync(User user, string? clientId, string scope,
+        Guid? familyId, string? refreshScope, CancellationToken ct, bool withRefreshToken = true)
     {
         var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), clientId ?? FirstPartyClientId, scope, user.Username, ct);
+        if (!withRefreshToken)
+            return (new TokenResponse { AccessToken = access.Token, ExpiresIn = (int)options.AccessTokenLifetime.TotalSeconds, Scope = scope }, null, access);
         var (refresh, family) = await refreshTokens.IssueAsync(familyId, user.Id, clientId, refreshScope ?? scope,
             options.RefreshTokenLifetime, access.Jti, access.Expires, ct);
         var response = new TokenResponse

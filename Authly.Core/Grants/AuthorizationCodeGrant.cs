@@ -1,0 +1,65 @@
+using Authly.Authorization;
+using Authly.Clients;
+using Authly.OAuth;
+using Authly.Oidc;
+using Authly.Scopes;
+using Authly.Tokens;
+using Authly.Users;
+
+namespace Authly.Grants;
+
+/// <summary>
+/// RFC 6749 §4.1.3 with OAuth 2.1 and RFC 7636: the code is single-use, bound to the client and
+/// the redirect URI, and PKCE S256 is always verified. A replayed code revokes what its first
+/// use issued (§4.1.2). ID token when openid was granted; refresh token for offline_access or
+/// when the client is registered for the refresh_token grant.
+/// </summary>
+public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, RefreshTokenStore refreshTokens, RevocationList revocations,
+    UserStore users, ScopeStore scopeStore, TokenIssuer issuer, IdTokenIssuer idTokens, TimeProvider clock) : IGrantHandler
+{
+    public string GrantType => GrantTypes.AuthorizationCode;
+
+    public async Task<TokenResponse> HandleAsync(TokenRequest request, Client? client, CancellationToken ct)
+    {
+        // RFC 6749 §4.1.3: public clients identify themselves with client_id.
+        if (client is null) throw OAuthException.InvalidClient("authorization_code needs client_id");
+        var codeValue = request.Required(Parameters.Code);
+        var redirectUri = request.Required(Parameters.RedirectUri);
+        var verifier = request.Required(Parameters.CodeVerifier);
+
+        var (code, consumed) = await codes.ConsumeAsync(codeValue, ct);
+        if (code is null) throw OAuthException.InvalidGrant("The authorization code is invalid", "unknown code");
+        if (!consumed)
+        {
+            // §4.1.2: the code was used before; revoke everything issued from it.
+            if (code.FamilyId is { } family)
+                foreach (var (jti, exp) in await refreshTokens.RevokeFamilyAsync(family, "authorization code replay", ct))
+                    await revocations.RevokeAsync(jti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
+            if (code.AccessJti is not null && code.AccessExpiresAt is { } accessExp)
+                await revocations.RevokeAsync(code.AccessJti, new DateTimeOffset(DateTime.SpecifyKind(accessExp, DateTimeKind.Utc)), ct);
+            throw OAuthException.InvalidGrant("The authorization code is invalid", "code replay; issued tokens revoked");
+        }
+        if (code.ClientId != client.ClientId) throw OAuthException.InvalidGrant("The authorization code is invalid", "code issued to another client");
+        if (code.ExpiresAt <= clock.GetUtcNow().UtcDateTime) throw OAuthException.InvalidGrant("The authorization code has expired");
+        // RFC 6749 §4.1.3: redirect_uri must be identical to the one in the authorization request.
+        if (!string.Equals(code.RedirectUri, redirectUri, StringComparison.Ordinal))
+            throw OAuthException.InvalidGrant("redirect_uri does not match the authorization request");
+        // RFC 7636 §4.6.
+        if (!Pkce.Verify(verifier, code.CodeChallenge)) throw OAuthException.InvalidGrant("PKCE verification failed");
+
+        var user = await users.FindByIdAsync(code.UserId, ct);
+        if (user is null || !user.IsActive) throw OAuthException.InvalidGrant("The authorization code is invalid", "user missing or deactivated");
+        var active = await scopeStore.ActiveAsync(ct);
+        var scopes = ScopeSet.Parse(code.Scope).Where(active.ContainsKey).Where(s => UserScopePolicy.MayHold(user, s)).ToHashSet(StringComparer.Ordinal);
+        var withRefresh = scopes.Contains("offline_access") || client.AllowsGrant(GrantTypes.RefreshToken);
+
+        var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, ScopeSet.Join(scopes), null, null, ct, withRefresh);
+        await codes.RecordIssuedAsync(codeValue, familyId, access.Jti, access.Expires, ct);
+        if (scopes.Contains("openid"))
+            response = response with
+            {
+                IdToken = await idTokens.CreateAsync(user, client.ClientId, scopes, code.Nonce, code.AuthTime, code.SessionId, response.AccessToken, ct),
+            };
+        return response;
+    }
+}
