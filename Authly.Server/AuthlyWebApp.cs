@@ -3,6 +3,7 @@ using Authly.Configuration;
 using Authly.Counters;
 using Authly.Server.Endpoints;
 using Authly.Server.Http;
+using Authly.Server.Pages;
 using Authly.Tokens;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -41,6 +42,9 @@ public static class AuthlyWebApp
         builder.Services.AddSingleton<OAuthErrorFilter>();
         builder.Services.AddSingleton<ApiErrorFilter>();
         builder.Services.AddSingleton<AdminAuthorizationFilter>();
+        builder.Services.AddSingleton<BearerUserFilter>();
+        builder.Services.AddSingleton<Csrf>();
+        builder.Services.AddSingleton<BrowserSession>();
         builder.Services.AddHostedService<StartupService>();
         builder.Services.AddCors(c => c.AddPolicy(PublicCors, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
@@ -71,6 +75,13 @@ public static class AuthlyWebApp
         oauth.MapTokenEndpoint();
         oauth.MapIntrospectionEndpoint();
         oauth.MapRevocationEndpoint();
+        oauth.MapDeviceAuthorizationEndpoint();
+        app.MapAuthorizeEndpoint();
+        app.MapLoginEndpoints();
+        app.MapDevicePages();
+        app.MapOidcEndpoints();
+        app.MapUsersEndpoints();
+        app.MapStaticAssets();
         app.MapDiscoveryEndpoints();
         app.MapHealthEndpoints();
         app.MapAdminEndpoints();
@@ -82,6 +93,23 @@ public static class AuthlyWebApp
             var services = factory.ApplicationServices;
             var filter = new RateLimitFilter(services.GetRequiredService<RateLimiter>(), services.GetRequiredService<ClientAddress>(), bucket);
             return ctx => filter.InvokeAsync(ctx, next);
+        });
+
+    /// <summary>The per-IP rate limit for non-OAuth APIs: throws an <see cref="ApiException"/> 429 with Retry-After.</summary>
+    public static RouteHandlerBuilder RateLimitedApi(this RouteHandlerBuilder route, string bucket) =>
+        route.AddEndpointFilterFactory((factory, next) =>
+        {
+            var services = factory.ApplicationServices;
+            var filter = new RateLimitFilter(services.GetRequiredService<RateLimiter>(), services.GetRequiredService<ClientAddress>(), bucket);
+            return async ctx =>
+            {
+                try { return await filter.InvokeAsync(ctx, next); }
+                catch (Authly.OAuth.OAuthException e) when (e.RetryAfterSeconds is { } retry)
+                {
+                    ctx.HttpContext.Response.Headers.RetryAfter = retry.ToString();
+                    throw new ApiException(429, "Rate limit exceeded. Try again later.", "RATE_LIMITED");
+                }
+            };
         });
 
     /// <summary>Runs migrations, the admin bootstrap and key loading before the server accepts requests; fixes the issuer.</summary>

@@ -29,13 +29,31 @@ public static class DiscoveryDocument
             ["scopes_supported"] = f.Scopes.Order(StringComparer.Ordinal).ToArray(),
             ["subject_types_supported"] = new[] { "public" },
             ["id_token_signing_alg_values_supported"] = new[] { f.SigningAlgorithm },
-            ["claims_supported"] = new[] { "sub", "iss", "aud", "exp", "iat", "username", "scope", "client_id", "jti" },
+            ["claims_supported"] = new[]
+            {
+                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "name", "given_name", "family_name",
+                "middle_name", "nickname", "preferred_username", "profile", "picture", "website", "gender", "birthdate", "zoneinfo",
+                "locale", "updated_at", "email", "email_verified", "address", "phone_number", "phone_number_verified",
+            },
             ["authorization_response_iss_parameter_supported"] = true,
         };
-        if (f.HasAuthorizeEndpoint) doc["authorization_endpoint"] = issuer + "/api/v1/oauth/authorize";
+        if (f.HasAuthorizeEndpoint)
+        {
+            doc["authorization_endpoint"] = issuer + "/api/v1/oauth/authorize";
+            doc["response_modes_supported"] = new[] { "query", "form_post" };
+            doc["prompt_values_supported"] = new[] { "none", "login", "consent", "select_account" };
+            doc["request_parameter_supported"] = false;
+            doc["request_uri_parameter_supported"] = false;
+        }
         if (f.HasUserInfo) doc["userinfo_endpoint"] = issuer + "/oidc/userinfo";
         if (f.HasDeviceAuthorization) doc["device_authorization_endpoint"] = issuer + "/api/v1/oauth/device_authorization";
-        if (f.HasEndSession) doc["end_session_endpoint"] = issuer + "/oidc/logout";
+        if (f.HasEndSession)
+        {
+            doc["end_session_endpoint"] = issuer + "/oidc/logout";
+            doc["check_session_iframe"] = issuer + "/oidc/session/iframe";
+            doc["frontchannel_logout_supported"] = true;
+            doc["frontchannel_logout_session_supported"] = true;
+        }
         return doc;
     }
 }

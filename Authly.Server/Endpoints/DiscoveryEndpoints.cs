@@ -24,7 +24,8 @@ public static class DiscoveryEndpoints
         var active = await scopes.ActiveAsync(ct);
         response.Headers.CacheControl = "public, max-age=300";
         return Results.Json(DiscoveryDocument.Build(issuer.Value,
-            new DiscoveryDocument.Features(grantTypes, active.Keys.ToList(), options.SigningAlgorithm)));
+            new DiscoveryDocument.Features(grantTypes, active.Keys.ToList(), options.SigningAlgorithm,
+                HasAuthorizeEndpoint: true, HasUserInfo: true, HasDeviceAuthorization: true, HasEndSession: true)));
     }
 
     private static async Task<IResult> JwksAsync(HttpResponse response, SigningKeyStore keys, CancellationToken ct)

@@ -1,0 +1,65 @@
+using Authly.Counters;
+using Authly.OAuth;
+using Authly.Server.Http;
+using Authly.Server.Pages;
+using Authly.Users;
+
+namespace Authly.Server.Endpoints;
+
+/// <summary>The login form's target, and the forced password change after an admin-set password.</summary>
+public static class LoginEndpoints
+{
+    public static void MapLoginEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/login", (HttpContext http, Csrf csrf, string? return_to) =>
+            AuthPages.Login(csrf.TokenFor(http), RedirectUri.SafeReturnTo(return_to), null, null, null)).ExcludeFromDescription();
+        app.MapPost("/login", LoginAsync).DisableAntiforgery().ExcludeFromDescription();
+        app.MapPost("/login/password", ChangePasswordAsync).DisableAntiforgery().ExcludeFromDescription();
+    }
+
+    private static async Task<IResult> LoginAsync(HttpContext http, PasswordLogin login, BrowserSession browser, Csrf csrf,
+        RateLimiter limiter, ClientAddress address, CancellationToken ct)
+    {
+        Dictionary<string, string> form;
+        try { form = await FormParameters.ReadAsync(http.Request, ct); }
+        catch (OAuthException e) { return Html.Error("Invalid request", e.Description); }
+        var returnTo = RedirectUri.SafeReturnTo(form.GetValueOrDefault("return_to"));
+        var username = form.GetValueOrDefault("username") ?? "";
+        if (!csrf.IsValid(http, form.GetValueOrDefault(Csrf.FieldName)))
+            return AuthPages.Login(csrf.TokenFor(http), returnTo, null, username, "Your session expired. Please sign in again.", 403);
+        try
+        {
+            await limiter.CheckAsync("login", address.Of(http)?.ToString(), ct);
+            var user = await login.CheckAsync(username, form.GetValueOrDefault("password") ?? "", ct);
+            await browser.StartAsync(http, user, ct);
+            if (user.RequiresPasswordChange) return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, null);
+            return Results.Redirect(returnTo, permanent: false, preserveMethod: false);
+        }
+        catch (OAuthException e)
+        {
+            // Same message for unknown users and wrong passwords (PasswordLogin guarantees it).
+            if (e.RetryAfterSeconds is { } retry) http.Response.Headers.RetryAfter = retry.ToString();
+            return AuthPages.Login(csrf.TokenFor(http), returnTo, null, username, e.Description, e.RetryAfterSeconds is null ? 400 : 429);
+        }
+    }
+
+    private static async Task<IResult> ChangePasswordAsync(HttpContext http, BrowserSession browser, UserAccounts accounts, Csrf csrf, CancellationToken ct)
+    {
+        Dictionary<string, string> form;
+        try { form = await FormParameters.ReadAsync(http.Request, ct); }
+        catch (OAuthException e) { return Html.Error("Invalid request", e.Description); }
+        var returnTo = RedirectUri.SafeReturnTo(form.GetValueOrDefault("return_to"));
+        if (!csrf.IsValid(http, form.GetValueOrDefault(Csrf.FieldName)))
+            return Html.Error("Request expired", "The form was not valid any more. Please start again.", 403);
+        var current = await browser.GetAsync(http, ct);
+        if (current is null) return AuthPages.Login(csrf.TokenFor(http), returnTo, null, null, "Please sign in first.", 401);
+        if (form.GetValueOrDefault("new_password") != form.GetValueOrDefault("confirm_password"))
+            return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, "The new passwords do not match.", 400);
+        try
+        {
+            await accounts.ChangePasswordAsync(current.User.Id, form.GetValueOrDefault("current_password"), form.GetValueOrDefault("new_password"), ct);
+            return Results.Redirect(returnTo);
+        }
+        catch (UserValidationException e) { return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, e.Message, 400); }
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json.Serialization;
+using Authly.Configuration;
+using Authly.Server.Http;
+using Authly.Sessions;
+using Authly.Tokens;
+using Authly.Users;
+
+namespace Authly.Server.Endpoints;
+
+/// <summary>/api/v1/users and /api/v1/auth: registration, the caller's account, and admin user management (admin rules as /admin).</summary>
+public static class UsersEndpoints
+{
+    public sealed record Registration(
+        [property: JsonPropertyName("username")] string? Username,
+        [property: JsonPropertyName("email")] string? Email,
+        [property: JsonPropertyName("password")] string? Password);
+
+    public sealed record PasswordChange(
+        [property: JsonPropertyName("current_password")] string? CurrentPassword,
+        [property: JsonPropertyName("new_password")] string? NewPassword);
+
+    public static void MapUsersEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/users/", RegisterAsync).WithTags("users").AddEndpointFilter<ApiErrorFilter>().RateLimitedApi("registration")
+            .WithSummary("Public registration (AUTHLY_REGISTRATION_ENABLED)");
+
+        var me = app.MapGroup("/api/v1").WithTags("users").AddEndpointFilter<ApiErrorFilter>().AddEndpointFilter<BearerUserFilter>();
+        me.MapGet("/users/me", (HttpContext http) => Results.Json(UserView.Of(BearerUserFilter.UserOf(http))));
+        me.MapPost("/auth/logout", LogoutAsync).WithSummary("Revoke the caller's tokens and end their sessions");
+        me.MapPost("/auth/change-password", ChangePasswordAsync);
+        me.MapGet("/auth/password-status", (HttpContext http) =>
+        {
+            var user = BearerUserFilter.UserOf(http);
+            return Results.Json(new { requires_password_change = user.RequiresPasswordChange, username = user.Username });
+        });
+
+        var admin = app.MapGroup("/api/v1/users").WithTags("users").AddEndpointFilter<ApiErrorFilter>().AddEndpointFilter<AdminAuthorizationFilter>();
+        admin.MapGet("/", ListAsync).Needs("admin:users:read");
+        admin.MapGet("/{id:guid}", GetAsync).Needs("admin:users:read");
+        admin.MapPut("/{id:guid}", UpdateAsync).Needs("admin:users:write");
+        admin.MapDelete("/{id:guid}", DeleteAsync).Needs("admin:users:write");
+        admin.MapPut("/{id:guid}/verify", VerifyAsync).Needs("admin:users:write");
+    }
+
+    private static async Task<IResult> RegisterAsync(HttpRequest request, UserAccounts accounts, AuthlyOptions options, CancellationToken ct)
+    {
+        if (!options.RegistrationEnabled) throw new ApiException(403, "Registration is disabled", "REGISTRATION_DISABLED");
+        var input = await JsonBody.ReadAsync<Registration>(request, ct);
+        var user = await accounts.RegisterAsync(input.Username, input.Email, input.Password, ct);
+        return Results.Json(UserView.Of(user), statusCode: 201);
+    }
+
+    private static async Task<IResult> LogoutAsync(HttpContext http, RevocationList revocations, UserAccounts accounts, CancellationToken ct)
+    {
+        var claims = BearerUserFilter.ClaimsOf(http);
+        await revocations.RevokeAsync(claims.Jti, DateTimeOffset.FromUnixTimeSeconds(claims.Expires), ct);
+        await accounts.RevokeEverythingAsync(BearerUserFilter.UserOf(http).Id, "logout", ct);
+        return Results.Json(new { message = "Logged out" });
+    }
+
+    private static async Task<IResult> ChangePasswordAsync(HttpContext http, UserAccounts accounts, CancellationToken ct)
+    {
+        var input = await JsonBody.ReadAsync<PasswordChange>(http.Request, ct);
+        await accounts.ChangePasswordAsync(BearerUserFilter.UserOf(http).Id, input.CurrentPassword, input.NewPassword, ct);
+        return Results.Json(new { message = "Password changed", requires_password_change = false });
+    }
+
+    private static async Task<IResult> ListAsync(UserStore users, int? skip, int? limit, string? username, string? email, bool? is_active,
+        bool? is_admin, bool? is_verified, CancellationToken ct)
+    {
+        var (l, o) = AdminEndpoints.Paging(limit, skip, offsetName: "skip");
+        var (page, _) = await users.ListAsync(new UserStore.ListFilter(username, email, is_active, is_admin, is_verified), l, o, ct);
+        return Results.Json(page.Select(UserView.Of));
+    }
+
+    private static async Task<IResult> GetAsync(Guid id, UserStore users, CancellationToken ct) =>
+        Results.Json(UserView.Of(await users.FindByIdAsync(id, ct) ?? throw ApiException.NotFound("User")));
+
+    private static async Task<IResult> UpdateAsync(Guid id, HttpRequest request, UserAccounts accounts, CancellationToken ct)
+    {
+        var input = await JsonBody.ReadAsync<UserProfile>(request, ct);
+        return Results.Json(UserView.Of(await accounts.UpdateAsync(id, input, ct) ?? throw ApiException.NotFound("User")));
+    }
+
+    private static async Task<IResult> DeleteAsync(Guid id, UserAccounts accounts, CancellationToken ct) =>
+        await accounts.DeleteAsync(id, ct) ? Results.NoContent() : throw ApiException.NotFound("User");
+
+    private static async Task<IResult> VerifyAsync(Guid id, UserAccounts accounts, CancellationToken ct) =>
+        Results.Json(UserView.Of(await accounts.UpdateAsync(id, new UserProfile { IsVerified = true }, ct) ?? throw ApiException.NotFound("User")));
+}

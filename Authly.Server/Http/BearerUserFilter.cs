@@ -1,0 +1,27 @@
+using Authly.Tokens;
+using Authly.Users;
+
+namespace Authly.Server.Http;
+
+/// <summary>For /api/v1 account routes: a valid user access token; the user and claims go in HttpContext.Items.</summary>
+public sealed class BearerUserFilter(TokenIntrospection introspection, UserStore users) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var token = BasicCredentials.Bearer(http.Request);
+        var claims = token is null ? null : await introspection.ValidateAccessTokenAsync(token, http.RequestAborted);
+        var user = claims?.UserId is { } id ? await users.FindByIdAsync(id, http.RequestAborted) : null;
+        if (claims is null || user is not { IsActive: true })
+        {
+            http.Response.Headers.WWWAuthenticate = token is null ? "Bearer realm=\"authly\"" : "Bearer realm=\"authly\", error=\"invalid_token\"";
+            throw new ApiException(401, token is null ? "Not authenticated" : "Invalid or expired token");
+        }
+        http.Items[typeof(User)] = user;
+        http.Items[typeof(AccessTokenClaims)] = claims;
+        return await next(context);
+    }
+
+    public static User UserOf(HttpContext http) => (User)http.Items[typeof(User)]!;
+    public static AccessTokenClaims ClaimsOf(HttpContext http) => (AccessTokenClaims)http.Items[typeof(AccessTokenClaims)]!;
+}
