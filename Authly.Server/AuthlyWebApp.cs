@@ -4,6 +4,7 @@ using Authly.Counters;
 using Authly.Server.Endpoints;
 using Authly.Server.Http;
 using Authly.Server.Pages;
+using Authly.Server.Metrics;
 using Authly.Tokens;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -45,6 +46,8 @@ public static class AuthlyWebApp
         builder.Services.AddSingleton<BearerUserFilter>();
         builder.Services.AddSingleton<Csrf>();
         builder.Services.AddSingleton<BrowserSession>();
+        builder.Services.AddSingleton<Metrics.AuthlyMetrics>();
+        builder.Services.AddSingleton<Metrics.PrometheusExporter>();
         builder.Services.AddHostedService<StartupService>();
         builder.Services.AddCors(c => c.AddPolicy(PublicCors, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
@@ -56,6 +59,10 @@ public static class AuthlyWebApp
         }));
 
         var app = builder.Build();
+        // The exporter listens before the instruments are created, so it sees every one.
+        app.Services.GetRequiredService<Metrics.PrometheusExporter>();
+        app.Services.GetRequiredService<Metrics.AuthlyMetrics>();
+        app.UseRequestMetricsAndCorrelation();
         app.UseAuthlySecurityHeaders();
         app.UseCors();
         app.MapOpenApi("/openapi.json");
@@ -84,6 +91,7 @@ public static class AuthlyWebApp
         app.MapStaticAssets();
         app.MapDiscoveryEndpoints();
         app.MapHealthEndpoints();
+        app.MapMetricsEndpoint();
         app.MapAdminEndpoints();
     }
 

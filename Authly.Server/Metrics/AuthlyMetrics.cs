@@ -1,0 +1,87 @@
+using System.Diagnostics.Metrics;
+using Authly.Counters;
+using Authly.Grants;
+using Authly.Sessions;
+using Authly.Tokens;
+using Authly.Users;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace Authly.Server.Metrics;
+
+/// <summary>
+/// Authly's instruments (System.Diagnostics.Metrics, meter "Authly"). Core raises plain events;
+/// this class turns them into counters. Labels carry outcomes and route templates only: never
+/// user names, client secrets or tokens.
+/// </summary>
+public sealed class AuthlyMetrics : IDisposable
+{
+    public const string MeterName = "Authly";
+    private readonly Meter _meter = new(MeterName, AuthlyWebApp.Version);
+    public Counter<long> HttpRequests { get; }
+    public Histogram<double> HttpDuration { get; }
+    private readonly Counter<long> _tokenRequests;
+    private readonly Counter<long> _logins;
+    private readonly Counter<long> _rateLimitHits;
+    private readonly Counter<long> _lockouts;
+    private readonly DatabaseGauges _gauges;
+
+    public AuthlyMetrics(GrantEngine grants, PasswordLogin login, RateLimiter limiter, RevocationList revocations, SessionStore sessions,
+        RefreshTokenStore refreshTokens, NpgsqlDataSource db, IServiceProvider services, TimeProvider clock)
+    {
+        HttpRequests = _meter.CreateCounter<long>("authly_http_requests_total", description: "HTTP requests by method, route template and status");
+        HttpDuration = _meter.CreateHistogram<double>("authly_http_request_duration_seconds", "s", "HTTP request duration by method and route template");
+        _tokenRequests = _meter.CreateCounter<long>("authly_oauth_token_requests_total", description: "Token endpoint requests by grant type and outcome");
+        _logins = _meter.CreateCounter<long>("authly_auth_login_attempts_total", description: "Password checks (grant and login page) by outcome");
+        _rateLimitHits = _meter.CreateCounter<long>("authly_rate_limit_hits_total", description: "Requests refused by the per-IP rate limit");
+        _lockouts = _meter.CreateCounter<long>("authly_account_lockout_hits_total", description: "Logins refused because the account is locked");
+
+        grants.Completed += (grant, outcome) => _tokenRequests.Add(1, new("grant_type", grant), new("status", outcome));
+        login.Attempted += outcome =>
+        {
+            _logins.Add(1, new KeyValuePair<string, object?>("status", outcome));
+            if (outcome == "locked") _lockouts.Add(1);
+        };
+        limiter.Limited += () => _rateLimitHits.Add(1);
+        // Start at zero, so the series exists (and dashboards show 0, not "no data") before the first event.
+        _rateLimitHits.Add(0);
+        _lockouts.Add(0);
+
+        _gauges = new DatabaseGauges(sessions, refreshTokens, clock);
+        _meter.CreateObservableGauge("authly_active_sessions", () => _gauges.Sessions, description: "Live login sessions");
+        _meter.CreateObservableGauge("authly_active_refresh_token_families", () => _gauges.Families, description: "Refresh-token families not revoked");
+        _meter.CreateObservableGauge("authly_revoked_access_tokens", () => (long)revocations.Count, description: "Unexpired revoked access-token ids held in memory");
+        _meter.CreateObservableGauge("authly_database_up", () => _gauges.DatabaseUp, description: "1 when the last database query succeeded");
+        _meter.CreateObservableGauge("authly_redis_up", () =>
+        {
+            var redis = services.GetService<IConnectionMultiplexer>();
+            return redis is null ? -1 : redis.IsConnected ? 1 : 0;
+        }, description: "1 connected, 0 disconnected, -1 not configured");
+    }
+
+    /// <summary>Refreshes the database-backed gauges at most every 15 s, at scrape time, so scraping cannot load the database.</summary>
+    public Task RefreshGaugesAsync(CancellationToken ct) => _gauges.RefreshAsync(ct);
+
+    public void Dispose() => _meter.Dispose();
+
+    private sealed class DatabaseGauges(SessionStore sessions, RefreshTokenStore refreshTokens, TimeProvider clock)
+    {
+        private DateTimeOffset _next;
+        public long Sessions { get; private set; }
+        public long Families { get; private set; }
+        public int DatabaseUp { get; private set; } = 1;
+
+        public async Task RefreshAsync(CancellationToken ct)
+        {
+            if (clock.GetUtcNow() < _next) return;
+            _next = clock.GetUtcNow().AddSeconds(15);
+            try
+            {
+                Sessions = await sessions.CountActiveAsync(ct);
+                Families = await refreshTokens.CountActiveFamiliesAsync(ct);
+                DatabaseUp = 1;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException) { DatabaseUp = 0; }
+        }
+    }
+}

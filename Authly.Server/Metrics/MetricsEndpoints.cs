@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Authly.Server.Metrics;
+
+public static partial class MetricsEndpoints
+{
+    public const string RequestIdHeader = "X-Request-ID";
+
+    public static void MapMetricsEndpoint(this IEndpointRouteBuilder app) =>
+        app.MapGet("/metrics", async (PrometheusExporter exporter, AuthlyMetrics metrics, CancellationToken ct) =>
+        {
+            await metrics.RefreshGaugesAsync(ct);
+            return Results.Text(exporter.Write(), "text/plain; version=0.0.4; charset=utf-8");
+        }).WithTags("operations").WithSummary("Prometheus metrics");
+
+    /// <summary>
+    /// Times every request and counts it by route template (never the raw path, which can carry
+    /// ids), and gives it a correlation id: the caller's X-Request-ID when well-formed, else a new
+    /// one; echoed in the response and attached to every log line of the request.
+    /// </summary>
+    public static IApplicationBuilder UseRequestMetricsAndCorrelation(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    {
+        var metrics = http.RequestServices.GetRequiredService<AuthlyMetrics>();
+        var log = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Authly.Request");
+        var incoming = http.Request.Headers[RequestIdHeader].ToString();
+        var requestId = incoming.Length is > 0 and <= 64 && SafeId().IsMatch(incoming) ? incoming : Guid.NewGuid().ToString("N");
+        http.Response.Headers[RequestIdHeader] = requestId;
+        var started = Stopwatch.GetTimestamp();
+        using (log.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId }))
+        {
+            try { await next(); }
+            finally
+            {
+                var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+                var method = new KeyValuePair<string, object?>("method", http.Request.Method);
+                var routeTag = new KeyValuePair<string, object?>("route", route);
+                metrics.HttpRequests.Add(1, method, routeTag, new("status", http.Response.StatusCode.ToString()));
+                metrics.HttpDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, method, routeTag);
+            }
+        }
+    });
+
+    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
+    private static partial Regex SafeId();
+}
