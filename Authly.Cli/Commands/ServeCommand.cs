@@ -14,6 +14,13 @@ public static class ServeCommand
         var port = new Option<int>("--port") { Description = "HTTP port", DefaultValueFactory = _ => 8000 };
         var embedded = new Option<bool>("--embedded") { Description = "Start a private PostgreSQL and Redis under --data-dir (development)" };
         var dataDir = new Option<string>("--data-dir") { Description = "Where --embedded keeps its data", DefaultValueFactory = _ => ".authly-data" };
+        var pgPort = new Option<int>("--pg-port") { Description = "--embedded: PostgreSQL port (0 = a free one)", DefaultValueFactory = _ => EnvInt("AUTHLY_EMBEDDED_PG_PORT") };
+        var redisPort = new Option<int>("--redis-port") { Description = "--embedded: Redis port (0 = a free one)", DefaultValueFactory = _ => EnvInt("AUTHLY_EMBEDDED_REDIS_PORT") };
+        var servicesListen = new Option<string>("--services-listen")
+        {
+            Description = "--embedded: address PostgreSQL and Redis listen on (loopback unless you ask; passwords always required)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AUTHLY_EMBEDDED_LISTEN") is { Length: > 0 } l ? l : "127.0.0.1",
+        };
         var noMigrate = new Option<bool>("--no-migrate") { Description = "Do not apply database migrations on start" };
         var logLevel = new Option<string?>("--log-level") { Description = "Trace, Debug, Information, Warning, Error" };
         var command = new Command("serve", """
@@ -22,7 +29,7 @@ public static class ServeCommand
             Examples:
               authly serve --embedded                 # everything local, data in ./.authly-data
               DATABASE_URL=postgresql://u:p@db/authly REDIS_URL=redis://cache:6379 authly serve --host 0.0.0.0
-            """) { host, port, embedded, dataDir, noMigrate, logLevel };
+            """) { host, port, embedded, dataDir, pgPort, redisPort, servicesListen, noMigrate, logLevel };
         command.SetAction(async (parse, ct) =>
         {
             var p = parse.GetValue(port);
@@ -39,7 +46,8 @@ public static class ServeCommand
                 {
                     var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
                     Console.WriteLine($"Starting embedded PostgreSQL and Redis in {dir} …");
-                    services = await EmbeddedServices.StartAsync(dir, ct: ct);
+                    services = await EmbeddedServices.StartAsync(dir, ct: ct, options: new EmbeddedServices.Options(
+                        parse.GetValue(pgPort), parse.GetValue(redisPort), parse.GetValue(servicesListen)!));
                     overrides["DATABASE_URL"] = services.DatabaseUrl;
                     overrides["REDIS_URL"] = services.RedisUrl;
                     SetUnlessEnv(overrides, "JWT_SECRET_KEY", services.JwtSecret);
@@ -50,7 +58,22 @@ public static class ServeCommand
                 var app = AuthlyWebApp.Build(["--urls", $"http://{(h.Contains(':') ? $"[{h}]" : h)}:{p}"], overrides);
                 await app.StartAsync(ct);
                 PrintBanner(app, services, $"http://{urlHost}:{p}");
-                await app.WaitForShutdownAsync(ct);
+                if (services is null)
+                {
+                    await app.WaitForShutdownAsync(ct);
+                    return 0;
+                }
+                // Supervise PostgreSQL and Redis while serving; if one cannot be kept alive, stop and exit non-zero.
+                var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+                var supervision = services.SuperviseAsync(m => Console.Error.WriteLine($"authly: {m}"), lifetime.ApplicationStopping);
+                var shutdown = app.WaitForShutdownAsync(ct);
+                if (await Task.WhenAny(supervision, shutdown) == supervision && supervision.IsFaulted)
+                {
+                    Console.Error.WriteLine($"authly: {supervision.Exception!.InnerException!.Message} Stopping.");
+                    await app.StopAsync(CancellationToken.None);
+                    return 1;
+                }
+                await shutdown;
                 return 0;
             }
             catch (AuthlyConfigurationException e) { Console.Error.WriteLine(e.Message); return 2; }
@@ -63,6 +86,8 @@ public static class ServeCommand
         });
         return command;
     }
+
+    private static int EnvInt(string name) => int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : 0;
 
     private static void SetUnlessEnv(Dictionary<string, string?> overrides, string name, string value)
     {

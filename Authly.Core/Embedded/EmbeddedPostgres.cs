@@ -14,8 +14,9 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 {
     private const string SystemUser = "postgres";
     private const string Superuser = "authly";
-    private readonly Process _process;
+    private Process _process;
     private readonly string _binDir;
+    private readonly string _listen;
     private readonly string _pgData;
     private readonly ConcurrentQueue<string> _log;
 
@@ -23,8 +24,10 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     public string Password { get; }
     public string ServerUrl(string database) => $"postgresql://{Superuser}:{Uri.EscapeDataString(Password)}@127.0.0.1:{Port}/{database}";
 
-    private EmbeddedPostgres(Process process, string binDir, string pgData, int port, string password, ConcurrentQueue<string> log)
-        => (_process, _binDir, _pgData, Port, Password, _log) = (process, binDir, pgData, port, password, log);
+    private EmbeddedPostgres(Process process, string binDir, string pgData, int port, string password, ConcurrentQueue<string> log, string listen)
+        => (_process, _binDir, _pgData, Port, Password, _log, _listen) = (process, binDir, pgData, port, password, log, listen);
+
+    public bool HasExited => _process.HasExited;
 
     public static string FindBinDir()
     {
@@ -43,13 +46,16 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             "Install them with 'apt-get install postgresql' (Debian/Ubuntu).");
     }
 
-    public static async Task<EmbeddedPostgres> StartAsync(string dataDir, CancellationToken ct)
+    /// <param name="port">0 for a free loopback port</param>
+    /// <param name="listen">the address PostgreSQL listens on; anything but loopback also opens pg_hba (password required)</param>
+    public static async Task<EmbeddedPostgres> StartAsync(string dataDir, CancellationToken ct, int port = 0, string listen = "127.0.0.1")
     {
         var binDir = FindBinDir();
         Directory.CreateDirectory(dataDir);
         var pgData = Path.Combine(Path.GetFullPath(dataDir), "postgres");
         var runAs = ChildProcess.IsRoot ? SystemUser : null;
-        var passwordFile = Path.Combine(dataDir, "postgres.password");
+        var secrets = EmbeddedServices.SecretsDir(dataDir);
+        var passwordFile = Path.Combine(secrets, "postgres.password");
         if (!File.Exists(passwordFile)) ChildProcess.WriteSecretFile(passwordFile, OpaqueToken.New(24));
         var password = File.ReadAllText(passwordFile).Trim();
 
@@ -78,21 +84,13 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             finally { File.Delete(pwTemp); }
         }
 
-        var port = ChildProcess.FreeLoopbackPort();
-        var psi = ChildProcess.StartInfo(Path.Combine(binDir, "postgres"),
-            ["-D", pgData, "-p", port.ToString(), "-c", "listen_addresses=127.0.0.1", "-c", $"unix_socket_directories={pgData}",
-             "-c", "max_connections=200", "-c", "fsync=on", "-c", "logging_collector=off"], runAs);
+        if (listen is not ("127.0.0.1" or "localhost" or "::1")) await OpenHbaAsync(pgData, runAs, ct);
+        if (port == 0) port = ChildProcess.FreeLoopbackPort();
         var log = new ConcurrentQueue<string>();
-        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        process.OutputDataReceived += (_, e) => Keep(log, e.Data);
-        process.ErrorDataReceived += (_, e) => Keep(log, e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var pg = new EmbeddedPostgres(process, binDir, pgData, port, password, log);
+        var pg = new EmbeddedPostgres(Launch(binDir, pgData, port, listen, log), binDir, pgData, port, password, log, listen);
         try
         {
-            await ChildProcess.WaitForPortAsync(port, process, "PostgreSQL", TimeSpan.FromSeconds(60), pg.RecentLog, ct);
+            await ChildProcess.WaitForPortAsync(port, pg._process, "PostgreSQL", TimeSpan.FromSeconds(60), pg.RecentLog, ct);
             await pg.WaitForLoginAsync(ct);
         }
         catch
@@ -101,6 +99,39 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             throw;
         }
         return pg;
+    }
+
+    private static Process Launch(string binDir, string pgData, int port, string listen, ConcurrentQueue<string> log)
+    {
+        var psi = ChildProcess.StartInfo(Path.Combine(binDir, "postgres"),
+            ["-D", pgData, "-p", port.ToString(), "-c", $"listen_addresses={listen}", "-c", $"unix_socket_directories={pgData}",
+             "-c", "max_connections=200", "-c", "logging_collector=off"], ChildProcess.IsRoot ? SystemUser : null);
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => Keep(log, e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(log, e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>Starts PostgreSQL again after it died (the supervisor calls this); same port, same data.</summary>
+    public async Task RestartAsync(CancellationToken ct)
+    {
+        _process.Dispose();
+        _process = Launch(_binDir, _pgData, Port, _listen, _log);
+        await ChildProcess.WaitForPortAsync(Port, _process, "PostgreSQL", TimeSpan.FromSeconds(60), RecentLog, ct);
+        await WaitForLoginAsync(ct);
+    }
+
+    /// <summary>Listening beyond loopback: allow password (scram) logins from any address. Never trust.</summary>
+    private static async Task OpenHbaAsync(string pgData, string? runAs, CancellationToken ct)
+    {
+        var hba = Path.Combine(pgData, "pg_hba.conf");
+        var text = await File.ReadAllTextAsync(hba, ct);
+        if (text.Contains("# authly: remote", StringComparison.Ordinal)) return;
+        await File.AppendAllTextAsync(hba, "\n# authly: remote clients, password required\nhost all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n", ct);
+        if (runAs is not null) await ChildProcess.RunCheckedAsync("chown", [$"{SystemUser}:", hba], null, ct);
     }
 
     private static void Keep(ConcurrentQueue<string> log, string? line)

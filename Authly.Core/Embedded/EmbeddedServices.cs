@@ -23,16 +23,29 @@ public sealed class EmbeddedServices : IAsyncDisposable
         DatabaseUrl = pg.ServerUrl(database);
     }
 
-    public static async Task<EmbeddedServices> StartAsync(string dataDir, string database = "authly", CancellationToken ct = default)
+    /// <summary>Fixed ports (0 = a free one) and the address PostgreSQL and Redis listen on (loopback unless asked).</summary>
+    public sealed record Options(int PostgresPort = 0, int RedisPort = 0, string Listen = "127.0.0.1");
+
+    /// <summary>Where generated secrets live: &lt;data-dir&gt;/authly, mode 0700 (the container's /data/authly).</summary>
+    public static string SecretsDir(string dataDir)
     {
+        var dir = Path.Combine(Path.GetFullPath(dataDir), "authly");
+        Directory.CreateDirectory(dir);
+        File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return dir;
+    }
+
+    public static async Task<EmbeddedServices> StartAsync(string dataDir, string database = "authly", CancellationToken ct = default, Options? options = null)
+    {
+        options ??= new Options();
         dataDir = Path.GetFullPath(dataDir);
         Directory.CreateDirectory(dataDir);
         File.SetUnixFileMode(dataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
                                       UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-        var jwt = Secret(Path.Combine(dataDir, "jwt.secret"));
-        var jwtRefresh = Secret(Path.Combine(dataDir, "jwt-refresh.secret"));
-        var pgTask = EmbeddedPostgres.StartAsync(dataDir, ct);
-        var redisTask = EmbeddedRedis.StartAsync(dataDir, ct);
+        var jwt = Secret(Path.Combine(SecretsDir(dataDir), "jwt.secret"));
+        var jwtRefresh = Secret(Path.Combine(SecretsDir(dataDir), "jwt-refresh.secret"));
+        var pgTask = EmbeddedPostgres.StartAsync(dataDir, ct, options.PostgresPort, options.Listen);
+        var redisTask = EmbeddedRedis.StartAsync(dataDir, ct, options.RedisPort, options.Listen);
         EmbeddedPostgres pg;
         EmbeddedRedis redis;
         try { pg = await pgTask; }
@@ -49,8 +62,37 @@ public sealed class EmbeddedServices : IAsyncDisposable
         return File.ReadAllText(path).Trim();
     }
 
+    /// <summary>
+    /// Watches both children until <paramref name="ct"/> ends. A child that dies is started again;
+    /// one that dies more than three times in five minutes is given up on and the returned task
+    /// fails, so the caller can stop and exit non-zero (a container then gets restarted).
+    /// </summary>
+    public async Task SuperviseAsync(Action<string> log, CancellationToken ct)
+    {
+        var restarts = new Queue<DateTime>();
+        while (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), ct).ContinueWith(_ => { }, CancellationToken.None);
+            if (ct.IsCancellationRequested || _disposing) return;
+            foreach (var (name, hasExited, restart) in new (string, bool, Func<CancellationToken, Task>)[]
+                     { ("PostgreSQL", Postgres.HasExited, Postgres.RestartAsync), ("Redis", Redis.HasExited, Redis.RestartAsync) })
+            {
+                if (!hasExited || _disposing) continue;
+                while (restarts.Count > 0 && restarts.Peek() < DateTime.UtcNow.AddMinutes(-5)) restarts.Dequeue();
+                if (restarts.Count >= 3) throw new InvalidOperationException($"{name} keeps exiting; giving up after {restarts.Count} restarts in five minutes.");
+                restarts.Enqueue(DateTime.UtcNow);
+                log($"{name} exited unexpectedly; starting it again.");
+                await restart(ct);
+                log($"{name} is running again.");
+            }
+        }
+    }
+
+    private volatile bool _disposing;
+
     public async ValueTask DisposeAsync()
     {
+        _disposing = true;
         await Redis.DisposeAsync();
         await Postgres.DisposeAsync();
     }
