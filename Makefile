@@ -4,7 +4,7 @@ PORT ?= 8000
 DATA_DIR ?= .authly-data
 CONFIG ?= Release
 
-.PHONY: serve test build deps bench clean
+.PHONY: serve test build deps bench clean cluster-test
 
 ## Run the server with a private PostgreSQL and Redis (data in $(DATA_DIR)), admin bootstrapped, URLs printed.
 serve: deps
@@ -13,10 +13,17 @@ serve: deps
 
 ## Run every test against real PostgreSQL and Redis (the harness starts private ones).
 test: deps
+	@scripts/ensure-deps.sh nginx
 	rm -rf TestResults
 	$(DOTNET) build Authly.sln -c $(CONFIG) -nologo -v quiet
 	$(DOTNET) test Authly.Tests -c $(CONFIG) --no-build --logger "trx;LogFileName=authly.trx" --logger "console;verbosity=normal" --results-directory TestResults; \
 	  status=$$?; scripts/test-summary.sh TestResults; exit $$status
+
+## Three Authly processes on one PostgreSQL and Redis behind nginx (also part of `make test`).
+cluster-test: deps
+	@scripts/ensure-deps.sh nginx
+	$(DOTNET) build Authly.sln -c $(CONFIG) -nologo -v quiet
+	$(DOTNET) test Authly.Tests -c $(CONFIG) --no-build --filter Category=Cluster --logger "console;verbosity=normal"
 
 build:
 	$(DOTNET) build Authly.sln -c $(CONFIG) -nologo

@@ -10,6 +10,7 @@ for extra in "$@"; do
   case "$extra" in
     chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver) ;;
     wrk) command -v wrk >/dev/null 2>&1 || missing+=(wrk) ;;
+    nginx) command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light) ;;
     *) command -v "$extra" >/dev/null 2>&1 || missing+=("$extra") ;;
   esac
 done
@@ -21,6 +22,7 @@ if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian's packages may start system services; Authly runs its own private instances instead.
   service redis-server stop >/dev/null 2>&1 || true
+  service nginx stop >/dev/null 2>&1 || true
 else
   echo "Missing: ${missing[*]}" >&2
   echo "Install them with: sudo apt-get install ${missing[*]}" >&2
