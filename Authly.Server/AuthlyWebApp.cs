@@ -8,6 +8,7 @@ using Authly.Server.Metrics;
 using Authly.Tokens;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.OpenApi;
 
 namespace Authly.Server;
 
@@ -118,6 +119,22 @@ public static class AuthlyWebApp
                     throw new ApiException(429, "Rate limit exceeded. Try again later.", "RATE_LIMITED");
                 }
             };
+        });
+
+    /// <summary>
+    /// Documents a form body in OpenAPI. Not Accepts(): that also adds routing metadata, and routing then answers
+    /// any other Content-Type with a bare 415 before the OAuth error filter runs, where RFC 6749 §5.2 needs
+    /// a JSON invalid_request with no-store.
+    /// </summary>
+    public static RouteHandlerBuilder DocumentsFormBody(this RouteHandlerBuilder route) =>
+        route.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/x-www-form-urlencoded"] = new() },
+            };
+            return Task.CompletedTask;
         });
 
     /// <summary>Runs migrations, the admin bootstrap and key loading before the server accepts requests; fixes the issuer.</summary>

@@ -13,7 +13,7 @@ public static class DeviceEndpoints
 {
     public static void MapDeviceAuthorizationEndpoint(this RouteGroupBuilder oauth) =>
         oauth.MapPost("/device_authorization", StartAsync).RateLimited("device")
-            .WithSummary("Device authorization (RFC 8628 §3.1)").Accepts<IFormCollection>("application/x-www-form-urlencoded");
+            .WithSummary("Device authorization (RFC 8628 §3.1)").DocumentsFormBody();
 
     public static void MapDevicePages(this IEndpointRouteBuilder app)
     {

@@ -8,7 +8,7 @@ public static class IntrospectionEndpoint
 {
     public static void MapIntrospectionEndpoint(this RouteGroupBuilder oauth) =>
         oauth.MapPost("/introspect", HandleAsync)
-            .WithSummary("Token introspection (RFC 7662)").Accepts<IFormCollection>("application/x-www-form-urlencoded");
+            .WithSummary("Token introspection (RFC 7662)").DocumentsFormBody();
 
     private static async Task<IResult> HandleAsync(HttpRequest request, IntrospectionAccess access, TokenIntrospection introspection,
         ClientAddress address, CancellationToken ct)

@@ -10,7 +10,7 @@ public static class TokenEndpoint
     public static void MapTokenEndpoint(this RouteGroupBuilder oauth)
     {
         oauth.MapPost("/token", HandleAsync).RateLimited("token").RequireCors(AuthlyWebApp.PublicCors)
-            .WithSummary("OAuth 2.1 token endpoint (RFC 6749 §3.2)").Accepts<IFormCollection>("application/x-www-form-urlencoded");
+            .WithSummary("OAuth 2.1 token endpoint (RFC 6749 §3.2)").DocumentsFormBody();
         // Compatibility: JSON refresh for the first-party CLI (no client).
         oauth.MapPost("/refresh", RefreshAsync).RateLimited("token")
             .WithSummary("Refresh for the first-party CLI (JSON); same rules as the refresh_token grant");
