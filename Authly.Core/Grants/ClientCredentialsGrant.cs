@@ -9,6 +9,7 @@ namespace Authly.Grants;
 public sealed class ClientCredentialsGrant(TokenIssuer issuer, ScopeStore scopeStore) : IGrantHandler
 {
     public string GrantType => GrantTypes.ClientCredentials;
+    public bool RequiresClientAuthentication => true;
 
     public async Task<TokenResponse> HandleAsync(TokenRequest request, Client? client, CancellationToken ct)
     {

@@ -26,6 +26,10 @@ public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<I
             var client = await authenticator.AuthenticateAsync(request.Form, request.BasicCredentials, ct);
             // RFC 6749 §5.2: unsupported_grant_type for a grant the server does not support.
             if (!_handlers.TryGetValue(grantType, out var handler)) throw OAuthException.UnsupportedGrantType($"grant_type '{grantType}'");
+            // RFC 6749 §5.2: invalid_client covers "no client authentication included"; a public client has none,
+            // so it is not the unauthorized_client of a client that authenticated but may not use the grant.
+            if (handler.RequiresClientAuthentication && client is null or { IsPublic: true })
+                throw OAuthException.InvalidClient($"grant {grantType} needs an authenticated confidential client");
             // RFC 6749 §5.2: unauthorized_client when this client may not use this grant.
             if (client is not null && !client.AllowsGrant(grantType))
                 throw OAuthException.UnauthorizedClient("The client is not allowed to use this grant type", $"client {client.ClientId}, grant {grantType}");

@@ -7,6 +7,13 @@ namespace Authly.Grants;
 public interface IGrantHandler
 {
     string GrantType { get; }
+
+    /// <summary>
+    /// The grant is only for a client that authenticates (RFC 6749 §4.4.2). A request without one — no client,
+    /// or a public client, which has no credentials — is invalid_client, checked before unauthorized_client.
+    /// </summary>
+    bool RequiresClientAuthentication => false;
+
     /// <param name="client">the authenticated client, or null when the request named none</param>
     Task<TokenResponse> HandleAsync(TokenRequest request, Client? client, CancellationToken ct);
 }
