@@ -29,6 +29,13 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens, Revocatio
             throw OAuthException.InvalidGrant("The refresh token is invalid", "refresh token issued to another client");
         }
 
+        // RFC 6749 §6: a requested scope MUST NOT include any scope not originally granted. Checked before rotating
+        // a current token, so a refused request does not burn it (its retry would then look like reuse and revoke
+        // the family). A rotated token goes on to rotation, where reuse is detected whatever scope it asks for.
+        var requested = ScopeSet.Parse(request.Scope);
+        if (peek is { RotatedAt: null } && !requested.IsSubsetOf(ScopeSet.Parse(peek.Scope)))
+            throw OAuthException.InvalidScope("The requested scope exceeds the scope originally granted");
+
         var result = await refreshTokens.RotateAsync(token, ct);
         switch (result.Status)
         {
@@ -52,9 +59,8 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens, Revocatio
             throw OAuthException.InvalidGrant("The refresh token is invalid", "user missing or deactivated");
         }
 
-        // RFC 6749 §6: a requested scope MUST NOT include any scope not originally granted.
+        // The row's scope is the one checked above (a refresh token's scope never changes).
         var original = ScopeSet.Parse(row.Scope);
-        var requested = ScopeSet.Parse(request.Scope);
         if (!requested.IsSubsetOf(original))
             throw OAuthException.InvalidScope("The requested scope exceeds the scope originally granted");
         var active = await scopeStore.ActiveAsync(ct);
