@@ -3,6 +3,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
+using Authly.Configuration;
+using Authly.Security;
+using Dapper;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Npgsql;
 
@@ -67,6 +70,13 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
     public Task<HttpResponseMessage> PostFormAsync(string path, params (string Key, string Value)[] fields) =>
         CreateClient().PostAsync(path, Form(fields));
 
+    public Task<HttpResponseMessage> PostFormAsync(string path, AuthenticationHeaderValue authorization, params (string Key, string Value)[] fields)
+    {
+        var http = CreateClient();
+        http.DefaultRequestHeaders.Authorization = authorization;
+        return http.PostAsync(path, Form(fields));
+    }
+
     public static async Task<JsonObject> JsonAsync(HttpResponseMessage response) =>
         JsonNode.Parse(await response.Content.ReadAsStringAsync())?.AsObject()
         ?? throw new AssertionException($"{(int)response.StatusCode}: not a JSON object");
@@ -111,6 +121,40 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
 
     public static AuthenticationHeaderValue Basic(string id, string secret) =>
         new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(id)}:{Uri.EscapeDataString(secret)}")));
+
+    /// <summary>A user row of its own, inserted directly so tests can set states the API has no shortcut for.</summary>
+    public sealed record TestUser(Guid Id, string Username, string Password);
+
+    // Same cheap Argon2id cost as the server under test; the server verifies any PHC cost.
+    private static readonly Lazy<PasswordHasher> Hasher = new(() =>
+        new PasswordHasher(new AuthlyOptions { DatabaseUrl = "", Argon2OpsLimit = 1, Argon2MemLimitKiB = 8192 }));
+
+    public async Task<TestUser> CreateUserAsync(bool isActive = true, bool isVerified = true, bool isAdmin = false,
+        bool requiresPasswordChange = false, string? username = null)
+    {
+        username ??= "user_" + Guid.NewGuid().ToString("N")[..12];
+        var password = "Pw-" + Guid.NewGuid().ToString("N");
+        await using var db = Database();
+        await using var conn = await db.OpenConnectionAsync();
+        var id = await conn.ExecuteScalarAsync<Guid>("""
+            INSERT INTO users (username, email, password_hash, is_active, is_verified, is_admin, requires_password_change)
+            VALUES (@Username, @Email, @Hash, @IsActive, @IsVerified, @IsAdmin, @RequiresPasswordChange)
+            RETURNING id
+            """, new
+        {
+            Username = username, Email = username + "@example.test", Hash = Hasher.Value.Hash(password),
+            IsActive = isActive, IsVerified = isVerified, IsAdmin = isAdmin, RequiresPasswordChange = requiresPasswordChange,
+        });
+        return new TestUser(id, username, password);
+    }
+
+    /// <summary>Runs one statement on this app's database (for states the API cannot reach, such as an expired row).</summary>
+    public async Task<T> SqlScalarAsync<T>(string sql, object? args = null)
+    {
+        await using var db = Database();
+        await using var conn = await db.OpenConnectionAsync();
+        return (await conn.ExecuteScalarAsync<T>(sql, args))!;
+    }
 
     public static string Str(JsonObject o, string key) => o[key]?.GetValue<string>() ?? throw new AssertionException($"no '{key}' in {o.ToJsonString()}");
 

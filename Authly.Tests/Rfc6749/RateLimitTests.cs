@@ -1,0 +1,79 @@
+using System.Net;
+using Authly.Tests.Infrastructure;
+
+namespace Authly.Tests.Rfc6749;
+
+/// <summary>
+/// API.md: RATE_LIMIT_MAX_REQUESTS per RATE_LIMIT_WINDOW_SECONDS per caller; over it, 429 with
+/// Retry-After (RFC 6585 §4). Each test has its own server, because the counter is per caller IP
+/// and every in-process request shares one.
+/// </summary>
+[TestFixture, Category("RFC6749")]
+public sealed class RateLimitTests
+{
+    private const string TokenPath = "/api/v1/oauth/token";
+
+    private static Task<AuthlyApp> StartAsync(string max) => AuthlyApp.StartAsync(new Dictionary<string, string?>
+    {
+        ["RATE_LIMIT_MAX_REQUESTS"] = max,
+        ["RATE_LIMIT_WINDOW_SECONDS"] = "60",
+    });
+
+    private static Task<HttpResponseMessage> LoginAsync(AuthlyApp app) =>
+        app.PostFormAsync(TokenPath, ("grant_type", "password"), ("username", AuthlyApp.AdminUsername), ("password", AuthlyApp.AdminPassword));
+
+    [Test, Description("API.md, RFC 6585 §4: the request over the limit gets 429 with Retry-After")]
+    public async Task TokenRequest_OverTheLimit_Returns429WithRetryAfter()
+    {
+        using var app = await StartAsync("3");
+        for (var i = 1; i <= 3; i++)
+            await OAuthAssert.TokenAsync(await LoginAsync(app));
+
+        var limited = await LoginAsync(app);
+        await OAuthAssert.ErrorAsync(limited, HttpStatusCode.TooManyRequests, "invalid_request");
+        var retryAfter = limited.Headers.RetryAfter?.Delta;
+        Assert.That(retryAfter, Is.Not.Null, "Retry-After");
+        Assert.That(retryAfter!.Value.TotalSeconds, Is.InRange(1, 60), "Retry-After is the time left in the 60 s window");
+    }
+
+    [Test, Description("API.md: the limit counts requests, not only successes")]
+    public async Task TokenRequest_FailedRequestsCountTowardTheLimit()
+    {
+        using var app = await StartAsync("3");
+        for (var i = 1; i <= 3; i++)
+            await OAuthAssert.ErrorAsync(await app.PostFormAsync(TokenPath, ("grant_type", "nonsense")), HttpStatusCode.BadRequest, "unsupported_grant_type");
+        await OAuthAssert.ErrorAsync(await LoginAsync(app), HttpStatusCode.TooManyRequests, "invalid_request");
+    }
+
+    [Test, Description("API.md: the JSON refresh endpoint shares the token endpoint's limit")]
+    public async Task JsonRefreshEndpoint_AfterTokenLimitIsReached_Returns429()
+    {
+        using var app = await StartAsync("3");
+        for (var i = 1; i <= 3; i++)
+            await OAuthAssert.TokenAsync(await LoginAsync(app));
+        var response = await app.CreateClient().PostAsync("/api/v1/oauth/refresh",
+            new StringContent("""{"grant_type":"refresh_token","refresh_token":"x"}""", System.Text.Encoding.UTF8, "application/json"));
+        await OAuthAssert.ErrorAsync(response, HttpStatusCode.TooManyRequests, "invalid_request");
+        Assert.That(response.Headers.RetryAfter?.Delta, Is.Not.Null);
+    }
+
+    [Test, Description("API.md: RATE_LIMIT_MAX_REQUESTS=0 disables the limit")]
+    public async Task TokenRequest_WithLimitZero_IsNeverLimited()
+    {
+        using var app = await StartAsync("0");
+        for (var i = 1; i <= 12; i++)
+        {
+            var response = await LoginAsync(app);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), $"request {i}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    [Test, Description("API.md: each endpoint group has its own counter")]
+    public async Task RevokeEndpoint_AfterTokenLimitIsReached_IsStillServed()
+    {
+        using var app = await StartAsync("3");
+        for (var i = 1; i <= 4; i++) await LoginAsync(app);
+        var response = await app.PostFormAsync("/api/v1/oauth/revoke", ("token", "unknown-token"));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+}
