@@ -56,5 +56,7 @@ public static class JsonFields
             return result;
         }
         catch (JsonException) { throw OAuthException.InvalidRequest("The body is not valid JSON"); }
+        // GetString() refuses an escaped lone surrogate ("\ud800"): valid JSON syntax, but no string a field can hold.
+        catch (InvalidOperationException) { throw OAuthException.InvalidRequest("The body has a string that is not valid Unicode"); }
     }
 }
