@@ -40,7 +40,7 @@ public static class JsonFields
 {
     public static async Task<Dictionary<string, string>> ReadAsync(HttpRequest request, CancellationToken ct)
     {
-        if (request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        if (!FormParameters.HasMediaType(request, "application/json"))
             throw OAuthException.InvalidRequest("The request must be application/json");
         try
         {

@@ -1,12 +1,20 @@
 using Authly.OAuth;
+using Microsoft.Net.Http.Headers;
 
 namespace Authly.Server.Http;
 
 /// <summary>Reads an application/x-www-form-urlencoded body, refusing repeated parameters (RFC 6749 §3.1, §3.2).</summary>
 public static class FormParameters
 {
-    public static bool IsForm(HttpRequest request) =>
-        request.ContentType is { } ct && ct.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
+    public static bool IsForm(HttpRequest request) => HasMediaType(request, "application/x-www-form-urlencoded");
+
+    /// <summary>
+    /// The Content-Type's media type is exactly <paramref name="mediaType"/> (any case, any parameters). Not a prefix test:
+    /// "application/x-www-form-urlencodedx" passed one, and ReadFormAsync then threw InvalidOperationException (a 500).
+    /// </summary>
+    public static bool HasMediaType(HttpRequest request, string mediaType) =>
+        MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed)
+        && parsed.MediaType.Equals(mediaType, StringComparison.OrdinalIgnoreCase);
 
     public static async Task<Dictionary<string, string>> ReadAsync(HttpRequest request, CancellationToken ct)
     {
