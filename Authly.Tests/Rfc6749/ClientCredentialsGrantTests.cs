@@ -106,4 +106,17 @@ public sealed class ClientCredentialsGrantTests
         var second = await OAuthAssert.TokenAsync(await RequestAsync(id, secret!));
         Assert.That(AuthlyApp.Str(second, "access_token"), Is.Not.EqualTo(AuthlyApp.Str(first, "access_token")));
     }
+
+    [Test, Description("RFC 6749 §3.3, §5.2; API.md: admin:* scopes belong to admin users, never to a client acting for itself")]
+    public async Task TokenRequest_ForAdminScopeRegisteredOnClient_DoesNotGrantIt()
+    {
+        var (id, secret) = await _app.CreateConfidentialClientAsync(scope: "read admin:users:read");
+        var response = await RequestAsync(id, secret!, ("scope", "admin:users:read"));
+        await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_scope");
+
+        var mixed = await OAuthAssert.TokenAsync(await RequestAsync(id, secret!, ("scope", "read admin:users:read")));
+        Assert.That(AuthlyApp.Str(mixed, "scope"), Is.EqualTo("read"));
+        var defaulted = await OAuthAssert.TokenAsync(await RequestAsync(id, secret!));
+        Assert.That(AuthlyApp.Str(defaulted, "scope"), Is.EqualTo("read"));
+    }
 }
