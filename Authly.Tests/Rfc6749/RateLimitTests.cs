@@ -76,4 +76,24 @@ public sealed class RateLimitTests
         var response = await app.PostFormAsync("/api/v1/oauth/revoke", ("token", "unknown-token"));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
+
+    [Test, Description("API.md: unauthenticated introspection is rate limited per IP; authenticated callers are not held to that limit")]
+    public async Task AnonymousIntrospection_OverTheLimit_Returns429ButAuthenticatedCallersAreServed()
+    {
+        using var app = await StartAsync("3");
+        var (id, secret) = await app.CreateConfidentialClientAsync();
+        for (var i = 1; i <= 3; i++)
+            Assert.That(await (await app.PostFormAsync("/api/v1/oauth/introspect", ("token", "x"))).Content.ReadAsStringAsync(),
+                Is.EqualTo("""{"active":false}"""));
+
+        var limited = await app.PostFormAsync("/api/v1/oauth/introspect", ("token", "x"));
+        await OAuthAssert.ErrorAsync(limited, HttpStatusCode.TooManyRequests, "invalid_request");
+        Assert.That(limited.Headers.RetryAfter?.Delta, Is.Not.Null);
+
+        for (var i = 1; i <= 4; i++)
+        {
+            var authenticated = await app.PostFormAsync("/api/v1/oauth/introspect", AuthlyApp.Basic(id, secret!), ("token", "x"));
+            Assert.That(authenticated.StatusCode, Is.EqualTo(HttpStatusCode.OK), $"authenticated request {i}");
+        }
+    }
 }

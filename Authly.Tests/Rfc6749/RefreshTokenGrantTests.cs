@@ -213,6 +213,22 @@ public sealed class RefreshTokenGrantTests
             await OAuthAssert.ErrorAsync(r, HttpStatusCode.BadRequest, "invalid_grant");
     }
 
+    [Test, Description("RFC 6749 §6; API.md: a public client refreshes with its client_id (auth method none), bound like any client")]
+    public async Task Refresh_PublicClientToken_NeedsThatClientsId()
+    {
+        var (publicId, _) = await _app.CreateClientAsync(new { client_name = "public", client_type = "public", scope = "read", grant_types = new[] { "password", "refresh_token" } });
+        var (otherId, _) = await _app.CreateClientAsync(new { client_name = "other public", client_type = "public", scope = "read", grant_types = new[] { "password", "refresh_token" } });
+        var login = await OAuthAssert.TokenAsync(await _app.PostFormAsync(TokenPath, ("grant_type", "password"), ("client_id", publicId),
+            ("username", _user.Username), ("password", _user.Password)));
+        var refresh = AuthlyApp.Str(login, "refresh_token");
+
+        await OAuthAssert.ErrorAsync(await _app.PostFormAsync(TokenPath, ("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", otherId)),
+            HttpStatusCode.BadRequest, "invalid_grant");
+        await OAuthAssert.InvalidClientAsync(await _app.PostFormAsync(TokenPath, ("grant_type", "refresh_token"), ("refresh_token", refresh)));
+        var body = await OAuthAssert.TokenAsync(await _app.PostFormAsync(TokenPath, ("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", publicId)));
+        Assert.That(AuthlyApp.Str(await IntrospectAsync(AuthlyApp.Str(body, "access_token")), "client_id"), Is.EqualTo(publicId));
+    }
+
     [Test, Description("API.md: the first-party CLI (no client) refreshes at the token endpoint without client authentication")]
     public async Task Refresh_FirstPartyTokenWithoutClient_Succeeds()
     {
