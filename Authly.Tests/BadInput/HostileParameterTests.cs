@@ -158,6 +158,16 @@ public sealed class HostileParameterTests
             await AssertRefusedAsync(await _app.PostFormAsync(TokenPath, raw, ("grant_type", "client_credentials")), InvalidClient);
         });
 
+    [TestCaseSource(nameof(Payloads)), Description("RFC 8628 §3.1, RFC 6749 §5.2: a hostile client_id at device authorization is an unknown client")]
+    public async Task DeviceAuthorization_WithHostileClientId_ReturnsInvalidClient(string payload) =>
+        await WithoutStateChangeAsync(async () =>
+        {
+            var form = await _app.PostFormAsync("/api/v1/oauth/device_authorization", ("client_id", payload), ("scope", "read"));
+            if (FormRefuses(payload) || payload.Trim().Length == 0) await AssertRefusedAsync(form, InvalidRequest, InvalidClient);
+            else await OAuthAssert.InvalidClientAsync(form);
+            await OAuthAssert.InvalidClientAsync(await _app.PostFormAsync("/api/v1/oauth/device_authorization", AuthlyApp.Basic(payload, "x"), ("scope", "read")));
+        });
+
     [TestCaseSource(nameof(Payloads)), Description("RFC 6749 §2.3.1, §5.2: a hostile secret is a wrong secret")]
     public async Task TokenRequest_WithHostileClientSecret_ReturnsInvalidClient(string payload) =>
         await WithoutStateChangeAsync(async () =>

@@ -10,7 +10,8 @@ namespace Authly.Tests.BadInput;
 public sealed class RequestBodyTests
 {
     private const int MiB = 1024 * 1024;
-    private static readonly string[] OAuthPaths = ["/api/v1/oauth/token", "/api/v1/oauth/introspect", "/api/v1/oauth/revoke", "/api/v1/oauth/refresh"];
+    private static readonly string[] OAuthPaths =
+        ["/api/v1/oauth/token", "/api/v1/oauth/introspect", "/api/v1/oauth/revoke", "/api/v1/oauth/refresh", "/api/v1/oauth/device_authorization"];
     private AuthlyApp _app = null!;
 
     [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();
@@ -79,6 +80,8 @@ public sealed class RequestBodyTests
     [TestCase("/api/v1/oauth/revoke", "text/plain")]
     [TestCase("/api/v1/oauth/revoke", "multipart/form-data; boundary=x")]
     [TestCase("/api/v1/oauth/revoke", "application/x-www-form-urlencodedx")]
+    [TestCase("/api/v1/oauth/device_authorization", "application/json")]
+    [TestCase("/api/v1/oauth/device_authorization", "application/x-www-form-urlencodedx")]
     [TestCase("/api/v1/oauth/refresh", "application/x-www-form-urlencoded")]
     [TestCase("/api/v1/oauth/refresh", "text/plain")]
     [TestCase("/api/v1/oauth/refresh", "application/jsonx")]
