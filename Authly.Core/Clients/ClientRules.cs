@@ -17,7 +17,9 @@ public static class ClientRules
     public static string? RedirectUriProblem(string uri, bool isPublic)
     {
         if (uri.Length > 2000) return "is longer than 2000 characters";
-        if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed)) return "is not an absolute URI";
+        // On Unix, .NET also reads "/cb" and "//host/cb" as absolute file: URIs; an absolute URI starts with its scheme.
+        if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || !uri.StartsWith(parsed.Scheme + ":", StringComparison.OrdinalIgnoreCase))
+            return "is not an absolute URI";
         if (uri.Contains('#')) return "must not contain a fragment";
         if (parsed.Scheme is "javascript" or "data" or "file" or "vbscript") return $"uses the forbidden scheme '{parsed.Scheme}'";
         if (parsed.Scheme is "http" or "https" && string.IsNullOrEmpty(parsed.Host)) return "has no host";
