@@ -220,7 +220,7 @@ public sealed class ClientsAdminTests
         var (_, shown) = await SendAsync(HttpMethod.Get, $"/admin/clients/{id}");
         var active = await ListAsync();
         var all = await ListAsync("&include_inactive=true");
-        Assert.Multiple(async () =>
+        await Assert.MultipleAsync(async () =>
         {
             Assert.That(status, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(token.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));

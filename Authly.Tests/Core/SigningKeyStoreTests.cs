@@ -109,7 +109,7 @@ public sealed class SigningKeyStoreTests
         var (retiredAt, verifyUntil) = await conn.QuerySingleAsync<(DateTime?, DateTime?)>(
             "SELECT retired_at, verify_until FROM signing_keys WHERE kid = @Kid", new { old.Kid });
         var ring = await keys.RingAsync(CancellationToken.None);
-        Assert.Multiple(async () =>
+        await Assert.MultipleAsync(async () =>
         {
             Assert.That(rotated.Kid, Is.Not.EqualTo(old.Kid));
             Assert.That(ring.Active.Kid, Is.EqualTo(rotated.Kid));
@@ -131,7 +131,7 @@ public sealed class SigningKeyStoreTests
         var rotated = await keys.RotateAsync(CancellationToken.None);
         var after = await jwt.CreateAccessTokenAsync("user-1", "client-1", "read", "alice", CancellationToken.None);
 
-        Assert.Multiple(async () =>
+        await Assert.MultipleAsync(async () =>
         {
             Assert.That((await jwt.ValidateAsync(before.Token, CancellationToken.None))?.Jti, Is.EqualTo(before.Jti));
             Assert.That((await jwt.ValidateAsync(after.Token, CancellationToken.None))?.Jti, Is.EqualTo(after.Jti));
