@@ -379,6 +379,16 @@ public sealed class ClientsAdminTests
         Assert.That(AuthlyApp.Str(await AuthlyApp.JsonAsync(response), "detail"), Is.Not.Empty);
     }
 
+    [Test]
+    public async Task Create_WithABodyOver1MiB_Returns413WithDetail()
+    {
+        // API.md: bodies over 1 MiB are refused with 413.
+        var json = "{\"client_name\":\"" + new string('x', 1024 * 1024) + "\",\"client_type\":\"confidential\"}";
+        var response = await _admin.PostAsync("/admin/clients", new StringContent(json, Encoding.UTF8, "application/json"));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        Assert.That(AuthlyApp.Str(await AuthlyApp.JsonAsync(response), "detail"), Is.Not.Empty);
+    }
+
     [TestCase("limit=0", "limit")]
     [TestCase("limit=5000", "limit")]
     [TestCase("limit=-1", "limit")]

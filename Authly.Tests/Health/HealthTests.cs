@@ -38,6 +38,22 @@ public sealed class HealthTests
     }
 
     [Test]
+    public async Task Health_WhenRedisIsUnreachable_SaysDisconnectedButStaysHealthy()
+    {
+        // API.md: only PostgreSQL makes /health unhealthy; Redis state is reported.
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var closedPort = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["REDIS_URL"] = $"redis://127.0.0.1:{closedPort}" });
+        var response = await app.CreateClient().GetAsync("/health");
+        var body = await AuthlyApp.JsonAsync(response);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToJsonString());
+        Assert.That(AuthlyApp.Str(body, "status"), Is.EqualTo("healthy"));
+        Assert.That(AuthlyApp.Str(body, "redis"), Is.EqualTo("disconnected"));
+    }
+
+    [Test]
     public async Task Live_IsAlive()
     {
         var response = await _app.CreateClient().GetAsync("/health/live");
