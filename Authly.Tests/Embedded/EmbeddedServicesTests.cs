@@ -86,8 +86,10 @@ public sealed class EmbeddedServicesTests
     {
         await using (await EmbeddedServices.StartAsync(_dir, "authly"))
         {
+            var secrets = Path.Combine(_dir, "authly");
+            Assert.That(File.GetUnixFileMode(secrets), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute));
             foreach (var file in new[] { "jwt.secret", "jwt-refresh.secret", "postgres.password", "redis.password" })
-                Assert.That(File.GetUnixFileMode(Path.Combine(_dir, file)), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), file);
+                Assert.That(File.GetUnixFileMode(Path.Combine(secrets, file)), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), file);
         }
     }
 
