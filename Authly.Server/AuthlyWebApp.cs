@@ -50,6 +50,7 @@ public static class AuthlyWebApp
         builder.Services.AddSingleton<Metrics.AuthlyMetrics>();
         builder.Services.AddSingleton<Metrics.PrometheusExporter>();
         builder.Services.AddHostedService<StartupService>();
+        builder.Services.AddAuthlyBindingErrors();
         builder.Services.AddCors(c => c.AddPolicy(PublicCors, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
         {
@@ -65,6 +66,7 @@ public static class AuthlyWebApp
         app.Services.GetRequiredService<Metrics.AuthlyMetrics>();
         app.UseRequestMetricsAndCorrelation();
         app.UseAuthlySecurityHeaders();
+        app.UseAuthlyBindingErrors();
         app.UseCors();
         app.MapOpenApi("/openapi.json");
         app.UseSwaggerUI(o =>

@@ -17,7 +17,9 @@ public static class ClientRules
     public static string? RedirectUriProblem(string uri, bool isPublic)
     {
         if (uri.Length > 2000) return "is longer than 2000 characters";
-        if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed)) return "is not an absolute URI";
+        // On Unix, .NET also reads "/cb" and "//host/cb" as absolute file: URIs; an absolute URI starts with its scheme.
+        if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || !uri.StartsWith(parsed.Scheme + ":", StringComparison.OrdinalIgnoreCase))
+            return "is not an absolute URI";
         if (uri.Contains('#')) return "must not contain a fragment";
         if (parsed.Scheme is "javascript" or "data" or "file" or "vbscript") return $"uses the forbidden scheme '{parsed.Scheme}'";
         if (parsed.Scheme is "http" or "https" && string.IsNullOrEmpty(parsed.Host)) return "has no host";
@@ -40,9 +42,9 @@ public static class ClientRules
         if (r.GrantTypes is { } grants)
             foreach (var g in grants)
                 if (!SupportedGrantTypes.Contains(g))
-                    throw new ClientValidationException("grant_types", $"grant type '{g}' is not supported");
+                    throw new ClientValidationException("grant_types", $"grant_types: '{g}' is not supported");
         if (r.ResponseTypes is { } rts && rts.Any(t => t != "code"))
-            throw new ClientValidationException("response_types", "only the 'code' response type is supported");
+            throw new ClientValidationException("response_types", "response_types: only 'code' is supported");
         if (r.Scope is not null)
         {
             try { _ = ScopeSet.Parse(r.Scope); }
@@ -62,16 +64,16 @@ public static class ClientRules
     {
         var isPublic = clientType == ClientTypes.Public;
         if (isPublic && authMethod != TokenAuthMethods.None)
-            throw new ClientValidationException("token_endpoint_auth_method", "public clients authenticate with 'none'");
+            throw new ClientValidationException("token_endpoint_auth_method", "token_endpoint_auth_method must be 'none' for public clients");
         if (!isPublic && authMethod == TokenAuthMethods.None)
-            throw new ClientValidationException("token_endpoint_auth_method", "confidential clients need client_secret_basic or client_secret_post");
+            throw new ClientValidationException("token_endpoint_auth_method", "token_endpoint_auth_method must be client_secret_basic or client_secret_post for confidential clients");
         if (isPublic && grantTypes.Contains(OAuth.GrantTypes.ClientCredentials))
-            throw new ClientValidationException("grant_types", "public clients cannot use client_credentials");
+            throw new ClientValidationException("grant_types", "grant_types: public clients cannot use client_credentials");
         foreach (var uri in redirectUris)
-            if (RedirectUriProblem(uri, isPublic) is { } p) throw new ClientValidationException("redirect_uris", $"redirect URI '{uri}' {p}");
+            if (RedirectUriProblem(uri, isPublic) is { } p) throw new ClientValidationException("redirect_uris", $"redirect_uris: '{uri}' {p}");
         foreach (var uri in postLogoutUris)
-            if (RedirectUriProblem(uri, isPublic) is { } p) throw new ClientValidationException("post_logout_redirect_uris", $"URI '{uri}' {p}");
+            if (RedirectUriProblem(uri, isPublic) is { } p) throw new ClientValidationException("post_logout_redirect_uris", $"post_logout_redirect_uris: '{uri}' {p}");
         if (grantTypes.Contains(OAuth.GrantTypes.AuthorizationCode) && !redirectUris.Any())
-            throw new ClientValidationException("redirect_uris", "the authorization_code grant needs at least one redirect URI");
+            throw new ClientValidationException("redirect_uris", "redirect_uris: the authorization_code grant needs at least one redirect URI");
     }
 }

@@ -20,11 +20,30 @@ public sealed class ClientStore
     private readonly IClusterBus _bus;
     private readonly TimeProvider _clock;
     private readonly ConcurrentDictionary<string, (Client? Client, DateTimeOffset Expires)> _cache = new(StringComparer.Ordinal);
+    // Bumped by every invalidation, so a lookup that read the database before a change does not cache what it read.
+    private long _generation;
 
     public ClientStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock)
     {
         (_db, _bus, _clock) = (db, bus, clock);
-        bus.Subscribe(Topic, clientId => _cache.TryRemove(clientId, out _));
+        bus.Subscribe(Topic, Invalidate);
+    }
+
+    /// <summary>
+    /// Drops a client from this node's cache at once, then tells the others. The bus alone is not
+    /// enough here: its messages are hints, and an admin expects a deactivated client or a replaced
+    /// secret to stop working with the very next request.
+    /// </summary>
+    private async Task ChangedAsync(string clientId)
+    {
+        Invalidate(clientId);
+        await _bus.PublishAsync(Topic, clientId);
+    }
+
+    private void Invalidate(string clientId)
+    {
+        Interlocked.Increment(ref _generation);
+        _cache.TryRemove(clientId, out _);
     }
 
     /// <summary>A secret shown once, with the client it belongs to.</summary>
@@ -44,11 +63,12 @@ public sealed class ClientStore
         if (clientId.Length > 255) return null;
         var now = _clock.GetUtcNow();
         if (_cache.TryGetValue(clientId, out var hit) && hit.Expires > now) return hit.Client;
+        var generation = Interlocked.Read(ref _generation);
         var client = await GetAsync(clientId, ct);
         if (client is { IsActive: false }) client = null;
         // Bound the cache so a flood of random ids cannot grow it without limit.
         if (_cache.Count > 10_000) _cache.Clear();
-        _cache[clientId] = (client, now + CacheFor);
+        if (Interlocked.Read(ref _generation) == generation) _cache[clientId] = (client, now + CacheFor);
         return client;
     }
 
@@ -119,7 +139,7 @@ public sealed class ClientStore
         }, tx, cancellationToken: ct));
         await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { Id = id, Names = scopes }, tx, cancellationToken: ct));
         await tx.CommitAsync(ct);
-        await _bus.PublishAsync(Topic, clientId);
+        await ChangedAsync(clientId);
         return new Created((await GetAsync(clientId, ct))!, secret);
     }
 
@@ -175,7 +195,7 @@ public sealed class ClientStore
             await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { merged.Id, Names = scopes }, tx, cancellationToken: ct));
         }
         await tx.CommitAsync(ct);
-        await _bus.PublishAsync(Topic, clientId);
+        await ChangedAsync(clientId);
         return await GetAsync(clientId, ct);
     }
 
@@ -184,7 +204,7 @@ public sealed class ClientStore
     {
         await using var conn = await _db.OpenConnectionAsync(ct);
         var n = await conn.ExecuteAsync(new CommandDefinition(DeactivateSql, new { ClientId = clientId }, cancellationToken: ct));
-        await _bus.PublishAsync(Topic, clientId);
+        await ChangedAsync(clientId);
         return n > 0;
     }
 
@@ -198,7 +218,7 @@ public sealed class ClientStore
         var secret = OpaqueToken.New(32);
         await using var conn = await _db.OpenConnectionAsync(ct);
         var n = await conn.ExecuteAsync(new CommandDefinition(RegenerateSql, new { ClientId = clientId, Hash = OpaqueToken.Hash(secret) }, cancellationToken: ct));
-        await _bus.PublishAsync(Topic, clientId);
+        await ChangedAsync(clientId);
         return n > 0 ? secret : null;
     }
 

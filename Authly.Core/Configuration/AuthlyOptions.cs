@@ -62,6 +62,7 @@ public sealed record AuthlyOptions
         var reader = new Reader(get, problems);
 
         var mode = reader.Enum("AUTHLY_MODE", AuthlyMode.Production);
+        var modeIsValid = problems.Count == 0;
         var databaseUrl = get("DATABASE_URL");
         if (string.IsNullOrWhiteSpace(databaseUrl))
             problems.Add("DATABASE_URL is not set. Give a URL like postgresql://user:pass@localhost:5432/authly, or run 'authly serve --embedded'.");
@@ -120,7 +121,8 @@ public sealed record AuthlyOptions
             problems.Add("AUTHLY_SIGNING_ALGORITHM=HS256 needs a JWT_SECRET_KEY of at least 32 characters.");
 
         // Outside embedded/testing the shipped secrets would let anyone who read this source forge keys.
-        if (options.UsesInsecureDefaults && mode is AuthlyMode.Production or AuthlyMode.Cli && !options.AllowInsecureDefaults)
+        // With a bad AUTHLY_MODE the intended mode is unknown: that one message is enough.
+        if (modeIsValid && options.UsesInsecureDefaults && mode is AuthlyMode.Production or AuthlyMode.Cli && !options.AllowInsecureDefaults)
             problems.Add("JWT_SECRET_KEY and JWT_REFRESH_SECRET_KEY must be set to secret random values in production " +
                          "(e.g. 'openssl rand -hex 32'); the shipped defaults are public. " +
                          "Set AUTHLY_ALLOW_INSECURE_DEFAULTS=true only for a throwaway setup, or use AUTHLY_MODE=embedded.");
@@ -162,7 +164,9 @@ public sealed record AuthlyOptions
         {
             var raw = Blank(get(name));
             if (raw is null) return fallback;
-            if (System.Enum.TryParse<T>(raw, ignoreCase: true, out var v) && System.Enum.IsDefined(v) && !char.IsDigit(raw[0])) return v;
+            // Names only: Enum.TryParse would also take numbers and comma lists ("production,testing" is Testing).
+            var match = System.Enum.GetNames<T>().FirstOrDefault(n => n.Equals(raw, StringComparison.OrdinalIgnoreCase));
+            if (match is not null) return System.Enum.Parse<T>(match);
             problems.Add($"{name}='{raw}' must be one of: {string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}.");
             return fallback;
         }

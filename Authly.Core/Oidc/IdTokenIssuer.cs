@@ -63,7 +63,7 @@ public sealed class IdTokenIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOpt
             ValidateAudience = false,
             ValidateLifetime = false,
             IssuerSigningKeys = ring.All.Select(k => k.Key),
-            ValidAlgorithms = [ring.Active.Algorithm],
+            ValidAlgorithms = ring.All.Select(k => k.Algorithm).Distinct().ToArray(), // as in JwtIssuer.ValidateAsync
             ValidTypes = ["JWT"],
         });
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt) return null;

@@ -13,13 +13,28 @@ public sealed class ScopeStore
     private readonly IClusterBus _bus;
     private readonly TimeProvider _clock;
     private volatile ActiveSet? _active;
+    // Bumped by every invalidation, so a reload that read the database before a change does not cache what it read.
+    private long _generation;
 
     private sealed record ActiveSet(IReadOnlyDictionary<string, Scope> ByName, DateTimeOffset Expires);
 
     public ScopeStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock)
     {
         (_db, _bus, _clock) = (db, bus, clock);
-        bus.Subscribe(Topic, _ => _active = null);
+        bus.Subscribe(Topic, _ => Invalidate());
+    }
+
+    /// <summary>Drops this node's cached set at once (the bus is only a hint), then tells the others.</summary>
+    private async Task ChangedAsync(string name)
+    {
+        Invalidate();
+        await _bus.PublishAsync(Topic, name);
+    }
+
+    private void Invalidate()
+    {
+        Interlocked.Increment(ref _generation);
+        _active = null;
     }
 
     private const string Columns = "id, scope_name, description, is_default, is_active, created_at, updated_at";
@@ -29,10 +44,11 @@ public sealed class ScopeStore
     {
         var cached = _active;
         if (cached is not null && cached.Expires > _clock.GetUtcNow()) return cached.ByName;
+        var generation = Interlocked.Read(ref _generation);
         await using var conn = await _db.OpenConnectionAsync(ct);
         var rows = await conn.QueryAsync<Scope>(new CommandDefinition(ActiveSql, cancellationToken: ct));
         var set = new ActiveSet(rows.ToDictionary(s => s.ScopeName, StringComparer.Ordinal), _clock.GetUtcNow() + CacheFor);
-        _active = set;
+        if (Interlocked.Read(ref _generation) == generation) _active = set;
         return set.ByName;
     }
 
@@ -67,7 +83,7 @@ public sealed class ScopeStore
         await using var conn = await _db.OpenConnectionAsync(ct);
         var scope = await conn.QuerySingleOrDefaultAsync<Scope>(new CommandDefinition(InsertSql,
             new { Name = name, Description = description, IsDefault = isDefault, IsActive = isActive }, cancellationToken: ct));
-        if (scope is not null) await _bus.PublishAsync(Topic, name);
+        if (scope is not null) await ChangedAsync(name);
         return scope;
     }
 
@@ -84,7 +100,7 @@ public sealed class ScopeStore
         await using var conn = await _db.OpenConnectionAsync(ct);
         var scope = await conn.QuerySingleOrDefaultAsync<Scope>(new CommandDefinition(UpdateSql,
             new { Name = name, Description = description, IsDefault = isDefault, IsActive = isActive }, cancellationToken: ct));
-        if (scope is not null) await _bus.PublishAsync(Topic, name);
+        if (scope is not null) await ChangedAsync(name);
         return scope;
     }
 
@@ -93,7 +109,7 @@ public sealed class ScopeStore
     {
         await using var conn = await _db.OpenConnectionAsync(ct);
         var n = await conn.ExecuteAsync(new CommandDefinition(DeleteSql, new { Name = name }, cancellationToken: ct));
-        if (n > 0) await _bus.PublishAsync(Topic, name);
+        if (n > 0) await ChangedAsync(name);
         return n > 0;
     }
 }

@@ -44,6 +44,9 @@ public sealed class Migrator(NpgsqlDataSource db)
             .ToList();
     }
 
+    // The journal row may have been edited by hand, so the stored value can be any length.
+    private static string Prefix(string checksum) => checksum.Length <= 12 ? checksum : checksum[..12];
+
     /// <summary>Applies pending scripts; returns the versions applied now.</summary>
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct)
     {
@@ -61,7 +64,7 @@ public sealed class Migrator(NpgsqlDataSource db)
                 {
                     if (checksum != script.Checksum)
                         throw new InvalidOperationException(
-                            $"Migration {script.Version} was changed after it was applied (checksum {checksum[..12]} in the database, {script.Checksum[..12]} now). " +
+                            $"Migration {script.Version} was changed after it was applied (checksum '{Prefix(checksum)}' in the database, '{Prefix(script.Checksum)}' now). " +
                             "Applied scripts are final: put the change in a new numbered script.");
                     continue;
                 }

@@ -48,8 +48,8 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
     }
 
     /// <summary>
-    /// Validates one of our access tokens: signature by a key in the ring with the configured
-    /// algorithm only (no alg:none, no HS/RS confusion), typ at+jwt, iss, aud, exp and nbf
+    /// Validates one of our access tokens: signature by a key in the ring with that key's own
+    /// algorithm (no alg:none, no HS/RS confusion), typ at+jwt, iss, aud, exp and nbf
     /// against our clock. Returns null for anything else; never throws for bad input.
     /// Revocation is checked by the caller.
     /// </summary>
@@ -62,7 +62,10 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
             ValidIssuer = issuer.Value,
             ValidAudience = Audience,
             IssuerSigningKeys = ring.All.Select(k => k.Key),
-            ValidAlgorithms = [ring.Active.Algorithm],
+            // The algorithms of the keys in the ring: a retired RS256 key keeps verifying its tokens
+            // after a switch to ES256. The key is chosen by kid and an RSA or EC key cannot verify any
+            // other algorithm, so this opens no confusion; HS256 mode has only its one key.
+            ValidAlgorithms = ring.All.Select(k => k.Algorithm).Distinct().ToArray(),
             ValidTypes = [AccessTokenType],
             // Lifetime is checked below against the injected clock, with no skew: an expired
             // token must introspect as inactive the moment it expires.

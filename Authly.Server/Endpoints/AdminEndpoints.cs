@@ -1,10 +1,12 @@
 using Authly.Clients;
+using Authly.Configuration;
 using Authly.Scopes;
 using Authly.Server.Http;
+using Authly.Tokens;
 
 namespace Authly.Server.Endpoints;
 
-/// <summary>/admin: health (open), clients and scopes (admin token with the matching admin:* scope).</summary>
+/// <summary>/admin: health (open), clients, scopes and signing keys (admin token with the matching admin:* scope).</summary>
 public static class AdminEndpoints
 {
     public static RouteGroupBuilder MapAdminEndpoints(this IEndpointRouteBuilder app)
@@ -29,6 +31,9 @@ public static class AdminEndpoints
         admin.MapGet("/scopes/{scopeName}", GetScopeAsync).Needs("admin:scopes:read");
         admin.MapPut("/scopes/{scopeName}", UpdateScopeAsync).Needs("admin:scopes:write");
         admin.MapDelete("/scopes/{scopeName}", DeleteScopeAsync).Needs("admin:scopes:write");
+
+        admin.MapGet("/keys", ListKeysAsync).Needs("admin:system:read");
+        admin.MapPost("/keys/rotate", RotateKeyAsync).Needs("admin:system:write");
         return admin;
     }
 
@@ -120,6 +125,21 @@ public static class AdminEndpoints
         await scopes.DeleteAsync(scopeName, ct)
             ? Results.Json(new { message = "Scope deleted", scope_name = scopeName })
             : throw ApiException.NotFound("Scope");
+
+    private static async Task<IResult> ListKeysAsync(SigningKeyStore keys, CancellationToken ct) =>
+        Results.Json((await keys.RingAsync(ct)).All.Select(KeyView.Of));
+
+    private static async Task<IResult> RotateKeyAsync(SigningKeyStore keys, AuthlyOptions options, CancellationToken ct)
+    {
+        if (options.SigningAlgorithm == "HS256")
+            throw new ApiException(StatusCodes.Status409Conflict, "Key rotation is not available in HS256 compatibility mode: change JWT_SECRET_KEY instead");
+        var key = await keys.RotateAsync(ct);
+        return Results.Json(new
+        {
+            kid = key.Kid, alg = key.Algorithm,
+            message = "Signing key rotated. The previous key stays in the JWKS until the tokens it signed have expired.",
+        });
+    }
 
     private static void CheckDescription(string? description)
     {

@@ -39,3 +39,18 @@ public sealed record ScopeInput
     [JsonPropertyName("is_default")] public bool? IsDefault { get; init; }
     [JsonPropertyName("is_active")] public bool? IsActive { get; init; }
 }
+
+/// <summary>A signing key as the admin API shows it: identity and lifecycle, never key material.</summary>
+public sealed record KeyView(
+    [property: JsonPropertyName("kid")] string Kid,
+    [property: JsonPropertyName("alg")] string Algorithm,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("created_at")] DateTime CreatedAt,
+    [property: JsonPropertyName("retired_at")] DateTime? RetiredAt,
+    [property: JsonPropertyName("verify_until")] DateTime? VerifyUntil)
+{
+    public static KeyView Of(Tokens.SigningKey k) => new(k.Kid, k.Algorithm, k.IsActive ? "active" : "retired",
+        DateTime.SpecifyKind(k.CreatedAt, DateTimeKind.Utc),
+        k.RetiredAt is { } r ? DateTime.SpecifyKind(r, DateTimeKind.Utc) : null,
+        k.VerifyUntil is { } v ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : null);
+}

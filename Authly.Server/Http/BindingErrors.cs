@@ -1,0 +1,23 @@
+namespace Authly.Server.Http;
+
+/// <summary>
+/// A query or route value that does not bind (limit=abc, include_inactive=maybe) becomes a 400
+/// {"detail"} naming the parameter, like every other API error, instead of the framework's empty
+/// 400 in production or its exception page in development.
+/// </summary>
+public static class BindingErrors
+{
+    public static IServiceCollection AddAuthlyBindingErrors(this IServiceCollection services) =>
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+
+    public static IApplicationBuilder UseAuthlyBindingErrors(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    {
+        try { await next(); }
+        catch (BadHttpRequestException e) when (!http.Response.HasStarted)
+        {
+            // The message names the parameter and the value, e.g. Failed to bind parameter "int? limit" from "abc".
+            http.Response.StatusCode = e.StatusCode;
+            await http.Response.WriteAsJsonAsync(new { detail = e.Message });
+        }
+    });
+}

@@ -1,0 +1,154 @@
+using Authly.Counters;
+using Authly.Storage;
+using Authly.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Authly.Tests.Core;
+
+/// <summary>Both ICounterStore implementations behave alike: fixed-window hits, lockout after N failures, reset.</summary>
+[TestFixture, Category("Core")]
+public sealed class CounterStoreTests
+{
+    public static readonly string[] Backends = ["in-process", "redis"];
+
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Short = TimeSpan.FromMilliseconds(300);
+    private ConnectionMultiplexer? _redis;
+
+    [OneTimeSetUp] public async Task ConnectAsync() => _redis = await ConnectionMultiplexer.ConnectAsync(RedisUrl.Parse(TestServers.RedisUrl));
+    [OneTimeTearDown] public void Disconnect() => _redis?.Dispose();
+
+    /// <summary>
+    /// A store plus a way to let time pass: the in-process store reads a TestClock, which is moved;
+    /// Redis expires keys on its own clock, so there the condition is polled until it holds.
+    /// </summary>
+    private sealed record Backend(ICounterStore Store, TestClock? Clock)
+    {
+        public async Task<bool> AfterAsync(TimeSpan period, Func<Task<bool>> condition)
+        {
+            if (Clock is null) return await Eventually.TrueAsync(condition, period + TimeSpan.FromSeconds(5));
+            Clock.Advance(period + TimeSpan.FromMilliseconds(1));
+            return await condition();
+        }
+    }
+
+    private Backend Create(string backend)
+    {
+        if (backend == "redis") return new Backend(new RedisCounterStore(_redis!, $"t{Guid.NewGuid():N}:"), null);
+        var clock = new TestClock(DateTimeOffset.UtcNow);
+        return new Backend(new InProcessCounterStore(clock), clock);
+    }
+
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Hit_CountsEachHitInTheWindow(string backend)
+    {
+        var b = Create(backend);
+        var counts = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            var (count, remaining) = await b.Store.HitAsync("ip:1", Window, None);
+            counts.Add(count);
+            Assert.That(remaining, Is.GreaterThan(TimeSpan.Zero).And.LessThanOrEqualTo(Window));
+        }
+        Assert.That(counts, Is.EqualTo(new long[] { 1, 2, 3 }));
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Hit_KeysAreIndependent(string backend)
+    {
+        var b = Create(backend);
+        await b.Store.HitAsync("ip:1", Window, None);
+        await b.Store.HitAsync("ip:1", Window, None);
+        Assert.That((await b.Store.HitAsync("ip:2", Window, None)).Count, Is.EqualTo(1));
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Hit_AfterTheWindow_StartsAgainAtOne(string backend)
+    {
+        var b = Create(backend);
+        await b.Store.HitAsync("ip:1", Short, None);
+        await b.Store.HitAsync("ip:1", Short, None);
+        Assert.That(await b.AfterAsync(Short, async () => (await b.Store.HitAsync("ip:1", Short, None)).Count == 1), Is.True);
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Fail_BelowTheMaximum_DoesNotLock(string backend)
+    {
+        var b = Create(backend);
+        Assert.That(await b.Store.FailAsync("login:alice", 3, Window, None), Is.Null);
+        Assert.That(await b.Store.FailAsync("login:alice", 3, Window, None), Is.Null);
+        Assert.That(await b.Store.LockedForAsync("login:alice", None), Is.Null);
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Fail_AtTheMaximum_LocksAndReturnsTheLockTime(string backend)
+    {
+        var b = Create(backend);
+        await b.Store.FailAsync("login:alice", 3, Window, None);
+        await b.Store.FailAsync("login:alice", 3, Window, None);
+        var locked = await b.Store.FailAsync("login:alice", 3, Window, None);
+        var lockedFor = await b.Store.LockedForAsync("login:alice", None);
+        await Assert.MultipleAsync(async () =>
+        {
+            Assert.That(locked, Is.EqualTo(Window));
+            Assert.That(lockedFor, Is.GreaterThan(TimeSpan.Zero).And.LessThanOrEqualTo(Window));
+            Assert.That(await b.Store.LockedForAsync("login:bob", None), Is.Null, "other keys are not locked");
+        });
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Fail_WhileLocked_ReturnsTheRemainingLockWithoutExtendingIt(string backend)
+    {
+        var b = Create(backend);
+        Assert.That(await b.Store.FailAsync("login:alice", 1, Window, None), Is.EqualTo(Window));
+        var again = await b.Store.FailAsync("login:alice", 1, Window, None);
+        Assert.That(again, Is.Not.Null.And.LessThanOrEqualTo(Window));
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Lock_EndsAfterTheLockTime(string backend)
+    {
+        var b = Create(backend);
+        await b.Store.FailAsync("login:alice", 1, Short, None);
+        Assert.That(await b.Store.LockedForAsync("login:alice", None), Is.Not.Null);
+        Assert.That(await b.AfterAsync(Short, async () => await b.Store.LockedForAsync("login:alice", None) is null), Is.True);
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Reset_ClearsTheLockAndTheFailureCount(string backend)
+    {
+        var b = Create(backend);
+        for (var i = 0; i < 3; i++) await b.Store.FailAsync("login:alice", 3, Window, None);
+        Assert.That(await b.Store.LockedForAsync("login:alice", None), Is.Not.Null);
+
+        await b.Store.ResetAsync("login:alice", None);
+
+        Assert.That(await b.Store.LockedForAsync("login:alice", None), Is.Null);
+        Assert.That(await b.Store.FailAsync("login:alice", 3, Window, None), Is.Null, "counting starts again from zero");
+        Assert.That(await b.Store.FailAsync("login:alice", 3, Window, None), Is.Null);
+        Assert.That(await b.Store.FailAsync("login:alice", 3, Window, None), Is.EqualTo(Window));
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Reset_BeforeTheMaximum_ForgetsEarlierFailures(string backend)
+    {
+        var b = Create(backend);
+        await b.Store.FailAsync("login:alice", 2, Window, None);
+        await b.Store.ResetAsync("login:alice", None);
+        Assert.That(await b.Store.FailAsync("login:alice", 2, Window, None), Is.Null);
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Failures_OlderThanTheLockTime_AreForgotten(string backend)
+    {
+        var b = Create(backend);
+        await b.Store.FailAsync("login:alice", 2, Short, None);
+        // A timer key started just after the failure: once its window has passed, so has the failure's.
+        await b.Store.HitAsync("timer", Short, None);
+        Assert.That(await b.AfterAsync(Short, async () => (await b.Store.HitAsync("timer", Short, None)).Count == 1), Is.True);
+
+        Assert.That(await b.Store.FailAsync("login:alice", 2, Short, None), Is.Null, "one failure in the new window does not lock");
+    }
+}

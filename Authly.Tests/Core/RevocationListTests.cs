@@ -1,0 +1,125 @@
+using Authly.Cluster;
+using Authly.Storage;
+using Authly.Tests.Infrastructure;
+using Authly.Tokens;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace Authly.Tests.Core;
+
+/// <summary>
+/// A revoked access token is refused on every node: at once over the Redis bus, and within the
+/// periodic database sync when an announcement is lost.
+/// </summary>
+[TestFixture, Category("Core")]
+public sealed class RevocationListTests
+{
+    private readonly List<IDisposable> _disposables = [];
+    private NpgsqlDataSource _db = null!;
+    private string _cs = null!;
+
+    [SetUp]
+    public async Task CreateDatabaseAsync()
+    {
+        _cs = await TestServers.CreateDatabaseAsync();
+        _db = NpgsqlDataSource.Create(_cs);
+    }
+
+    [TearDown]
+    public async Task DisposeAsync()
+    {
+        await _db.DisposeAsync();
+        foreach (var d in _disposables) d.Dispose();
+        _disposables.Clear();
+    }
+
+    private RevocationList Node(IClusterBus bus, TimeProvider? clock = null)
+    {
+        var db = NpgsqlDataSource.Create(_cs);
+        _disposables.Add(db);
+        return new RevocationList(db, bus, clock ?? TimeProvider.System, NullLogger<RevocationList>.Instance);
+    }
+
+    private async Task<IClusterBus> RedisBusAsync(string prefix)
+    {
+        var redis = await ConnectionMultiplexer.ConnectAsync(RedisUrl.Parse(TestServers.RedisUrl));
+        _disposables.Add(redis);
+        return new RedisClusterBus(redis, prefix);
+    }
+
+    private static string Jti() => Guid.NewGuid().ToString("N");
+    private static DateTimeOffset InAnHour => DateTimeOffset.UtcNow.AddHours(1);
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    [Test]
+    public async Task Revoke_IsSeenAtOnceOnTheSameNode()
+    {
+        var node = Node(new LocalClusterBus());
+        var jti = Jti();
+        Assert.That(await node.IsRevokedAsync(jti, None), Is.False);
+        await node.RevokeAsync(jti, InAnHour, None);
+        Assert.That(await node.IsRevokedAsync(jti, None), Is.True);
+        Assert.That(await node.IsRevokedAsync(Jti(), None), Is.False, "only that token");
+    }
+
+    [Test]
+    public async Task Revoke_IsSeenByAnotherNodeOverRedisWithinASecond()
+    {
+        var prefix = $"t{Guid.NewGuid():N}:";
+        var nodeA = Node(await RedisBusAsync(prefix));
+        // Node B's clock stands still, so its periodic database sync never runs: only the bus can tell it.
+        var nodeB = Node(await RedisBusAsync(prefix), new TestClock(DateTimeOffset.UtcNow));
+        var jti = Jti();
+        Assert.That(await nodeB.IsRevokedAsync(jti, None), Is.False, "node B has loaded its list");
+
+        await nodeA.RevokeAsync(jti, InAnHour, None);
+
+        Assert.That(await Eventually.TrueAsync(() => nodeB.IsRevokedAsync(jti, None).AsTask(), TimeSpan.FromSeconds(2)), Is.True);
+    }
+
+    [Test]
+    public async Task Revoke_IsSeenByAnotherNodeThroughTheDatabaseSync_WhenTheAnnouncementIsLost()
+    {
+        var nodeA = Node(new SilentClusterBus());
+        var clockB = new TestClock(DateTimeOffset.UtcNow);
+        var nodeB = Node(new SilentClusterBus(), clockB);
+        var jti = Jti();
+        Assert.That(await nodeB.IsRevokedAsync(jti, None), Is.False);
+
+        await nodeA.RevokeAsync(jti, InAnHour, None);
+        Assert.That(await nodeB.IsRevokedAsync(jti, None), Is.False, "no announcement and no sync yet");
+
+        // The sync interval passes on node B; the sync itself runs in the background.
+        clockB.Advance(TimeSpan.FromSeconds(6));
+        Assert.That(await Eventually.TrueAsync(() => nodeB.IsRevokedAsync(jti, None).AsTask(), TimeSpan.FromSeconds(5)), Is.True);
+    }
+
+    [Test]
+    public async Task NewNode_LoadsEarlierRevocationsFromTheDatabaseOnFirstUse()
+    {
+        var jti = Jti();
+        await Node(new SilentClusterBus()).RevokeAsync(jti, InAnHour, None);
+        Assert.That(await Node(new SilentClusterBus()).IsRevokedAsync(jti, None), Is.True);
+    }
+
+    [Test]
+    public async Task Revoke_OfAnAlreadyExpiredToken_StoresNothing()
+    {
+        var jti = Jti();
+        await Node(new SilentClusterBus()).RevokeAsync(jti, DateTimeOffset.UtcNow.AddSeconds(-1), None);
+        await using var conn = await _db.OpenConnectionAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM revoked_tokens WHERE jti = $1", conn) { Parameters = { new() { Value = jti } } };
+        Assert.That(await count.ExecuteScalarAsync(), Is.EqualTo(0L));
+    }
+
+    [Test]
+    public async Task Revoke_Twice_IsHarmless()
+    {
+        var node = Node(new LocalClusterBus());
+        var jti = Jti();
+        await node.RevokeAsync(jti, InAnHour, None);
+        Assert.DoesNotThrowAsync(() => node.RevokeAsync(jti, InAnHour, None));
+        Assert.That(await node.IsRevokedAsync(jti, None), Is.True);
+    }
+}
