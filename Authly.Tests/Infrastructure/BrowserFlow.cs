@@ -205,6 +205,13 @@ public sealed partial class BrowserFlow(AuthlyApp app) : IDisposable
         return await conn.ExecuteAsync(sql, args);
     }
 
+    public async Task<T> ScalarAsync<T>(string sql, object? args = null)
+    {
+        await using var db = App.Database();
+        await using var conn = await db.OpenConnectionAsync();
+        return await conn.ExecuteScalarAsync<T>(sql, args) ?? throw new AssertionException("no value: " + sql);
+    }
+
     public static AuthenticationHeaderValue Bearer(string token) => new("Bearer", token);
 
     /// <summary>A public client for the code flow (registration per API.md).</summary>
