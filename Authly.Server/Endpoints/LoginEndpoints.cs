@@ -57,7 +57,8 @@ public static class LoginEndpoints
             return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, "The new passwords do not match.", 400);
         try
         {
-            await accounts.ChangePasswordAsync(current.User.Id, form.GetValueOrDefault("current_password"), form.GetValueOrDefault("new_password"), ct);
+            await accounts.ChangePasswordAsync(current.User.Id, form.GetValueOrDefault("current_password"), form.GetValueOrDefault("new_password"),
+                callerAccessJti: null, current.Sid, ct);
             return Results.Redirect(returnTo);
         }
         catch (UserValidationException e) { return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, e.Message, 400); }
