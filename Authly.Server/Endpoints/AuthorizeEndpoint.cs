@@ -33,6 +33,7 @@ public static class AuthorizeEndpoint
         AuthorizeValidator.Trusted trusted;
         try { trusted = await validator.TrustAsync(p, ct); }
         catch (AuthorizeError e) { return Html.Error("Invalid request", e.Message); }
+        SecurityHeaders.AllowFormRedirectTo(http.Response, trusted.RedirectUri);
 
         try
         {

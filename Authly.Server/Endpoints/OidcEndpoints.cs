@@ -110,6 +110,7 @@ public static class OidcEndpoints
             var client = clientId is null ? null : await clients.FindActiveAsync(clientId, ct);
             if (client is null || !client.PostLogoutRedirectUris.Contains(redirect, StringComparer.Ordinal))
                 return Html.Error("Sign-out failed", "The post_logout_redirect_uri is not registered for this client.");
+            SecurityHeaders.AllowFormRedirectTo(http.Response, redirect);
         }
 
         // RP-Initiated Logout §2: the OP MUST ask the user (CSRF-protected POST) when there is no valid
