@@ -44,6 +44,17 @@ public sealed class ConsentTests
         });
     }
 
+    [Test, Description("CSP form-action covers redirects after a submission: the consent page allows exactly the client's redirect origin")]
+    public async Task ConsentPage_FormActionAllowsOnlySelfAndTheClientsRedirectOrigin()
+    {
+        var user = await _app.CreateUserAsync();
+        using var browser = new BrowserFlow(_app);
+        var response = await browser.SignInAsync(Request(), user);
+        var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.That(csp, Does.Contain("form-action 'self' https://rp.example;"));
+        Assert.That(csp, Does.Not.Contain("*").And.Not.Contain("unsafe-inline"));
+    }
+
     [Test, Description("OIDC Core §3.1.2.4: consent remembered for the same scopes; no page the second time")]
     public async Task SecondAuthorization_ForSameScopes_SkipsConsentPage()
     {

@@ -113,6 +113,16 @@ public sealed class RpInitiatedLogoutTests
         Assert.That((await browser.SessionCheckAsync())["active"]!.GetValue<bool>(), Is.False);
     }
 
+    [Test, Description("CSP form-action covers redirects after a submission: the confirmation allows the registered post-logout origin only")]
+    public async Task LogoutConfirmation_FormActionAllowsRegisteredPostLogoutOrigin()
+    {
+        using var browser = new BrowserFlow(_app);
+        var registered = await browser.GetAsync(LogoutUrl(("client_id", _clientId), ("post_logout_redirect_uri", PostLogout)));
+        Assert.That(registered.Headers.GetValues("Content-Security-Policy").Single(), Does.Contain("form-action 'self' https://rp.example;"));
+        var bare = await browser.GetAsync(LogoutUrl(("client_id", _clientId)));
+        Assert.That(bare.Headers.GetValues("Content-Security-Policy").Single(), Does.Contain("form-action 'self';"));
+    }
+
     [Test, Description("RP-Initiated Logout §2: the confirmation is CSRF-protected")]
     public async Task LogoutConfirmation_WithoutCsrfToken_DoesNotSignOut()
     {

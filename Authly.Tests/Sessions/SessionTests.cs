@@ -238,6 +238,47 @@ public sealed class SessionTests
         Assert.That(response.Headers.Location!.OriginalString, Is.EqualTo("/"));
     }
 
+    [Test, Description("CSP form-action covers redirects after a submission: the login page of an authorization request allows its client's origin")]
+    public async Task LoginPage_ForAuthorizationRequest_FormActionAllowsClientRedirectOrigin()
+    {
+        using var browser = new BrowserFlow(_app);
+        var response = await browser.GetAsync(new BrowserFlow.Request(_clientId, Redirect).Url);
+        Assert.That(response.Headers.GetValues("Content-Security-Policy").Single(), Does.Contain("form-action 'self' https://rp.example;"));
+    }
+
+    [Test, Description("The login page shown again after a failure still allows the client's origin (its next submission may end there)")]
+    public async Task LoginPage_AfterFailedAttempt_FormActionAllowsClientRedirectOrigin()
+    {
+        var user = await _app.CreateUserAsync();
+        var (browser, html) = await LoginPageAsync();
+        using var _b = browser;
+        var response = await browser.SubmitLoginAsync(html, user.Username, "Wrong-Password-1");
+        Assert.That(response.Headers.GetValues("Content-Security-Policy").Single(), Does.Contain("form-action 'self' https://rp.example;"));
+    }
+
+    [TestCase("/device")]
+    [TestCase("/api/v1/oauth/authorize?client_id=nobody&redirect_uri=https%3A%2F%2Fevil.example%2F")]
+    [TestCase("/api/v1/oauth/authorize?redirect_uri=https%3A%2F%2Fevil.example%2F&redirect_uri=https%3A%2F%2Frp.example%2Fcb")]
+    [Description("A return_to that is not a valid authorization request never widens form-action")]
+    public async Task LoginPage_WithoutTrustedAuthorizationRequest_FormActionIsSelfOnly(string returnTo)
+    {
+        using var browser = new BrowserFlow(_app);
+        var response = await browser.GetAsync("/login?return_to=" + Uri.EscapeDataString(returnTo));
+        var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.That(csp, Does.Contain("form-action 'self';"));
+        Assert.That(csp, Does.Not.Contain("evil.example"));
+    }
+
+    [Test, Description("A return_to naming a client's unregistered redirect URI never widens form-action")]
+    public async Task LoginPage_WithReturnToOfUnregisteredRedirect_FormActionIsSelfOnly()
+    {
+        using var browser = new BrowserFlow(_app);
+        var returnTo = new BrowserFlow.Request(_clientId, "https://evil.example/cb").Url;
+        var response = await browser.GetAsync("/login?return_to=" + Uri.EscapeDataString(returnTo));
+        var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.That(csp, Does.Contain("form-action 'self';").And.Not.Contain("evil.example"));
+    }
+
     [Test, Description("The login form is not cached and cannot be framed")]
     public async Task LoginPage_HasNoFramingAndNoInlineScript()
     {
