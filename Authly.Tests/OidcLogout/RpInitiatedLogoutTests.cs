@@ -159,6 +159,15 @@ public sealed class RpInitiatedLogoutTests
         Assert.That((await browser.SessionCheckAsync())["active"]!.GetValue<bool>(), Is.True);
     }
 
+    [Test, Description("API.md: a malformed client_id at the logout endpoint is refused, never a 500")]
+    public async Task Logout_WithNulClientId_IsRefusedWithoutServerError()
+    {
+        using var browser = new BrowserFlow(_app);
+        var response = await browser.GetAsync(LogoutUrl(("client_id", "\0"), ("post_logout_redirect_uri", PostLogout)));
+        AssertNotRedirected(response);
+        Assert.That((int)response.StatusCode, Is.LessThan(500));
+    }
+
     [Test, Description("RP-Initiated Logout §2: client_id must match the hint's client")]
     public async Task Logout_WithClientIdOfAnotherClient_IsRefused()
     {

@@ -165,6 +165,32 @@ public sealed class AuthorizationCodeFlowTests
         return q;
     }
 
+    [TestCase("\0", TestName = "AuthorizeRequest_WithNulClientId_ShowsErrorPageWithoutServerError")]
+    [TestCase("client\u0001id", TestName = "AuthorizeRequest_WithControlCharacterInClientId_ShowsErrorPageWithoutServerError")]
+    [TestCase("ünïcode", TestName = "AuthorizeRequest_WithNonAsciiClientId_ShowsErrorPageWithoutServerError")]
+    [Description("RFC 6749 Appendix A.1: client_id is VSCHAR; API.md: bad input never produces a 500")]
+    public async Task AuthorizeRequest_WithMalformedClientId_ShowsErrorPage(string clientId)
+    {
+        using var browser = Browser();
+        var response = await browser.GetAsync(new BrowserFlow.Request(clientId, Redirect).Url);
+        AssertErrorPage(response, await response.Content.ReadAsStringAsync());
+    }
+
+    [Test, Description("API.md: an oversized client_id is refused on the page, never a 500")]
+    public async Task AuthorizeRequest_WithHugeClientId_ShowsErrorPage()
+    {
+        using var browser = Browser();
+        var response = await browser.GetAsync(new BrowserFlow.Request(new string('x', 20_000), Redirect).Url);
+        AssertErrorPage(response, await response.Content.ReadAsStringAsync());
+    }
+
+    [Test, Description("OIDC Core §3.1.2.1; API.md: a nonce with a NUL character is invalid_request, never a 500 when the code is stored")]
+    public async Task AuthorizeRequest_WithNulInNonce_RedirectsInvalidRequest()
+    {
+        var q = await ErrorRedirectAsync(Request() with { Nonce = "n\0nce" }, "invalid_request");
+        Assert.That(q["error_description"], Does.Contain("nonce"));
+    }
+
     [Test, Description("RFC 6749 §4.1.2.1: missing response_type → invalid_request, redirected with state")]
     public Task AuthorizeRequest_WithoutResponseType_RedirectsInvalidRequest() =>
         ErrorRedirectAsync(Request() with { Extra = new Dictionary<string, string?> { ["response_type"] = null } }, "invalid_request");

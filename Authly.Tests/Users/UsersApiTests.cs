@@ -304,6 +304,18 @@ public sealed class UsersApiTests
         Assert.That(text, Does.Not.Contain("password_hash").And.Not.Contain("$argon2"));
     }
 
+    [TestCase("username")]
+    [TestCase("email")]
+    [Description("API.md: bad input never reaches SQL unchecked and never produces a 500 (PostgreSQL text cannot hold NUL)")]
+    public async Task ListUsers_WithNulInFilter_ReturnsNoUsersInsteadOf500(string filter)
+    {
+        var admin = _app.BearerClient(await _app.AdminTokenAsync("admin:users:read"));
+        var response = await admin.GetAsync($"/api/v1/users/?{filter}=%00");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), text);
+        Assert.That(text, Is.EqualTo("[]"));
+    }
+
     [Test, Description("API.md: deactivating a user (admin) refuses their login and revokes their tokens")]
     public async Task DeactivatedUser_CannotSignInAndTokensAreRevoked()
     {
