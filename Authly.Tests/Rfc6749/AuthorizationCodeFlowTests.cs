@@ -137,6 +137,17 @@ public sealed class AuthorizationCodeFlowTests
         Assert.That(html, Does.Contain("repeated"));
     }
 
+    [Test, Description("Error pages escape what they echo (no reflected markup)")]
+    public async Task AuthorizeRequest_WithRepeatedMarkupParameterName_EscapesItOnTheErrorPage()
+    {
+        using var browser = Browser();
+        var response = await browser.GetAsync(Request().Url + "&%3Cscript%3Ex%3C%2Fscript%3E=1&%3Cscript%3Ex%3C%2Fscript%3E=2");
+        var html = await response.Content.ReadAsStringAsync();
+        AssertErrorPage(response, html);
+        Assert.That(html, Does.Not.Contain("<script>x"));
+        Assert.That(html, Does.Contain("&lt;script&gt;x"));
+    }
+
     [Test, Description("RFC 6749 §3.1: repeated parameters in a POSTed authorization request")]
     public async Task AuthorizeRequest_PostWithRepeatedParameter_IsRefusedWithoutRedirect()
     {
@@ -489,6 +500,36 @@ public sealed class AuthorizationCodeFlowTests
         var tokens = await browser.TokensAsync(Request() with { Scope = "profile" }, user);
         Assert.That(tokens.ContainsKey("id_token"), Is.False);
         Assert.That(AuthlyApp.Str(tokens, "scope"), Is.EqualTo("profile"));
+    }
+
+    [Test, Description("OIDC Core §3.1.2.1: display, ui_locales, acr_values, prompt=select_account and login_hint are accepted")]
+    public async Task AuthorizeRequest_WithOptionalOidcParameters_Completes()
+    {
+        var user = await _app.CreateUserAsync();
+        using var browser = Browser();
+        var request = Request() with
+        {
+            Extra = new Dictionary<string, string?>
+            {
+                ["display"] = "page", ["ui_locales"] = "fr-CA fr en", ["acr_values"] = "urn:mace:incommon:iap:silver",
+                ["prompt"] = "select_account", ["login_hint"] = user.Username,
+            },
+        };
+        var q = BrowserFlow.Query(await browser.AuthorizeAsync(request, user));
+        Assert.That(q.ContainsKey("code"), Is.True, string.Join("&", q));
+    }
+
+    [Test, Description("A GET can never carry the consent decision: approved=true in the query does not skip the consent page")]
+    public async Task AuthorizeRequest_GetWithApprovedParameter_StillShowsConsentPage()
+    {
+        var user = await _app.CreateUserAsync();
+        using var browser = Browser();
+        var request = Request();
+        var consent = await BrowserFlow.HtmlAsync(await browser.SignInAsync(request, user));
+        var csrf = BrowserFlow.HiddenFields(consent)["csrf_token"];
+        var response = await browser.GetAsync(request.Url + "&approved=true&csrf_token=" + Uri.EscapeDataString(csrf));
+        Assert.That(response.Headers.Location, Is.Null);
+        Assert.That(BrowserFlow.IsConsentPage(await BrowserFlow.HtmlAsync(response)), Is.True);
     }
 
     [Test, Description("RFC 6749 §4.1.1: a single registered redirect URI may be omitted from the authorization request")]
