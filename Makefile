@@ -11,9 +11,9 @@ serve: deps
 	$(DOTNET) build Authly.Cli -c $(CONFIG) -nologo -v quiet
 	$(DOTNET) Authly.Cli/bin/$(CONFIG)/net10.0/authly.dll serve --embedded --data-dir $(DATA_DIR) --port $(PORT)
 
-## Run every test against real PostgreSQL and Redis (the harness starts private ones).
+## Run every test against real PostgreSQL and Redis (the harness starts private ones) and a real headless Chromium.
 test: deps
-	@scripts/ensure-deps.sh nginx
+	@scripts/ensure-deps.sh nginx chromium
 	rm -rf TestResults
 	$(DOTNET) build Authly.sln -c $(CONFIG) -nologo -v quiet
 	$(DOTNET) test Authly.Tests -c $(CONFIG) --no-build --logger "trx;LogFileName=authly.trx" --logger "console;verbosity=normal" --results-directory TestResults; \

@@ -21,4 +21,26 @@ public sealed record AuthorizeRequest(
         Prompt.Contains("login") || (MaxAge is { } maxAge && now - new DateTimeOffset(DateTime.SpecifyKind(authTime, DateTimeKind.Utc)) > TimeSpan.FromSeconds(maxAge));
 
     public bool NeedsConsent(bool remembered) => Prompt.Contains("consent") || !remembered;
+
+    /// <summary>
+    /// The parameters that resume a request after the login page. OIDC Core §3.1.2.1: prompt=login
+    /// and max_age ask for a fresh login, and the login about to happen is that login, so the
+    /// resumed request must not ask again (max_age=0 would otherwise show the login page forever).
+    /// </summary>
+    public static Dictionary<string, string> ResumeAfterLogin(IEnumerable<KeyValuePair<string, string>> parameters)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in parameters)
+        {
+            if (key == "max_age") continue;
+            if (key == "prompt")
+            {
+                var rest = string.Join(' ', value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(v => v != "login"));
+                if (rest.Length > 0) result[key] = rest;
+                continue;
+            }
+            result[key] = value;
+        }
+        return result;
+    }
 }

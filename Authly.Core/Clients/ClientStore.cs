@@ -60,7 +60,9 @@ public sealed class ClientStore
     /// <summary>An active client by its client_id, or null. Cached.</summary>
     public async Task<Client?> FindActiveAsync(string clientId, CancellationToken ct)
     {
-        if (clientId.Length > 255) return null;
+        // RFC 6749 Appendix A.1: client_id is VSCHAR (%x20-7E). Anything else names no client, and
+        // must not reach PostgreSQL, which refuses text containing NUL (a 500 otherwise).
+        if (clientId.Length > 255 || !clientId.All(c => c is >= '\x20' and <= '\x7E')) return null;
         var now = _clock.GetUtcNow();
         if (_cache.TryGetValue(clientId, out var hit) && hit.Expires > now) return hit.Client;
         var generation = Interlocked.Read(ref _generation);

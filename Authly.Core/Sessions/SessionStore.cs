@@ -83,11 +83,16 @@ public sealed class SessionStore(NpgsqlDataSource db, TimeProvider clock)
         return await conn.ExecuteAsync(new CommandDefinition(EndBySidSql, new { Sid = sid, UserId = userId }, cancellationToken: ct)) > 0;
     }
 
-    private const string EndAllSql = "UPDATE sessions SET ended_at = now() WHERE user_id = @UserId AND ended_at IS NULL";
-    public async Task<int> EndAllForUserAsync(Guid userId, CancellationToken ct)
+    private const string EndAllSql = """
+        UPDATE sessions SET ended_at = now() WHERE user_id = @UserId AND ended_at IS NULL AND (@KeepSid::text IS NULL OR sid <> @KeepSid)
+        """;
+    public Task<int> EndAllForUserAsync(Guid userId, CancellationToken ct) => EndAllForUserAsync(userId, keepSid: null, ct);
+
+    /// <summary>Ends every session of the user except <paramref name="keepSid"/> (the caller's own).</summary>
+    public async Task<int> EndAllForUserAsync(Guid userId, string? keepSid, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
-        return await conn.ExecuteAsync(new CommandDefinition(EndAllSql, new { UserId = userId }, cancellationToken: ct));
+        return await conn.ExecuteAsync(new CommandDefinition(EndAllSql, new { UserId = userId, KeepSid = keepSid }, cancellationToken: ct));
     }
 
     private const string ListSql = $"""

@@ -125,13 +125,23 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, TimeProvider clock)
         return (await conn.QueryAsync<(string, DateTime)>(new CommandDefinition(FamilyAccessTokensSql, new { FamilyId = familyId }, cancellationToken: ct))).AsList();
     }
 
-    private const string UserFamiliesSql = "SELECT id FROM refresh_token_families WHERE user_id = @UserId AND revoked_at IS NULL";
+    private const string UserFamiliesSql = """
+        SELECT id FROM refresh_token_families f
+        WHERE user_id = @UserId AND revoked_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id AND t.access_jti = @KeepAccessJti)
+        """;
 
     /// <summary>Revokes every family of a user (deactivation, password reset, logout everywhere).</summary>
-    public async Task<IReadOnlyList<(string Jti, DateTime ExpiresAt)>> RevokeAllForUserAsync(Guid userId, string reason, CancellationToken ct)
+    public Task<IReadOnlyList<(string Jti, DateTime ExpiresAt)>> RevokeAllForUserAsync(Guid userId, string reason, CancellationToken ct) =>
+        RevokeAllForUserAsync(userId, reason, keepFamilyOfAccessJti: null, ct);
+
+    /// <summary>Revokes every family of a user except the one that issued <paramref name="keepFamilyOfAccessJti"/> (the caller's own).</summary>
+    public async Task<IReadOnlyList<(string Jti, DateTime ExpiresAt)>> RevokeAllForUserAsync(Guid userId, string reason, string? keepFamilyOfAccessJti,
+        CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
-        var families = await conn.QueryAsync<Guid>(new CommandDefinition(UserFamiliesSql, new { UserId = userId }, cancellationToken: ct));
+        var families = await conn.QueryAsync<Guid>(new CommandDefinition(UserFamiliesSql, new { UserId = userId, KeepAccessJti = keepFamilyOfAccessJti },
+            cancellationToken: ct));
         var all = new List<(string, DateTime)>();
         foreach (var f in families) all.AddRange(await RevokeFamilyAsync(conn, f, reason, ct));
         return all;

@@ -66,8 +66,13 @@ public sealed class UserAccounts(UserStore users, PasswordHasher hasher, Refresh
         return (user, password);
     }
 
-    /// <summary>The user's own change: the current password must be right; other refresh tokens and sessions end.</summary>
-    public async Task<User> ChangePasswordAsync(Guid id, string? currentPassword, string? newPassword, CancellationToken ct)
+    /// <summary>
+    /// The user's own change: the current password must be right; the user's other refresh tokens
+    /// (with their access tokens) and other sessions end, so whoever knew the old password is out.
+    /// The caller keeps the token family of <paramref name="callerAccessJti"/> and the session <paramref name="callerSid"/>.
+    /// </summary>
+    public async Task<User> ChangePasswordAsync(Guid id, string? currentPassword, string? newPassword, string? callerAccessJti, string? callerSid,
+        CancellationToken ct)
     {
         if (string.IsNullOrEmpty(currentPassword)) throw new UserValidationException("current_password", "current_password is required");
         UserRules.CheckPassword(newPassword, "new_password");
@@ -75,8 +80,9 @@ public sealed class UserAccounts(UserStore users, PasswordHasher hasher, Refresh
         if (!hasher.Verify(currentPassword, user.PasswordHash)) throw new UserValidationException("current_password", "Current password is incorrect");
         if (currentPassword == newPassword) throw new UserValidationException("new_password", "The new password must differ from the current one");
         var updated = await users.UpdateAsync(id, new UserProfile { RequiresPasswordChange = false }, hasher.Hash(newPassword!), ct);
-        foreach (var (jti, exp) in await refreshTokens.RevokeAllForUserAsync(id, "password changed", ct))
+        foreach (var (jti, exp) in await refreshTokens.RevokeAllForUserAsync(id, "password changed", callerAccessJti, ct))
             await revocations.RevokeAsync(jti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
+        await sessions.EndAllForUserAsync(id, callerSid, ct);
         return updated!;
     }
 

@@ -80,6 +80,8 @@ public sealed class UserStore(NpgsqlDataSource db)
     /// <summary>A page of users and the total matching the filter. LIKE wildcards in the filter are matched literally.</summary>
     public async Task<(IReadOnlyList<User> Users, long Total)> ListAsync(ListFilter filter, int limit, int offset, CancellationToken ct)
     {
+        // PostgreSQL text never holds NUL, so no user matches such a filter (and the server would refuse the parameter).
+        if (new[] { filter.Username, filter.Email, filter.Search }.Any(s => s is not null && s.Contains('\0'))) return ([], 0);
         var args = new
         {
             Username = EscapeLike(filter.Username), Email = EscapeLike(filter.Email), filter.IsActive, filter.IsAdmin, filter.IsVerified,

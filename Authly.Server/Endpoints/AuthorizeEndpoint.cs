@@ -33,6 +33,7 @@ public static class AuthorizeEndpoint
         AuthorizeValidator.Trusted trusted;
         try { trusted = await validator.TrustAsync(p, ct); }
         catch (AuthorizeError e) { return Html.Error("Invalid request", e.Message); }
+        SecurityHeaders.AllowFormRedirectTo(http.Response, trusted.RedirectUri);
 
         try
         {
@@ -107,12 +108,10 @@ public static class AuthorizeEndpoint
         return result;
     }
 
-    /// <summary>Where the login page returns to: this authorization request, without prompt=login (the login it asks for is the one about to happen).</summary>
+    /// <summary>Where the login page returns to: this authorization request as <see cref="AuthorizeRequest.ResumeAfterLogin"/> says.</summary>
     private static string ReturnTo(IReadOnlyDictionary<string, string> p)
     {
-        var query = p.Where(kv => kv.Key is not ("approved" or Csrf.FieldName))
-            .Select(kv => kv.Key == "prompt" ? new KeyValuePair<string, string>(kv.Key, string.Join(' ', kv.Value.Split(' ').Where(v => v != "login"))) : kv)
-            .Where(kv => !(kv.Key == "prompt" && kv.Value.Length == 0))
+        var query = AuthorizeRequest.ResumeAfterLogin(p.Where(kv => kv.Key is not ("approved" or Csrf.FieldName)))
             .ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
         return QueryHelpers.AddQueryString("/api/v1/oauth/authorize", query);
     }

@@ -1,8 +1,10 @@
+using Authly.Authorization;
 using Authly.Counters;
 using Authly.OAuth;
 using Authly.Server.Http;
 using Authly.Server.Pages;
 using Authly.Users;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace Authly.Server.Endpoints;
 
@@ -11,19 +13,44 @@ public static class LoginEndpoints
 {
     public static void MapLoginEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/login", (HttpContext http, Csrf csrf, string? return_to) =>
-            AuthPages.Login(csrf.TokenFor(http), RedirectUri.SafeReturnTo(return_to), null, null, null)).ExcludeFromDescription();
+        app.MapGet("/login", ShowAsync).ExcludeFromDescription();
         app.MapPost("/login", LoginAsync).DisableAntiforgery().ExcludeFromDescription();
         app.MapPost("/login/password", ChangePasswordAsync).DisableAntiforgery().ExcludeFromDescription();
     }
 
+    private static async Task<IResult> ShowAsync(HttpContext http, Csrf csrf, AuthorizeValidator validator, string? return_to, CancellationToken ct)
+    {
+        var returnTo = RedirectUri.SafeReturnTo(return_to);
+        await AllowRedirectOfAsync(http, returnTo, validator, ct);
+        return AuthPages.Login(csrf.TokenFor(http), returnTo, null, null, null);
+    }
+
+    /// <summary>
+    /// When the form resumes an authorization request, its redirect chain may end at that request's
+    /// (validated) redirect URI: the page's CSP must allow it (<see cref="SecurityHeaders.AllowFormRedirectTo"/>).
+    /// </summary>
+    private static async Task AllowRedirectOfAsync(HttpContext http, string returnTo, AuthorizeValidator validator, CancellationToken ct)
+    {
+        const string authorize = "/api/v1/oauth/authorize";
+        if (!returnTo.StartsWith(authorize + "?", StringComparison.Ordinal)) return;
+        var query = QueryHelpers.ParseQuery(returnTo[authorize.Length..]);
+        if (query.Any(kv => kv.Value.Count != 1)) return;
+        try
+        {
+            var trusted = await validator.TrustAsync(query.ToDictionary(kv => kv.Key, kv => kv.Value.ToString()), ct);
+            SecurityHeaders.AllowFormRedirectTo(http.Response, trusted.RedirectUri);
+        }
+        catch (AuthorizeError) { }
+    }
+
     private static async Task<IResult> LoginAsync(HttpContext http, PasswordLogin login, BrowserSession browser, Csrf csrf,
-        RateLimiter limiter, ClientAddress address, CancellationToken ct)
+        RateLimiter limiter, ClientAddress address, AuthorizeValidator validator, CancellationToken ct)
     {
         Dictionary<string, string> form;
         try { form = await FormParameters.ReadAsync(http.Request, ct); }
         catch (OAuthException e) { return Html.Error("Invalid request", e.Description); }
         var returnTo = RedirectUri.SafeReturnTo(form.GetValueOrDefault("return_to"));
+        await AllowRedirectOfAsync(http, returnTo, validator, ct);
         var username = form.GetValueOrDefault("username") ?? "";
         if (!csrf.IsValid(http, form.GetValueOrDefault(Csrf.FieldName)))
             return AuthPages.Login(csrf.TokenFor(http), returnTo, null, username, "Your session expired. Please sign in again.", 403);
@@ -43,12 +70,14 @@ public static class LoginEndpoints
         }
     }
 
-    private static async Task<IResult> ChangePasswordAsync(HttpContext http, BrowserSession browser, UserAccounts accounts, Csrf csrf, CancellationToken ct)
+    private static async Task<IResult> ChangePasswordAsync(HttpContext http, BrowserSession browser, UserAccounts accounts, Csrf csrf,
+        AuthorizeValidator validator, CancellationToken ct)
     {
         Dictionary<string, string> form;
         try { form = await FormParameters.ReadAsync(http.Request, ct); }
         catch (OAuthException e) { return Html.Error("Invalid request", e.Description); }
         var returnTo = RedirectUri.SafeReturnTo(form.GetValueOrDefault("return_to"));
+        await AllowRedirectOfAsync(http, returnTo, validator, ct);
         if (!csrf.IsValid(http, form.GetValueOrDefault(Csrf.FieldName)))
             return Html.Error("Request expired", "The form was not valid any more. Please start again.", 403);
         var current = await browser.GetAsync(http, ct);
@@ -57,7 +86,8 @@ public static class LoginEndpoints
             return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, "The new passwords do not match.", 400);
         try
         {
-            await accounts.ChangePasswordAsync(current.User.Id, form.GetValueOrDefault("current_password"), form.GetValueOrDefault("new_password"), ct);
+            await accounts.ChangePasswordAsync(current.User.Id, form.GetValueOrDefault("current_password"), form.GetValueOrDefault("new_password"),
+                callerAccessJti: null, current.Sid, ct);
             return Results.Redirect(returnTo);
         }
         catch (UserValidationException e) { return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, e.Message, 400); }

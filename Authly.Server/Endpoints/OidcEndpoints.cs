@@ -110,12 +110,18 @@ public static class OidcEndpoints
             var client = clientId is null ? null : await clients.FindActiveAsync(clientId, ct);
             if (client is null || !client.PostLogoutRedirectUris.Contains(redirect, StringComparer.Ordinal))
                 return Html.Error("Sign-out failed", "The post_logout_redirect_uri is not registered for this client.");
+            SecurityHeaders.AllowFormRedirectTo(http.Response, redirect);
         }
 
-        // Without a valid hint the request could come from anywhere: ask the user first (CSRF-protected POST).
+        // RP-Initiated Logout §2: the OP MUST ask the user (CSRF-protected POST) when there is no valid
+        // hint, or when the hint belongs to someone other than the signed-in user; otherwise any link
+        // carrying anybody's ID token would sign out whoever opens it.
+        var current = await browser.GetAsync(http, ct);
+        var hintIsThisUser = Guid.TryParse(hintSubject, out var hintUser) && (current is null || current.User.Id == hintUser);
         var confirmed = HttpMethods.IsPost(http.Request.Method) && csrf.IsValid(http, p.GetValueOrDefault(Csrf.FieldName));
-        if (hint is null && !confirmed)
-            return AuthPages.LogoutConfirm(csrf.TokenFor(http), p.Where(kv => kv.Key is "post_logout_redirect_uri" or "state" or "client_id"));
+        if (!hintIsThisUser && !confirmed)
+            return AuthPages.LogoutConfirm(csrf.TokenFor(http),
+                p.Where(kv => kv.Key is "post_logout_redirect_uri" or "state" or "client_id" or "id_token_hint"));
 
         await browser.EndAsync(http, ct);
         if (hintSid is not null && hintSubject is not null && Guid.TryParse(hintSubject, out var subjectId))

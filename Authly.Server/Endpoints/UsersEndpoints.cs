@@ -61,7 +61,8 @@ public static class UsersEndpoints
     private static async Task<IResult> ChangePasswordAsync(HttpContext http, UserAccounts accounts, CancellationToken ct)
     {
         var input = await JsonBody.ReadAsync<PasswordChange>(http.Request, ct);
-        await accounts.ChangePasswordAsync(BearerUserFilter.UserOf(http).Id, input.CurrentPassword, input.NewPassword, ct);
+        await accounts.ChangePasswordAsync(BearerUserFilter.UserOf(http).Id, input.CurrentPassword, input.NewPassword,
+            BearerUserFilter.ClaimsOf(http).Jti, callerSid: null, ct);
         return Results.Json(new { message = "Password changed", requires_password_change = false });
     }
 

@@ -25,4 +25,18 @@ public static class SecurityHeaders
             size.MaxRequestBodySize = MaxBodyBytes;
         await next();
     });
+
+    /// <summary>
+    /// CSP form-action also governs the redirects that follow a form submission (Chromium enforces
+    /// it), so a page whose form ends in a redirect to a validated client URI (sign-in, consent,
+    /// logout confirmation) must name that origin too, or the browser stops the flow on our page.
+    /// </summary>
+    public static void AllowFormRedirectTo(HttpResponse response, string validatedUri)
+    {
+        if (!Uri.TryCreate(validatedUri, UriKind.Absolute, out var target)) return;
+        var source = target.Scheme is "http" or "https" ? target.GetLeftPart(UriPartial.Authority) : target.Scheme + ":";
+        var csp = response.Headers.ContentSecurityPolicy.ToString();
+        if (csp.Contains("form-action 'self';", StringComparison.Ordinal))
+            response.Headers.ContentSecurityPolicy = csp.Replace("form-action 'self';", $"form-action 'self' {source};", StringComparison.Ordinal);
+    }
 }

@@ -32,6 +32,26 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
 
     public static async Task<AuthlyApp> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null, bool withRedis = true)
     {
+        var app = await CreateAsync(overrides, withRedis);
+        _ = app.Server; // start now, so startup failures surface in the fixture's setup
+        return app;
+    }
+
+    /// <summary>
+    /// The same server on real Kestrel at http://127.0.0.1:<paramref name="port"/> (also its issuer),
+    /// for clients that need a socket, such as a real browser. CreateClient() talks to it over TCP.
+    /// </summary>
+    public static async Task<AuthlyApp> StartOnKestrelAsync(int port, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>(overrides ?? new Dictionary<string, string?>()) { ["AUTHLY_ISSUER"] = $"http://127.0.0.1:{port}" };
+        var app = await CreateAsync(settings, withRedis: true);
+        app.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        app.StartServer();
+        return app;
+    }
+
+    private static async Task<AuthlyApp> CreateAsync(IReadOnlyDictionary<string, string?>? overrides, bool withRedis)
+    {
         var cs = await TestServers.CreateDatabaseAsync();
         var settings = new Dictionary<string, string?>
         {
@@ -50,9 +70,7 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
         };
         if (overrides is not null)
             foreach (var (k, v) in overrides) settings[k] = v;
-        var app = new AuthlyApp(cs, settings);
-        _ = app.Server; // start now, so startup failures surface in the fixture's setup
-        return app;
+        return new AuthlyApp(cs, settings);
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -1,0 +1,237 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Authly.Tests.Infrastructure;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Authly.Tests.E2E;
+
+/// <summary>
+/// The whole authorization code flow in a real headless Chromium against Authly on real Kestrel:
+/// sign in, consent, callback, token exchange, ID token against the JWKS, userinfo, RP-initiated
+/// logout and the session check, as a user and a relying party would see them.
+/// </summary>
+[TestFixture, Category("E2E"), NonParallelizable]
+public sealed class BrowserCodeFlowTests
+{
+    private AuthlyApp _app = null!;
+    private CallbackListener _rp = null!;
+    private string _issuer = null!;
+    private string _screenshots = null!;
+
+    [OneTimeSetUp]
+    public void Start()
+    {
+        var port = WebDriver.FreePort();
+        _issuer = $"http://127.0.0.1:{port}";
+        _app = AuthlyApp.StartOnKestrelAsync(port).GetAwaiter().GetResult();
+        _rp = new CallbackListener(WebDriver.FreePort());
+        _screenshots = Path.Combine(Path.GetTempPath(), "authly-e2e-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(_screenshots);
+    }
+
+    [OneTimeTearDown]
+    public void Stop()
+    {
+        _rp.Dispose();
+        _app.Dispose();
+        try { Directory.Delete(_screenshots, recursive: true); } catch (IOException) { }
+    }
+
+    private async Task<string> ScreenshotAsync(WebDriver browser, string name)
+    {
+        var png = await browser.ScreenshotAsync();
+        var path = Path.Combine(_screenshots, name + ".png");
+        await File.WriteAllBytesAsync(path, png);
+        TestContext.AddTestAttachment(path, name);
+        return path;
+    }
+
+    private static void AssertPng(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        Assert.That(bytes.Length, Is.GreaterThan(2000), path + " is too small to show a page");
+        Assert.That(bytes[..8], Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), path + " is not a PNG");
+    }
+
+    /// <summary>Fetches /oidc/session/check from inside the browser (its cookies, its same-origin rules), on the check-session iframe page.</summary>
+    private async Task<JsonObject> SessionCheckInBrowserAsync(WebDriver browser)
+    {
+        await browser.NavigateAsync(_issuer + "/oidc/session/iframe");
+        var text = await browser.ExecuteAsyncScriptAsync("""
+            var done = arguments[arguments.length - 1];
+            fetch('/oidc/session/check', { credentials: 'include', cache: 'no-store' })
+              .then(function (r) { return r.text(); })
+              .then(done, function (e) { done('fetch failed: ' + e); });
+            """);
+        var json = text!.GetValue<string>();
+        return JsonNode.Parse(json) as JsonObject ?? throw new AssertionException("session/check in the browser: " + json);
+    }
+
+    [Test, Description("RFC 6749 §4.1, RFC 7636, RFC 9207, OIDC Core §3.1, RP-Initiated Logout 1.0, end to end in Chromium")]
+    public async Task CodeFlow_InRealBrowser_SignsInConsentsExchangesCallsUserInfoAndLogsOut()
+    {
+        var redirectUri = _rp.BaseUrl + "/cb";
+        var postLogoutUri = _rp.BaseUrl + "/logged-out";
+        var clientId = await BrowserFlow.CreatePublicClientAsync(_app, [redirectUri], scope: "openid profile email offline_access",
+            postLogoutRedirectUris: [postLogoutUri], name: "E2E Relying Party");
+        var user = await _app.CreateUserAsync();
+        var verifier = BrowserFlow.NewVerifier();
+        var state = "e2e-" + Guid.NewGuid().ToString("N");
+        var nonce = "nonce-" + Guid.NewGuid().ToString("N");
+        var authorizeUrl = QueryHelpers.AddQueryString(_issuer + "/api/v1/oauth/authorize", new Dictionary<string, string?>
+        {
+            ["response_type"] = "code", ["client_id"] = clientId, ["redirect_uri"] = redirectUri, ["scope"] = "openid profile email",
+            ["state"] = state, ["nonce"] = nonce, ["code_challenge"] = BrowserFlow.Challenge(verifier), ["code_challenge_method"] = "S256",
+        });
+
+        await using var browser = await WebDriver.StartAsync();
+
+        // 1. The login page.
+        await browser.NavigateAsync(authorizeUrl);
+        var username = await browser.FindAsync("#username");
+        AssertPng(await ScreenshotAsync(browser, "login"));
+        await browser.TypeAsync(username, user.Username);
+        await browser.TypeAsync(await browser.FindAsync("#password"), user.Password);
+        await browser.ClickAsync(await browser.FindAsync("#login-btn"));
+
+        // 2. The consent page.
+        var allow = await browser.FindAsync("#authorize-btn");
+        var consentSource = await browser.SourceAsync();
+        Assert.That(consentSource, Does.Contain("E2E Relying Party"));
+        AssertPng(await ScreenshotAsync(browser, "consent"));
+        await browser.ClickAsync(allow);
+
+        // 3. Back at the relying party with code, state and iss.
+        var callback = new Uri(await browser.WaitForUrlAsync(u => u.StartsWith(redirectUri + "?", StringComparison.Ordinal), "the redirect URI"));
+        var q = BrowserFlow.Query(callback);
+        Assert.Multiple(() =>
+        {
+            Assert.That(q["state"], Is.EqualTo(state));
+            Assert.That(q["iss"], Is.EqualTo(_issuer));
+            Assert.That(q["code"], Is.Not.Empty);
+            Assert.That(_rp.Requests.Any(r => r.AbsolutePath == "/cb" && r.Query.Contains("code=")), Is.True, "the RP's listener received the callback");
+        });
+
+        // 4. The back channel: token exchange over TCP, like a real RP.
+        using var http = new HttpClient { BaseAddress = new Uri(_issuer) };
+        var tokenResponse = await http.PostAsync("/api/v1/oauth/token", AuthlyApp.Form(("grant_type", "authorization_code"), ("client_id", clientId),
+            ("code", q["code"]), ("redirect_uri", redirectUri), ("code_verifier", verifier)));
+        var tokens = await AuthlyApp.JsonAsync(tokenResponse);
+        Assert.That(tokenResponse.StatusCode, Is.EqualTo(HttpStatusCode.OK), tokens.ToJsonString());
+        var idToken = AuthlyApp.Str(tokens, "id_token");
+        var accessToken = AuthlyApp.Str(tokens, "access_token");
+
+        // 5. The ID token against the published keys.
+        var jwks = JsonWebKeySet.Create(await http.GetStringAsync("/.well-known/jwks.json"));
+        var validation = await new JsonWebTokenHandler().ValidateTokenAsync(idToken, new TokenValidationParameters
+        {
+            ValidIssuer = _issuer, ValidAudience = clientId, IssuerSigningKeys = jwks.Keys, RequireSignedTokens = true,
+        });
+        Assert.That(validation.IsValid, Is.True, validation.Exception?.Message);
+        var jwt = (JsonWebToken)validation.SecurityToken;
+        Assert.Multiple(() =>
+        {
+            Assert.That(jwt.GetPayloadValue<string>("nonce"), Is.EqualTo(nonce));
+            Assert.That(jwt.Subject, Is.EqualTo(user.Id.ToString()));
+            Assert.That(jwt.GetPayloadValue<string>("email"), Is.EqualTo(user.Email));
+        });
+
+        // 6. Userinfo with the access token.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/oidc/userinfo"))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+            var userinfo = await http.SendAsync(request);
+            var claims = await AuthlyApp.JsonAsync(userinfo);
+            Assert.That(userinfo.StatusCode, Is.EqualTo(HttpStatusCode.OK), claims.ToJsonString());
+            Assert.That(AuthlyApp.Str(claims, "sub"), Is.EqualTo(user.Id.ToString()));
+            Assert.That(AuthlyApp.Str(claims, "email"), Is.EqualTo(user.Email));
+        }
+
+        // 7. The session is live in the browser, then RP-initiated logout ends it and lands on the registered URI with state.
+        var before = await SessionCheckInBrowserAsync(browser);
+        Assert.That(before["active"]!.GetValue<bool>(), Is.True, before.ToJsonString());
+        Assert.That(AuthlyApp.Str(before, "sid"), Is.EqualTo(jwt.GetPayloadValue<string>("sid")));
+
+        var logoutState = "bye-" + Guid.NewGuid().ToString("N")[..8];
+        await browser.NavigateAsync(QueryHelpers.AddQueryString(_issuer + "/oidc/logout", new Dictionary<string, string?>
+        {
+            ["id_token_hint"] = idToken, ["post_logout_redirect_uri"] = postLogoutUri, ["state"] = logoutState,
+        }));
+        var landed = new Uri(await browser.WaitForUrlAsync(u => u.StartsWith(postLogoutUri, StringComparison.Ordinal), "the post-logout redirect URI"));
+        Assert.That(BrowserFlow.Query(landed)["state"], Is.EqualTo(logoutState));
+
+        var after = await SessionCheckInBrowserAsync(browser);
+        Assert.That(after["active"]!.GetValue<bool>(), Is.False, after.ToJsonString());
+
+        // 8. Signed out for real: the next authorization asks for a login again; consent is remembered,
+        //    so the login form's redirect chain ends at the relying party directly.
+        await browser.NavigateAsync(authorizeUrl);
+        await browser.TypeAsync(await browser.FindAsync("#username"), user.Username);
+        await browser.TypeAsync(await browser.FindAsync("#password"), user.Password);
+        await browser.ClickAsync(await browser.FindAsync("#login-btn"));
+        var second = new Uri(await browser.WaitForUrlAsync(u => u.StartsWith(redirectUri + "?", StringComparison.Ordinal), "the redirect URI after a second login"));
+        Assert.That(BrowserFlow.Query(second)["state"], Is.EqualTo(state));
+        Assert.That(BrowserFlow.Query(second).ContainsKey("code"), Is.True);
+    }
+
+    [Test, Description("RFC 6749 §4.1.2: after a failed login the re-shown form still completes the flow in the browser")]
+    public async Task CodeFlow_InRealBrowser_AfterWrongPasswordThenRightOne_ReachesRelyingParty()
+    {
+        var redirectUri = _rp.BaseUrl + "/retry";
+        var clientId = await BrowserFlow.CreatePublicClientAsync(_app, [redirectUri], scope: "openid", name: "Retry RP");
+        var user = await _app.CreateUserAsync();
+        var state = "retry-" + Guid.NewGuid().ToString("N")[..8];
+        var authorizeUrl = QueryHelpers.AddQueryString(_issuer + "/api/v1/oauth/authorize", new Dictionary<string, string?>
+        {
+            ["response_type"] = "code", ["client_id"] = clientId, ["redirect_uri"] = redirectUri, ["scope"] = "openid", ["state"] = state,
+            ["code_challenge"] = BrowserFlow.Challenge(BrowserFlow.NewVerifier()), ["code_challenge_method"] = "S256",
+        });
+        // Consent given earlier, so the retried login form's redirect chain ends at the relying party.
+        await using (var db = _app.Database())
+        await using (var cmd = db.CreateCommand("INSERT INTO consents (user_id, client_id, scopes) VALUES ($1, $2, ARRAY['openid'])"))
+        {
+            cmd.Parameters.AddWithValue(user.Id);
+            cmd.Parameters.AddWithValue(clientId);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        await using var browser = await WebDriver.StartAsync();
+        await browser.NavigateAsync(authorizeUrl);
+        await browser.TypeAsync(await browser.FindAsync("#username"), user.Username);
+        await browser.TypeAsync(await browser.FindAsync("#password"), "Wrong-Password-1");
+        await browser.ClickAsync(await browser.FindAsync("#login-btn"));
+        await browser.FindAsync("p.error");
+        Assert.That(await browser.SourceAsync(), Does.Contain("Incorrect username or password"));
+        await browser.TypeAsync(await browser.FindAsync("#password"), user.Password);
+        await browser.ClickAsync(await browser.FindAsync("#login-btn"));
+        var callback = new Uri(await browser.WaitForUrlAsync(u => u.StartsWith(redirectUri + "?", StringComparison.Ordinal), "the redirect URI"));
+        Assert.That(BrowserFlow.Query(callback)["state"], Is.EqualTo(state));
+    }
+
+    [Test, Description("RP-Initiated Logout §2: without a hint the user confirms in the browser, then lands on the registered URI")]
+    public async Task Logout_InRealBrowser_WithoutHint_ConfirmsAndRedirects()
+    {
+        var redirectUri = _rp.BaseUrl + "/cb2";
+        var postLogoutUri = _rp.BaseUrl + "/bye";
+        var clientId = await BrowserFlow.CreatePublicClientAsync(_app, [redirectUri], scope: "openid", postLogoutRedirectUris: [postLogoutUri]);
+        var user = await _app.CreateUserAsync();
+        await using var browser = await WebDriver.StartAsync();
+        await browser.NavigateAsync(_issuer + "/login?return_to=%2Fdevice");
+        await browser.TypeAsync(await browser.FindAsync("#username"), user.Username);
+        await browser.TypeAsync(await browser.FindAsync("#password"), user.Password);
+        await browser.ClickAsync(await browser.FindAsync("#login-btn"));
+        await browser.FindAsync("#user_code");
+        Assert.That((await SessionCheckInBrowserAsync(browser))["active"]!.GetValue<bool>(), Is.True);
+
+        await browser.NavigateAsync(QueryHelpers.AddQueryString(_issuer + "/oidc/logout", new Dictionary<string, string?>
+        {
+            ["client_id"] = clientId, ["post_logout_redirect_uri"] = postLogoutUri, ["state"] = "confirm-1",
+        }));
+        await browser.ClickAsync(await browser.FindAsync("#logout-btn"));
+        var landed = new Uri(await browser.WaitForUrlAsync(u => u.StartsWith(postLogoutUri, StringComparison.Ordinal), "the post-logout redirect URI"));
+        Assert.That(BrowserFlow.Query(landed)["state"], Is.EqualTo("confirm-1"));
+        Assert.That((await SessionCheckInBrowserAsync(browser))["active"]!.GetValue<bool>(), Is.False);
+    }
+}
