@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Authly.Tests.Infrastructure;
@@ -19,15 +21,18 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
     public const string AdminPassword = "Admin-Password-123";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly TimeProvider? _clock;
     public string DatabaseConnectionString { get; }
 
-    private AuthlyApp(string connectionString, Dictionary<string, string?> settings)
+    private AuthlyApp(string connectionString, Dictionary<string, string?> settings, TimeProvider? clock)
     {
         DatabaseConnectionString = connectionString;
         _settings = settings;
+        _clock = clock;
     }
 
-    public static async Task<AuthlyApp> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null, bool withRedis = true)
+    /// <param name="clock">the server's clock, for tests that move time (e.g. a <see cref="TestClock"/>)</param>
+    public static async Task<AuthlyApp> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null, bool withRedis = true, TimeProvider? clock = null)
     {
         var cs = await TestServers.CreateDatabaseAsync();
         var settings = new Dictionary<string, string?>
@@ -47,7 +52,7 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
         };
         if (overrides is not null)
             foreach (var (k, v) in overrides) settings[k] = v;
-        var app = new AuthlyApp(cs, settings);
+        var app = new AuthlyApp(cs, settings, clock);
         _ = app.Server; // start now, so startup failures surface in the fixture's setup
         return app;
     }
@@ -55,6 +60,7 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
+        if (_clock is not null) builder.ConfigureTestServices(services => services.AddSingleton(_clock));
     }
 
     public NpgsqlDataSource Database() => NpgsqlDataSource.Create(DatabaseConnectionString);
