@@ -19,7 +19,17 @@ public sealed class ClientStore
     private readonly NpgsqlDataSource _db;
     private readonly IClusterBus _bus;
     private readonly TimeProvider _clock;
-    private readonly ConcurrentDictionary<string, (Client? Client, DateTimeOffset Expires)> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CachedClient> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>A lookup's answer (null: no such active client) until it expires; one request at a time refreshes it.</summary>
+    private sealed class CachedClient(Client? client, DateTimeOffset expires)
+    {
+        private int _refreshing;
+        public Client? Client { get; } = client;
+        public DateTimeOffset Expires { get; } = expires;
+        public bool TryClaimRefresh() => Interlocked.Exchange(ref _refreshing, 1) == 0;
+        public void ReleaseRefresh() => Volatile.Write(ref _refreshing, 0);
+    }
 
     public ClientStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock)
     {
@@ -43,12 +53,18 @@ public sealed class ClientStore
     {
         if (clientId.Length > 255) return null;
         var now = _clock.GetUtcNow();
-        if (_cache.TryGetValue(clientId, out var hit) && hit.Expires > now) return hit.Client;
-        var client = await GetAsync(clientId, ct);
+        // Every change removes the entry on all nodes, so an expired entry is only unconfirmed:
+        // one request re-reads it while the others keep its answer, rather than all of them
+        // querying at once every minute under load.
+        if (_cache.TryGetValue(clientId, out var cached) && (cached.Expires > now || !cached.TryClaimRefresh()))
+            return cached.Client;
+        Client? client;
+        try { client = await GetAsync(clientId, ct); }
+        catch { cached?.ReleaseRefresh(); throw; }
         if (client is { IsActive: false }) client = null;
         // Bound the cache so a flood of random ids cannot grow it without limit.
         if (_cache.Count > 10_000) _cache.Clear();
-        _cache[clientId] = (client, now + CacheFor);
+        _cache[clientId] = new CachedClient(client, now + CacheFor);
         return client;
     }
 
