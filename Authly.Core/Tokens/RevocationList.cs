@@ -40,6 +40,9 @@ public sealed class RevocationList
 
     public int Count => _revoked.Count;
 
+    /// <summary>Reads the unexpired revocations, unless already loaded.</summary>
+    public Task LoadAsync(CancellationToken ct) => _loaded ? Task.CompletedTask : SyncAsync(ct);
+
     public async ValueTask<bool> IsRevokedAsync(string jti, CancellationToken ct)
     {
         if (!_loaded) await SyncAsync(ct);
