@@ -33,7 +33,7 @@ deps:
 
 ## Load benchmark (see bench/README.md).
 bench: deps
-	@scripts/ensure-deps.sh wrk
+	@scripts/ensure-deps.sh wrk curl
 	bench/run.sh
 
 clean:

@@ -19,7 +19,17 @@ public sealed class ClientStore
     private readonly NpgsqlDataSource _db;
     private readonly IClusterBus _bus;
     private readonly TimeProvider _clock;
-    private readonly ConcurrentDictionary<string, (Client? Client, DateTimeOffset Expires)> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CachedClient> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>A lookup's answer (null: no such active client) until it expires; one request at a time refreshes it.</summary>
+    private sealed class CachedClient(Client? client, DateTimeOffset expires)
+    {
+        private int _refreshing;
+        public Client? Client { get; } = client;
+        public DateTimeOffset Expires { get; } = expires;
+        public bool TryClaimRefresh() => Interlocked.Exchange(ref _refreshing, 1) == 0;
+        public void ReleaseRefresh() => Volatile.Write(ref _refreshing, 0);
+    }
     // Bumped by every invalidation, so a lookup that read the database before a change does not cache what it read.
     private long _generation;
 
@@ -64,13 +74,20 @@ public sealed class ClientStore
         // must not reach PostgreSQL, which refuses text containing NUL (a 500 otherwise).
         if (clientId.Length > 255 || !clientId.All(c => c is >= '\x20' and <= '\x7E')) return null;
         var now = _clock.GetUtcNow();
-        if (_cache.TryGetValue(clientId, out var hit) && hit.Expires > now) return hit.Client;
+        // Every change removes the entry on all nodes, so an expired entry is only unconfirmed:
+        // one request re-reads it while the others keep its answer, rather than all of them
+        // querying at once every minute under load.
+        if (_cache.TryGetValue(clientId, out var cached) && (cached.Expires > now || !cached.TryClaimRefresh()))
+            return cached.Client;
         var generation = Interlocked.Read(ref _generation);
-        var client = await GetAsync(clientId, ct);
+        Client? client;
+        try { client = await GetAsync(clientId, ct); }
+        catch { cached?.ReleaseRefresh(); throw; }
         if (client is { IsActive: false }) client = null;
         // Bound the cache so a flood of random ids cannot grow it without limit.
         if (_cache.Count > 10_000) _cache.Clear();
-        if (Interlocked.Read(ref _generation) == generation) _cache[clientId] = (client, now + CacheFor);
+        if (Interlocked.Read(ref _generation) == generation) _cache[clientId] = new CachedClient(client, now + CacheFor);
+        else cached?.ReleaseRefresh();
         return client;
     }
 

@@ -16,7 +16,15 @@ public sealed class ScopeStore
     // Bumped by every invalidation, so a reload that read the database before a change does not cache what it read.
     private long _generation;
 
-    private sealed record ActiveSet(IReadOnlyDictionary<string, Scope> ByName, DateTimeOffset Expires);
+    /// <summary>The active scopes until <see cref="Expires"/>; one request at a time refreshes them.</summary>
+    private sealed class ActiveSet(IReadOnlyDictionary<string, Scope> byName, DateTimeOffset expires)
+    {
+        private int _refreshing;
+        public IReadOnlyDictionary<string, Scope> ByName { get; } = byName;
+        public DateTimeOffset Expires { get; } = expires;
+        public bool TryClaimRefresh() => Interlocked.Exchange(ref _refreshing, 1) == 0;
+        public void ReleaseRefresh() => Volatile.Write(ref _refreshing, 0);
+    }
 
     public ScopeStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock)
     {
@@ -43,13 +51,20 @@ public sealed class ScopeStore
     public async Task<IReadOnlyDictionary<string, Scope>> ActiveAsync(CancellationToken ct)
     {
         var cached = _active;
-        if (cached is not null && cached.Expires > _clock.GetUtcNow()) return cached.ByName;
+        // A change clears the set on every node, so an expired set is only unconfirmed: one request
+        // re-reads it while the others keep using it, rather than all of them querying at once.
+        if (cached is not null && (cached.Expires > _clock.GetUtcNow() || !cached.TryClaimRefresh())) return cached.ByName;
         var generation = Interlocked.Read(ref _generation);
-        await using var conn = await _db.OpenConnectionAsync(ct);
-        var rows = await conn.QueryAsync<Scope>(new CommandDefinition(ActiveSql, cancellationToken: ct));
-        var set = new ActiveSet(rows.ToDictionary(s => s.ScopeName, StringComparer.Ordinal), _clock.GetUtcNow() + CacheFor);
-        if (Interlocked.Read(ref _generation) == generation) _active = set;
-        return set.ByName;
+        try
+        {
+            await using var conn = await _db.OpenConnectionAsync(ct);
+            var rows = await conn.QueryAsync<Scope>(new CommandDefinition(ActiveSql, cancellationToken: ct));
+            var set = new ActiveSet(rows.ToDictionary(s => s.ScopeName, StringComparer.Ordinal), _clock.GetUtcNow() + CacheFor);
+            if (Interlocked.Read(ref _generation) == generation) _active = set;
+            else cached?.ReleaseRefresh();
+            return set.ByName;
+        }
+        catch { cached?.ReleaseRefresh(); throw; }
     }
 
     private const string ListSql = $"""

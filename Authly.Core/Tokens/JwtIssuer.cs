@@ -1,4 +1,4 @@
-using System.Security.Claims;
+using System.Collections.Concurrent;
 using Authly.Configuration;
 using Authly.Security;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -14,6 +14,20 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
 {
     public const string AccessTokenType = "at+jwt";
     private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
+
+    /// <summary>At most this many validated tokens are remembered (about 2 KB each).</summary>
+    private const int MaxValidated = 10_000;
+
+    // Resource servers introspect the same token on every call they receive, and the signature
+    // check (RSA verify plus JsonWebTokenHandler's parsing) is most of that request's cost. A token
+    // is immutable, so once its exact string has passed the checks below against a key ring, only
+    // its lifetime can change the answer while that ring is current: hits re-check exp and nbf
+    // against the clock, and revocation stays with the caller, per request. Only valid tokens are
+    // kept, so garbage cannot fill this; a ring reload (rotation, or every few minutes) makes every
+    // entry validate once more.
+    private readonly ConcurrentDictionary<string, ValidatedToken> _validated = new(StringComparer.Ordinal);
+
+    private sealed record ValidatedToken(AccessTokenClaims Claims, SigningKeyStore.KeyRing Ring);
 
     public string Audience => options.AccessTokenAudience ?? issuer.Value;
 
@@ -55,8 +69,15 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
     /// </summary>
     public async Task<AccessTokenClaims?> ValidateAsync(string token, CancellationToken ct)
     {
-        if (token.Length > 8192 || !LooksLikeJwt(token)) return null;
+        if (token.Length > 8192) return null;
         var ring = await keys.RingAsync(ct);
+        if (_validated.TryGetValue(token, out var known) && ReferenceEquals(known.Ring, ring))
+        {
+            if (IsCurrent(known.Claims, clock.GetUtcNow().ToUnixTimeSeconds())) return known.Claims;
+            _validated.TryRemove(token, out _);
+            return null;
+        }
+        if (!LooksLikeJwt(token)) return null;
         var parameters = new TokenValidationParameters
         {
             ValidIssuer = issuer.Value,
@@ -80,15 +101,32 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt) return null;
 
         var now = clock.GetUtcNow().ToUnixTimeSeconds();
-        if (!jwt.TryGetPayloadValue<long>("exp", out var exp) || exp <= now) return null;
+        if (!jwt.TryGetPayloadValue<long>("exp", out var exp)) return null;
         long? nbf = jwt.TryGetPayloadValue<long>("nbf", out var n) ? n : null;
-        if (nbf > now + 5) return null;
         if (!jwt.TryGetPayloadValue<string>("jti", out var jti) || string.IsNullOrEmpty(jti)) return null;
         if (!jwt.TryGetPayloadValue<string>("client_id", out var clientId)) return null;
         jwt.TryGetPayloadValue<string>("scope", out var scope);
         jwt.TryGetPayloadValue<string>("username", out var username);
         jwt.TryGetPayloadValue<long>("iat", out var iat);
-        return new AccessTokenClaims(jwt.Issuer, jwt.Subject, Audience, clientId, scope ?? "", username, jti, iat, exp, nbf);
+        var claims = new AccessTokenClaims(jwt.Issuer, jwt.Subject, Audience, clientId, scope ?? "", username, jti, iat, exp, nbf);
+        if (!IsCurrent(claims, now)) return null;
+        Remember(token, claims, ring, now);
+        return claims;
+    }
+
+    /// <summary>Not expired (no skew: an expired token is inactive the moment it expires) and not before its nbf (5 s skew).</summary>
+    private static bool IsCurrent(AccessTokenClaims claims, long now) => claims.Expires > now && !(claims.NotBefore > now + 5);
+
+    private void Remember(string token, AccessTokenClaims claims, SigningKeyStore.KeyRing ring, long now)
+    {
+        if (_validated.Count >= MaxValidated)
+        {
+            foreach (var (key, entry) in _validated)
+                if (entry.Claims.Expires <= now || !ReferenceEquals(entry.Ring, ring)) _validated.TryRemove(key, out _);
+            // Still full of live tokens: start over rather than track recency on the hot path.
+            if (_validated.Count >= MaxValidated) _validated.Clear();
+        }
+        _validated[token] = new ValidatedToken(claims, ring);
     }
 
     private static bool LooksLikeJwt(string token)

@@ -40,6 +40,9 @@ public sealed class RevocationList
 
     public int Count => _revoked.Count;
 
+    /// <summary>Reads the unexpired revocations, unless already loaded.</summary>
+    public Task LoadAsync(CancellationToken ct) => _loaded ? Task.CompletedTask : SyncAsync(ct);
+
     public async ValueTask<bool> IsRevokedAsync(string jti, CancellationToken ct)
     {
         if (!_loaded) await SyncAsync(ct);
@@ -76,6 +79,8 @@ public sealed class RevocationList
         if (!await _syncLock.WaitAsync(_loaded ? 0 : Timeout.Infinite, ct)) return;
         try
         {
+            // Requests that saw the interval pass while another sync ran arrive here after it: one re-read per interval.
+            if (_loaded && _clock.GetUtcNow().UtcTicks <= Interlocked.Read(ref _nextSyncTicks)) return;
             Interlocked.Exchange(ref _nextSyncTicks, (_clock.GetUtcNow() + SyncEvery).UtcTicks);
             // Re-read a margin before the last sync: rows committed late by slow transactions still arrive.
             var since = _syncedUpTo == DateTime.MinValue ? DateTime.UnixEpoch : _syncedUpTo.AddSeconds(-30);

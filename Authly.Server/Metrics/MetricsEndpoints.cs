@@ -19,10 +19,17 @@ public static partial class MetricsEndpoints
     /// ids), and gives it a correlation id: the caller's X-Request-ID when well-formed, else a new
     /// one; echoed in the response and attached to every log line of the request.
     /// </summary>
-    public static IApplicationBuilder UseRequestMetricsAndCorrelation(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    public static IApplicationBuilder UseRequestMetricsAndCorrelation(this IApplicationBuilder app)
     {
-        var metrics = http.RequestServices.GetRequiredService<AuthlyMetrics>();
-        var log = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Authly.Request");
+        // Both are singletons: resolved once here rather than per request (a container lookup and
+        // the logger factory's lock each time).
+        var metrics = app.ApplicationServices.GetRequiredService<AuthlyMetrics>();
+        var log = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Authly.Request");
+        return app.Use((http, next) => TrackAsync(http, next, metrics, log));
+    }
+
+    private static async Task TrackAsync(HttpContext http, Func<Task> next, AuthlyMetrics metrics, ILogger log)
+    {
         var incoming = http.Request.Headers[RequestIdHeader].ToString();
         var requestId = incoming.Length is > 0 and <= 64 && SafeId().IsMatch(incoming) ? incoming : Guid.NewGuid().ToString("N");
         http.Response.Headers[RequestIdHeader] = requestId;
@@ -39,7 +46,7 @@ public static partial class MetricsEndpoints
                 metrics.HttpDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, method, routeTag);
             }
         }
-    });
+    }
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]
     private static partial Regex SafeId();

@@ -51,7 +51,7 @@ public sealed class CsrfTests
     [Description("Login CSRF: a forged login form is refused; no session starts")]
     public async Task Login_WithForgedCsrfToken_IsRefusedAndStartsNoSession(Forgery forgery)
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var html = await BrowserFlow.HtmlAsync(await browser.GetAsync(new BrowserFlow.Request(_clientId, Redirect).Url));
         var fields = BrowserFlow.HiddenFields(html);
@@ -72,7 +72,7 @@ public sealed class CsrfTests
     [Test, Description("Login CSRF: a form posted without the CSRF cookie (cross-site, SameSite=Strict) is refused")]
     public async Task Login_WithoutCsrfCookie_IsRefused()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         string token;
         using (var other = new BrowserFlow(_app))
             token = BrowserFlow.HiddenFields(await BrowserFlow.HtmlAsync(await other.GetAsync("/login")))["csrf_token"];
@@ -95,7 +95,7 @@ public sealed class CsrfTests
     [Description("Consent CSRF: a forged Allow is refused; no code, no remembered consent")]
     public async Task Consent_WithForgedCsrfToken_IsRefusedAndIssuesNoCode(Forgery forgery)
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var consent = await BrowserFlow.HtmlAsync(await browser.SignInAsync(new BrowserFlow.Request(_clientId, Redirect), user));
         var forged = BrowserFlow.HiddenFields(consent);
@@ -118,7 +118,7 @@ public sealed class CsrfTests
     [Test, Description("Consent CSRF: a forged Deny is refused too (no redirect with access_denied)")]
     public async Task ConsentDeny_WithoutCsrfToken_IsRefused()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var consent = await BrowserFlow.HtmlAsync(await browser.SignInAsync(new BrowserFlow.Request(_clientId, Redirect), user));
         var response = await browser.DecideAsync(consent, approve: false, f => f.Remove("csrf_token"));
@@ -140,7 +140,7 @@ public sealed class CsrfTests
     {
         var (userCode, deviceCode) = await StartDeviceAsync();
         using var browser = new BrowserFlow(_app);
-        await browser.SignInDirectlyAsync(await _app.CreateUserAsync());
+        await browser.SignInDirectlyAsync(await _app.RegisterUserAsync());
         var page = await BrowserFlow.HtmlAsync(await browser.GetAsync("/device?user_code=" + userCode));
         var fields = BrowserFlow.HiddenFields(page);
         await ForgeAsync(fields, forgery);
@@ -162,7 +162,7 @@ public sealed class CsrfTests
     {
         var (userCode, _) = await StartDeviceAsync();
         using var browser = new BrowserFlow(_app);
-        await browser.SignInDirectlyAsync(await _app.CreateUserAsync());
+        await browser.SignInDirectlyAsync(await _app.RegisterUserAsync());
         var response = await browser.PostFormAsync("/device", new Dictionary<string, string> { ["user_code"] = userCode });
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
         Assert.That(await response.Content.ReadAsStringAsync(), Does.Not.Contain("action=\"/device/confirm\""));
@@ -171,7 +171,7 @@ public sealed class CsrfTests
     [Test, Description("The forced password change form needs the token; the password stays")]
     public async Task ChangePasswordForm_WithoutCsrfToken_IsRefusedAndPasswordStays()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         await browser.SignInDirectlyAsync(user);
         var response = await browser.PostFormAsync("/login/password", new Dictionary<string, string>

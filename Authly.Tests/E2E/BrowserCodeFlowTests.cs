@@ -77,7 +77,7 @@ public sealed class BrowserCodeFlowTests
         var postLogoutUri = _rp.BaseUrl + "/logged-out";
         var clientId = await BrowserFlow.CreatePublicClientAsync(_app, [redirectUri], scope: "openid profile email offline_access",
             postLogoutRedirectUris: [postLogoutUri], name: "E2E Relying Party");
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var verifier = BrowserFlow.NewVerifier();
         var state = "e2e-" + Guid.NewGuid().ToString("N");
         var nonce = "nonce-" + Guid.NewGuid().ToString("N");
@@ -182,7 +182,7 @@ public sealed class BrowserCodeFlowTests
     {
         var redirectUri = _rp.BaseUrl + "/retry";
         var clientId = await BrowserFlow.CreatePublicClientAsync(_app, [redirectUri], scope: "openid", name: "Retry RP");
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var state = "retry-" + Guid.NewGuid().ToString("N")[..8];
         var authorizeUrl = QueryHelpers.AddQueryString(_issuer + "/api/v1/oauth/authorize", new Dictionary<string, string?>
         {
@@ -216,7 +216,7 @@ public sealed class BrowserCodeFlowTests
         var redirectUri = _rp.BaseUrl + "/cb2";
         var postLogoutUri = _rp.BaseUrl + "/bye";
         var clientId = await BrowserFlow.CreatePublicClientAsync(_app, [redirectUri], scope: "openid", postLogoutRedirectUris: [postLogoutUri]);
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         await using var browser = await WebDriver.StartAsync();
         await browser.NavigateAsync(_issuer + "/login?return_to=%2Fdevice");
         await browser.TypeAsync(await browser.FindAsync("#username"), user.Username);

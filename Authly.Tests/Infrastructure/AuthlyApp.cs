@@ -7,6 +7,8 @@ using Authly.Configuration;
 using Authly.Security;
 using Dapper;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Authly.Tests.Infrastructure;
@@ -22,17 +24,20 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
     public const string AdminPassword = "Admin-Password-123";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly TimeProvider? _clock;
     public string DatabaseConnectionString { get; }
 
-    private AuthlyApp(string connectionString, Dictionary<string, string?> settings)
+    private AuthlyApp(string connectionString, Dictionary<string, string?> settings, TimeProvider? clock)
     {
         DatabaseConnectionString = connectionString;
         _settings = settings;
+        _clock = clock;
     }
 
-    public static async Task<AuthlyApp> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null, bool withRedis = true)
+    /// <param name="clock">the server's clock, for tests that move time (e.g. a <see cref="TestClock"/>)</param>
+    public static async Task<AuthlyApp> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null, bool withRedis = true, TimeProvider? clock = null)
     {
-        var app = await CreateAsync(overrides, withRedis);
+        var app = await CreateAsync(overrides, withRedis, clock);
         _ = app.Server; // start now, so startup failures surface in the fixture's setup
         return app;
     }
@@ -50,7 +55,7 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
         return app;
     }
 
-    private static async Task<AuthlyApp> CreateAsync(IReadOnlyDictionary<string, string?>? overrides, bool withRedis)
+    private static async Task<AuthlyApp> CreateAsync(IReadOnlyDictionary<string, string?>? overrides, bool withRedis, TimeProvider? clock = null)
     {
         var cs = await TestServers.CreateDatabaseAsync();
         var settings = new Dictionary<string, string?>
@@ -70,12 +75,13 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
         };
         if (overrides is not null)
             foreach (var (k, v) in overrides) settings[k] = v;
-        return new AuthlyApp(cs, settings);
+        return new AuthlyApp(cs, settings, clock);
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
+        if (_clock is not null) builder.ConfigureTestServices(services => services.AddSingleton(_clock));
     }
 
     public NpgsqlDataSource Database() => NpgsqlDataSource.Create(DatabaseConnectionString);

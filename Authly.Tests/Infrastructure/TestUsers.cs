@@ -8,7 +8,7 @@ public static class TestUsers
 {
     public sealed record TestUser(Guid Id, string Username, string Password, string Email);
 
-    public static async Task<TestUser> CreateUserAsync(this AuthlyApp app, string? username = null, string password = "User-Password-123")
+    public static async Task<TestUser> RegisterUserAsync(this AuthlyApp app, string? username = null, string password = "User-Password-123")
     {
         username ??= "u" + Guid.NewGuid().ToString("N")[..12];
         var email = username + "@example.com";

@@ -25,7 +25,7 @@ public sealed class ConsentTests
     [Test, Description("OIDC Core §3.1.2.4: the consent page names the client and the requested scopes with descriptions")]
     public async Task ConsentPage_ShowsClientNameScopesAndBothButtons()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var response = await browser.SignInAsync(Request(), user);
         var html = await BrowserFlow.HtmlAsync(response);
@@ -47,7 +47,7 @@ public sealed class ConsentTests
     [Test, Description("CSP form-action covers redirects after a submission: the consent page allows exactly the client's redirect origin")]
     public async Task ConsentPage_FormActionAllowsOnlySelfAndTheClientsRedirectOrigin()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var response = await browser.SignInAsync(Request(), user);
         var csp = response.Headers.GetValues("Content-Security-Policy").Single();
@@ -58,7 +58,7 @@ public sealed class ConsentTests
     [Test, Description("OIDC Core §3.1.2.4: consent remembered for the same scopes; no page the second time")]
     public async Task SecondAuthorization_ForSameScopes_SkipsConsentPage()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         await browser.CodeAsync(Request(), user);
         var response = await browser.GetAsync(Request().Url);
@@ -69,7 +69,7 @@ public sealed class ConsentTests
     [Test, Description("Consent covers any subset of what was granted")]
     public async Task Authorization_ForSubsetOfConsentedScopes_SkipsConsentPage()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         await browser.CodeAsync(Request(), user);
         var response = await browser.GetAsync(Request("openid email").Url);
@@ -80,7 +80,7 @@ public sealed class ConsentTests
     [Test, Description("A new scope asks again, listing the request")]
     public async Task Authorization_WithNewScope_ShowsConsentPageAgain()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         await browser.CodeAsync(Request(), user);
         var html = await BrowserFlow.HtmlAsync(await browser.GetAsync(Request("openid profile email phone").Url));
@@ -92,7 +92,7 @@ public sealed class ConsentTests
     public async Task Authorization_ByAnotherClient_ShowsConsentPage()
     {
         var other = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect], name: "Other App");
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         await browser.CodeAsync(Request(), user);
         var html = await BrowserFlow.HtmlAsync(await browser.GetAsync(new BrowserFlow.Request(other, Redirect).Url));
@@ -103,9 +103,9 @@ public sealed class ConsentTests
     [Test, Description("Consent is per user: another user on the same client is asked")]
     public async Task Authorization_ByAnotherUser_ShowsConsentPage()
     {
-        var first = await _app.CreateUserAsync();
+        var first = await _app.RegisterUserAsync();
         using (var browser = new BrowserFlow(_app)) await browser.CodeAsync(Request(), first);
-        var second = await _app.CreateUserAsync();
+        var second = await _app.RegisterUserAsync();
         using var other = new BrowserFlow(_app);
         var html = await BrowserFlow.HtmlAsync(await other.SignInAsync(Request(), second));
         Assert.That(BrowserFlow.IsConsentPage(html), Is.True);
@@ -114,7 +114,7 @@ public sealed class ConsentTests
     [Test, Description("RFC 6749 §4.1.2.1: deny → access_denied; nothing is remembered, so the next request asks again")]
     public async Task Deny_RedirectsAccessDeniedAndRemembersNothing()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var request = Request();
         var consent = await BrowserFlow.HtmlAsync(await browser.SignInAsync(request, user));
@@ -136,7 +136,7 @@ public sealed class ConsentTests
     [Test, Description("The consent decision is bound to the request it shows: approving widens nothing beyond the requested scopes")]
     public async Task Approve_GrantsExactlyTheRequestedScopes()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var request = Request("openid email");
         var tokens = await browser.TokensAsync(request, user);
@@ -147,7 +147,7 @@ public sealed class ConsentTests
     public async Task Approve_ForNonAdminUser_DropsAdminScopes()
     {
         var clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect], scope: "openid admin:users:read");
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var request = new BrowserFlow.Request(clientId, Redirect, "openid admin:users:read");
         var consent = await BrowserFlow.HtmlAsync(await browser.SignInAsync(request, user));

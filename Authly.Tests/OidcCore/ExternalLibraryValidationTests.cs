@@ -54,7 +54,7 @@ public sealed class ExternalLibraryValidationTests
     public async Task IdToken_ValidatesWithDiscoveredKeysIssuerAndAudience()
     {
         var config = await ConfigurationAsync();
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var request = new BrowserFlow.Request(_clientId, Redirect) { Nonce = "ext-nonce-" + Guid.NewGuid().ToString("N") };
         var tokens = await browser.TokensAsync(request, user);
@@ -86,7 +86,7 @@ public sealed class ExternalLibraryValidationTests
     public async Task AccessToken_ValidatesWithDiscoveredKeysAndIssuer()
     {
         var config = await ConfigurationAsync();
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var tokens = await browser.TokensAsync(new BrowserFlow.Request(_clientId, Redirect), user);
         var result = await new JsonWebTokenHandler().ValidateTokenAsync(AuthlyApp.Str(tokens, "access_token"), new TokenValidationParameters
@@ -112,7 +112,7 @@ public sealed class ExternalLibraryValidationTests
     public async Task IdToken_ForAnotherAudience_FailsValidation()
     {
         var config = await ConfigurationAsync();
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var tokens = await browser.TokensAsync(new BrowserFlow.Request(_clientId, Redirect), user);
         var result = await new JsonWebTokenHandler().ValidateTokenAsync(AuthlyApp.Str(tokens, "id_token"), new TokenValidationParameters

@@ -40,7 +40,7 @@ public sealed class IdTokenTests
     [Test, Description("OIDC Core §3.1.3.7 steps 2, 3, 6-9: signature, iss, aud, exp, iat")]
     public async Task IdToken_IsSignedByJwksKeyWithIssuerAudienceAndLifetime()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var (tokens, idToken) = await TokensAsync(browser, user);
         var result = await new JsonWebTokenHandler().ValidateTokenAsync(AuthlyApp.Str(tokens, "id_token"), new TokenValidationParameters
@@ -70,7 +70,7 @@ public sealed class IdTokenTests
     [Test, Description("OIDC Core §3.1.2.1, §3.1.3.7 step 11: nonce echoed exactly")]
     public async Task IdToken_WithNonceInRequest_EchoesNonce()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var (_, idToken) = await TokensAsync(browser, user, nonce: "nonce with spaces & symbols/é");
         Assert.That(idToken.GetPayloadValue<string>("nonce"), Is.EqualTo("nonce with spaces & symbols/é"));
@@ -79,7 +79,7 @@ public sealed class IdTokenTests
     [Test, Description("OIDC Core §2: nonce only when the request had one")]
     public async Task IdToken_WithoutNonceInRequest_HasNoNonce()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var (_, idToken) = await TokensAsync(browser, user, nonce: null);
         Assert.That(idToken.TryGetPayloadValue<string>("nonce", out _), Is.False);
@@ -88,7 +88,7 @@ public sealed class IdTokenTests
     [Test, Description("OIDC Core §3.1.3.6: at_hash is the left half of SHA-256 of the access token, base64url")]
     public async Task IdToken_AtHash_MatchesAccessToken()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var (tokens, idToken) = await TokensAsync(browser, user);
         var hash = SHA256.HashData(Encoding.ASCII.GetBytes(AuthlyApp.Str(tokens, "access_token")));
@@ -98,7 +98,7 @@ public sealed class IdTokenTests
     [Test, Description("OIDC Core §2: auth_time is when the user authenticated; OIDC Session Management: sid names the session")]
     public async Task IdToken_AuthTimeAndSid_MatchTheLoginSession()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var (_, idToken) = await TokensAsync(browser, user);
         var session = await browser.SessionCheckAsync();
@@ -113,7 +113,7 @@ public sealed class IdTokenTests
     [Test, Description("OIDC Core §2: auth_time is the real login time, not the time the code or token was issued")]
     public async Task IdToken_FromLaterAuthorizationInSameSession_KeepsOriginalAuthTime()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         await TokensAsync(browser, user);
         // The login happened an hour ago (moved in the database, never by sleeping).
@@ -131,7 +131,7 @@ public sealed class IdTokenTests
     [Test, Description("OIDC Core §5.4: the email scope releases email and email_verified; profile releases profile claims")]
     public async Task IdToken_ClaimsFollowGrantedScopes()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         await _app.UpdateUserAsync(user.Id, new { given_name = "Ada", family_name = "Lovelace" });
         using var browser = new BrowserFlow(_app);
         var (_, withProfile) = await TokensAsync(browser, user, "openid profile email");
@@ -153,7 +153,7 @@ public sealed class IdTokenTests
     [Test, Description("OIDC Core §5.1: absent claims are omitted, not null")]
     public async Task IdToken_ForUserWithoutPhoneOrAddress_OmitsThoseClaims()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var (_, idToken) = await TokensAsync(browser, user, "openid phone address profile");
         var payload = JsonNode.Parse(Base64Url.DecodeFromChars(idToken.EncodedPayload))!.AsObject();
@@ -169,7 +169,7 @@ public sealed class IdTokenTests
     [Test, Description("OIDC Core §2: the kid names a key in the JWKS")]
     public async Task IdToken_Kid_IsInJwks()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var (_, idToken) = await TokensAsync(browser, user);
         Assert.That((await JwksAsync()).Select(k => k.Kid), Does.Contain(idToken.Kid));

@@ -27,7 +27,7 @@ public sealed class PromptAndMaxAgeTests
     /// <summary>A browser with a session and remembered consent for the default scopes.</summary>
     private async Task<(BrowserFlow Browser, TestUsers.TestUser User)> SignedInAsync()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var browser = new BrowserFlow(_app);
         await browser.CodeAsync(Request(), user);
         return (browser, user);

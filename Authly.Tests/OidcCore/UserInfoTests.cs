@@ -64,7 +64,7 @@ public sealed class UserInfoTests
     [Test, Description("OIDC Core §5.3.1; RFC 6750 §3.1: a token without openid → 403 insufficient_scope")]
     public async Task UserInfo_WithTokenWithoutOpenId_Returns403InsufficientScope()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var token = await AccessTokenAsync(user, "profile email");
         var response = await _app.BearerClient(token).GetAsync("/oidc/userinfo");
         var text = await response.Content.ReadAsStringAsync();
@@ -79,7 +79,7 @@ public sealed class UserInfoTests
     [Test, Description("OIDC Core §5.3.2: openid alone releases only sub")]
     public async Task UserInfo_WithOpenIdOnly_ReturnsOnlySub()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var info = await UserInfoAsync(await AccessTokenAsync(user, "openid"));
         Assert.That(info.Select(kv => kv.Key), Is.EqualTo(new[] { "sub" }));
         Assert.That(AuthlyApp.Str(info, "sub"), Is.EqualTo(user.Id.ToString()));
@@ -88,7 +88,7 @@ public sealed class UserInfoTests
     [Test, Description("OIDC Core §5.4: email releases email and email_verified only")]
     public async Task UserInfo_WithEmailScope_ReturnsEmailButNoProfileClaims()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         await _app.UpdateUserAsync(user.Id, new { given_name = "Grace" });
         var info = await UserInfoAsync(await AccessTokenAsync(user, "openid email"));
         Assert.Multiple(() =>
@@ -101,7 +101,7 @@ public sealed class UserInfoTests
     [Test, Description("OIDC Core §5.4, §5.3.2: profile claims with profile; absent claims omitted, never null")]
     public async Task UserInfo_WithProfileScope_ReturnsSetClaimsAndOmitsAbsentOnes()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         await _app.UpdateUserAsync(user.Id, new { given_name = "Grace", family_name = "Hopper", locale = "en-US", phone_number = "+1 555 0100" });
         var info = await UserInfoAsync(await AccessTokenAsync(user, "openid profile"));
         Assert.Multiple(() =>
@@ -123,7 +123,7 @@ public sealed class UserInfoTests
     [Test, Description("OIDC Core §5.4: phone and address scopes")]
     public async Task UserInfo_WithPhoneAndAddressScopes_ReturnsThoseClaims()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         await _app.UpdateUserAsync(user.Id, new { phone_number = "+1 555 0100", address = new { locality = "Arlington", country = "US" } });
         var info = await UserInfoAsync(await AccessTokenAsync(user, "openid phone address"));
         Assert.Multiple(() =>
@@ -138,7 +138,7 @@ public sealed class UserInfoTests
     [Test, Description("OIDC Core §5.3.1: UserInfo accepts POST too")]
     public async Task UserInfo_WithPost_ReturnsSameClaims()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var token = await AccessTokenAsync(user, "openid email");
         var get = await UserInfoAsync(token);
         var post = await UserInfoAsync(token, HttpMethod.Post);
@@ -148,7 +148,7 @@ public sealed class UserInfoTests
     [Test, Description("PUT /oidc/userinfo changes the claims the token's profile scope allows")]
     public async Task UpdateUserInfo_WithProfileScope_ChangesProfileClaims()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var token = await AccessTokenAsync(user, "openid profile");
         var response = await _app.BearerClient(token).PutAsJsonAsync("/oidc/userinfo", new { given_name = "Katherine", nickname = "kj" });
         var text = await response.Content.ReadAsStringAsync();
@@ -161,7 +161,7 @@ public sealed class UserInfoTests
     [Test, Description("PUT /oidc/userinfo refuses claims outside the token's scopes and changes nothing")]
     public async Task UpdateUserInfo_WithClaimOutsideScopes_Returns403AndChangesNothing()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var token = await AccessTokenAsync(user, "openid profile");
         var response = await _app.BearerClient(token).PutAsJsonAsync("/oidc/userinfo", new { given_name = "Changed", phone_number = "+1 555 0199" });
         Assert.Multiple(() =>
@@ -178,7 +178,7 @@ public sealed class UserInfoTests
     [Test, Description("PUT /oidc/userinfo never changes account fields (admin flag, email, username, password)")]
     public async Task UpdateUserInfo_WithAccountFields_DoesNotChangeThem()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var token = await AccessTokenAsync(user, "openid profile email");
         var response = await _app.BearerClient(token).PutAsJsonAsync("/oidc/userinfo",
             new { given_name = "Mallory", is_admin = true, is_verified = false, username = "root", email = "x@evil.example", password = "Pwned-Password-1" });
@@ -207,7 +207,7 @@ public sealed class UserInfoTests
     [Test, Description("PUT /oidc/userinfo validates values (400, invalid_request) and changes nothing")]
     public async Task UpdateUserInfo_WithInvalidWebsite_Returns400()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var token = await AccessTokenAsync(user, "openid profile");
         var response = await _app.BearerClient(token).PutAsJsonAsync("/oidc/userinfo", new { website = "javascript:alert(1)", given_name = "Z" });
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));

@@ -24,7 +24,7 @@ public sealed class RpInitiatedLogoutTests
 
     private async Task<(BrowserFlow Browser, string IdToken)> SignedInAsync()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var browser = new BrowserFlow(_app);
         var tokens = await browser.TokensAsync(new BrowserFlow.Request(_clientId, Redirect), user);
         Assert.That((await browser.SessionCheckAsync())["active"]!.GetValue<bool>(), Is.True);
@@ -151,7 +151,7 @@ public sealed class RpInitiatedLogoutTests
     [Test, Description("RP-Initiated Logout §2: an access token is not an ID token")]
     public async Task Logout_WithAccessTokenAsHint_IsRefused()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var tokens = await browser.TokensAsync(new BrowserFlow.Request(_clientId, Redirect), user);
         var response = await browser.GetAsync(LogoutUrl(("id_token_hint", AuthlyApp.Str(tokens, "access_token")), ("post_logout_redirect_uri", PostLogout)));

@@ -39,7 +39,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("RFC 6749 §4.1.2; RFC 9207 §2")]
     public async Task AuthorizeRequest_AfterLoginAndConsent_RedirectsWithCodeStateAndIss()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request();
         var location = await browser.AuthorizeAsync(request, user);
@@ -57,7 +57,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("RFC 6749 §4.1.3, §4.1.4, §5.1; OIDC Core §3.1.3.3")]
     public async Task TokenRequest_WithValidCode_ReturnsBearerIdAndRefreshTokensWithNoStore()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request();
         var code = await browser.CodeAsync(request, user);
@@ -242,7 +242,7 @@ public sealed class AuthorizationCodeFlowTests
     {
         const string withQuery = "https://rp.example/cb?tenant=a%20b&x=1";
         var clientId = await BrowserFlow.CreatePublicClientAsync(_app, [withQuery]);
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = new BrowserFlow.Request(clientId, withQuery);
         var location = (await browser.AuthorizeAsync(request, user)).OriginalString;
@@ -277,7 +277,7 @@ public sealed class AuthorizationCodeFlowTests
     [Description("RFC 6749 §4.1.2: state is returned exactly as received")]
     public async Task AuthorizeRequest_WithState_ReturnsTheExactState(string state)
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request() with { State = state };
         var q = BrowserFlow.Query(await browser.AuthorizeAsync(request, user));
@@ -287,7 +287,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("RFC 6749 §4.1.2: no state sent, none returned")]
     public async Task AuthorizeRequest_WithoutState_ReturnsNoState()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var q = BrowserFlow.Query(await browser.AuthorizeAsync(Request() with { State = null }, user));
         Assert.That(q.ContainsKey("state"), Is.False);
@@ -297,7 +297,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("OAuth 2.0 Form Post Response Mode §2")]
     public async Task AuthorizeRequest_WithFormPostResponseMode_ReturnsAutoSubmittingFormToRedirectUri()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request() with { Extra = new Dictionary<string, string?> { ["response_mode"] = "form_post" } };
         var consent = await BrowserFlow.HtmlAsync(await browser.SignInAsync(request, user));
@@ -341,7 +341,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("RFC 6749 §4.1.2.1: access_denied when the user denies")]
     public async Task AuthorizeRequest_WhenUserDenies_RedirectsAccessDeniedWithStateAndIss()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request();
         var consent = await BrowserFlow.HtmlAsync(await browser.SignInAsync(request, user));
@@ -375,7 +375,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("RFC 6749 §4.1.2, §10.5: a reused code is refused and the tokens from its first use are revoked")]
     public async Task TokenRequest_WithReusedCode_ReturnsInvalidGrantAndRevokesFirstTokens()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request() with { Scope = "openid offline_access" };
         var code = await browser.CodeAsync(request, user);
@@ -400,7 +400,7 @@ public sealed class AuthorizationCodeFlowTests
     public async Task TokenRequest_WithCodeOfAnotherClient_ReturnsInvalidGrant()
     {
         var other = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect]);
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request();
         var code = await browser.CodeAsync(request, user);
@@ -410,7 +410,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("RFC 6749 §4.1.2: codes are short-lived; an expired code is invalid_grant")]
     public async Task TokenRequest_WithExpiredCode_ReturnsInvalidGrant()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request();
         var code = await browser.CodeAsync(request, user);
@@ -423,7 +423,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("RFC 6749 §4.1.3: redirect_uri must be identical to the one in the authorization request")]
     public async Task TokenRequest_WithOtherRegisteredRedirectUri_ReturnsInvalidGrant()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request();
         var code = await browser.CodeAsync(request, user);
@@ -433,7 +433,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("RFC 6749 §4.1.3: redirect_uri is required when it was in the authorization request")]
     public async Task TokenRequest_WithoutRedirectUri_ReturnsInvalidRequest()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request();
         var code = await browser.CodeAsync(request, user);
@@ -460,7 +460,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("RFC 6749 §3.2: repeated parameters at the token endpoint")]
     public async Task TokenRequest_WithRepeatedCode_ReturnsInvalidRequest()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request();
         var code = await browser.CodeAsync(request, user);
@@ -472,7 +472,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("RFC 6749 §4.1.3: a public client must name itself")]
     public async Task TokenRequest_WithoutClientId_ReturnsInvalidClient()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request();
         var code = await browser.CodeAsync(request, user);
@@ -485,7 +485,7 @@ public sealed class AuthorizationCodeFlowTests
     public async Task TokenRequest_ForClientWithoutRefreshGrant_ReturnsNoRefreshToken()
     {
         var clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect], scope: "openid profile", grants: ["authorization_code"]);
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var tokens = await browser.TokensAsync(new BrowserFlow.Request(clientId, Redirect, "openid profile"), user);
         Assert.That(tokens.ContainsKey("refresh_token"), Is.False);
@@ -495,7 +495,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("OIDC Core §3.1.3.3: no ID token without openid")]
     public async Task TokenRequest_WithoutOpenIdScope_ReturnsNoIdToken()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var tokens = await browser.TokensAsync(Request() with { Scope = "profile" }, user);
         Assert.That(tokens.ContainsKey("id_token"), Is.False);
@@ -505,7 +505,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("OIDC Core §3.1.2.1: display, ui_locales, acr_values, prompt=select_account and login_hint are accepted")]
     public async Task AuthorizeRequest_WithOptionalOidcParameters_Completes()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request() with
         {
@@ -522,7 +522,7 @@ public sealed class AuthorizationCodeFlowTests
     [Test, Description("A GET can never carry the consent decision: approved=true in the query does not skip the consent page")]
     public async Task AuthorizeRequest_GetWithApprovedParameter_StillShowsConsentPage()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = Request();
         var consent = await BrowserFlow.HtmlAsync(await browser.SignInAsync(request, user));
@@ -536,7 +536,7 @@ public sealed class AuthorizationCodeFlowTests
     public async Task AuthorizeRequest_WithoutRedirectUriWhenOneIsRegistered_UsesTheRegisteredUri()
     {
         var clientId = await BrowserFlow.CreatePublicClientAsync(_app, ["https://single.example/cb"]);
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = Browser();
         var request = new BrowserFlow.Request(clientId, "https://single.example/cb") { Extra = new Dictionary<string, string?> { ["redirect_uri"] = null } };
         var location = await browser.AuthorizeAsync(request, user);

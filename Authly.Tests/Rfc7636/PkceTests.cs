@@ -66,7 +66,7 @@ public sealed class PkceTests
 
     private async Task<(BrowserFlow.Request Request, string Code)> CodeAsync(string? verifier = null)
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var request = new BrowserFlow.Request(_clientId, Redirect);
         if (verifier is not null) request = request with { Verifier = verifier };
@@ -132,7 +132,7 @@ public sealed class PkceTests
     {
         // The challenge is the S256 of the short verifier, so only the length rule can refuse it.
         var shortVerifier = BrowserFlow.NewVerifier(42);
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var request = new BrowserFlow.Request(_clientId, Redirect) { Verifier = shortVerifier };
         var code = await browser.CodeAsync(request, user);
@@ -143,7 +143,7 @@ public sealed class PkceTests
     public async Task TokenRequest_WithVerifierOf129Characters_ReturnsInvalidGrant()
     {
         var longVerifier = BrowserFlow.NewVerifier(129);
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var request = new BrowserFlow.Request(_clientId, Redirect) { Verifier = longVerifier };
         var code = await browser.CodeAsync(request, user);
@@ -154,7 +154,7 @@ public sealed class PkceTests
     public async Task TokenRequest_WithVerifierOfInvalidCharacters_ReturnsInvalidGrant()
     {
         var badVerifier = BrowserFlow.NewVerifier(50) + "+/=";
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var request = new BrowserFlow.Request(_clientId, Redirect) { Verifier = badVerifier };
         var code = await browser.CodeAsync(request, user);

@@ -69,7 +69,7 @@ public sealed class DeviceGrantTests
     private async Task<BrowserFlow> SignedInBrowserAsync()
     {
         var browser = new BrowserFlow(_app);
-        await browser.SignInDirectlyAsync(await _app.CreateUserAsync());
+        await browser.SignInDirectlyAsync(await _app.RegisterUserAsync());
         return browser;
     }
 

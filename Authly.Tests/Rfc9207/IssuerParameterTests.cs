@@ -23,7 +23,7 @@ public sealed class IssuerParameterTests
     [Test, Description("RFC 9207 §2")]
     public async Task SuccessResponse_CarriesIssEqualToIssuer()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var location = await browser.AuthorizeAsync(new BrowserFlow.Request(_clientId, Redirect), user);
         Assert.That(location.OriginalString, Does.Contain("&iss=http%3A%2F%2Flocalhost"), "iss is URL-encoded");

@@ -37,7 +37,7 @@ public sealed class SessionTests
     [Test, Description("The session cookie is HttpOnly, SameSite=Lax, path /, not Secure on an http issuer; the redirect resumes the request")]
     public async Task Login_WithRightPassword_SetsHttpOnlyLaxCookieAndReturnsToRequest()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var (browser, html) = await LoginPageAsync();
         using var _b = browser;
         var response = await browser.SubmitLoginAsync(html, user.Username, user.Password);
@@ -57,7 +57,7 @@ public sealed class SessionTests
     [Test, Description("Only a hash of the session secret is stored; the sid is not the cookie")]
     public async Task Login_StoresOnlyTheHashOfTheCookieSecret()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var (browser, html) = await LoginPageAsync();
         using var _b = browser;
         var cookie = SessionCookie(await browser.SubmitLoginAsync(html, user.Username, user.Password))!;
@@ -71,7 +71,7 @@ public sealed class SessionTests
     [Test, Description("A session cookie planted before login is not adopted (no session fixation)")]
     public async Task Login_WithPlantedSessionCookie_IssuesAFreshSecret()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         browser.Http.DefaultRequestHeaders.Add("Cookie", "authly_session=attacker-chosen-value-1234567890");
         var html = await BrowserFlow.HtmlAsync(await browser.GetAsync("/login"));
@@ -84,7 +84,7 @@ public sealed class SessionTests
     [Test, Description("OIDC Session Management: session/check reports the live session with sid and auth_time")]
     public async Task SessionCheck_AfterLogin_ReportsActiveSession()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         await browser.SignInDirectlyAsync(user);
         var body = await browser.SessionCheckAsync();
@@ -104,7 +104,7 @@ public sealed class SessionTests
     [Description("An expired or ended session is no session")]
     public async Task Authorize_WithExpiredSession_ShowsLoginPageAgain(string column)
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         await browser.CodeAsync(new BrowserFlow.Request(_clientId, Redirect), user);
         // Column names come from the test cases above, never from input.
@@ -117,7 +117,7 @@ public sealed class SessionTests
     [Test, Description("Using a session slides its idle expiry, never past the absolute one")]
     public async Task SessionUse_SlidesIdleExpiry()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         await browser.SignInDirectlyAsync(user);
         await browser.ExecuteSqlAsync("UPDATE sessions SET idle_expires_at = now() + interval '1 minute' WHERE user_id = @Id", new { user.Id });
@@ -129,7 +129,7 @@ public sealed class SessionTests
     [Test, Description("API.md: the same message for unknown users and wrong passwords; no session either way")]
     public async Task Login_UnknownUserAndWrongPassword_ShowTheSameMessage()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var (b1, html1) = await LoginPageAsync();
         using var _1 = b1;
         var wrongPassword = await b1.SubmitLoginAsync(html1, user.Username, "Wrong-Password-1");
@@ -154,7 +154,7 @@ public sealed class SessionTests
     [Test, Description("API.md: failures count toward lockout (AUTHLY_LOCKOUT_MAX_ATTEMPTS=3); then even the right password is refused")]
     public async Task Login_AfterMaxFailures_IsLockedEvenWithRightPassword()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         for (var i = 0; i < 3; i++)
         {
             var (b, html) = await LoginPageAsync();
@@ -195,7 +195,7 @@ public sealed class SessionTests
     [Test, Description("API.md: the login page and the password grant share one lockout per username")]
     public async Task PasswordGrant_AfterLoginPageFailures_IsLocked()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         for (var i = 0; i < 3; i++)
         {
             var (b, html) = await LoginPageAsync();
@@ -230,7 +230,7 @@ public sealed class SessionTests
     [Description("The login's return_to is never an open redirect: only our own authorize and device pages")]
     public async Task Login_WithForeignReturnTo_RedirectsHome(string returnTo)
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         var html = await BrowserFlow.HtmlAsync(await browser.GetAsync("/login?return_to=" + Uri.EscapeDataString(returnTo)));
         var response = await browser.SubmitLoginAsync(html, user.Username, user.Password, f => f["return_to"] = returnTo);
@@ -249,7 +249,7 @@ public sealed class SessionTests
     [Test, Description("The login page shown again after a failure still allows the client's origin (its next submission may end there)")]
     public async Task LoginPage_AfterFailedAttempt_FormActionAllowsClientRedirectOrigin()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var (browser, html) = await LoginPageAsync();
         using var _b = browser;
         var response = await browser.SubmitLoginAsync(html, user.Username, "Wrong-Password-1");
@@ -296,7 +296,7 @@ public sealed class SessionTests
     [Test, Description("A bearer access token of the user stands in for the login session (API.md)")]
     public async Task Authorize_WithBearerTokenInsteadOfSession_SkipsLoginPage()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var token = await _app.PasswordTokenAsync(user.Username, user.Password, "read");
         var http = _app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         http.DefaultRequestHeaders.Authorization = BrowserFlow.Bearer(AuthlyApp.Str(token, "access_token"));

@@ -166,7 +166,7 @@ public sealed class UsersApiTests
     [Test, Description("API.md: GET /api/v1/users/me is the caller's account")]
     public async Task Me_WithUserToken_ReturnsOwnAccountWithoutSecrets()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var tokens = await PasswordTokensAsync(user);
         var response = await _app.BearerClient(AuthlyApp.Str(tokens, "access_token")).GetAsync("/api/v1/users/me");
         var text = await response.Content.ReadAsStringAsync();
@@ -192,7 +192,7 @@ public sealed class UsersApiTests
     [Test, Description("API.md: GET /api/v1/auth/password-status")]
     public async Task PasswordStatus_ReturnsFlagAndUsername()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var tokens = await PasswordTokensAsync(user);
         var body = await AuthlyApp.JsonAsync(await _app.BearerClient(AuthlyApp.Str(tokens, "access_token")).GetAsync("/api/v1/auth/password-status"));
         Assert.That(body.ToJsonString(), Is.EqualTo($"{{\"requires_password_change\":false,\"username\":\"{user.Username}\"}}"));
@@ -201,7 +201,7 @@ public sealed class UsersApiTests
     [Test, Description("API.md: change-password needs the right current password; nothing changes otherwise")]
     public async Task ChangePassword_WithWrongCurrentPassword_Returns400AndKeepsPassword()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var tokens = await PasswordTokensAsync(user);
         var response = await _app.BearerClient(AuthlyApp.Str(tokens, "access_token"))
             .PostAsJsonAsync("/api/v1/auth/change-password", new { current_password = "wrong-password", new_password = "New-Password-456" });
@@ -213,7 +213,7 @@ public sealed class UsersApiTests
     [Test, Description("API.md: change-password validates the new password (400 naming new_password)")]
     public async Task ChangePassword_WithShortNewPassword_Returns400NamingNewPassword()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var tokens = await PasswordTokensAsync(user);
         var response = await _app.BearerClient(AuthlyApp.Str(tokens, "access_token"))
             .PostAsJsonAsync("/api/v1/auth/change-password", new { current_password = user.Password, new_password = "short" });
@@ -223,7 +223,7 @@ public sealed class UsersApiTests
     [Test, Description("API.md: success revokes the user's other refresh tokens; the caller carries on; the new password is the one that works")]
     public async Task ChangePassword_Success_RevokesOtherRefreshTokensAndKeepsCallers()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var other = await PasswordTokensAsync(user);
         var caller = await PasswordTokensAsync(user);
         var http = _app.BearerClient(AuthlyApp.Str(caller, "access_token"));
@@ -245,7 +245,7 @@ public sealed class UsersApiTests
     [Test, Description("A password change ends the user's browser sessions: whoever knew the old password is signed out")]
     public async Task ChangePassword_Success_EndsBrowserSessions()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         await browser.SignInDirectlyAsync(user);
         Assert.That((await browser.SessionCheckAsync())["active"]!.GetValue<bool>(), Is.True);
@@ -259,7 +259,7 @@ public sealed class UsersApiTests
     [Test, Description("API.md: POST /api/v1/auth/logout revokes the caller's tokens and session")]
     public async Task AuthLogout_RevokesTokensAndEndsSessions()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         using var browser = new BrowserFlow(_app);
         await browser.SignInDirectlyAsync(user);
         var tokens = await PasswordTokensAsync(user);
@@ -285,7 +285,7 @@ public sealed class UsersApiTests
     [Test, Description("API.md: the user list is admin-only")]
     public async Task ListUsers_AsNonAdmin_IsRefused()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var tokens = await PasswordTokensAsync(user);
         var response = await _app.BearerClient(AuthlyApp.Str(tokens, "access_token")).GetAsync("/api/v1/users/");
         Assert.That((int)response.StatusCode, Is.EqualTo(401).Or.EqualTo(403));
@@ -295,7 +295,7 @@ public sealed class UsersApiTests
     [Test, Description("API.md: admins list and read users; the list never carries password hashes")]
     public async Task ListUsers_AsAdmin_ContainsRegisteredUser()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var admin = _app.BearerClient(await _app.AdminTokenAsync("admin:users:read"));
         var response = await admin.GetAsync("/api/v1/users/?username=" + user.Username);
         var text = await response.Content.ReadAsStringAsync();
@@ -319,7 +319,7 @@ public sealed class UsersApiTests
     [Test, Description("API.md: deactivating a user (admin) refuses their login and revokes their tokens")]
     public async Task DeactivatedUser_CannotSignInAndTokensAreRevoked()
     {
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var tokens = await PasswordTokensAsync(user);
         await _app.UpdateUserAsync(user.Id, new { is_active = false });
         Assert.That(await IsActiveAsync(AuthlyApp.Str(tokens, "refresh_token")), Is.False);

@@ -1,0 +1,40 @@
+-- wrk script for bench/run.sh: POSTs one form body (WRK_BODY), with an optional Authorization
+-- header (WRK_AUTH), and counts every answer that is not a 2xx, or a 2xx whose body lacks
+-- WRK_EXPECT, so a run that "succeeds" with errors or {"active":false} cannot pass as a result.
+wrk.method = "POST"
+wrk.body = os.getenv("WRK_BODY") or ""
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+local auth = os.getenv("WRK_AUTH")
+if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
+
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+
+function init(args)
+  non2xx = 0
+  unexpected = 0
+  expect = os.getenv("WRK_EXPECT")
+  if expect == "" then expect = nil end
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    non2xx = non2xx + 1
+  elseif expect and not string.find(body, expect, 1, true) then
+    unexpected = unexpected + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local n, u = 0, 0
+  for _, t in ipairs(threads) do
+    n = n + t:get("non2xx")
+    u = u + t:get("unexpected")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT requests=%d seconds=%.2f rps=%.0f p50_ms=%.2f p99_ms=%.2f non2xx=%d unexpected=%d socket_errors=%d\n",
+    summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, n, u,
+    e.connect + e.read + e.write + e.timeout))
+end
