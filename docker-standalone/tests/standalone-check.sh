@@ -210,6 +210,19 @@ for shortcut in tables users clients scopes tokens stats; do
 done
 redis_pongs() { [[ $(helper "$bin/redis" PING) == PONG ]]; }
 check "redis: PING answers PONG with the stored password" redis_pongs
+# The image's layout: bin/ → /usr/local/bin, share/authly/ → /usr/local/share/authly.
+mkdir -p "$work/prefix/bin" "$work/prefix/share"
+cp -a "$bin/." "$work/prefix/bin/"
+cp -a "$root/$ds/share/authly" "$work/prefix/share/"
+installed_layout_works() {
+  local stats banner
+  stats=$(echo ":stats" | helper "$work/prefix/bin/psql" -At 2>&1)
+  banner=$(helper "$work/prefix/bin/authly-banner" 2>&1)
+  if [[ $(grep -c '|' <<<"$stats") -ge 5 ]] && grep -q "standalone is ready" <<<"$banner"; then return 0; fi
+  printf '%s\n' "$stats" "$banner"
+  return 1
+}
+check "installed layout (/usr/local/bin + /usr/local/share/authly): psql shortcuts and banner work" installed_layout_works
 
 # Lock the admin out, then lift the lockout without the admin's token (Redis path).
 lock_codes=""
