@@ -253,7 +253,6 @@ fi
 
 jwt_secret=$(cat "$data/authly/jwt.secret")
 pg_password=$(cat "$data/authly/postgres.password")
-redis_password=$(cat "$data/authly/redis.password")
 stop_rc=0
 stop_server || stop_rc=$?
 check "SIGTERM: the server exits 0" test "$stop_rc" -eq 0
@@ -263,10 +262,17 @@ ports_closed() { port_closed "$http_port" && port_closed "$pg_port" && port_clos
 check "SIGTERM: HTTP, PostgreSQL and Redis ports are closed" ports_closed
 
 echo "== restart on the same data"
-start_server "$work/run2.log"
+# A chosen Redis password replaces the generated one; a chosen PostgreSQL password cannot replace
+# the one the cluster was created with, so it is refused with a warning.
+start_server "$work/run2.log" AUTHLY_REDIS_PASSWORD=chosen-redis-password-2 AUTHLY_POSTGRES_PASSWORD=another-pg-password-2
 if wait_ready; then ok "restart: ready again on the existing data"; else bad "restart: not ready" "$(cat "$work/run2.log")"; fi
 same_data() { [[ $(helper "$bin/psql" -Atc "SELECT count(*) FROM users") == 1 && $(cat "$data/authly/jwt.secret") == "$jwt_secret" ]]; }
 check "restart: still one admin, secrets unchanged" same_data
+check "restart: AUTHLY_REDIS_PASSWORD is the Redis password now" redis_pongs
+check "restart: redis.password holds it" test "$(cat "$data/authly/redis.password")" = chosen-redis-password-2
+check "restart: a different AUTHLY_POSTGRES_PASSWORD keeps the cluster's, with a warning" bash -c \
+  "grep -q 'AUTHLY_POSTGRES_PASSWORD differs' '$work/run2.log' && [[ \$(cat '$data/authly/postgres.password') == '$pg_password' ]]"
+redis_password=$(cat "$data/authly/redis.password")
 check "restart: the existing admin password still works" test "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/v1/oauth/token" \
   -d grant_type=password -d username=admin --data-urlencode "password=$admin_pw")" = 200
 
