@@ -4,7 +4,7 @@ PORT ?= 8000
 DATA_DIR ?= .authly-data
 CONFIG ?= Release
 
-.PHONY: serve test build deps bench clean cluster-test
+.PHONY: serve test build deps bench clean cluster-test publish standalone-check standalone-image
 
 ## Run the server with a private PostgreSQL and Redis (data in $(DATA_DIR)), admin bootstrapped, URLs printed.
 serve: deps
@@ -36,5 +36,19 @@ bench: deps
 	@scripts/ensure-deps.sh wrk curl
 	bench/run.sh
 
+## The framework-dependent `authly` in out/ (the standalone Dockerfile runs the same command).
+publish:
+	$(DOTNET) publish Authly.Cli -c Release -o out -nologo -v quiet
+
+## Checks docker-standalone/ without a Docker engine: scripts, compose, Prometheus, Grafana, and a
+## live run of the entrypoint and helper commands (docker-standalone/tests/standalone-check.sh).
+standalone-check: deps publish
+	@scripts/ensure-deps.sh shellcheck promtool docker-compose nginx
+	docker-standalone/tests/standalone-check.sh out/authly
+
+## The all-in-one image (needs a Docker engine).
+standalone-image:
+	docker build -f docker-standalone/Dockerfile -t authly-standalone .
+
 clean:
-	rm -rf */bin */obj TestResults
+	rm -rf */bin */obj TestResults out

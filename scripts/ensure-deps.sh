@@ -12,6 +12,7 @@ for extra in "$@"; do
     chromium) { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || missing+=(chromium chromium-driver) ;;
     wrk) command -v wrk >/dev/null 2>&1 || missing+=(wrk) ;;
     nginx) command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light) ;;
+    promtool) command -v promtool >/dev/null 2>&1 || missing+=(prometheus) ;;
     *) command -v "$extra" >/dev/null 2>&1 || missing+=("$extra") ;;
   esac
 done
@@ -24,6 +25,7 @@ if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
   # Debian's packages may start system services; Authly runs its own private instances instead.
   service redis-server stop >/dev/null 2>&1 || true
   service nginx stop >/dev/null 2>&1 || true
+  service prometheus stop >/dev/null 2>&1 || true
 else
   echo "Missing: ${missing[*]}" >&2
   echo "Install them with: sudo apt-get install ${missing[*]}" >&2
