@@ -93,6 +93,7 @@ public static class AuthlyWebApp
         app.MapHealthEndpoints();
         app.MapMetricsEndpoint();
         app.MapAdminEndpoints();
+        app.MapVaultEndpoints();
     }
 
     public static RouteHandlerBuilder RateLimited(this RouteHandlerBuilder route, string bucket) =>
