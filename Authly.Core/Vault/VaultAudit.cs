@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -12,15 +13,15 @@ public sealed class VaultAudit(NpgsqlDataSource db, ILogger<VaultAudit> log)
 {
     public sealed record Record
     {
-        public long Id { get; init; }
-        public DateTime At { get; init; }
-        public string Actor { get; init; } = "";
-        public Guid? EntryId { get; init; }
-        public string? Provider { get; init; }
-        public string Action { get; init; } = "";
-        public string Outcome { get; init; } = "";
-        public string? Detail { get; init; }
-        public string? Ip { get; init; }
+        [JsonPropertyName("id")] public long Id { get; init; }
+        [JsonPropertyName("at")] public DateTime At { get; init; }
+        [JsonPropertyName("actor")] public string Actor { get; init; } = "";
+        [JsonPropertyName("entry_id")] public Guid? EntryId { get; init; }
+        [JsonPropertyName("provider")] public string? Provider { get; init; }
+        [JsonPropertyName("action")] public string Action { get; init; } = "";
+        [JsonPropertyName("outcome")] public string Outcome { get; init; } = "";
+        [JsonPropertyName("detail")] public string? Detail { get; init; }
+        [JsonPropertyName("ip")] public string? Ip { get; init; }
     }
 
     private const string InsertSql = """

@@ -46,6 +46,7 @@ public sealed class VaultConnect(VaultProviderStore providers, Upstreams upstrea
         }
         catch (VaultException e)
         {
+            if (e.Private is not null) log.LogWarning("Connect start failed: {Error} ({Detail})", e.ErrorCode, e.Private);
             await audit.WriteAsync(caller, "connect_start", e.ErrorCode, provider: provider?.Name ?? Short(providerName), ct: ct);
             throw;
         }
@@ -88,6 +89,7 @@ public sealed class VaultConnect(VaultProviderStore providers, Upstreams upstrea
         }
         catch (VaultException e)
         {
+            // The endpoint shows this on an HTML page, not through the API filter: log the private half here.
             if (e.Private is not null) log.LogWarning("Connect callback failed: {Error} ({Detail})", e.ErrorCode, e.Private);
             await audit.WriteAsync(caller, "connect_complete", e.ErrorCode, provider: providerName, ct: ct);
             throw;

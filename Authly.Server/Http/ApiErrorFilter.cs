@@ -15,7 +15,8 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
         catch (Users.UserValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
         catch (Vault.VaultException e)
         {
-            if (e.Status >= 500) log.LogWarning("Vault error {Code} on {Path}: {Detail}", e.ErrorCode, http.Request.Path, e.Private ?? e.Detail);
+            // The private detail (an upstream's status and error code, a key id) helps the operator; it never holds a token.
+            if (e.Private is not null || e.Status >= 500) log.LogWarning("Vault error {Code} on {Path}: {Detail}", e.ErrorCode, http.Request.Path, e.Private ?? e.Detail);
             return Write(new ApiException(e.Status, e.Detail, e.ErrorCode, e.Field));
         }
         catch (BadHttpRequestException e) { return Write(new ApiException(e.StatusCode, e.StatusCode == 413 ? "Request body is larger than 1 MiB" : "Malformed request")); }
