@@ -34,8 +34,8 @@ public static class VaultCommands
             1. Give every server the new key in AUTHLY_VAULT_ENCRYPTION_KEY and the old one(s) in
                AUTHLY_VAULT_PREVIOUS_KEYS (comma-separated), and restart them one by one: they read
                rows under either key and write new rows under the new one.
-            2. Run this command with the same two variables. Rows are re-wrapped one by one; servers
-               keep serving. Run it again until it reports nothing left.
+            2. Run this command with the same two variables. Rows are re-wrapped one by one while
+               servers keep serving; it exits 0 once every row is wrapped by the new key.
             3. Remove the old key from AUTHLY_VAULT_PREVIOUS_KEYS after ten minutes (connect flows
                in progress hold state under it).
 

@@ -74,15 +74,23 @@ internal static partial class VaultApp
     public static async Task<Uri> ApproveLocallyAsync(AuthlyApp app, User user, string authorizeUrl)
     {
         using var http = Client(app, user.Token);
-        var consent = await http.GetAsync(new Uri(authorizeUrl).PathAndQuery);
+        return await ApproveAsync(http, authorizeUrl);
+    }
+
+    /// <summary>Opens the consent page of this server with <paramref name="browser"/> and presses Allow; returns the redirect.</summary>
+    public static async Task<Uri> ApproveAsync(HttpClient browser, string authorizeUrl)
+    {
+        var consent = await browser.GetAsync(new Uri(authorizeUrl).PathAndQuery);
         var html = await consent.Content.ReadAsStringAsync();
         Assert.That(consent.StatusCode, Is.EqualTo(HttpStatusCode.OK), html);
-        var fields = HiddenInput().Matches(html).Select(m => (WebUtility.HtmlDecode(m.Groups[1].Value), WebUtility.HtmlDecode(m.Groups[2].Value)))
-            .Append(("approved", "true")).ToArray();
-        var approved = await http.PostAsync("/api/v1/oauth/authorize", AuthlyApp.Form(fields));
+        var fields = HiddenFields(html).Select(kv => (kv.Key, kv.Value)).Append(("approved", "true")).ToArray();
+        var approved = await browser.PostAsync("/api/v1/oauth/authorize", AuthlyApp.Form(fields));
         Assert.That(approved.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await approved.Content.ReadAsStringAsync());
         return approved.Headers.Location!;
     }
+
+    public static Dictionary<string, string> HiddenFields(string html) =>
+        HiddenInput().Matches(html).ToDictionary(m => WebUtility.HtmlDecode(m.Groups[1].Value), m => WebUtility.HtmlDecode(m.Groups[2].Value));
 
     [GeneratedRegex("<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*)\">")]
     private static partial Regex HiddenInput();

@@ -65,6 +65,37 @@ public sealed class VaultLocalProviderTests
         Assert.That(local["sessions_supported"]!.GetValue<bool>(), Is.True, sessions.ToJsonString());
     }
 
+    [Test, Description("Issue #7: the connect flow for a user at their browser (session cookie); without a session, the login page comes first")]
+    public async Task ConnectFlow_InBrowserWithoutSession_SignsInFirstThenStoresEntry()
+    {
+        using var app = await StartAsync(await TestServers.CreateDatabaseAsync(), NewKey());
+        var user = await VaultApp.UserAsync(app);
+        using var browser = VaultApp.Client(app, token: null);
+        const string connect = "/api/v1/vault/connect/authly?purpose=browser";
+
+        var start = await browser.GetAsync(connect);
+        Assert.That(start.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+        var loginPage = await browser.GetAsync(start.Headers.Location!.ToString());
+        var fields = VaultApp.HiddenFields(await loginPage.Content.ReadAsStringAsync());
+        Assert.That(fields["return_to"], Is.EqualTo(connect), "the login page returns to the connect flow");
+        var signedIn = await browser.PostAsync("/login", AuthlyApp.Form(("username", user.Username), ("password", user.Password),
+            ("csrf_token", fields["csrf_token"]), ("return_to", fields["return_to"])));
+        Assert.That(signedIn.Headers.Location?.ToString(), Is.EqualTo(connect));
+
+        var toProvider = await browser.GetAsync(connect);
+        Assert.That(toProvider.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await toProvider.Content.ReadAsStringAsync());
+        var callback = await VaultApp.ApproveAsync(browser, toProvider.Headers.Location!.ToString());
+        var done = await browser.GetAsync(callback.PathAndQuery);
+        var html = await done.Content.ReadAsStringAsync();
+        Assert.That(done.StatusCode, Is.EqualTo(HttpStatusCode.OK), html);
+        var entry = System.Text.RegularExpressions.Regex.Match(html, "id=\"vault-entry\">([0-9a-f-]{36})<").Groups[1].Value;
+
+        using var api = VaultApp.Client(app, user.Token);
+        var (status, body) = await VaultApp.SendAsync(api, HttpMethod.Get, $"/api/v1/vault/tokens/{entry}");
+        Assert.That((status, AuthlyApp.Str(body, "purpose"), AuthlyApp.Str(body, "created_by")),
+            Is.EqualTo((HttpStatusCode.OK, "browser", $"user:{user.Id}")), body.ToJsonString());
+    }
+
     [Test, Description("Issue #7: key rotation re-wraps data keys; entries record their key, so reads work during the rotation")]
     public async Task KeyRotation_AcrossRestarts_KeepsEveryEntryReadable()
     {
@@ -150,13 +181,43 @@ public sealed class VaultLocalProviderTests
         Assert.That(status, Is.EqualTo(HttpStatusCode.OK), body.ToJsonString());
     }
 
-    private static async Task<(int Code, string Output)> RunCliAsync(string database, string key, params string[] previous)
+    [Test, Description("Issue #7: providers are managed through the CLI too; the secret is read from the environment, never an argument")]
+    public async Task ProvidersCommands_AddListRemove_ManageAProvider()
+    {
+        var database = await TestServers.CreateDatabaseAsync();
+        var key = NewKey();
+        var env = new Dictionary<string, string> { ["AUTHLY_VAULT_CLIENT_SECRET"] = "cli-provider-secret" };
+        var (code, output) = await RunCliAsync(database, key, [], env, "vault", "providers", "add", "--name", "corp", "--issuer", "https://sso.example.test/realms/main",
+            "--client-id", "authly-vault", "--no-discovery-check");
+        Assert.That(code, Is.EqualTo(0), output);
+        (code, output) = await RunCliAsync(database, key, [], null, "vault", "providers", "list");
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("corp").And.Contain("https://sso.example.test/realms/main"));
+        Assert.That(output, Does.Contain("authly").And.Not.Contain("cli-provider-secret"));
+        (code, output) = await RunCliAsync(database, key, [], null, "vault", "providers", "remove", "--name", "corp");
+        Assert.That(code, Is.EqualTo(0), output);
+
+        await using var db = NpgsqlDataSource.Create(database);
+        await using var conn = await db.OpenConnectionAsync();
+        var row = await conn.QuerySingleAsync<(bool Active, byte[] Secret)>("SELECT is_active, client_secret_encrypted FROM vault_providers WHERE name = 'corp'");
+        Assert.That(row.Active, Is.False);
+        Assert.That(System.Text.Encoding.UTF8.GetString(row.Secret), Does.Not.Contain("cli-provider-secret"));
+        var audit = await conn.QueryAsync<string>("SELECT action FROM vault_audit WHERE actor = 'admin:cli' ORDER BY id");
+        Assert.That(audit, Is.EqualTo(new[] { "provider_create", "provider_deactivate" }));
+    }
+
+    private static Task<(int Code, string Output)> RunCliAsync(string database, string key, params string[] previous) =>
+        RunCliAsync(database, key, previous, null, "vault", "rotate-key");
+
+    private static async Task<(int Code, string Output)> RunCliAsync(string database, string key, string[] previous, Dictionary<string, string>? env,
+        params string[] args)
     {
         var server = AuthlyNode.ServerDll();
         var cli = Path.Combine(Path.GetDirectoryName(server)!.Replace(Path.Combine("Authly.Server", "bin"), Path.Combine("Authly.Cli", "bin")), "authly.dll");
         Assert.That(File.Exists(cli), Is.True, $"{cli} is missing; build the solution first");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { cli, "vault", "rotate-key" }) psi.ArgumentList.Add(a);
+        foreach (var a in args.Prepend(cli)) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? []) psi.Environment[k] = v;
         psi.Environment["DATABASE_URL"] = database;
         psi.Environment["AUTHLY_VAULT_ENCRYPTION_KEY"] = key;
         psi.Environment["AUTHLY_VAULT_PREVIOUS_KEYS"] = string.Join(',', previous);
