@@ -60,6 +60,10 @@ public sealed class VaultLocalProviderTests
         Assert.That(second["cached"]!.GetValue<bool>(), Is.True);
         Assert.That(AuthlyApp.Str(second, "access_token"), Is.EqualTo(access));
 
+        var (withResource, resourceError) = await VaultApp.MintAsync(http, entry, new { resource = "https://api.example.test" });
+        Assert.That(((int)withResource, AuthlyApp.Str(resourceError, "error_code")), Is.EqualTo((400, "UPSTREAM_INVALID_TARGET")),
+            "Authly does not implement RFC 8707, so it says so instead of ignoring the audience");
+
         var (_, sessions) = await VaultApp.SendAsync(http, HttpMethod.Get, "/api/v1/vault/sessions");
         var local = sessions["providers"]!.AsArray().Single(p => p!["entry_id"]!.GetValue<string>() == entry.ToString())!;
         Assert.That(local["sessions_supported"]!.GetValue<bool>(), Is.True, sessions.ToJsonString());
@@ -94,6 +98,24 @@ public sealed class VaultLocalProviderTests
         var (status, body) = await VaultApp.SendAsync(api, HttpMethod.Get, $"/api/v1/vault/tokens/{entry}");
         Assert.That((status, AuthlyApp.Str(body, "purpose"), AuthlyApp.Str(body, "created_by")),
             Is.EqualTo((HttpStatusCode.OK, "browser", $"user:{user.Id}")), body.ToJsonString());
+    }
+
+    [Test, Description("Issue #7: outside embedded/testing mode the vault does not start without AUTHLY_VAULT_ENCRYPTION_KEY")]
+    public async Task Vault_InProductionWithoutKey_AnswersVaultNotConfigured()
+    {
+        using var app = await AuthlyApp.StartAsync(new Dictionary<string, string?>
+        {
+            ["AUTHLY_MODE"] = "production",
+            ["JWT_SECRET_KEY"] = Authly.Security.OpaqueToken.New(32),
+            ["JWT_REFRESH_SECRET_KEY"] = Authly.Security.OpaqueToken.New(32),
+        });
+        var user = await VaultApp.UserAsync(app);
+        using var http = VaultApp.Client(app, user.Token);
+        var (status, body) = await VaultApp.SendAsync(http, HttpMethod.Post, "/api/v1/vault/tokens", new { provider = "authly", refresh_token = "x" });
+        Assert.That(((int)status, AuthlyApp.Str(body, "error_code")), Is.EqualTo((503, "VAULT_NOT_CONFIGURED")));
+        Assert.That(AuthlyApp.Str(body, "detail"), Does.Contain("AUTHLY_VAULT_ENCRYPTION_KEY"));
+        var ready = await app.CreateClient().GetAsync("/health/ready");
+        Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the rest of Authly serves");
     }
 
     [Test, Description("Issue #7: key rotation re-wraps data keys; entries record their key, so reads work during the rotation")]
