@@ -14,7 +14,7 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
     private const string RefreshField = "/refresh_token";
     private const string AccessField = "/access_token";
     /// <summary>How long a caller waits for another caller's upstream refresh of the same entry.</summary>
-    private const string LockTimeout = "20s";
+    private const string LockTimeoutSql = "SET LOCAL lock_timeout = '20s'";
 
     private const string Columns = """
         e.id, e.user_id, e.provider_id, p.name AS provider_name, e.purpose, e.token_type, e.subject, e.scope, e.status,
@@ -195,7 +195,7 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        await conn.ExecuteAsync(new CommandDefinition($"SET LOCAL lock_timeout = '{LockTimeout}'", transaction: tx, cancellationToken: ct));
+        await conn.ExecuteAsync(new CommandDefinition(LockTimeoutSql, transaction: tx, cancellationToken: ct));
         VaultEntry? entry;
         try
         {
