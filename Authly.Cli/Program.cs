@@ -5,5 +5,6 @@ var root = new RootCommand("Authly: OAuth 2.1 and OpenID Connect authorization s
 {
     ServeCommand.Create(),
     MigrateCommand.Create(),
+    VaultCommands.Create(),
 };
 return await root.Parse(args).InvokeAsync();

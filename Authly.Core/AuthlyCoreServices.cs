@@ -8,6 +8,7 @@ using Authly.Security;
 using Authly.Storage;
 using Authly.Tokens;
 using Authly.Users;
+using Authly.Vault;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -84,6 +85,7 @@ public static class AuthlyCoreServices
         services.AddSingleton<Authorization.ConsentStore>();
         services.AddSingleton<Authorization.DeviceAuthorization>();
         services.AddSingleton<Oidc.IdTokenIssuer>();
+        services.AddAuthlyVault(options);
         return services;
     }
 }

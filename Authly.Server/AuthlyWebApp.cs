@@ -96,6 +96,7 @@ public static class AuthlyWebApp
         app.MapHealthEndpoints();
         app.MapMetricsEndpoint();
         app.MapAdminEndpoints();
+        app.MapVaultEndpoints();
     }
 
     public static RouteHandlerBuilder RateLimited(this RouteHandlerBuilder route, string bucket) =>

@@ -53,6 +53,7 @@ public static class ServeCommand
                     SetUnlessEnv(overrides, "JWT_SECRET_KEY", services.JwtSecret);
                     SetUnlessEnv(overrides, "JWT_REFRESH_SECRET_KEY", services.JwtRefreshSecret);
                     SetUnlessEnv(overrides, "AUTHLY_MODE", "embedded");
+                    SetUnlessEnv(overrides, "AUTHLY_VAULT_ENCRYPTION_KEY", Authly.Vault.VaultKeyRing.LoadOrCreateKeyFile(EmbeddedServices.SecretsDir(dir)));
                 }
                 SetUnlessEnv(overrides, "AUTHLY_ISSUER", $"http://{urlHost}:{p}");
                 var app = AuthlyWebApp.Build(["--urls", $"http://{(h.Contains(':') ? $"[{h}]" : h)}:{p}"], overrides);

@@ -49,6 +49,11 @@ public sealed record AuthlyOptions
     public bool LogJson { get; init; }
     public bool MigrateOnStart { get; init; } = true;
 
+    /// <summary>AUTHLY_VAULT_ENCRYPTION_KEY: 64 hex characters; wraps the token vault's data keys.</summary>
+    public string? VaultEncryptionKey { get; init; }
+    /// <summary>AUTHLY_VAULT_PREVIOUS_KEYS: earlier vault keys (comma-separated), still read during a rotation.</summary>
+    public IReadOnlyList<string> VaultPreviousKeys { get; init; } = [];
+
     public TimeSpan AccessTokenLifetime => TimeSpan.FromMinutes(AccessTokenExpireMinutes);
     public TimeSpan RefreshTokenLifetime => TimeSpan.FromDays(RefreshTokenExpireDays);
 
@@ -111,6 +116,8 @@ public sealed record AuthlyOptions
             LogLevel = reader.OneOf("LOG_LEVEL", "Information", "Trace", "Debug", "Information", "Warning", "Error", "Critical"),
             LogJson = reader.Bool("LOG_JSON", false),
             MigrateOnStart = reader.Bool("AUTHLY_MIGRATE_ON_START", true),
+            VaultEncryptionKey = reader.HexKey("AUTHLY_VAULT_ENCRYPTION_KEY"),
+            VaultPreviousKeys = reader.HexKeys("AUTHLY_VAULT_PREVIOUS_KEYS"),
         };
 
         if (options.AdminUsername.Length > 64)
@@ -191,6 +198,31 @@ public sealed record AuthlyOptions
                 return raw.TrimEnd('/');
             problems.Add($"{name}='{raw}' must be an absolute http(s) URL without query or fragment.");
             return null;
+        }
+
+        /// <summary>A 256-bit key as 64 hex characters. The value is a secret: problems never quote it.</summary>
+        public string? HexKey(string name)
+        {
+            var raw = Blank(get(name));
+            if (raw is null) return null;
+            if (Vault.VaultKeyRing.IsValidHexKey(raw)) return raw.ToLowerInvariant();
+            problems.Add($"{name} must be 64 hexadecimal characters (a 32-byte key, e.g. from 'openssl rand -hex 32'); " +
+                         $"the value given has {raw.Length} characters{(raw.All(Uri.IsHexDigit) ? "" : " and is not hexadecimal")}.");
+            return null;
+        }
+
+        public IReadOnlyList<string> HexKeys(string name)
+        {
+            var raw = Blank(get(name));
+            if (raw is null) return [];
+            var keys = new List<string>();
+            var parts = raw.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries);
+            for (var i = 0; i < parts.Length; i++)
+            {
+                if (Vault.VaultKeyRing.IsValidHexKey(parts[i])) keys.Add(parts[i].ToLowerInvariant());
+                else problems.Add($"{name}: key #{i + 1} must be 64 hexadecimal characters; it has {parts[i].Length}.");
+            }
+            return keys;
         }
 
         public IReadOnlyList<IPNetwork> Networks(string name)

@@ -11,7 +11,8 @@ public static class HealthEndpoints
     {
         app.MapGet("/health", HealthAsync).WithSummary("Health with database and Redis status; 503 when PostgreSQL is unreachable");
         app.MapGet("/health/live", () => Results.Json(new { status = "alive" })).WithSummary("Liveness: the process serves HTTP");
-        app.MapGet("/health/ready", ReadyAsync).WithSummary("Readiness: the database answers");
+        app.MapGet("/health/ready", ReadyAsync).WithSummary("Readiness: the database answers; each token-vault provider's discovery is checked (?strict=true: required)");
+        app.MapGet("/version", () => Results.Json(new { name = "authly", version = AuthlyWebApp.Version })).WithSummary("The server's version");
     }
 
     private static async Task<IResult> HealthAsync(NpgsqlDataSource db, AuthlyOptions options, IServiceProvider services, CancellationToken ct)
@@ -28,10 +29,19 @@ public static class HealthEndpoints
         }, statusCode: healthy ? 200 : 503);
     }
 
-    private static async Task<IResult> ReadyAsync(NpgsqlDataSource db, CancellationToken ct) =>
-        await PingDatabaseAsync(db, ct) == "connected"
-            ? Results.Json(new { status = "ready" })
-            : Results.Json(new { status = "not ready", database = "disconnected" }, statusCode: 503);
+    /// <summary>
+    /// Not ready only without the database: an unreachable vault provider is reported ("degraded")
+    /// but does not take the node out of its load balancer, unless the probe asks with ?strict=true.
+    /// </summary>
+    private static async Task<IResult> ReadyAsync(NpgsqlDataSource db, Vault.VaultHealth vault, bool? strict, CancellationToken ct)
+    {
+        if (await PingDatabaseAsync(db, ct) != "connected")
+            return Results.Json(new { status = "not ready", database = "disconnected" }, statusCode: 503);
+        var providers = await vault.CheckAsync(ct);
+        var status = providers.AllReachable ? "ready" : "degraded";
+        return Results.Json(new { status, database = "connected", vault_providers = providers.Providers },
+            statusCode: !providers.AllReachable && strict == true ? 503 : 200);
+    }
 
     internal static async Task<string> PingDatabaseAsync(NpgsqlDataSource db, CancellationToken ct)
     {

@@ -13,6 +13,12 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
         catch (ApiException e) { return Write(e); }
         catch (ClientValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
         catch (Users.UserValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
+        catch (Vault.VaultException e)
+        {
+            // The private detail (an upstream's status and error code, a key id) helps the operator; it never holds a token.
+            if (e.Private is not null || e.Status >= 500) log.LogWarning("Vault error {Code} on {Path}: {Detail}", e.ErrorCode, http.Request.Path, e.Private ?? e.Detail);
+            return Write(new ApiException(e.Status, e.Detail, e.ErrorCode, e.Field));
+        }
         catch (BadHttpRequestException e) { return Write(new ApiException(e.StatusCode, e.StatusCode == 413 ? "Request body is larger than 1 MiB" : "Malformed request")); }
         catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {
