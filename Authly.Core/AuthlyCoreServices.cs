@@ -11,6 +11,7 @@ using Authly.Users;
 using Authly.Vault;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -37,7 +38,8 @@ public static class AuthlyCoreServices
         if (options.RedisUrl is not null)
         {
             services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisUrl.Parse(options.RedisUrl)));
-            services.AddSingleton<ICounterStore>(sp => new RedisCounterStore(sp.GetRequiredService<IConnectionMultiplexer>(), options.RedisPrefix));
+            services.AddSingleton<ICounterStore>(sp => new RedisCounterStore(sp.GetRequiredService<IConnectionMultiplexer>(), options.RedisPrefix,
+                new InProcessCounterStore(sp.GetRequiredService<TimeProvider>()), sp.GetRequiredService<ILogger<RedisCounterStore>>()));
             services.AddSingleton<IClusterBus>(sp => new RedisClusterBus(sp.GetRequiredService<IConnectionMultiplexer>(), options.RedisPrefix));
         }
         else

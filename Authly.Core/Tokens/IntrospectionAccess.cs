@@ -12,7 +12,7 @@ namespace Authly.Tokens;
 /// </summary>
 public sealed class IntrospectionAccess(ClientAuthenticator authenticator, TokenIntrospection introspection, RateLimiter limiter, AuthlyOptions options)
 {
-    public const string IntrospectScope = "introspect";
+    public const string IntrospectScope = Scopes.UserScopePolicy.IntrospectScope;
 
     public async Task CheckAsync(IReadOnlyDictionary<string, string> form, ClientCredentials? basic, string? bearer, string? ip, CancellationToken ct)
     {

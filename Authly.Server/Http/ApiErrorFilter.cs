@@ -1,3 +1,4 @@
+using Authly.Security;
 using System.Text.Json;
 using Authly.Clients;
 
@@ -16,13 +17,13 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
         catch (Vault.VaultException e)
         {
             // The private detail (an upstream's status and error code, a key id) helps the operator; it never holds a token.
-            if (e.Private is not null || e.Status >= 500) log.LogWarning("Vault error {Code} on {Path}: {Detail}", e.ErrorCode, http.Request.Path, e.Private ?? e.Detail);
+            if (e.Private is not null || e.Status >= 500) log.LogWarning("Vault error {Code} on {Path}: {Detail}", e.ErrorCode, LogText.Safe(http.Request.Path), LogText.Safe(e.Private ?? e.Detail));
             return Write(new ApiException(e.Status, e.Detail, e.ErrorCode, e.Field));
         }
         catch (BadHttpRequestException e) { return Write(new ApiException(e.StatusCode, e.StatusCode == 413 ? "Request body is larger than 1 MiB" : "Malformed request")); }
         catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {
-            log.LogError(e, "Unhandled error on {Path}", http.Request.Path);
+            log.LogError(e, "Unhandled error on {Path}", LogText.Safe(http.Request.Path));
             return Write(new ApiException(StatusCodes.Status500InternalServerError, "Internal server error"));
         }
     }

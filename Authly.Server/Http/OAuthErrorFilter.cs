@@ -1,3 +1,4 @@
+using Authly.Security;
 using Authly.OAuth;
 using Microsoft.Net.Http.Headers;
 
@@ -21,7 +22,7 @@ public sealed class OAuthErrorFilter(ILogger<OAuthErrorFilter> log) : IEndpointF
         }
         catch (OAuthException e)
         {
-            if (e.Detail is not null) log.LogInformation("OAuth error {Error} on {Path}: {Detail}", e.Error, http.Request.Path, e.Detail);
+            if (e.Detail is not null) log.LogInformation("OAuth error {Error} on {Path}: {Detail}", e.Error, LogText.Safe(http.Request.Path), LogText.Safe(e.Detail));
             return Write(http, e);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
@@ -30,7 +31,7 @@ public sealed class OAuthErrorFilter(ILogger<OAuthErrorFilter> log) : IEndpointF
         }
         catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {
-            log.LogError(e, "Unhandled error on {Path}", http.Request.Path);
+            log.LogError(e, "Unhandled error on {Path}", LogText.Safe(http.Request.Path));
             return Write(http, new OAuthException(OAuthErrors.ServerError, "The server could not complete the request"), StatusCodes.Status500InternalServerError);
         }
     }

@@ -1,6 +1,7 @@
 using Authly.Counters;
 using Authly.Storage;
 using Authly.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
 namespace Authly.Tests.Core;
@@ -34,7 +35,7 @@ public sealed class CounterStoreTests
 
     private Backend Create(string backend)
     {
-        if (backend == "redis") return new Backend(new RedisCounterStore(_redis!, $"t{Guid.NewGuid():N}:"), null);
+        if (backend == "redis") return new Backend(new RedisCounterStore(_redis!, $"t{Guid.NewGuid():N}:", new InProcessCounterStore(TimeProvider.System), NullLogger<RedisCounterStore>.Instance), null);
         var clock = new TestClock(DateTimeOffset.UtcNow);
         return new Backend(new InProcessCounterStore(clock), clock);
     }
@@ -150,5 +151,26 @@ public sealed class CounterStoreTests
         Assert.That(await b.AfterAsync(Short, async () => (await b.Store.HitAsync("timer", Short, None)).Count == 1), Is.True);
 
         Assert.That(await b.Store.FailAsync("login:alice", 2, Short, None), Is.Null, "one failure in the new window does not lock");
+    }
+
+    [Test, Description("An unreachable Redis: counting goes on in this process instead of failing the request")]
+    public async Task RedisStore_WhenRedisIsUnreachable_CountsInProcessAndLocks()
+    {
+        var options = RedisUrl.Parse("redis://127.0.0.1:1");
+        options.ConnectTimeout = 200;
+        options.SyncTimeout = 200;
+        using var dead = await ConnectionMultiplexer.ConnectAsync(options);
+        var store = new RedisCounterStore(dead, "dead:", new InProcessCounterStore(TimeProvider.System), NullLogger<RedisCounterStore>.Instance);
+
+        var first = await store.HitAsync("ip", Window, CancellationToken.None);
+        var second = await store.HitAsync("ip", Window, CancellationToken.None);
+        Assert.That((first.Count, second.Count), Is.EqualTo((1L, 2L)));
+        Assert.That(store.Degraded, Is.True);
+
+        Assert.That(await store.FailAsync("user", 2, Window, CancellationToken.None), Is.Null);
+        Assert.That(await store.FailAsync("user", 2, Window, CancellationToken.None), Is.Not.Null);
+        Assert.That(await store.LockedForAsync("user", CancellationToken.None), Is.Not.Null);
+        await store.ResetAsync("user", CancellationToken.None);
+        Assert.That(await store.LockedForAsync("user", CancellationToken.None), Is.Null);
     }
 }

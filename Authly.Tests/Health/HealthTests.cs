@@ -53,6 +53,23 @@ public sealed class HealthTests
         Assert.That(AuthlyApp.Str(body, "redis"), Is.EqualTo("disconnected"));
     }
 
+    [Test, Description("Rate limits and lockouts fall back to per-node counters: a Redis outage is not a sign-in outage")]
+    public async Task TokenRequests_WhenRedisIsUnreachable_StillSucceed()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var closedPort = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["REDIS_URL"] = $"redis://127.0.0.1:{closedPort}" });
+        var user = await app.CreateUserAsync();
+        var response = await app.PostFormAsync("/api/v1/oauth/token",
+            [("grant_type", "password"), ("username", user.Username), ("password", user.Password)]);
+        var body = await AuthlyApp.JsonAsync(response);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToJsonString());
+        var introspected = await app.PostFormAsync("/api/v1/oauth/introspect", [("token", AuthlyApp.Str(body, "access_token"))]);
+        Assert.That((await AuthlyApp.JsonAsync(introspected))["active"]!.GetValue<bool>(), Is.True);
+    }
+
     [Test]
     public async Task Live_IsAlive()
     {

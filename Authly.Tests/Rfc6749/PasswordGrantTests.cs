@@ -140,6 +140,24 @@ public sealed class PasswordGrantTests
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_scope");
     }
 
+    [Test, Description("RFC 7662 §4: introspect reveals other parties' tokens, so a non-admin user never holds it")]
+    public async Task PasswordRequest_ByNonAdminAskingForIntrospect_DropsIt()
+    {
+        var user = await _app.CreateUserAsync();
+        var body = await OAuthAssert.TokenAsync(await LoginAsync(_app, user.Username, user.Password, "read introspect"));
+        Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("read"));
+        var only = await LoginAsync(_app, user.Username, user.Password, "introspect");
+        await OAuthAssert.ErrorAsync(only, HttpStatusCode.BadRequest, "invalid_scope");
+    }
+
+    [Test, Description("RFC 7662 §4: an admin may hold introspect")]
+    public async Task PasswordRequest_ByAdminAskingForIntrospect_GrantsIt()
+    {
+        var user = await _app.CreateUserAsync(isAdmin: true);
+        var body = await OAuthAssert.TokenAsync(await LoginAsync(_app, user.Username, user.Password, "introspect"));
+        Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("introspect"));
+    }
+
     [Test, Description("API.md: granted = requested ∩ active scopes")]
     public async Task PasswordRequest_AskingForInactiveAndUnknownScopes_GrantsOnlyActiveOnes()
     {
