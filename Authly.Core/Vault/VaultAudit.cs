@@ -29,10 +29,14 @@ public sealed class VaultAudit(NpgsqlDataSource db, ILogger<VaultAudit> log)
         VALUES (@Actor, @EntryId, @Provider, @Action, @Outcome, @Detail, @Ip)
         """;
 
+    /// <summary>Raised for every access with its action and outcome (both from fixed sets), for metrics.</summary>
+    public event Action<string, string>? Recorded;
+
     /// <summary>Records one access. A failure to record is logged and does not fail the request that was already served.</summary>
     public async Task WriteAsync(VaultCaller caller, string action, string outcome, Guid? entryId = null, string? provider = null,
         string? detail = null, CancellationToken ct = default)
     {
+        Recorded?.Invoke(action, outcome);
         try
         {
             await using var conn = await db.OpenConnectionAsync(ct);

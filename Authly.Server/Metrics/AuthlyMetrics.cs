@@ -4,6 +4,7 @@ using Authly.Grants;
 using Authly.Sessions;
 using Authly.Tokens;
 using Authly.Users;
+using Authly.Vault;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -24,10 +25,11 @@ public sealed class AuthlyMetrics : IDisposable
     private readonly Counter<long> _logins;
     private readonly Counter<long> _rateLimitHits;
     private readonly Counter<long> _lockouts;
+    private readonly Counter<long> _vaultOperations;
     private readonly DatabaseGauges _gauges;
 
     public AuthlyMetrics(GrantEngine grants, PasswordLogin login, RateLimiter limiter, RevocationList revocations, SessionStore sessions,
-        RefreshTokenStore refreshTokens, NpgsqlDataSource db, IServiceProvider services, TimeProvider clock)
+        RefreshTokenStore refreshTokens, VaultAudit vaultAudit, NpgsqlDataSource db, IServiceProvider services, TimeProvider clock)
     {
         HttpRequests = _meter.CreateCounter<long>("authly_http_requests_total", description: "HTTP requests by method, route template and status");
         HttpDuration = _meter.CreateHistogram<double>("authly_http_request_duration_seconds", "s", "HTTP request duration by method and route template");
@@ -42,7 +44,9 @@ public sealed class AuthlyMetrics : IDisposable
             _logins.Add(1, new KeyValuePair<string, object?>("status", outcome));
             if (outcome == "locked") _lockouts.Add(1);
         };
+        _vaultOperations = _meter.CreateCounter<long>("authly_vault_operations_total", description: "Token vault calls by action and outcome");
         limiter.Limited += () => _rateLimitHits.Add(1);
+        vaultAudit.Recorded += (action, outcome) => _vaultOperations.Add(1, new("action", action), new("outcome", outcome));
         // Start at zero, so the series exists (and dashboards show 0, not "no data") before the first event.
         _rateLimitHits.Add(0);
         _lockouts.Add(0);
