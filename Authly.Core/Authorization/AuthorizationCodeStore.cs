@@ -50,16 +50,19 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db, TimeProvider clo
     }
 
     private const string Columns = "client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, expires_at, consumed_at, family_id, access_jti, access_expires_at";
-    private const string ConsumeSql = $"UPDATE authorization_codes SET consumed_at = now() WHERE code_hash = @Hash AND consumed_at IS NULL RETURNING {Columns}";
+    private const string ConsumeSql = $"UPDATE authorization_codes SET consumed_at = now() WHERE code_hash = @Hash AND client_id = @ClientId AND consumed_at IS NULL RETURNING {Columns}";
     private const string FindSql = $"SELECT {Columns} FROM authorization_codes WHERE code_hash = @Hash";
 
-    /// <summary>(the code, whether this call consumed it). A code already consumed comes back with Consumed=false.</summary>
-    public async Task<(Code? Code, bool Consumed)> ConsumeAsync(string code, CancellationToken ct)
+    /// <summary>
+    /// (the code, whether this call consumed it). Only the client the code was issued to consumes
+    /// it; a code already consumed, or presented by another client, comes back with Consumed=false.
+    /// </summary>
+    public async Task<(Code? Code, bool Consumed)> ConsumeAsync(string code, string clientId, CancellationToken ct)
     {
         if (code.Length > 256) return (null, false);
         var hash = OpaqueToken.Hash(code);
         await using var conn = await db.OpenConnectionAsync(ct);
-        var row = await conn.QuerySingleOrDefaultAsync<Code>(new CommandDefinition(ConsumeSql, new { Hash = hash }, cancellationToken: ct));
+        var row = await conn.QuerySingleOrDefaultAsync<Code>(new CommandDefinition(ConsumeSql, new { Hash = hash, ClientId = clientId }, cancellationToken: ct));
         if (row is not null) return (row, true);
         return (await conn.QuerySingleOrDefaultAsync<Code>(new CommandDefinition(FindSql, new { Hash = hash }, cancellationToken: ct)), false);
     }

@@ -27,8 +27,12 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         var redirectUri = request.Required(Parameters.RedirectUri);
         var verifier = request.Required(Parameters.CodeVerifier);
 
-        var (code, consumed) = await codes.ConsumeAsync(codeValue, ct);
+        var (code, consumed) = await codes.ConsumeAsync(codeValue, client.ClientId, ct);
         if (code is null) throw OAuthException.InvalidGrant("The authorization code is invalid", "unknown code");
+        // §4.1.3: the code must have been issued to this client. Checked before the replay rule, and
+        // without consuming it: another client presenting a code it intercepted must be able neither
+        // to burn it nor to revoke what its rightful client obtained with it.
+        if (code.ClientId != client.ClientId) throw OAuthException.InvalidGrant("The authorization code is invalid", "code issued to another client");
         if (!consumed)
         {
             // §4.1.2: the code was used before; revoke everything issued from it.
@@ -39,7 +43,6 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
                 await revocations.RevokeAsync(code.AccessJti, new DateTimeOffset(DateTime.SpecifyKind(accessExp, DateTimeKind.Utc)), ct);
             throw OAuthException.InvalidGrant("The authorization code is invalid", "code replay; issued tokens revoked");
         }
-        if (code.ClientId != client.ClientId) throw OAuthException.InvalidGrant("The authorization code is invalid", "code issued to another client");
         if (code.ExpiresAt <= clock.GetUtcNow().UtcDateTime) throw OAuthException.InvalidGrant("The authorization code has expired");
         // RFC 6749 §4.1.3: redirect_uri must be identical to the one in the authorization request.
         if (!string.Equals(code.RedirectUri, redirectUri, StringComparison.Ordinal))

@@ -407,6 +407,24 @@ public sealed class AuthorizationCodeFlowTests
         await AssertTokenErrorAsync(await browser.ExchangeRawAsync(other, code, Redirect, request.Verifier), "invalid_grant");
     }
 
+    [Test, Description("RFC 6749 §4.1.3: a code presented by another client is refused without burning it or revoking anything")]
+    public async Task TokenRequest_WithCodeOfAnotherClient_LeavesTheCodeToItsClient()
+    {
+        var other = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect]);
+        var user = await _app.RegisterUserAsync();
+        using var browser = Browser();
+        var request = Request();
+        var code = await browser.CodeAsync(request, user);
+        await AssertTokenErrorAsync(await browser.ExchangeRawAsync(other, code, Redirect, request.Verifier), "invalid_grant");
+        var rightful = await browser.ExchangeRawAsync(_clientId, code, Redirect, request.Verifier);
+        Assert.That(rightful.StatusCode, Is.EqualTo(HttpStatusCode.OK), await rightful.Content.ReadAsStringAsync());
+        var access = AuthlyApp.Str(await AuthlyApp.JsonAsync(rightful), "access_token");
+        // The other client presenting the now-used code is still just invalid_grant: not a replay that revokes.
+        await AssertTokenErrorAsync(await browser.ExchangeRawAsync(other, code, Redirect, request.Verifier), "invalid_grant");
+        var userinfo = await _app.BearerClient(access).GetAsync("/oidc/userinfo");
+        Assert.That(userinfo.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
     [Test, Description("RFC 6749 §4.1.2: codes are short-lived; an expired code is invalid_grant")]
     public async Task TokenRequest_WithExpiredCode_ReturnsInvalidGrant()
     {
