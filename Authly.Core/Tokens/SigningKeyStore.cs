@@ -120,6 +120,9 @@ public sealed class SigningKeyStore
         INSERT INTO signing_keys (kid, alg, public_jwk, private_key_encrypted) VALUES (@Kid, @Alg, @PublicJwk, @Sealed)
         """;
     private const string ActiveAlgSql = "SELECT alg FROM signing_keys WHERE retired_at IS NULL FOR UPDATE";
+    // Serializes key changes across nodes. Row locks alone cannot: with no active key there is no
+    // row to lock, and a second node's retire would then retire the first node's brand-new key.
+    private const string KeyChangeLockSql = "SELECT pg_advisory_xact_lock(hashtext('authly.signing_keys'))";
 
     /// <summary>Retires the active key (it keeps verifying until its tokens expire) and activates a new one.</summary>
     public async Task<SigningKey> RotateAsync(CancellationToken ct)
@@ -137,6 +140,7 @@ public sealed class SigningKeyStore
     {
         var (kid, publicJwk, privateDer) = NewKeyMaterial(_options.SigningAlgorithm);
         await using var tx = await conn.BeginTransactionAsync(ct);
+        await conn.ExecuteAsync(new CommandDefinition(KeyChangeLockSql, transaction: tx, cancellationToken: ct));
         var activeAlg = await conn.QuerySingleOrDefaultAsync<string>(new CommandDefinition(ActiveAlgSql, transaction: tx, cancellationToken: ct));
         if (onlyIfNeeded && activeAlg == _options.SigningAlgorithm) { await tx.RollbackAsync(ct); return; }
         await conn.ExecuteAsync(new CommandDefinition(RetireSql, new { Grace = RetiredKeyGrace }, tx, cancellationToken: ct));
