@@ -15,22 +15,24 @@ public static class VaultEndpoints
 {
     public static void MapVaultEndpoints(this WebApplication app)
     {
+        // Calls that can reach an upstream provider share the per-IP rate limit bucket "vault", so a
+        // caller cannot turn this server into a refresh/introspection hammer against a provider.
         var api = app.MapGroup("/api/v1/vault").WithTags("vault").AddEndpointFilter<ApiErrorFilter>().AddEndpointFilterFactory(CallerFilter);
         api.MapGet("/providers", ProvidersAsync).WithSummary("Providers a user can connect");
-        api.MapPost("/tokens", StoreAsync).WithSummary("Store a refresh or offline token for (user, provider, purpose)");
+        api.MapPost("/tokens", StoreAsync).RateLimitedApi("vault").WithSummary("Store a refresh or offline token for (user, provider, purpose)");
         api.MapGet("/tokens", ListAsync).WithSummary("Entries of the calling user, or granted to the calling client (never tokens)");
         api.MapGet("/tokens/{id:guid}", GetAsync);
-        api.MapDelete("/tokens/{id:guid}", RevokeAsync).WithSummary("Revoke the entry here and at the provider (RFC 7009)");
-        api.MapPost("/tokens/{id:guid}/access-token", MintAsync).WithSummary("A fresh access token from the stored refresh token");
+        api.MapDelete("/tokens/{id:guid}", RevokeAsync).RateLimitedApi("vault").WithSummary("Revoke the entry here and at the provider (RFC 7009)");
+        api.MapPost("/tokens/{id:guid}/access-token", MintAsync).RateLimitedApi("vault").WithSummary("A fresh access token from the stored refresh token");
         api.MapPost("/tokens/{id:guid}/grants", GrantAsync).WithSummary("Let a service client use the entry (owner only)");
         api.MapDelete("/tokens/{id:guid}/grants/{clientId}", UngrantAsync);
         api.MapGet("/tokens/{id:guid}/audit", AuditAsync).WithSummary("The entry's access record (owner only)");
         api.MapDelete("/tokens/{id:guid}/sessions/{sid}", EndProviderSessionAsync).WithSummary("End a session at the entry's provider, where supported");
-        api.MapPost("/validate", ValidateAsync).WithSummary("Is this access token valid at the provider? (introspection, or JWKS for JWTs)");
+        api.MapPost("/validate", ValidateAsync).RateLimitedApi("vault").WithSummary("Is this access token valid at the provider? (introspection, or JWKS for JWTs)");
         api.MapGet("/sessions", SessionsAsync).WithSummary("The caller's Authly sessions and, where providers expose them, provider sessions");
         api.MapDelete("/sessions/{sid}", EndSessionAsync).WithSummary("End one of the caller's Authly sessions");
 
-        app.MapGet("/api/v1/vault/connect/{provider}", ConnectAsync).WithTags("vault")
+        app.MapGet("/api/v1/vault/connect/{provider}", ConnectAsync).RateLimitedApi("vault").WithTags("vault")
             .WithSummary("Start the authorization code + PKCE flow (offline_access) with a provider, for the signed-in user");
         app.MapGet(VaultConnect.CallbackPath, CallbackAsync).WithTags("vault").ExcludeFromDescription();
 

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
@@ -98,6 +99,27 @@ public sealed class VaultLocalProviderTests
         var (status, body) = await VaultApp.SendAsync(api, HttpMethod.Get, $"/api/v1/vault/tokens/{entry}");
         Assert.That((status, AuthlyApp.Str(body, "purpose"), AuthlyApp.Str(body, "created_by")),
             Is.EqualTo((HttpStatusCode.OK, "browser", $"user:{user.Id}")), body.ToJsonString());
+    }
+
+    [Test, Description("Issue #7: calls that reach a provider are rate limited per IP (429 RATE_LIMITED with Retry-After)")]
+    public async Task Validate_OverTheRateLimit_Returns429WithRetryAfter()
+    {
+        using var app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["RATE_LIMIT_MAX_REQUESTS"] = "3" });
+        var user = await VaultApp.UserAsync(app);
+        using var http = VaultApp.Client(app, user.Token);
+        var statuses = new List<int>();
+        HttpResponseMessage? last = null;
+        for (var i = 0; i < 4; i++)
+        {
+            last = await http.PostAsJsonAsync("/api/v1/vault/validate", new { provider = "authly", token = user.Token });
+            statuses.Add((int)last.StatusCode);
+        }
+        Assert.That(statuses, Is.EqualTo(new[] { 200, 200, 200, 429 }));
+        var body = await AuthlyApp.JsonAsync(last!);
+        Assert.That(AuthlyApp.Str(body, "error_code"), Is.EqualTo("RATE_LIMITED"));
+        Assert.That(last!.Headers.RetryAfter?.Delta, Is.Not.Null);
+        // Reading entries does not reach a provider and is not counted.
+        Assert.That((await http.GetAsync("/api/v1/vault/tokens")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
     [Test, Description("Issue #7: outside embedded/testing mode the vault does not start without AUTHLY_VAULT_ENCRYPTION_KEY")]
