@@ -78,6 +78,32 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
             return null;
         }
         if (!LooksLikeJwt(token)) return null;
+        var result = await CheckSignatureAsync(token, ring);
+        if (result?.IsValid != true && UnknownKid(token, ring) is { } kid && await keys.RingWithUnknownKidAsync(kid, ct) is { } reloaded)
+        {
+            // Signed with a key another node made after our ring was loaded.
+            ring = reloaded;
+            result = await CheckSignatureAsync(token, ring);
+        }
+        if (result is null) return null;
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt) return null;
+
+        var now = clock.GetUtcNow().ToUnixTimeSeconds();
+        if (!jwt.TryGetPayloadValue<long>("exp", out var exp)) return null;
+        long? nbf = jwt.TryGetPayloadValue<long>("nbf", out var n) ? n : null;
+        if (!jwt.TryGetPayloadValue<string>("jti", out var jti) || string.IsNullOrEmpty(jti)) return null;
+        if (!jwt.TryGetPayloadValue<string>("client_id", out var clientId)) return null;
+        jwt.TryGetPayloadValue<string>("scope", out var scope);
+        jwt.TryGetPayloadValue<string>("username", out var username);
+        jwt.TryGetPayloadValue<long>("iat", out var iat);
+        var claims = new AccessTokenClaims(jwt.Issuer, jwt.Subject, Audience, clientId, scope ?? "", username, jti, iat, exp, nbf);
+        if (!IsCurrent(claims, now)) return null;
+        Remember(token, claims, ring, now);
+        return claims;
+    }
+
+    private async Task<TokenValidationResult?> CheckSignatureAsync(string token, SigningKeyStore.KeyRing ring)
+    {
         var parameters = new TokenValidationParameters
         {
             ValidIssuer = issuer.Value,
@@ -95,23 +121,19 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
             RequireSignedTokens = true,
             TryAllIssuerSigningKeys = false,
         };
-        TokenValidationResult result;
-        try { result = await Handler.ValidateTokenAsync(token, parameters); }
+        try { return await Handler.ValidateTokenAsync(token, parameters); }
         catch (Exception) { return null; }
-        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt) return null;
+    }
 
-        var now = clock.GetUtcNow().ToUnixTimeSeconds();
-        if (!jwt.TryGetPayloadValue<long>("exp", out var exp)) return null;
-        long? nbf = jwt.TryGetPayloadValue<long>("nbf", out var n) ? n : null;
-        if (!jwt.TryGetPayloadValue<string>("jti", out var jti) || string.IsNullOrEmpty(jti)) return null;
-        if (!jwt.TryGetPayloadValue<string>("client_id", out var clientId)) return null;
-        jwt.TryGetPayloadValue<string>("scope", out var scope);
-        jwt.TryGetPayloadValue<string>("username", out var username);
-        jwt.TryGetPayloadValue<long>("iat", out var iat);
-        var claims = new AccessTokenClaims(jwt.Issuer, jwt.Subject, Audience, clientId, scope ?? "", username, jti, iat, exp, nbf);
-        if (!IsCurrent(claims, now)) return null;
-        Remember(token, claims, ring, now);
-        return claims;
+    /// <summary>The token header's kid when our ring has no such key (a token we cannot parse: null).</summary>
+    private static string? UnknownKid(string token, SigningKeyStore.KeyRing ring)
+    {
+        try
+        {
+            var kid = new JsonWebToken(token).Kid;
+            return string.IsNullOrEmpty(kid) || kid.Length > 128 || ring.All.Any(k => k.Kid == kid) ? null : kid;
+        }
+        catch (Exception) { return null; }
     }
 
     /// <summary>Not expired (no skew: an expired token is inactive the moment it expires) and not before its nbf (5 s skew).</summary>

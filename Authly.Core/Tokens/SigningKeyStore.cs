@@ -28,6 +28,10 @@ public sealed class SigningKeyStore
     private readonly SecretBox _box;
     private readonly SemaphoreSlim _loadLock = new(1, 1);
     private volatile KeyRing? _ring;
+    // Reloads forced by a kid this node does not know, at most one per interval: a flood of tokens
+    // with made-up kids must not become a flood of database reads.
+    private static readonly TimeSpan UnknownKidReloadInterval = TimeSpan.FromSeconds(10);
+    private long _lastUnknownKidReload = long.MinValue;
 
     public sealed record KeyRing(SigningKey Active, IReadOnlyList<SigningKey> All, DateTimeOffset Expires);
 
@@ -55,6 +59,24 @@ public sealed class SigningKeyStore
             return ring;
         }
         finally { _loadLock.Release(); }
+    }
+
+    /// <summary>
+    /// A token names a kid this node's ring lacks: another node may have rotated while the
+    /// announcement did not reach us (no Redis, a dropped message). Reloads the ring, at most once
+    /// per <see cref="UnknownKidReloadInterval"/>, and returns it when it now holds the kid; else null.
+    /// </summary>
+    public async ValueTask<KeyRing?> RingWithUnknownKidAsync(string kid, CancellationToken ct)
+    {
+        var current = await RingAsync(ct);
+        if (current.All.Any(k => k.Kid == kid)) return current;
+        var now = _clock.GetUtcNow().UtcTicks;
+        var last = Interlocked.Read(ref _lastUnknownKidReload);
+        if (last != long.MinValue && now - last < UnknownKidReloadInterval.Ticks) return null;
+        if (Interlocked.CompareExchange(ref _lastUnknownKidReload, now, last) != last) return null;
+        _ring = null;
+        var reloaded = await RingAsync(ct);
+        return reloaded.All.Any(k => k.Kid == kid) ? reloaded : null;
     }
 
     private sealed record Row(string Kid, string Alg, string? PublicJwk, byte[]? PrivateKeyEncrypted, DateTime CreatedAt, DateTime? RetiredAt, DateTime? VerifyUntil);

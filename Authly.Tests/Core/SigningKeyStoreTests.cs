@@ -215,6 +215,34 @@ public sealed class SigningKeyStoreTests
             "a token signed by the retired RS256 key is still within its life");
     }
 
+    [Test, Description("A rotation this node missed (no bus): a token with the new kid reloads the ring once and validates")]
+    public async Task Validate_TokenWithKidThisNodeHasNotLoaded_ReloadsTheRingAndValidates()
+    {
+        var (cs, _) = await NewDatabaseAsync();
+        var nodeA = Node(cs);
+        var nodeB = Node(cs);
+        var jwtB = Jwt(nodeB, Options(cs));
+        await nodeB.RingAsync(CancellationToken.None); // B caches the first key
+        await nodeA.RotateAsync(CancellationToken.None); // and hears nothing of this rotation
+        var token = await Jwt(nodeA, Options(cs)).CreateAccessTokenAsync("user-1", "client-1", "read", null, CancellationToken.None);
+
+        Assert.That(await jwtB.ValidateAsync(token.Token, CancellationToken.None), Is.Not.Null);
+    }
+
+    [Test, Description("Made-up kids cannot force a database read per token: one reload per interval")]
+    public async Task RingWithUnknownKid_ForMadeUpKids_ReloadsAtMostOncePerInterval()
+    {
+        var (cs, _) = await NewDatabaseAsync();
+        var node = Node(cs);
+        var before = await node.RingAsync(CancellationToken.None);
+        Assert.That(await node.RingWithUnknownKidAsync("made-up-1", CancellationToken.None), Is.Null);
+        var afterFirst = await node.RingAsync(CancellationToken.None);
+        Assert.That(afterFirst, Is.Not.SameAs(before), "the first unknown kid reloads");
+        Assert.That(await node.RingWithUnknownKidAsync("made-up-2", CancellationToken.None), Is.Null);
+        Assert.That(await node.RingAsync(CancellationToken.None), Is.SameAs(afterFirst), "the second, within the interval, does not");
+        Assert.That(await node.RingWithUnknownKidAsync(before.Active.Kid, CancellationToken.None), Is.SameAs(afterFirst), "a known kid needs no reload");
+    }
+
     [Test]
     public async Task Hs256Mode_PublishesNoKeys_AndRefusesRotation()
     {
