@@ -7,7 +7,7 @@ namespace Authly.Tests.Core;
 [TestFixture, Category("Core")]
 public sealed class SecretBoxTests
 {
-    private static readonly byte[] Plaintext = Encoding.UTF8.GetBytes("-----BEGIN PRIVATE KEY----- not really");
+    private static readonly byte[] Plaintext = Encoding.UTF8.GetBytes("a private key, PKCS#8 DER in real use");
     private readonly SecretBox _box = new("the configured secret", "authly-signing-keys");
 
     [Test]

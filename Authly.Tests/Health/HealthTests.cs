@@ -41,10 +41,7 @@ public sealed class HealthTests
     public async Task Health_WhenRedisIsUnreachable_SaysDisconnectedButStaysHealthy()
     {
         // API.md: only PostgreSQL makes /health unhealthy; Redis state is reported.
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var closedPort = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var closedPort = Authly.Tests.Cluster.AuthlyNode.FreePort(); // nothing listens there
         using var app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["REDIS_URL"] = $"redis://127.0.0.1:{closedPort}" });
         var response = await app.CreateClient().GetAsync("/health");
         var body = await AuthlyApp.JsonAsync(response);
@@ -56,10 +53,7 @@ public sealed class HealthTests
     [Test, Description("Rate limits and lockouts fall back to per-node counters: a Redis outage is not a sign-in outage")]
     public async Task TokenRequests_WhenRedisIsUnreachable_StillSucceed()
     {
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var closedPort = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var closedPort = Authly.Tests.Cluster.AuthlyNode.FreePort(); // nothing listens there
         using var app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["REDIS_URL"] = $"redis://127.0.0.1:{closedPort}" });
         var user = await app.CreateUserAsync();
         var response = await app.PostFormAsync("/api/v1/oauth/token",

@@ -396,17 +396,6 @@ public sealed class AuthorizationCodeFlowTests
         Assert.That(userinfo.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
     }
 
-    [Test, Description("RFC 6749 §4.1.3: the code must have been issued to the authenticated client")]
-    public async Task TokenRequest_WithCodeOfAnotherClient_ReturnsInvalidGrant()
-    {
-        var other = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect]);
-        var user = await _app.RegisterUserAsync();
-        using var browser = Browser();
-        var request = Request();
-        var code = await browser.CodeAsync(request, user);
-        await AssertTokenErrorAsync(await browser.ExchangeRawAsync(other, code, Redirect, request.Verifier), "invalid_grant");
-    }
-
     [Test, Description("RFC 6749 §4.1.3: a code presented by another client is refused without burning it or revoking anything")]
     public async Task TokenRequest_WithCodeOfAnotherClient_LeavesTheCodeToItsClient()
     {
