@@ -1,0 +1,114 @@
+namespace Authly.Cli.Admin;
+
+/// <summary>
+/// Where the CLI keeps its state and which server it talks to. Directory: $AUTHLY_CONFIG_DIR or
+/// ~/.authly. config.toml holds <c>[api] url, timeout</c> and <c>[output] default_format</c>; the API URL
+/// comes from --api-url, then $AUTHLY_API_URL, then config.toml, then the URL of the last login, then
+/// http://localhost:8000.
+/// </summary>
+public sealed record CliConfig(string Directory, string? ConfigApiUrl, TimeSpan Timeout, string? DefaultFormat)
+{
+    public const string DefaultApiUrl = "http://localhost:8000";
+
+    public string TokenFile => Path.Combine(Directory, "tokens.json");
+    public string ConfigFile => Path.Combine(Directory, "config.toml");
+
+    public static string ConfigDirectory() =>
+        Environment.GetEnvironmentVariable("AUTHLY_CONFIG_DIR") is { Length: > 0 } dir
+            ? Path.GetFullPath(dir)
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".authly");
+
+    public static CliConfig Load()
+    {
+        var dir = ConfigDirectory();
+        var file = Path.Combine(dir, "config.toml");
+        var toml = File.Exists(file) ? MiniToml.Parse(File.ReadAllText(file), file) : new Dictionary<string, string>();
+        var timeout = TimeSpan.FromSeconds(30);
+        if (toml.TryGetValue("api.timeout", out var t))
+            timeout = double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var s) && s is > 0 and <= 3600
+                ? TimeSpan.FromSeconds(s)
+                : throw new CliException(ExitCodes.Validation, $"{file}: [api] timeout must be a number of seconds between 0 and 3600");
+        string? format = null;
+        if (toml.TryGetValue("output.default_format", out var f))
+            format = f is "table" or "json" ? f : throw new CliException(ExitCodes.Validation, $"{file}: [output] default_format must be \"table\" or \"json\"");
+        return new CliConfig(dir, toml.GetValueOrDefault("api.url"), timeout, format);
+    }
+
+    /// <summary>The API URL and where it came from (for `auth info`).</summary>
+    public (string Url, string Source) ApiUrl(string? fromOption, string? fromLastLogin)
+    {
+        var (url, source) = fromOption is { Length: > 0 } o ? (o, "--api-url")
+            : Environment.GetEnvironmentVariable("AUTHLY_API_URL") is { Length: > 0 } e ? (e, "AUTHLY_API_URL")
+            : ConfigApiUrl is { Length: > 0 } c ? (c, "config.toml")
+            : fromLastLogin is { Length: > 0 } l ? (l, "last login")
+            : (DefaultApiUrl, "default");
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            throw new CliException(ExitCodes.Validation, $"API URL from {source} is not an absolute http(s) URL: {url}");
+        return (url.TrimEnd('/'), source);
+    }
+}
+
+/// <summary>
+/// The TOML this CLI needs and no more: [section] headers, key = "string" | number | true/false,
+/// comments. Keys come back as "section.key". Anything else is an error naming the line.
+/// </summary>
+public static class MiniToml
+{
+    public static Dictionary<string, string> Parse(string text, string fileName)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        var section = "";
+        var lineNumber = 0;
+        foreach (var raw in text.Split('\n'))
+        {
+            lineNumber++;
+            var line = StripComment(raw).Trim();
+            if (line.Length == 0) continue;
+            if (line.StartsWith('[') && line.EndsWith(']'))
+            {
+                section = line[1..^1].Trim();
+                if (section.Length == 0 || !section.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+                    throw Bad(fileName, lineNumber, "bad section name");
+                continue;
+            }
+            var eq = line.IndexOf('=');
+            if (eq <= 0) throw Bad(fileName, lineNumber, "expected key = value");
+            var key = line[..eq].Trim();
+            var value = line[(eq + 1)..].Trim();
+            if (!key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')) throw Bad(fileName, lineNumber, "bad key");
+            if (value.Length >= 2 && value[0] == '"' && value[^1] == '"') value = Unescape(value[1..^1], fileName, lineNumber);
+            else if (value.Length >= 2 && value[0] == '\'' && value[^1] == '\'') value = value[1..^1];
+            else if (value is not ("true" or "false") && !double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))
+                throw Bad(fileName, lineNumber, "value must be a quoted string, a number, true or false");
+            result[section.Length == 0 ? key : $"{section}.{key}"] = value;
+        }
+        return result;
+    }
+
+    private static string StripComment(string line)
+    {
+        var quote = '\0';
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quote != '\0') { if (c == '\\' && quote == '"') i++; else if (c == quote) quote = '\0'; }
+            else if (c is '"' or '\'') quote = c;
+            else if (c == '#') return line[..i];
+        }
+        return line;
+    }
+
+    private static string Unescape(string s, string file, int line)
+    {
+        var sb = new System.Text.StringBuilder();
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (s[i] != '\\') { sb.Append(s[i]); continue; }
+            if (++i >= s.Length) throw Bad(file, line, "dangling backslash");
+            sb.Append(s[i] switch { 'n' => '\n', 't' => '\t', '"' => '"', '\\' => '\\', _ => throw Bad(file, line, $"unsupported escape \\{s[i]}") });
+        }
+        return sb.ToString();
+    }
+
+    private static CliException Bad(string file, int line, string what) => new(ExitCodes.Validation, $"{file}:{line}: {what}");
+}
