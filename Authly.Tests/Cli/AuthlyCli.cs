@@ -1,0 +1,72 @@
+using System.Diagnostics;
+
+namespace Authly.Tests.Cli;
+
+/// <summary>Runs the built `authly` (Authly.Cli/bin/&lt;config&gt;/net10.0/authly.dll) as a subprocess with its own config directory.</summary>
+public sealed class AuthlyCli(string apiUrl)
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr)
+    {
+        public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+    }
+
+    public string ConfigDir { get; } = Directory.CreateTempSubdirectory("authly-cli-").FullName;
+    public string ApiUrl { get; } = apiUrl;
+    public string TokenFile => Path.Combine(ConfigDir, "tokens.json");
+
+    public static string Dll()
+    {
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var (framework, configuration) = (testDir.Name, testDir.Parent!.Name);
+        var root = testDir.Parent!.Parent!.Parent!.Parent!.FullName;
+        var dll = Path.Combine(root, "Authly.Cli", "bin", configuration, framework, "authly.dll");
+        if (!File.Exists(dll)) Assert.Fail($"{dll} is missing: build the solution (dotnet build Authly.sln -c {configuration}) before running the CLI tests.");
+        return dll;
+    }
+
+    public ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string?>? env, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Dll());
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["AUTHLY_CONFIG_DIR"] = ConfigDir;
+        psi.Environment["AUTHLY_API_URL"] = ApiUrl;
+        psi.Environment["HOME"] = ConfigDir;
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        if (env is not null)
+            foreach (var (k, v) in env)
+                if (v is null) psi.Environment.Remove(k); else psi.Environment[k] = v;
+        return psi;
+    }
+
+    public Task<Result> RunAsync(params string[] args) => RunWithAsync(null, null, args);
+
+    public async Task<Result> RunWithAsync(string? stdin, IReadOnlyDictionary<string, string?>? env, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(env, args))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null) await process.StandardInput.WriteAsync(stdin);
+        process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try { await process.WaitForExitAsync(timeout.Token); }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"authly {string.Join(' ', args)} did not exit within 60 s");
+        }
+        return new Result(process.ExitCode, await stdout, await stderr);
+    }
+
+    public static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
