@@ -108,7 +108,13 @@ public static class AdminCommands
             Console.WriteLine(Json(parse, rotateOutput, api) ? Output.Json(result) : $"Rotated: new key {Output.Cell(result["kid"])} ({Output.Cell(result["alg"])})");
             return 0;
         });
-        return new Command("keys", "Signing keys: list and rotate") { list, rotate };
+        return new Command("keys", """
+            Signing keys: list and rotate
+
+            Examples:
+              authly admin keys list
+              authly admin keys rotate --confirm
+            """) { list, rotate };
     }
 
     private static Command Status()

@@ -7,7 +7,14 @@ namespace Authly.Cli.Commands;
 /// <summary>`authly admin auth …`: log in with the password grant as the first-party CLI, and manage the saved tokens.</summary>
 public static class AuthCommands
 {
-    public static Command Create() => new("auth", "Log in and out, and show who you are")
+    public static Command Create() => new("auth", """
+        Log in and out, and show who you are
+
+        Examples:
+          authly admin auth login -u admin
+          authly admin auth whoami -v
+          authly admin auth logout
+        """)
     {
         Login(), Logout(), WhoAmI(), Status(), Refresh(), Info(),
     };

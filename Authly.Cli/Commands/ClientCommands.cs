@@ -11,7 +11,14 @@ public static class ClientCommands
     private static readonly (string, string)[] Columns =
         [("client_id", "CLIENT ID"), ("client_name", "NAME"), ("client_type", "TYPE"), ("scope", "SCOPE"), ("is_active", "ACTIVE")];
 
-    public static Command Create() => new("client", "OAuth clients: create, list, show, update, delete, regenerate-secret")
+    public static Command Create() => new("client", """
+        OAuth clients: create, list, show, update, delete, regenerate-secret
+
+        Examples:
+          authly admin client create --name "Billing job" --grant-type client_credentials --scope read
+          authly admin client list --output json
+          authly admin client regenerate-secret <client_id> --confirm
+        """)
     {
         CreateClient(), List(), Show(), Update(), Delete(), RegenerateSecret(),
     };

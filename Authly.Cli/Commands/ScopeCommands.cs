@@ -11,7 +11,13 @@ public static class ScopeCommands
     private static readonly (string, string)[] Columns =
         [("scope_name", "SCOPE"), ("description", "DESCRIPTION"), ("is_default", "DEFAULT"), ("is_active", "ACTIVE")];
 
-    public static Command Create() => new("scope", "OAuth scopes: create, list, show, update, delete, defaults")
+    public static Command Create() => new("scope", """
+        OAuth scopes: create, list, show, update, delete, defaults
+
+        Examples:
+          authly admin scope create orders:read --description "Read orders"
+          authly admin scope list --include-inactive
+        """)
     {
         CreateScope(), List(), Show(), Update(), Delete(), Defaults(),
     };

@@ -11,7 +11,14 @@ public static class UserCommands
     private static readonly (string, string)[] Columns =
         [("id", "ID"), ("username", "USERNAME"), ("email", "EMAIL"), ("is_active", "ACTIVE"), ("is_admin", "ADMIN"), ("is_verified", "VERIFIED"), ("last_login", "LAST LOGIN")];
 
-    public static Command Create() => new("user", "Users: create, list, show, update, delete, reset-password, unlock, sessions")
+    public static Command Create() => new("user", """
+        Users: create, list, show, update, delete, reset-password, unlock, sessions
+
+        Examples:
+          authly admin user create --username alice --email alice@example.com --generate-password
+          authly admin user list --active false
+          authly admin user unlock alice
+        """)
     {
         CreateUser(), List(), Show(), Update(), Delete(), ResetPassword(), Unlock(), Sessions(),
     };
