@@ -94,6 +94,20 @@ public sealed class UsersAdminTests
         Assert.That(await _app.SqlScalarAsync<long>("SELECT count(*) FROM users"), Is.EqualTo(before));
     }
 
+    [TestCase("not json", "application/json", 400)]
+    [TestCase("[1,2]", "application/json", 400)]
+    [TestCase("{\"username\":\"x\"}", "text/plain", 415)]
+    [TestCase("{\"username\":\"a\",\"email\":\"a@example.test\",\"password\":\"Long-Enough-1\",\"address\":\"flat\"}", "application/json", 400)]
+    public async Task Create_WithMalformedBody_IsRefusedWithDetail_AndCreatesNothing(string content, string mediaType, int status)
+    {
+        var before = await _app.SqlScalarAsync<long>("SELECT count(*) FROM users");
+        var response = await _admin.PostAsync("/admin/users", new StringContent(content, Encoding.UTF8, mediaType));
+        var body = await AuthlyApp.JsonAsync(response);
+        Assert.That((int)response.StatusCode, Is.EqualTo(status), body.ToJsonString());
+        Assert.That(AuthlyApp.Str(body, "detail"), Is.Not.Empty);
+        Assert.That(await _app.SqlScalarAsync<long>("SELECT count(*) FROM users"), Is.EqualTo(before));
+    }
+
     [Test]
     public async Task Create_DuplicateUsername_Returns400()
     {
@@ -238,8 +252,11 @@ public sealed class UsersAdminTests
         var user = await _app.CreateUserAsync();
         var tokens = await _app.PasswordTokenAsync(user.Username, user.Password);
 
+        var sid = await InsertSessionAsync(user.Id);
+
         var (status, body) = await SendAsync(HttpMethod.Put, $"/admin/users/{user.Id}", new { is_active = false });
         Assert.That(status, Is.EqualTo(HttpStatusCode.OK), body.ToJsonString());
+        Assert.That(await _app.SqlScalarAsync<bool>("SELECT ended_at IS NOT NULL FROM sessions WHERE sid = @Sid", new { Sid = sid }), Is.True, "sessions end at once");
 
         var refresh = await _app.PostFormAsync("/api/v1/oauth/token", ("grant_type", "refresh_token"), ("refresh_token", AuthlyApp.Str(tokens, "refresh_token")));
         var error = await AuthlyApp.JsonAsync(refresh);
@@ -296,16 +313,16 @@ public sealed class UsersAdminTests
         await _app.PasswordTokenAsync(user.Username, user.Password);
     }
 
+    private Task<string> InsertSessionAsync(Guid userId) => _app.SqlScalarAsync<string>("""
+        INSERT INTO sessions (id_hash, sid, user_id, auth_time, idle_expires_at, absolute_expires_at)
+        VALUES (sha256(convert_to(@Hash, 'UTF8')), @Sid, @UserId, now(), now() + interval '1 hour', now() + interval '1 day') RETURNING sid
+        """, new { Hash = Guid.NewGuid().ToString("N"), Sid = Guid.NewGuid().ToString("N"), UserId = userId });
+
     [Test]
     public async Task Sessions_ListedAndEnded_OneOrAll()
     {
         var user = await _app.CreateUserAsync();
-        var sids = new List<string>();
-        for (var i = 0; i < 2; i++)
-            sids.Add(await _app.SqlScalarAsync<string>("""
-                INSERT INTO sessions (id_hash, sid, user_id, auth_time, idle_expires_at, absolute_expires_at)
-                VALUES (sha256(convert_to(@Hash, 'UTF8')), @Sid, @UserId, now(), now() + interval '1 hour', now() + interval '1 day') RETURNING sid
-                """, new { Hash = Guid.NewGuid().ToString("N"), Sid = Guid.NewGuid().ToString("N"), UserId = user.Id }));
+        var sids = new List<string> { await InsertSessionAsync(user.Id), await InsertSessionAsync(user.Id) };
 
         var (_, listed) = await SendAsync(HttpMethod.Get, $"/admin/users/{user.Id}/sessions");
         Assert.That(listed["sessions"]!.AsArray().Select(s => s!["session_id"]!.GetValue<string>()), Is.EquivalentTo(sids));

@@ -98,58 +98,28 @@ public sealed class AdminCliTests
     public async Task Login_OnAPseudoTerminal_PromptsForThePasswordWithoutEchoingIt()
     {
         var cli = new AuthlyCli(_url);
-        var script = Path.Combine(cli.ConfigDir, "prompt_on_pty.py");
-        await File.WriteAllTextAsync(script, """
-            import os, pty, select, sys, time
-            password = sys.argv[1]
-            argv = sys.argv[2:]
-            pid, fd = pty.fork()
-            if pid == 0:
-                os.execvp(argv[0], argv)
-            out = b""
-            def pump(until=None, seconds=45):
-                global out
-                end = time.time() + seconds
-                while time.time() < end:
-                    if until is not None and until in out:
-                        return True
-                    r, _, _ = select.select([fd], [], [], 0.2)
-                    if r:
-                        try:
-                            chunk = os.read(fd, 4096)
-                        except OSError:
-                            return False
-                        if not chunk:
-                            return False
-                        out += chunk
-                return False
-            if not pump(b"Password:"):
-                sys.stdout.write(out.decode(errors="replace"))
-                sys.exit(90)
-            time.sleep(0.5)
-            os.write(fd, password.encode() + b"\r")
-            pump(None, 30)
-            _, status = os.waitpid(pid, 0)
-            sys.stdout.write(out.decode(errors="replace"))
-            sys.exit(os.waitstatus_to_exitcode(status))
-            """);
-        var psi = cli.StartInfo(null);
-        psi.FileName = "python3";
-        psi.ArgumentList.Clear();
-        foreach (var a in new[] { script, AuthlyApp.AdminPassword, "dotnet", AuthlyCli.Dll(), "admin", "auth", "login", "-u", AuthlyApp.AdminUsername })
-            psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        var output = await stdout;
+        var (exitCode, output) = await cli.RunOnTerminalAsync("Password:", AuthlyApp.AdminPassword, "admin", "auth", "login", "-u", AuthlyApp.AdminUsername);
 
-        Assert.That(process.ExitCode, Is.EqualTo(0), output + await stderr);
+        Assert.That(exitCode, Is.EqualTo(0), output);
         Assert.That(output, Does.Contain("Password:").And.Contain("Logged in"));
         Assert.That(output, Does.Not.Contain(AuthlyApp.AdminPassword), "the typed password is not echoed");
         Assert.That(File.Exists(cli.TokenFile), Is.True);
+    }
+
+    [Test]
+    public async Task Delete_OnATerminal_AsksForYes_AndAnythingElseCancels()
+    {
+        var cli = await LoggedInAsync();
+        var name = Unique("tty:");
+        Assert.That((await cli.RunAsync("admin", "scope", "create", name)).ExitCode, Is.EqualTo(0));
+
+        var (no, noOutput) = await cli.RunOnTerminalAsync("Type 'yes'", "no", "admin", "scope", "delete", name);
+        Assert.That(no, Is.EqualTo(5), noOutput);
+        Assert.That((await cli.RunAsync("admin", "scope", "show", name)).ExitCode, Is.EqualTo(0), "still there");
+
+        var (yes, yesOutput) = await cli.RunOnTerminalAsync("Type 'yes'", "yes", "admin", "scope", "delete", name);
+        Assert.That(yes, Is.EqualTo(0), yesOutput);
+        Assert.That((await cli.RunAsync("admin", "scope", "show", name)).ExitCode, Is.EqualTo(4));
     }
 
     [Test]

@@ -61,6 +61,67 @@ public sealed class AuthlyCli(string apiUrl)
         return new Result(process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>
+    /// Runs authly on a pseudo-terminal (python3's pty): waits for <paramref name="prompt"/>, types
+    /// <paramref name="typed"/> and Enter, and returns the exit code and everything the terminal showed,
+    /// echo included, so a test can see whether typed input was echoed.
+    /// </summary>
+    public async Task<(int ExitCode, string Output)> RunOnTerminalAsync(string prompt, string typed, params string[] args)
+    {
+        var script = Path.Combine(ConfigDir, "run_on_pty.py");
+        await File.WriteAllTextAsync(script, """
+            import os, pty, select, sys, time
+            prompt, typed = sys.argv[1].encode(), sys.argv[2].encode()
+            argv = sys.argv[3:]
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.execvp(argv[0], argv)
+            out = b""
+            def pump(until=None, seconds=45):
+                global out
+                end = time.time() + seconds
+                while time.time() < end:
+                    if until is not None and until in out:
+                        return True
+                    r, _, _ = select.select([fd], [], [], 0.2)
+                    if r:
+                        try:
+                            chunk = os.read(fd, 4096)
+                        except OSError:
+                            return False
+                        if not chunk:
+                            return False
+                        out += chunk
+                return False
+            if not pump(prompt):
+                sys.stdout.write(out.decode(errors="replace"))
+                sys.exit(90)
+            # Type only once the program waits for input: earlier keys would be echoed by the terminal itself.
+            time.sleep(0.5)
+            os.write(fd, typed + b"\r")
+            pump(None, 30)
+            _, status = os.waitpid(pid, 0)
+            sys.stdout.write(out.decode(errors="replace"))
+            sys.exit(os.waitstatus_to_exitcode(status))
+            """);
+        var psi = StartInfo(null);
+        psi.FileName = "python3";
+        psi.ArgumentList.Clear();
+        foreach (var a in new[] { script, prompt, typed, "dotnet", Dll() }.Concat(args)) psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        try { await process.WaitForExitAsync(timeout.Token); }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"authly {string.Join(' ', args)} on a terminal did not exit within 90 s");
+        }
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     public static int FreePort()
     {
         var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
