@@ -89,10 +89,18 @@ public sealed class AdminApi : IDisposable
         if (!response.IsSuccessStatusCode) throw Failure(response, await ReadJsonAsync(response, ct));
     }
 
-    /// <summary>The saved tokens, refreshed first when the access token expires within a minute.</summary>
+    /// <summary>
+    /// The saved tokens, refreshed first when the access token expires within a minute. Refresh
+    /// tokens rotate and a rotated one presented again revokes the whole family, so two commands
+    /// running at once must not both refresh: the refresh happens under an exclusive lock file, and
+    /// whoever gets the lock second re-reads the file and finds the tokens already fresh.
+    /// </summary>
     public async Task<TokenSet> CurrentTokensAsync(CancellationToken ct)
     {
         var tokens = TokenFile.Read(Config.TokenFile) ?? throw new CliException(ExitCodes.Authentication, "Not logged in: run 'authly admin auth login'");
+        if (tokens.ExpiresAt - DateTimeOffset.UtcNow > RefreshMargin) return tokens;
+        await using var _ = await TokenFile.LockAsync(Config.TokenFile, ct);
+        tokens = TokenFile.Read(Config.TokenFile) ?? throw new CliException(ExitCodes.Authentication, "Not logged in: run 'authly admin auth login'");
         if (tokens.ExpiresAt - DateTimeOffset.UtcNow > RefreshMargin) return tokens;
         if (tokens.RefreshToken is null) throw new CliException(ExitCodes.Authentication, "The access token has expired: run 'authly admin auth login'");
         return await RefreshAsync(tokens, ct);

@@ -1,19 +1,6 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Authly.Cli.Admin;
-
-/// <summary>What `auth login` keeps: the tokens, when the access token expires, the scopes and the server.</summary>
-public sealed record TokenSet
-{
-    [JsonPropertyName("access_token")] public string AccessToken { get; init; } = "";
-    [JsonPropertyName("refresh_token")] public string? RefreshToken { get; init; }
-    [JsonPropertyName("token_type")] public string TokenType { get; init; } = "Bearer";
-    [JsonPropertyName("expires_at")] public DateTimeOffset ExpiresAt { get; init; }
-    [JsonPropertyName("scope")] public string Scope { get; init; } = "";
-    [JsonPropertyName("api_url")] public string ApiUrl { get; init; } = "";
-    [JsonPropertyName("username")] public string? Username { get; init; }
-}
 
 /// <summary>
 /// tokens.json in the config directory: the directory is 0700 and the file 0600 from the moment
@@ -45,6 +32,19 @@ public static class TokenFile
         using (var stream = new FileStream(temp, options))
             JsonSerializer.Serialize(stream, tokens, Options);
         File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>An exclusive lock on tokens.json.lock (an OS file lock: released if the process dies), waited for up to 30 s.</summary>
+    public static async Task<FileStream> LockAsync(string path, CancellationToken ct)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try { return new FileStream(path + ".lock", options); }
+            catch (IOException) when (DateTime.UtcNow < deadline) { await Task.Delay(100, ct); }
+        }
     }
 
     public static bool Delete(string path)

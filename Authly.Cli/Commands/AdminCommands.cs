@@ -72,7 +72,11 @@ public static class AdminCommands
         return string.Join('&', query);
     }
 
-    public static string Query(params string?[] parts) => parts.Where(p => !string.IsNullOrEmpty(p)) is var p && p.Any() ? "?" + string.Join('&', p) : "";
+    public static string Query(params string?[] parts)
+    {
+        var given = parts.Where(p => !string.IsNullOrEmpty(p)).ToArray();
+        return given.Length == 0 ? "" : "?" + string.Join('&', given);
+    }
 
     public static string Escape(string segment) => Uri.EscapeDataString(segment);
 

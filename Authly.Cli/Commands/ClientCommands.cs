@@ -28,7 +28,7 @@ public static class ClientCommands
     {
         public static Fields Make() => new(
             new Option<string?>("--name") { Description = "Client name" },
-            new Option<string[]>("--redirect-uri") { Description = "Redirect URI (repeat for several)", AllowMultipleArgumentsPerToken = false },
+            new Option<string[]>("--redirect-uri") { Description = "Redirect URI (repeat for several)" },
             new Option<string?>("--scope") { Description = "Allowed scopes, space-separated" },
             new Option<string[]>("--grant-type") { Description = "Allowed grant type (repeat): authorization_code, client_credentials, refresh_token, password, …" },
             new Option<string?>("--auth-method") { Description = "token_endpoint_auth_method: client_secret_basic, client_secret_post or none" },

@@ -271,6 +271,20 @@ public sealed class AdminCliTests
         Assert.That(File.GetUnixFileMode(cli.TokenFile), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
     }
 
+    [Test, Description("Rotated refresh tokens presented twice revoke the family: concurrent commands must refresh once")]
+    public async Task ExpiredAccessToken_ConcurrentCommands_RefreshOnce_AndTheLoginSurvives()
+    {
+        var cli = await LoggedInAsync();
+        var saved = JsonNode.Parse(await File.ReadAllTextAsync(cli.TokenFile))!.AsObject();
+        saved["expires_at"] = DateTimeOffset.UtcNow.AddSeconds(-5).ToString("O");
+        await File.WriteAllTextAsync(cli.TokenFile, saved.ToJsonString());
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => cli.RunAsync("admin", "scope", "list", "--output", "json")));
+        Assert.That(results.Select(r => r.ExitCode), Is.All.EqualTo(0), string.Join("\n", results.Select(r => r.ToString())));
+        var after = await cli.RunAsync("admin", "auth", "refresh");
+        Assert.That(after.ExitCode, Is.EqualTo(0), after.ToString());
+    }
+
     [Test]
     public async Task Logout_RevokesBothTokens_AndDeletesTheFile()
     {
