@@ -83,17 +83,27 @@ public static class AuthCommands
     private static Command WhoAmI()
     {
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Also show the user id, scopes and token expiry" };
+        var output = AdminCommands.OutputOption();
         var command = new Command("whoami", """
             Show the logged-in user (asks the server, so a revoked login shows as such).
 
             Examples:
               authly admin auth whoami
               authly admin auth whoami -v
-            """) { verbose };
+              authly admin auth whoami --output json | jq -r .user.username
+            """) { verbose, output };
         command.SetAdminAction(async (parse, api, ct) =>
         {
             var me = (await api.GetAsync("/api/v1/users/me", ct))!.AsObject();
             var tokens = TokenFile.Read(api.Config.TokenFile)!;
+            if (AdminCommands.Json(parse, output, api))
+            {
+                Console.WriteLine(Output.Json(new JsonObject
+                {
+                    ["user"] = me, ["scope"] = tokens.Scope, ["expires_at"] = tokens.ExpiresAt.UtcDateTime, ["api_url"] = api.BaseUrl,
+                }));
+                return 0;
+            }
             Console.WriteLine($"{Output.Cell(me["username"])} <{Output.Cell(me["email"])}>{(me["is_admin"]?.GetValue<bool>() == true ? " (admin)" : "")} at {api.BaseUrl}");
             if (parse.GetValue(verbose))
             {
@@ -156,13 +166,15 @@ public static class AuthCommands
 
     private static Command Info()
     {
+        var output = AdminCommands.OutputOption();
         var command = new Command("info", """
             Show the CLI's configuration: config directory, token file, API URL and where it came from, environment, version.
 
             Example:
               authly admin auth info
-            """);
-        command.SetAdminAction((_, api, _) =>
+              authly admin auth info --output json
+            """) { output };
+        command.SetAdminAction((parse, api, _) =>
         {
             var info = new JsonObject
             {
@@ -175,7 +187,7 @@ public static class AuthCommands
                 ["AUTHLY_CONFIG_DIR"] = Environment.GetEnvironmentVariable("AUTHLY_CONFIG_DIR") is { Length: > 0 } d ? d : "(not set)",
                 ["timeout_seconds"] = api.Config.Timeout.TotalSeconds,
             };
-            Console.WriteLine(Output.Fields(info));
+            Console.WriteLine(AdminCommands.Json(parse, output, api) ? Output.Json(info) : Output.Fields(info));
             return Task.FromResult(0);
         });
         return command;

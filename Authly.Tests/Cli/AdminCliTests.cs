@@ -313,6 +313,9 @@ public sealed class AdminCliTests
         var whoami = await cli.RunAsync("admin", "auth", "whoami", "-v");
         var status = await cli.RunAsync("admin", "auth", "status");
         var info = await cli.RunAsync("admin", "auth", "info");
+        var whoamiJson = ParseJson(await cli.RunAsync("admin", "auth", "whoami", "--output", "json"));
+        Assert.That(whoamiJson["user"]!["username"]!.GetValue<string>(), Is.EqualTo(AuthlyApp.AdminUsername));
+        Assert.That(whoamiJson.ToJsonString(), Does.Not.Contain("access_token"));
         var refresh = await cli.RunAsync("admin", "auth", "refresh");
         var server = await cli.RunAsync("admin", "status", "--verbose");
         var serverJson = ParseJson(await cli.RunAsync("admin", "status", "--output", "json"));
@@ -348,6 +351,11 @@ public sealed class AdminCliTests
 
         var fromFile = await cli.RunWithAsync(null, new Dictionary<string, string?> { ["AUTHLY_API_URL"] = null }, "admin", "auth", "info");
         Assert.That(fromFile.Stdout, Does.Contain("http://127.0.0.1:1 (from config.toml)"));
+
+        await File.WriteAllTextAsync(Path.Combine(cli.ConfigDir, "config.toml"), "[api]\nurl = http://unquoted\n");
+        var unquoted = await cli.RunAsync("admin", "scope", "list");
+        Assert.That(unquoted.ExitCode, Is.EqualTo(5), unquoted.ToString());
+        Assert.That(unquoted.Stderr, Does.Contain("config.toml:2"));
 
         await File.WriteAllTextAsync(Path.Combine(cli.ConfigDir, "config.toml"), "[output]\ndefault_format = yaml\n");
         var bad = await cli.RunAsync("admin", "scope", "list");
