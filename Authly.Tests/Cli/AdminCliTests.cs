@@ -246,6 +246,18 @@ public sealed class AdminCliTests
     }
 
     [Test]
+    public async Task UserCreate_WithoutPasswordOption_ReadsItFromStdin_AndNeverPrintsIt()
+    {
+        var cli = await LoggedInAsync();
+        var username = Unique("stdin");
+        var r = await cli.RunWithAsync("Piped-Password-42\n", null, "admin", "user", "create", "--username", username,
+            "--email", username + "@example.test", "--verified");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Stdout + r.Stderr, Does.Not.Contain("Piped-Password-42"));
+        await _app.PasswordTokenAsync(username, "Piped-Password-42");
+    }
+
+    [Test]
     public async Task LastAdmin_DemotionThroughTheCli_IsAValidationError()
     {
         var cli = await LoggedInAsync();
