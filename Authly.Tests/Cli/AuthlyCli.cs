@@ -10,7 +10,23 @@ public sealed class AuthlyCli(string apiUrl)
         public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
     }
 
-    public string ConfigDir { get; } = Directory.CreateTempSubdirectory("authly-cli-").FullName;
+    // Config directories hold token files: they go when the test run ends.
+    private static readonly System.Collections.Concurrent.ConcurrentBag<string> Created = [];
+
+    static AuthlyCli() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        foreach (var dir in Created)
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    };
+
+    public string ConfigDir { get; } = NewConfigDir();
+
+    private static string NewConfigDir()
+    {
+        var dir = Directory.CreateTempSubdirectory("authly-cli-").FullName;
+        Created.Add(dir);
+        return dir;
+    }
     public string ApiUrl { get; } = apiUrl;
     public string TokenFile => Path.Combine(ConfigDir, "tokens.json");
 
