@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Authly.Cli;
 using Authly.Cli.Commands;
 
 var root = new RootCommand("Authly: OAuth 2.1 and OpenID Connect authorization server")
@@ -6,5 +7,7 @@ var root = new RootCommand("Authly: OAuth 2.1 and OpenID Connect authorization s
     ServeCommand.Create(),
     MigrateCommand.Create(),
     VaultCommands.Create(),
+    AdminCommands.Create(),
+    CompletionCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+return await CliRoot.RunAsync(root, args);

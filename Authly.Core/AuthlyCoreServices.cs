@@ -69,6 +69,7 @@ public static class AuthlyCoreServices
         services.AddSingleton<TokenRevocation>();
         services.AddSingleton<IntrospectionAccess>();
         services.AddSingleton<Admin.AdminAccess>();
+        services.AddSingleton<Admin.SystemStatistics>();
 
         services.AddSingleton<ClientCredentialsGrant>();
         services.AddSingleton<PasswordGrant>();

@@ -33,6 +33,8 @@ public static class AuthlyWebApp
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(options.LogLevel));
         // Request lines can carry codes and tokens in query strings; ASP.NET's own info logs are not needed.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        var accessLog = config["AUTHLY_ACCESS_LOG"] is { } al && (al.Equals("true", StringComparison.OrdinalIgnoreCase) || al == "1");
+        if (accessLog) builder.Logging.AddFilter(AccessLog.Category, LogLevel.Information);
 
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -65,6 +67,7 @@ public static class AuthlyWebApp
         app.Services.GetRequiredService<Metrics.PrometheusExporter>();
         app.Services.GetRequiredService<Metrics.AuthlyMetrics>();
         app.UseRequestMetricsAndCorrelation();
+        if (accessLog) app.UseAuthlyAccessLog();
         app.UseAuthlySecurityHeaders();
         app.UseAuthlyBindingErrors();
         app.UseCors();

@@ -23,13 +23,18 @@ public static class ServeCommand
         };
         var noMigrate = new Option<bool>("--no-migrate") { Description = "Do not apply database migrations on start" };
         var logLevel = new Option<string?>("--log-level") { Description = "Trace, Debug, Information, Warning, Error" };
+        logLevel.AcceptOnlyFromAmong("Trace", "Debug", "Information", "Warning", "Error", "Critical");
+        var seed = new Option<bool>("--seed") { Description = "Create a public demo client (PKCE, http://localhost:3000/callback) once; development only" };
+        var accessLog = new Option<bool>("--access-log") { Description = "Log one line per request: method, path (no query), status, time (default)" };
+        var noAccessLog = new Option<bool>("--no-access-log") { Description = "Do not log requests" };
         var command = new Command("serve", """
             Run the Authly server.
 
             Examples:
               authly serve --embedded                 # everything local, data in ./.authly-data
-              DATABASE_URL=postgresql://u:p@db/authly REDIS_URL=redis://cache:6379 authly serve --host 0.0.0.0
-            """) { host, port, embedded, dataDir, pgPort, redisPort, servicesListen, noMigrate, logLevel };
+              authly serve --embedded --seed --port 9000     # plus a demo client for trying the code flow
+              DATABASE_URL=postgresql://u:p@db/authly REDIS_URL=redis://cache:6379 authly serve --host 0.0.0.0 --no-access-log
+            """) { host, port, embedded, dataDir, pgPort, redisPort, servicesListen, noMigrate, logLevel, seed, accessLog, noAccessLog };
         command.SetAction(async (parse, ct) =>
         {
             var p = parse.GetValue(port);
@@ -38,6 +43,9 @@ public static class ServeCommand
             var overrides = new Dictionary<string, string?>();
             if (parse.GetValue(noMigrate)) overrides["AUTHLY_MIGRATE_ON_START"] = "false";
             if (parse.GetValue(logLevel) is { } level) overrides["LOG_LEVEL"] = level;
+            if (parse.GetValue(accessLog) && parse.GetValue(noAccessLog)) { Console.Error.WriteLine("error: give --access-log or --no-access-log, not both"); return 2; }
+            SetUnlessEnv(overrides, "AUTHLY_ACCESS_LOG", parse.GetValue(noAccessLog) ? "false" : "true");
+            if (parse.GetValue(noAccessLog)) overrides["AUTHLY_ACCESS_LOG"] = "false";
             var urlHost = h is "0.0.0.0" or "::" or "*" ? "localhost" : h.Contains(':') ? $"[{h}]" : h;
             EmbeddedServices? services = null;
             try
@@ -59,6 +67,8 @@ public static class ServeCommand
                 var app = AuthlyWebApp.Build(["--urls", $"http://{(h.Contains(':') ? $"[{h}]" : h)}:{p}"], overrides);
                 await app.StartAsync(ct);
                 PrintBanner(app, services, $"http://{urlHost}:{p}");
+                if (parse.GetValue(seed))
+                    Console.WriteLine($"Seeded: public demo client '{DevelopmentSeed.DemoClientName}', client_id {await DevelopmentSeed.RunAsync(app.Services, ct)}");
                 if (services is null)
                 {
                     await app.WaitForShutdownAsync(ct);

@@ -18,8 +18,22 @@ public static class VaultCommands
 {
     public static Command Create()
     {
-        var providers = new Command("providers", "List, add and deactivate upstream OpenID providers") { ListProviders(), AddProvider(), RemoveProvider() };
-        return new Command("vault", "The token vault: key rotation and upstream providers") { RotateKey(), providers };
+        var providers = new Command("providers", """
+            List, add and deactivate upstream OpenID providers
+
+            Examples:
+              authly vault providers list --all
+              authly vault providers remove google
+            """) { ListProviders(), AddProvider(), RemoveProvider() };
+        return new Command("vault", """
+            The token vault: key rotation and upstream providers
+
+            Works on the database directly (DATABASE_URL or --database-url), like `authly migrate`.
+
+            Examples:
+              authly vault providers list
+              AUTHLY_VAULT_ENCRYPTION_KEY=$NEW AUTHLY_VAULT_PREVIOUS_KEYS=$OLD authly vault rotate-key
+            """) { RotateKey(), providers };
     }
 
     private static Option<string?> DatabaseUrlOption() => new("--database-url") { Description = "PostgreSQL URL (default: $DATABASE_URL)" };
@@ -75,7 +89,12 @@ public static class VaultCommands
     {
         var url = DatabaseUrlOption();
         var all = new Option<bool>("--all") { Description = "Include deactivated providers" };
-        var command = new Command("list", "List upstream providers (never secrets)") { url, all };
+        var command = new Command("list", """
+            List upstream providers (never secrets)
+
+            Example:
+              DATABASE_URL=postgresql://authly:secret@localhost/authly authly vault providers list --all
+            """) { url, all };
         command.SetAction(async (parse, ct) =>
         {
             if (Open(parse.GetValue(url)) is not { } db) return 2;
@@ -151,7 +170,12 @@ public static class VaultCommands
     {
         var url = DatabaseUrlOption();
         var name = new Option<string>("--name") { Description = "The provider to deactivate", Required = true };
-        var command = new Command("remove", "Deactivate a provider: its entries stay (and can be revoked) but mint nothing") { url, name };
+        var command = new Command("remove", """
+            Deactivate a provider: its entries stay (and can be revoked) but mint nothing
+
+            Example:
+              authly vault providers remove google
+            """) { url, name };
         command.SetAction(async (parse, ct) =>
         {
             if (Open(parse.GetValue(url)) is not { } db) return 2;

@@ -90,6 +90,11 @@ public sealed class UserAccounts(UserStore users, PasswordHasher hasher, Refresh
     {
         var user = await users.FindByIdAsync(id, ct);
         if (user is null) return false;
+        // Refused before anything is revoked: a refused delete of the last admin must change nothing
+        // (it used to revoke that admin's tokens first). The DELETE itself still enforces the rule
+        // under a lock; a concurrent race can at worst revoke tokens of an admin who stays.
+        if (user.IsAdmin && user.IsActive && await users.CountActiveAdminsAsync(ct) <= 1)
+            throw new UserValidationException("id", "This is the last active admin: it cannot be deleted");
         await RevokeEverythingAsync(id, "user deleted", ct);
         return await users.DeleteAsync(id, ct);
     }

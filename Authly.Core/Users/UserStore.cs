@@ -63,6 +63,13 @@ public sealed class UserStore(NpgsqlDataSource db)
         return await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountSql, cancellationToken: ct));
     }
 
+    private const string CountActiveAdminsSql = "SELECT count(*) FROM users WHERE is_admin AND is_active";
+    public async Task<long> CountActiveAdminsAsync(CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountActiveAdminsSql, cancellationToken: ct));
+    }
+
     public sealed record ListFilter(string? Username = null, string? Email = null, bool? IsActive = null, bool? IsAdmin = null,
         bool? IsVerified = null, string? Search = null);
 

@@ -6,7 +6,7 @@ using Authly.Tokens;
 
 namespace Authly.Server.Endpoints;
 
-/// <summary>/admin: health (open), clients, scopes and signing keys (admin token with the matching admin:* scope).</summary>
+/// <summary>/admin: health (open), clients, scopes, signing keys, users and status (admin token with the matching admin:* scope).</summary>
 public static class AdminEndpoints
 {
     public static RouteGroupBuilder MapAdminEndpoints(this IEndpointRouteBuilder app)
@@ -34,6 +34,9 @@ public static class AdminEndpoints
 
         admin.MapGet("/keys", ListKeysAsync).Needs("admin:system:read");
         admin.MapPost("/keys/rotate", RotateKeyAsync).Needs("admin:system:write");
+
+        admin.MapAdminUsersEndpoints();
+        admin.MapAdminSystemEndpoints();
         return admin;
     }
 

@@ -1,0 +1,161 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Authly.Cli.Admin;
+
+namespace Authly.Cli.Commands;
+
+/// <summary>`authly admin …`: the admin API from the command line (auth, client, scope, user, keys, status).</summary>
+public static class AdminCommands
+{
+    /// <summary>--api-url on `admin` and everything under it.</summary>
+    public static readonly Option<string?> ApiUrl = new("--api-url")
+    {
+        Description = "Authly base URL (default: $AUTHLY_API_URL, config.toml [api] url, the last login's URL, http://localhost:8000)",
+        Recursive = true,
+    };
+
+    public static Command Create()
+    {
+        var command = new Command("admin", """
+            Manage an Authly server through its admin API (clients, scopes, users, keys).
+
+            Log in once with an admin account; the token is kept in ~/.authly/tokens.json (0600) and
+            refreshed automatically. Exit codes: 0 ok, 1 error, 2 authentication/usage, 3 permission
+            denied, 4 not found, 5 validation.
+
+            Examples:
+              authly admin auth login -u admin
+              authly admin client list --output json
+              authly admin user create --username alice --email alice@example.com --generate-password
+            """)
+        {
+            ApiUrl, AuthCommands.Create(), ClientCommands.Create(), ScopeCommands.Create(), UserCommands.Create(), Keys(), Status(),
+        };
+        return command;
+    }
+
+    public static Option<string?> OutputOption()
+    {
+        var o = new Option<string?>("--output", "-o") { Description = "table (default, for people) or json (stable, for scripts); config.toml [output] default_format" };
+        o.AcceptOnlyFromAmong("table", "json");
+        return o;
+    }
+
+    public static Option<int?> LimitOption() => new("--limit") { Description = "Maximum rows (1-1000, default 100)" };
+    public static Option<int?> OffsetOption() => new("--offset") { Description = "Rows to skip" };
+    public static Option<bool> ConfirmOption() => new("--confirm") { Description = "Do it without asking (required when stdin is not a terminal)" };
+
+    public static bool Json(ParseResult parse, Option<string?> output, AdminApi api) => (parse.GetValue(output) ?? api.Config.DefaultFormat ?? "table") == "json";
+
+    /// <summary>Runs an admin command: errors become one "error: …" line on stderr and their exit code.</summary>
+    public static void SetAdminAction(this Command command, Func<ParseResult, AdminApi, CancellationToken, Task<int>> run) =>
+        command.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                using var api = new AdminApi(CliConfig.Load(), parse.GetValue(ApiUrl));
+                return await run(parse, api, ct);
+            }
+            catch (CliException e) { Console.Error.WriteLine($"error: {e.Message}"); return e.ExitCode; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.GeneralError;
+            }
+        });
+
+    public static string Paging(ParseResult parse, Option<int?> limit, Option<int?> offset, string offsetName = "offset")
+    {
+        var query = new List<string>();
+        if (parse.GetValue(limit) is { } l) query.Add($"limit={l}");
+        if (parse.GetValue(offset) is { } o) query.Add($"{offsetName}={o}");
+        return string.Join('&', query);
+    }
+
+    public static string Query(params string?[] parts)
+    {
+        var given = parts.Where(p => !string.IsNullOrEmpty(p)).ToArray();
+        return given.Length == 0 ? "" : "?" + string.Join('&', given);
+    }
+
+    public static string Escape(string segment) => Uri.EscapeDataString(segment);
+
+    private static Command Keys()
+    {
+        var output = OutputOption();
+        var list = new Command("list", """
+            List signing keys (identity and lifecycle only, never key material).
+
+            Example:
+              authly admin keys list --output json
+            """) { output };
+        list.SetAdminAction(async (parse, api, ct) =>
+        {
+            var keys = (await api.GetAsync("/admin/keys", ct))!.AsArray();
+            Console.WriteLine(Json(parse, output, api) ? Output.Json(keys)
+                : Output.Table(keys, ("kid", "KID"), ("alg", "ALG"), ("status", "STATUS"), ("created_at", "CREATED"), ("verify_until", "VERIFY UNTIL")));
+            return 0;
+        });
+
+        var confirm = ConfirmOption();
+        var rotateOutput = OutputOption();
+        var rotate = new Command("rotate", """
+            Rotate the signing key: new tokens are signed with a new key; the old one stays in the JWKS until its tokens expire.
+
+            Example:
+              authly admin keys rotate --confirm
+            """) { confirm, rotateOutput };
+        rotate.SetAdminAction(async (parse, api, ct) =>
+        {
+            Terminal.Confirm(parse.GetValue(confirm), "rotate the signing key");
+            var result = (await api.PostAsync("/admin/keys/rotate", null, ct))!.AsObject();
+            Console.WriteLine(Json(parse, rotateOutput, api) ? Output.Json(result) : $"Rotated: new key {Output.Cell(result["kid"])} ({Output.Cell(result["alg"])})");
+            return 0;
+        });
+        return new Command("keys", """
+            Signing keys: list and rotate
+
+            Examples:
+              authly admin keys list
+              authly admin keys rotate --confirm
+            """) { list, rotate };
+    }
+
+    private static Command Status()
+    {
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Also show the configuration" };
+        var output = OutputOption();
+        var command = new Command("status", """
+            Show the server's status: database, Redis, counts (and configuration with --verbose). Needs admin:system:read.
+
+            Examples:
+              authly admin status
+              authly admin status --verbose --output json
+            """) { verbose, output };
+        command.SetAdminAction(async (parse, api, ct) =>
+        {
+            var status = (await api.GetAsync("/admin/status", ct))!.AsObject();
+            if (Json(parse, output, api))
+            {
+                if (!parse.GetValue(verbose)) status.Remove("configuration");
+                Console.WriteLine(Output.Json(status));
+                return 0;
+            }
+            Console.WriteLine($"Server     {api.BaseUrl} ({Output.Cell(status["status"])}, version {Output.Cell(status["version"])})");
+            Console.WriteLine($"Database   {(status["database"]?["connected"]?.GetValue<bool>() == true ? "connected" : "disconnected")}, PostgreSQL {Output.Cell(status["database"]?["version"])}");
+            var redis = status["redis"];
+            Console.WriteLine($"Redis      {(redis?["enabled"]?.GetValue<bool>() != true ? "not configured" : redis["connected"]?.GetValue<bool>() == true ? "connected" : "disconnected")}");
+            if (status["statistics"] is JsonObject stats)
+                Console.WriteLine(Indent(Output.Fields(stats)));
+            if (parse.GetValue(verbose) && status["configuration"] is JsonObject config)
+            {
+                Console.WriteLine("Configuration");
+                Console.WriteLine(Indent(Output.Fields(config)));
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static string Indent(string text) => string.Join(Environment.NewLine, text.Split(Environment.NewLine).Select(l => "  " + l));
+}

@@ -1,0 +1,195 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Authly.Cli.Admin;
+using static Authly.Cli.Commands.AdminCommands;
+
+namespace Authly.Cli.Commands;
+
+/// <summary>`authly admin client …`: OAuth clients. The secret is printed once, on create and regenerate-secret.</summary>
+public static class ClientCommands
+{
+    private static readonly (string, string)[] Columns =
+        [("client_id", "CLIENT ID"), ("client_name", "NAME"), ("client_type", "TYPE"), ("scope", "SCOPE"), ("is_active", "ACTIVE")];
+
+    public static Command Create() => new("client", """
+        OAuth clients: create, list, show, update, delete, regenerate-secret
+
+        Examples:
+          authly admin client create --name "Billing job" --grant-type client_credentials --scope read
+          authly admin client list --output json
+          authly admin client regenerate-secret <client_id> --confirm
+        """)
+    {
+        CreateClient(), List(), Show(), Update(), Delete(), RegenerateSecret(),
+    };
+
+    private sealed record Fields(Option<string?> Name, Option<string[]> RedirectUris, Option<string?> Scope, Option<string[]> GrantTypes,
+        Option<string?> AuthMethod, Option<string?> ClientUri, Option<bool?> RequirePkce)
+    {
+        public static Fields Make() => new(
+            new Option<string?>("--name") { Description = "Client name" },
+            new Option<string[]>("--redirect-uri") { Description = "Redirect URI (repeat for several)" },
+            new Option<string?>("--scope") { Description = "Allowed scopes, space-separated" },
+            new Option<string[]>("--grant-type") { Description = "Allowed grant type (repeat): authorization_code, client_credentials, refresh_token, password, …" },
+            new Option<string?>("--auth-method") { Description = "token_endpoint_auth_method: client_secret_basic, client_secret_post or none" },
+            new Option<string?>("--client-uri") { Description = "Home page of the client" },
+            new Option<bool?>("--require-pkce") { Description = "Require PKCE (true/false)" });
+
+        public IEnumerable<Option> All => [Name, RedirectUris, Scope, GrantTypes, AuthMethod, ClientUri, RequirePkce];
+
+        public JsonObject Body(ParseResult parse)
+        {
+            var body = new JsonObject();
+            if (parse.GetValue(Name) is { } n) body["client_name"] = n;
+            if (parse.GetValue(RedirectUris) is { Length: > 0 } r) body["redirect_uris"] = new JsonArray(r.Select(x => (JsonNode?)x).ToArray());
+            if (parse.GetValue(Scope) is { } s) body["scope"] = s;
+            if (parse.GetValue(GrantTypes) is { Length: > 0 } g) body["grant_types"] = new JsonArray(g.Select(x => (JsonNode?)x).ToArray());
+            if (parse.GetValue(AuthMethod) is { } m) body["token_endpoint_auth_method"] = m;
+            if (parse.GetValue(ClientUri) is { } u) body["client_uri"] = u;
+            if (parse.GetValue(RequirePkce) is { } p) body["require_pkce"] = p;
+            return body;
+        }
+    }
+
+    private static Command CreateClient()
+    {
+        var f = Fields.Make();
+        f.Name.Required = true;
+        var type = new Option<string>("--type") { Description = "confidential (has a secret) or public", DefaultValueFactory = _ => "confidential" };
+        type.AcceptOnlyFromAmong("confidential", "public");
+        var output = OutputOption();
+        var command = new Command("create", """
+            Create an OAuth client. A confidential client's secret is printed once: store it now.
+
+            Examples:
+              authly admin client create --name "Billing job" --grant-type client_credentials --scope "read write"
+              authly admin client create --name "SPA" --type public --auth-method none \
+                  --redirect-uri https://app.example.com/callback --grant-type authorization_code --grant-type refresh_token
+              authly admin client create --name ci --grant-type client_credentials --output json | jq -r .client_secret
+            """) { type, output };
+        foreach (var o in f.All) command.Options.Add(o);
+        command.SetAdminAction(async (parse, api, ct) =>
+        {
+            var body = f.Body(parse);
+            body["client_type"] = parse.GetValue(type);
+            var created = (await api.PostAsync("/admin/clients", body, ct))!.AsObject();
+            if (Json(parse, output, api)) { Console.WriteLine(Output.Json(created)); return 0; }
+            Console.WriteLine($"Created client {Output.Cell(created["client_name"])}");
+            Console.WriteLine($"client_id:     {Output.Cell(created["client_id"])}");
+            if (created["client_secret"] is JsonValue secret)
+            {
+                Console.WriteLine($"client_secret: {secret}");
+                Console.WriteLine("Store the secret now: it is shown only once.");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command List()
+    {
+        var (limit, offset, output) = (LimitOption(), OffsetOption(), OutputOption());
+        var inactive = new Option<bool>("--include-inactive") { Description = "Also list deactivated clients" };
+        var command = new Command("list", """
+            List clients (never secrets).
+
+            Examples:
+              authly admin client list
+              authly admin client list --include-inactive --limit 20 --offset 20 --output json
+            """) { limit, offset, inactive, output };
+        command.SetAdminAction(async (parse, api, ct) =>
+        {
+            var clients = (await api.GetAsync("/admin/clients" + Query(Paging(parse, limit, offset), parse.GetValue(inactive) ? "include_inactive=true" : null), ct))!.AsArray();
+            Console.WriteLine(Json(parse, output, api) ? Output.Json(clients) : Output.Table(clients, Columns));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Argument<string> ClientId() => new("client_id") { Description = "The client's client_id" };
+
+    private static Command Show()
+    {
+        var (id, output) = (ClientId(), OutputOption());
+        var command = new Command("show", """
+            Show one client.
+
+            Example:
+              authly admin client show my-client-id --output json
+            """) { id, output };
+        command.SetAdminAction(async (parse, api, ct) =>
+        {
+            var client = (await api.GetAsync("/admin/clients/" + Escape(parse.GetValue(id)!), ct))!.AsObject();
+            Console.WriteLine(Json(parse, output, api) ? Output.Json(client) : Output.Fields(client));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Update()
+    {
+        var (id, output, f) = (ClientId(), OutputOption(), Fields.Make());
+        var active = new Option<bool?>("--active") { Description = "Activate (true) or deactivate (false) the client" };
+        var command = new Command("update", """
+            Change a client's fields; only the options you give are changed.
+
+            Examples:
+              authly admin client update my-client-id --scope "read write admin"
+              authly admin client update my-client-id --redirect-uri https://new.example.com/cb --active true
+            """) { id, active, output };
+        foreach (var o in f.All) command.Options.Add(o);
+        command.SetAdminAction(async (parse, api, ct) =>
+        {
+            var body = f.Body(parse);
+            if (parse.GetValue(active) is { } a) body["is_active"] = a;
+            if (body.Count == 0) throw new CliException(ExitCodes.Validation, "Nothing to update: give at least one option (see --help)");
+            var client = (await api.PutAsync("/admin/clients/" + Escape(parse.GetValue(id)!), body, ct))!.AsObject();
+            Console.WriteLine(Json(parse, output, api) ? Output.Json(client) : "Updated." + Environment.NewLine + Output.Fields(client));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Delete()
+    {
+        var (id, confirm) = (ClientId(), ConfirmOption());
+        var command = new Command("delete", """
+            Deactivate a client: it can no longer get tokens.
+
+            Example:
+              authly admin client delete my-client-id --confirm
+            """) { id, confirm };
+        command.SetAdminAction(async (parse, api, ct) =>
+        {
+            var clientId = parse.GetValue(id)!;
+            Terminal.Confirm(parse.GetValue(confirm), $"deactivate client {clientId}");
+            await api.DeleteAsync("/admin/clients/" + Escape(clientId), ct);
+            Console.WriteLine($"Client {clientId} deactivated.");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command RegenerateSecret()
+    {
+        var (id, confirm, output) = (ClientId(), ConfirmOption(), OutputOption());
+        var command = new Command("regenerate-secret", """
+            Replace a confidential client's secret; the old one stops working at once. The new secret is printed once.
+
+            Example:
+              authly admin client regenerate-secret my-client-id --confirm
+            """) { id, confirm, output };
+        command.SetAdminAction(async (parse, api, ct) =>
+        {
+            var clientId = parse.GetValue(id)!;
+            Terminal.Confirm(parse.GetValue(confirm), $"replace the secret of client {clientId}");
+            var result = (await api.PostAsync($"/admin/clients/{Escape(clientId)}/regenerate-secret", null, ct))!.AsObject();
+            if (Json(parse, output, api)) { Console.WriteLine(Output.Json(result)); return 0; }
+            Console.WriteLine($"client_id:     {clientId}");
+            Console.WriteLine($"client_secret: {Output.Cell(result["client_secret"])}");
+            Console.WriteLine("Store the secret now: it is shown only once.");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Text;
+using Authly.Tests.Infrastructure;
+
+namespace Authly.Tests.Cli;
+
+/// <summary>`authly serve` as a subprocess on its own database: --seed and the access log (path only, never the query).</summary>
+[TestFixture, Category("Cli")]
+public sealed class ServeCliTests
+{
+    private static async Task<(int ExitCode, string Output)> ServeAsync(string[] args, Func<string, Task> whileRunning)
+    {
+        var url = DatabaseServer.Url(await TestServers.CreateDatabaseAsync());
+        var port = AuthlyCli.FreePort();
+        var psi = new AuthlyCli($"http://127.0.0.1:{port}").StartInfo(new Dictionary<string, string?>
+        {
+            ["DATABASE_URL"] = url, ["REDIS_URL"] = null, ["AUTHLY_MODE"] = "testing", ["AUTHLY_ADMIN_PASSWORD"] = "Admin-Password-123",
+            ["AUTHLY_ARGON2_OPSLIMIT"] = "1", ["AUTHLY_ARGON2_MEMLIMIT_KIB"] = "8192", ["LOG_LEVEL"] = "Warning", ["AUTHLY_ACCESS_LOG"] = null,
+        }, ["serve", "--port", port.ToString(), .. args]);
+        using var process = Process.Start(psi)!;
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var http = new HttpClient();
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                if (process.HasExited) Assert.Fail($"authly serve exited with {process.ExitCode}:\n{output}");
+                try { if ((await http.GetAsync($"http://127.0.0.1:{port}/health/live")).IsSuccessStatusCode) break; }
+                catch (HttpRequestException) { }
+                if (DateTime.UtcNow > deadline) Assert.Fail($"authly serve did not answer within 60 s:\n{output}");
+                await Task.Delay(200);
+            }
+            await Task.Delay(300); // the banner and the seed line follow StartAsync
+            await whileRunning($"http://127.0.0.1:{port}");
+            await Task.Delay(300);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        lock (output) return (process.ExitCode, output.ToString());
+    }
+
+    [Test]
+    public async Task Serve_WithSeed_CreatesTheDemoClient_AndLogsRequestsWithoutQueryStrings()
+    {
+        var (_, output) = await ServeAsync(["--seed"], async url =>
+        {
+            using var http = new HttpClient();
+            await http.GetAsync(url + "/health?code=very-secret-code");
+        });
+        Assert.That(output, Does.Contain("Seeded: public demo client"));
+        Assert.That(output, Does.Contain("GET /health 200"), output);
+        Assert.That(output, Does.Not.Contain("very-secret-code"));
+    }
+
+    [Test]
+    public async Task Serve_WithNoAccessLog_LogsNoRequests()
+    {
+        var (_, output) = await ServeAsync(["--no-access-log"], async url =>
+        {
+            using var http = new HttpClient();
+            await http.GetAsync(url + "/health");
+        });
+        Assert.That(output, Does.Not.Contain("GET /health"));
+    }
+
+    [Test]
+    public async Task Serve_WithBadLogLevel_IsAUsageError()
+    {
+        var cli = new AuthlyCli("http://127.0.0.1:1");
+        var r = await cli.RunAsync("serve", "--log-level", "Loud");
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Stderr, Does.StartWith("error:"));
+    }
+}
