@@ -1,0 +1,258 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Authly.Security;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Authly.Proxy;
+
+/// <summary>One column of a proxied result: its name and PostgreSQL type.</summary>
+public sealed record SqlColumn(string Name, uint TypeOid, string TypeName);
+
+/// <summary>What a proxied statement returned: rows (a query) or a count of affected rows (a command).</summary>
+public sealed record SqlResult(IReadOnlyList<SqlColumn> Columns, IReadOnlyList<object?[]> Rows, long AffectedRows, string CommandTag)
+{
+    public bool IsQuery => Columns.Count > 0;
+}
+
+/// <summary>
+/// Runs one caller's statement on the proxied PostgreSQL with the caller's rights:
+/// <list type="bullet">
+/// <item>the statement is classified (<see cref="SqlClassifier"/>) and needs <c>database:read</c>
+/// for reads, <c>database:write</c> for writes, and the configured admin scope for anything else;</item>
+/// <item>it runs in a transaction of its own on a pooled connection (read-only for reads), as the
+/// configured low-privilege role (<c>SET LOCAL ROLE</c>), with <c>authly.user_id</c>,
+/// <c>authly.username</c>, <c>authly.client_id</c> and <c>authly.scopes</c> set transaction-locally
+/// for row-level security policies, and a statement timeout;</item>
+/// <item>caller values are always bind parameters, sent untyped so PostgreSQL infers their type from
+/// the statement, as it would for a literal;</item>
+/// <item>results over the row or size limit are refused whole (413), never truncated silently.</item>
+/// </list>
+/// </summary>
+public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILogger<PostgresProxy> log)
+{
+    public const string ReadScope = "database:read";
+    public const string WriteScope = "database:write";
+    public const int MaxParameters = 1000;
+
+    /// <summary>Classifies the statement and checks the caller's scopes for it; throws 400/403 <see cref="ProxyException"/>.</summary>
+    public SqlVerdict Authorize(ProxyPrincipal caller, string sql)
+    {
+        SqlVerdict verdict;
+        try { verdict = SqlClassifier.Classify(sql); }
+        catch (SqlRejectedException e) { throw ProxyException.BadRequest(e.Message); }
+        switch (verdict.Access)
+        {
+            case SqlAccess.Read when !caller.Has(ReadScope):
+                throw ProxyException.Scope(ReadScope, $"Insufficient scope: {ReadScope} is required for {verdict.Reason}");
+            case SqlAccess.Write when !caller.Has(WriteScope):
+                throw ProxyException.Scope(WriteScope, $"Insufficient scope: {WriteScope} is required for {verdict.Reason}");
+            case SqlAccess.Admin when options.AdminScope is null:
+                throw ProxyException.Forbidden($"Statement not allowed through the proxy: {verdict.Reason}");
+            case SqlAccess.Admin when !caller.Has(options.AdminScope):
+                throw ProxyException.Scope(options.AdminScope, $"Insufficient scope: {options.AdminScope} is required for {verdict.Reason}");
+        }
+        return verdict;
+    }
+
+    /// <summary>Authorizes and runs one statement for the caller; every failure is a <see cref="ProxyException"/> with a clear message.</summary>
+    public async Task<SqlResult> ExecuteAsync(ProxyPrincipal caller, string sql, IReadOnlyList<JsonNode?> parameters, CancellationToken ct)
+    {
+        var verdict = Authorize(caller, sql);
+        if (parameters.Count > MaxParameters) throw ProxyException.BadRequest($"At most {MaxParameters} parameters are allowed");
+        var used = SqlClassifier.MaxPlaceholder(sql);
+        if (used != parameters.Count)
+            throw ProxyException.BadRequest($"The query uses {used} parameter(s) ($1..${used}) but {parameters.Count} were given");
+
+        // A connection the pool handed out may have died with a PostgreSQL restart; Npgsql notices on
+        // first use. Nothing of the caller's statement has run then, so one retry on a fresh pool is safe.
+        for (var attempt = 0; ; attempt++)
+        {
+            var sent = false;
+            try { return await RunAsync(caller, sql, parameters, verdict, () => sent = true, ct); }
+            catch (Exception e) when (!sent && attempt == 0 && IsConnectionFailure(e) && !ct.IsCancellationRequested)
+            {
+                log.LogInformation("PostgreSQL connection lost ({Reason}); retrying on a fresh connection", LogText.Safe(e.Message));
+                db.Clear();
+            }
+            catch (Exception e) when (IsConnectionFailure(e) && !ct.IsCancellationRequested)
+            {
+                log.LogWarning("PostgreSQL unavailable: {Reason}", LogText.Safe(e.Message));
+                throw ProxyException.Unavailable("Database unavailable");
+            }
+        }
+    }
+
+    private async Task<SqlResult> RunAsync(ProxyPrincipal caller, string sql, IReadOnlyList<JsonNode?> parameters, SqlVerdict verdict,
+        Action markSent, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        try
+        {
+            await using (var setup = new NpgsqlBatch(conn, tx))
+            {
+                if (verdict.Access == SqlAccess.Read) setup.BatchCommands.Add(new NpgsqlBatchCommand("SET TRANSACTION READ ONLY"));
+                // A role name cannot be a bind parameter; it was checked to be a plain identifier at startup.
+                if (options.DatabaseRole is { } role) setup.BatchCommands.Add(new NpgsqlBatchCommand($"SET LOCAL ROLE \"{role}\""));
+                var context = new NpgsqlBatchCommand(
+                    "SELECT set_config('authly.user_id', $1, true), set_config('authly.username', $2, true), " +
+                    "set_config('authly.client_id', $3, true), set_config('authly.scopes', $4, true), set_config('statement_timeout', $5, true)");
+                context.Parameters.Add(new NpgsqlParameter { Value = caller.Subject });
+                context.Parameters.Add(new NpgsqlParameter { Value = caller.Username ?? "" });
+                context.Parameters.Add(new NpgsqlParameter { Value = caller.ClientId ?? "" });
+                context.Parameters.Add(new NpgsqlParameter { Value = caller.ScopeString });
+                context.Parameters.Add(new NpgsqlParameter { Value = ((long)options.StatementTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                setup.BatchCommands.Add(context);
+                await setup.ExecuteNonQueryAsync(ct);
+            }
+
+            await using var command = new NpgsqlCommand(sql, conn, tx)
+            {
+                // The server-side statement_timeout ends the query; this only guards against a server that stops answering.
+                CommandTimeout = (int)Math.Ceiling(options.StatementTimeout.TotalSeconds) + 5,
+            };
+            foreach (var p in parameters) command.Parameters.Add(Parameter(p));
+            markSent();
+            var result = await ReadAsync(command, ct);
+            await tx.CommitAsync(ct);
+            return result;
+        }
+        catch (PostgresException e)
+        {
+            throw Translate(e);
+        }
+    }
+
+    private async Task<SqlResult> ReadAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (reader.FieldCount == 0)
+        {
+            while (await reader.NextResultAsync(ct)) { }
+            return new SqlResult([], [], Math.Max(reader.RecordsAffected, 0), Tag(command, reader));
+        }
+        var columns = new SqlColumn[reader.FieldCount];
+        for (var i = 0; i < columns.Length; i++) columns[i] = new SqlColumn(reader.GetName(i), reader.GetDataTypeOID(i), reader.GetDataTypeName(i));
+        var rows = new List<object?[]>();
+        long bytes = 0;
+        while (await reader.ReadAsync(ct))
+        {
+            if (rows.Count == options.MaxRows)
+                throw new ProxyException(413, $"The result has more than {options.MaxRows} rows; add a LIMIT or narrow the query");
+            var row = new object?[columns.Length];
+            for (var i = 0; i < row.Length; i++)
+            {
+                row[i] = Value(reader, i);
+                bytes += EstimateSize(row[i]) + columns[i].Name.Length + 4;
+            }
+            if (bytes > options.MaxResponseBytes)
+                throw new ProxyException(413, $"The result is larger than {options.MaxResponseBytes} bytes; select fewer rows or columns");
+            rows.Add(row);
+        }
+        return new SqlResult(columns, rows, rows.Count, Tag(command, reader));
+    }
+
+    private static string Tag(NpgsqlCommand command, NpgsqlDataReader reader)
+    {
+        var statement = command.Statements.Count > 0 ? command.Statements[^1] : null;
+        var verb = statement?.StatementType switch
+        {
+            StatementType.Select => "SELECT", StatementType.Insert => "INSERT 0", StatementType.Update => "UPDATE",
+            StatementType.Delete => "DELETE", StatementType.Merge => "MERGE", StatementType.Copy => "COPY", StatementType.Move => "MOVE",
+            StatementType.Fetch => "FETCH", _ => null,
+        };
+        return verb is null ? (reader.FieldCount > 0 ? "SELECT" : "OK") : $"{verb} {Math.Max(statement!.Rows, 0)}";
+    }
+
+    /// <summary>A caller's JSON value as an untyped parameter: PostgreSQL infers its type from the statement, as for a literal.</summary>
+    private static NpgsqlParameter Parameter(JsonNode? value)
+    {
+        object v = value switch
+        {
+            null => DBNull.Value,
+            JsonValue s when s.GetValueKind() == JsonValueKind.String => s.GetValue<string>(),
+            JsonValue n when n.GetValueKind() == JsonValueKind.Number => n.ToJsonString(),
+            JsonValue b when b.GetValueKind() is JsonValueKind.True or JsonValueKind.False => b.GetValueKind() == JsonValueKind.True ? "true" : "false",
+            _ => value.ToJsonString(), // objects and arrays as JSON text, for json/jsonb columns
+        };
+        return new NpgsqlParameter { Value = v, NpgsqlDbType = NpgsqlDbType.Unknown };
+    }
+
+    private static object? Value(NpgsqlDataReader reader, int i)
+    {
+        if (reader.IsDBNull(i)) return null;
+        try { return reader.GetValue(i); }
+        catch (Exception e) when (e is InvalidCastException or NotSupportedException or OverflowException)
+        {
+            // Types Npgsql has no CLR mapping for (or values out of its range, like infinite dates): their text form.
+            return reader.GetFieldValue<string>(i);
+        }
+    }
+
+    private static long EstimateSize(object? v) => v switch
+    {
+        null => 4,
+        string s => s.Length + 2,
+        byte[] b => b.Length * 2 + 4,
+        Array a => a.Length * 8 + 2,
+        _ => 24,
+    };
+
+    private ProxyException Translate(PostgresException e)
+    {
+        switch (e.SqlState)
+        {
+            case PostgresErrorCodes.QueryCanceled:
+                return new ProxyException(408, $"Query exceeded the statement timeout of {(long)options.StatementTimeout.TotalMilliseconds} ms");
+            case PostgresErrorCodes.InsufficientPrivilege:
+                return ProxyException.Forbidden("Permission denied: " + e.MessageText);
+            case PostgresErrorCodes.ReadOnlySqlTransaction:
+                return ProxyException.Scope(WriteScope, "Insufficient scope: the statement writes, which needs " + WriteScope);
+            case PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.TooManyConnections:
+                log.LogWarning("PostgreSQL unavailable: {Reason}", LogText.Safe(e.MessageText));
+                return ProxyException.Unavailable("Database unavailable");
+            default:
+                // The caller wrote the statement; PostgreSQL's own message (not its internal detail) is what they need to fix it.
+                return new ProxyException(400, $"Query failed: {e.MessageText} (SQLSTATE {e.SqlState})");
+        }
+    }
+
+    private static bool IsConnectionFailure(Exception e) =>
+        e is NpgsqlException { IsTransient: true } and not PostgresException
+        || e is NpgsqlException and not PostgresException && e.InnerException is System.IO.IOException or System.Net.Sockets.SocketException
+        || e is PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow }
+        || e is ProxyException { Status: 503 };
+
+    /// <summary>The JSON body of a result, as POST /query answers it.</summary>
+    public static JsonObject ToJson(SqlResult result)
+    {
+        if (!result.IsQuery) return new JsonObject { ["message"] = "Query executed successfully", ["affected_rows"] = result.AffectedRows };
+        var data = new JsonArray();
+        foreach (var row in result.Rows)
+        {
+            var o = new JsonObject();
+            for (var i = 0; i < row.Length; i++) o[result.Columns[i].Name] = ToJsonNode(row[i], result.Columns[i]);
+            data.Add(o);
+        }
+        return new JsonObject { ["data"] = data, ["row_count"] = result.Rows.Count };
+    }
+
+    private static JsonNode? ToJsonNode(object? v, SqlColumn column) => v switch
+    {
+        null => null,
+        string s when column.TypeName is "json" or "jsonb" => JsonNode.Parse(s),
+        string s => JsonValue.Create(s),
+        bool b => JsonValue.Create(b),
+        short or int or long or byte or float or double or decimal => JsonValue.Create(Convert.ToDecimal(v, System.Globalization.CultureInfo.InvariantCulture)),
+        DateTime d => JsonValue.Create(d.Kind == DateTimeKind.Unspecified ? d.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFF", System.Globalization.CultureInfo.InvariantCulture) : d.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
+        DateTimeOffset d => JsonValue.Create(d.ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
+        DateOnly d => JsonValue.Create(d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
+        TimeOnly t => JsonValue.Create(t.ToString("HH:mm:ss.FFFFFF", System.Globalization.CultureInfo.InvariantCulture)),
+        Guid g => JsonValue.Create(g.ToString()),
+        byte[] bytes => JsonValue.Create("\\x" + Convert.ToHexStringLower(bytes)),
+        Array a => new JsonArray(a.Cast<object?>().Select(x => ToJsonNode(x, column with { TypeName = "" })).ToArray()),
+        _ => JsonValue.Create(Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)),
+    };
+}

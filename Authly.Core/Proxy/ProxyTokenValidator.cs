@@ -1,0 +1,209 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Authly.Scopes;
+using Authly.Security;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Authly.Proxy;
+
+/// <summary>
+/// Turns a bearer token into a <see cref="ProxyPrincipal"/> for the proxies, without a database:
+/// <list type="number">
+/// <item>a JWT is checked here first — signature against Authly's JWKS (fetched once, fetched
+/// again at most every 10 s when a token names a kid it has not seen, so a key rotation is picked
+/// up), typ, iss, aud, exp and nbf against the clock. A token that fails this is refused with no
+/// round trip;</item>
+/// <item>then RFC 7662 introspection at Authly says whether it is still active (revoked tokens,
+/// deactivated users) and, for a token that cannot be checked locally (an HS256 deployment, whose
+/// key is not published), whether it is valid at all. A positive answer is kept for at most one
+/// second, so a revocation is seen within a second; a negative one is not kept.</item>
+/// </list>
+/// When Authly cannot be reached the proxy fails closed (503): it never lets a token through unchecked.
+/// </summary>
+public sealed class ProxyTokenValidator(ProxyOptions options, HttpClient http, TimeProvider clock, ILogger<ProxyTokenValidator> log)
+{
+    public static readonly TimeSpan PositiveCacheFor = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan JwksRefetchAtMost = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan JwksFresh = TimeSpan.FromMinutes(10);
+    private const int MaxTokenLength = 16 * 1024;
+    private const int MaxCacheEntries = 10_000;
+    private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
+
+    private readonly ConcurrentDictionary<string, (ProxyPrincipal Principal, DateTimeOffset Until)> _active = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _fetch = new(1, 1);
+    private Metadata? _metadata;
+    private IList<SecurityKey> _keys = [];
+    private DateTimeOffset _keysFetchedAt = DateTimeOffset.MinValue;
+
+    private sealed record Metadata(string Issuer, string? JwksUri, string IntrospectionEndpoint);
+
+    /// <summary>The token of an <c>Authorization: Bearer …</c> header (RFC 6750 §2.1), or a 401.</summary>
+    public static string BearerToken(string? authorization)
+    {
+        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) throw ProxyException.MissingAuth();
+        var token = authorization[7..].Trim();
+        // b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" followed by "="s.
+        if (token.Length is 0 or > MaxTokenLength) throw ProxyException.MissingAuth();
+        var end = token.Length;
+        while (end > 0 && token[end - 1] == '=') end--;
+        for (var i = 0; i < end; i++)
+            if (!(char.IsAsciiLetterOrDigit(token[i]) || token[i] is '-' or '.' or '_' or '~' or '+' or '/')) throw ProxyException.MissingAuth();
+        return token;
+    }
+
+    public Task<ProxyPrincipal> AuthenticateHeaderAsync(string? authorization, CancellationToken ct) =>
+        AuthenticateAsync(BearerToken(authorization), ct);
+
+    /// <summary>The principal of a valid, active token; a 401 <see cref="ProxyException"/> otherwise (503 when Authly cannot be asked).</summary>
+    public async Task<ProxyPrincipal> AuthenticateAsync(string token, CancellationToken ct)
+    {
+        if (token.Length is 0 or > MaxTokenLength) throw ProxyException.BadToken();
+        var now = clock.GetUtcNow();
+        var cacheKey = Convert.ToHexString(OpaqueToken.Hash(token));
+        if (_active.TryGetValue(cacheKey, out var hit) && hit.Until > now) return hit.Principal;
+
+        var metadata = await MetadataAsync(ct);
+        if (LooksLikeJwt(token) && metadata.JwksUri is not null)
+        {
+            var local = await CheckLocallyAsync(token, metadata, ct);
+            if (local == LocalResult.Invalid) throw ProxyException.BadToken();
+        }
+        var (principal, exp) = await IntrospectAsync(token, metadata, ct);
+        var until = now + PositiveCacheFor;
+        if (exp is { } e && e < until) until = e;
+        if (_active.Count >= MaxCacheEntries) _active.Clear();
+        _active[cacheKey] = (principal, until);
+        return principal;
+    }
+
+    private enum LocalResult { Valid, Invalid, Unknown }
+
+    private async Task<LocalResult> CheckLocallyAsync(string token, Metadata metadata, CancellationToken ct)
+    {
+        JsonWebToken parsed;
+        try { parsed = Handler.ReadJsonWebToken(token); }
+        catch (ArgumentException) { return LocalResult.Invalid; }
+        // A symmetric token (HS256 deployments) cannot be checked with published keys: introspection decides.
+        if (parsed.Alg is not ("RS256" or "RS384" or "RS512" or "PS256" or "ES256" or "ES384" or "ES512")) return LocalResult.Unknown;
+
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var keys = await KeysAsync(metadata, forceRefresh: attempt > 0, ct);
+            var parameters = new TokenValidationParameters
+            {
+                ValidIssuer = metadata.Issuer,
+                ValidAudience = options.Audience ?? metadata.Issuer,
+                IssuerSigningKeys = keys,
+                ValidAlgorithms = [parsed.Alg],
+                ValidTypes = ["at+jwt"],
+                ValidateLifetime = false, // checked below against the injected clock
+                RequireExpirationTime = true,
+                RequireSignedTokens = true,
+            };
+            TokenValidationResult result;
+            try { result = await Handler.ValidateTokenAsync(token, parameters); }
+            catch (ArgumentException) { return LocalResult.Invalid; }
+            if (result.IsValid && result.SecurityToken is JsonWebToken jwt)
+            {
+                var now = clock.GetUtcNow();
+                if (jwt.ValidTo == DateTime.MinValue || new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero) <= now) return LocalResult.Invalid;
+                if (jwt.ValidFrom != DateTime.MinValue && new DateTimeOffset(jwt.ValidFrom, TimeSpan.Zero) > now + TimeSpan.FromSeconds(5)) return LocalResult.Invalid;
+                return LocalResult.Valid;
+            }
+            if (result.Exception is not SecurityTokenSignatureKeyNotFoundException) return LocalResult.Invalid;
+        }
+        return LocalResult.Invalid;
+    }
+
+    private async Task<IList<SecurityKey>> KeysAsync(Metadata metadata, bool forceRefresh, CancellationToken ct)
+    {
+        var age = clock.GetUtcNow() - _keysFetchedAt;
+        if (age < (forceRefresh ? JwksRefetchAtMost : JwksFresh)) return _keys;
+        await _fetch.WaitAsync(ct);
+        try
+        {
+            age = clock.GetUtcNow() - _keysFetchedAt;
+            if (age < (forceRefresh ? JwksRefetchAtMost : JwksFresh)) return _keys;
+            var body = await GetJsonAsync(metadata.JwksUri!, ct);
+            try { _keys = new JsonWebKeySet(body.ToJsonString()).GetSigningKeys(); }
+            catch (ArgumentException e) { throw Unavailable("Authly's JWKS is malformed: " + e.Message); }
+            _keysFetchedAt = clock.GetUtcNow();
+            return _keys;
+        }
+        finally { _fetch.Release(); }
+    }
+
+    private async Task<(ProxyPrincipal, DateTimeOffset?)> IntrospectAsync(string token, Metadata metadata, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, metadata.IntrospectionEndpoint)
+        {
+            Content = new FormUrlEncodedContent([new("token", token), new("token_type_hint", "access_token")]),
+        };
+        if (options.ClientId is not null)
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(
+                $"{Uri.EscapeDataString(options.ClientId)}:{Uri.EscapeDataString(options.ClientSecret!)}")));
+        JsonObject body;
+        try
+        {
+            using var response = await http.SendAsync(request, ct);
+            if (!response.IsSuccessStatusCode)
+                throw Unavailable($"introspection answered {(int)response.StatusCode}" +
+                                  ((int)response.StatusCode == 401 ? " (set AUTHLY_PROXY_CLIENT_ID/SECRET to a confidential client)" : ""));
+            body = JsonNode.Parse(await response.Content.ReadAsStringAsync(ct)) as JsonObject ?? throw Unavailable("introspection answered no JSON object");
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !ct.IsCancellationRequested)
+        {
+            throw Unavailable("introspection failed: " + e.Message);
+        }
+        if (body["active"] is not JsonValue a || !a.TryGetValue<bool>(out var active) || !active) throw ProxyException.BadToken();
+        var sub = Str(body, "sub");
+        if (string.IsNullOrEmpty(sub)) throw ProxyException.BadToken();
+        DateTimeOffset? exp = body["exp"] is JsonValue ev && ev.TryGetValue<long>(out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
+        if (exp is { } e2 && e2 <= clock.GetUtcNow()) throw ProxyException.BadToken();
+        return (new ProxyPrincipal(sub, Str(body, "username"), Str(body, "client_id"), ScopeSet.Parse(Str(body, "scope") ?? "")), exp);
+    }
+
+    private async Task<Metadata> MetadataAsync(CancellationToken ct)
+    {
+        if (_metadata is { } m) return m;
+        await _fetch.WaitAsync(ct);
+        try
+        {
+            if (_metadata is { } again) return again;
+            var doc = await GetJsonAsync(options.AuthlyUrl.TrimEnd('/') + "/.well-known/openid-configuration", ct);
+            var issuer = Str(doc, "issuer") ?? throw Unavailable("Authly's discovery document has no issuer");
+            var introspection = Str(doc, "introspection_endpoint") ?? throw Unavailable("Authly's discovery document has no introspection_endpoint");
+            _metadata = new Metadata(issuer, Str(doc, "jwks_uri"), introspection);
+            return _metadata;
+        }
+        finally { _fetch.Release(); }
+    }
+
+    private async Task<JsonObject> GetJsonAsync(string url, CancellationToken ct)
+    {
+        try
+        {
+            using var response = await http.GetAsync(url, ct);
+            if (!response.IsSuccessStatusCode) throw Unavailable($"{url} answered {(int)response.StatusCode}");
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync(ct)) as JsonObject ?? throw Unavailable($"{url} answered no JSON object");
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !ct.IsCancellationRequested)
+        {
+            throw Unavailable($"{url}: {e.Message}");
+        }
+    }
+
+    private ProxyException Unavailable(string detail)
+    {
+        log.LogWarning("Cannot check tokens with Authly at {AuthlyUrl}: {Detail}", options.AuthlyUrl, LogText.Safe(detail));
+        return ProxyException.Unavailable("Authorization server unavailable");
+    }
+
+    private static bool LooksLikeJwt(string token) => token.Count(c => c == '.') == 2;
+
+    private static string? Str(JsonObject o, string key) => o[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+}

@@ -1,0 +1,226 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Authly.Proxy;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Npgsql;
+
+namespace Authly.Server.Proxy;
+
+/// <summary>
+/// `authly proxy postgres|redis`: a small Kestrel app (POST /query or POST /command, GET /health)
+/// plus, when a wire port is given, the protocol listener real clients use (psql, redis-cli).
+/// Both authenticate with <see cref="ProxyTokenValidator"/> and run through the same Core proxy,
+/// so the HTTP and wire paths cannot disagree on a rule.
+/// </summary>
+public sealed class ProxyServer : IAsyncDisposable
+{
+    public const string Realm = "authly-proxy";
+    private const int MaxBodyBytes = 1024 * 1024;
+    private readonly WebApplication _app;
+    private readonly IAsyncDisposable? _wire;
+    private readonly IAsyncDisposable _backend;
+
+    /// <summary>The HTTP address the proxy listens on, e.g. http://127.0.0.1:5433.</summary>
+    public string Url { get; }
+    /// <summary>The wire-protocol port, when that listener runs.</summary>
+    public int? WirePort { get; }
+
+    private ProxyServer(WebApplication app, string url, IAsyncDisposable backend, IAsyncDisposable? wire, int? wirePort)
+    {
+        _app = app;
+        Url = url;
+        _backend = backend;
+        _wire = wire;
+        WirePort = wirePort;
+    }
+
+    /// <param name="kind">"postgres" or "redis"</param>
+    /// <param name="authlyHttp">how to reach Authly (tests hand in the in-memory server's client); null: a new HttpClient</param>
+    /// <param name="clock">the clock tokens are checked against (tests move it)</param>
+    public static async Task<ProxyServer> StartAsync(string kind, ProxyOptions options, HttpClient? authlyHttp = null, TimeProvider? clock = null,
+        LogLevel logLevel = LogLevel.Information, CancellationToken ct = default)
+    {
+        var problems = options.Problems(kind);
+        if (problems.Count > 0) throw new ArgumentException(string.Join(Environment.NewLine, problems));
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.SetMinimumLevel(logLevel);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = MaxBodyBytes;
+            k.AddServerHeader = false;
+            k.Listen(IPAddress.Parse(options.ListenHost == "localhost" ? "127.0.0.1" : options.ListenHost), options.Port);
+        });
+        var app = builder.Build();
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        var http = authlyHttp ?? new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var validator = new ProxyTokenValidator(options, http, clock ?? TimeProvider.System, loggers.CreateLogger<ProxyTokenValidator>());
+
+        IAsyncDisposable backend;
+        IAsyncDisposable? wire = null;
+        int? wirePort = null;
+        if (kind == "postgres")
+        {
+            var db = new NpgsqlDataSourceBuilder(options.ConnectionString()) { Name = "authly-proxy" }.Build();
+            backend = db;
+            var proxy = new PostgresProxy(db, options, loggers.CreateLogger<PostgresProxy>());
+            MapPostgres(app, validator, proxy, db);
+            if (options.WirePort is { } wp)
+            {
+                var listener = PgWireListener.Start(IPAddress.Parse(options.ListenHost == "localhost" ? "127.0.0.1" : options.ListenHost), wp,
+                    validator, proxy, options, loggers.CreateLogger<PgWireListener>());
+                wire = listener;
+                wirePort = listener.Port;
+            }
+        }
+        else
+        {
+            var redis = new RedisUpstream(options.RedisUrl!);
+            backend = redis;
+            var proxy = new RedisProxy(redis);
+            MapRedis(app, validator, proxy, redis);
+            if (options.WirePort is { } wp)
+            {
+                var listener = RespListener.Start(IPAddress.Parse(options.ListenHost == "localhost" ? "127.0.0.1" : options.ListenHost), wp,
+                    validator, proxy, loggers.CreateLogger<RespListener>());
+                wire = listener;
+                wirePort = listener.Port;
+            }
+        }
+        await app.StartAsync(ct);
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ProxyServer(app, url.Replace("[::]", "127.0.0.1"), backend, wire, wirePort);
+    }
+
+    private static void MapPostgres(WebApplication app, ProxyTokenValidator validator, PostgresProxy proxy, NpgsqlDataSource db)
+    {
+        app.MapPost("/query", (HttpContext context) => Handle(context, async ct =>
+        {
+            var caller = await validator.AuthenticateHeaderAsync(Authorization(context), ct);
+            var body = await ReadBodyAsync(context, ct);
+            var query = body["query"] is JsonValue q && q.GetValueKind() == JsonValueKind.String ? q.GetValue<string>()
+                : throw ProxyException.BadRequest("'query' is required and must be a string");
+            var parameters = body["params"] switch
+            {
+                null => [],
+                JsonArray a => a.ToList(),
+                _ => throw ProxyException.BadRequest("'params' must be an array"),
+            };
+            var result = await proxy.ExecuteAsync(caller, query, parameters, ct);
+            return PostgresProxy.ToJson(result);
+        }));
+        app.MapGet("/health", async (CancellationToken ct) =>
+        {
+            try
+            {
+                await using var conn = await db.OpenConnectionAsync(ct);
+                await using var cmd = new NpgsqlCommand("SELECT 1", conn);
+                await cmd.ExecuteScalarAsync(ct);
+                return Results.Json(new { status = "healthy", database = "connected" });
+            }
+            catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+            {
+                db.Clear();
+                return Results.Json(new { status = "unhealthy", database = "disconnected" }, statusCode: 503);
+            }
+        });
+    }
+
+    private static void MapRedis(WebApplication app, ProxyTokenValidator validator, RedisProxy proxy, RedisUpstream redis)
+    {
+        app.MapPost("/command", (HttpContext context) => Handle(context, async ct =>
+        {
+            var caller = await validator.AuthenticateHeaderAsync(Authorization(context), ct);
+            var body = await ReadBodyAsync(context, ct);
+            var command = body["command"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>()
+                : throw ProxyException.BadRequest("'command' is required and must be a string");
+            var args = new List<byte[]>();
+            switch (body["args"])
+            {
+                case null: break;
+                case JsonArray a:
+                    foreach (var item in a)
+                        args.Add(item is JsonValue v && v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number
+                            ? Encoding.UTF8.GetBytes(v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : v.ToJsonString())
+                            : throw ProxyException.BadRequest("'args' must hold strings and numbers only"));
+                    break;
+                default: throw ProxyException.BadRequest("'args' must be an array");
+            }
+            var reply = await proxy.ExecuteAsync(caller, command, args, ct);
+            return new JsonObject { ["result"] = RedisProxy.ToJson(reply), ["command"] = command.ToUpperInvariant(), ["user"] = caller.DisplayName };
+        }));
+        app.MapGet("/health", async (CancellationToken ct) =>
+        {
+            try
+            {
+                var pong = await redis.SendAsync([Encoding.ASCII.GetBytes("PING")], idempotent: true, ct);
+                if (pong.Kind == RespKind.Error) throw new ProxyException(503, pong.Text);
+                return Results.Json(new { status = "healthy", redis = "connected" });
+            }
+            catch (ProxyException)
+            {
+                return Results.Json(new { status = "unhealthy", redis = "disconnected" }, statusCode: 503);
+            }
+        });
+    }
+
+    private static string? Authorization(HttpContext context) =>
+        context.Request.Headers.Authorization.Count == 1 ? context.Request.Headers.Authorization[0] : null;
+
+    private static async Task<JsonObject> ReadBodyAsync(HttpContext context, CancellationToken ct)
+    {
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var type)
+            || !type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
+            throw new ProxyException(415, "The body must be JSON (Content-Type: application/json)");
+        try
+        {
+            return await JsonNode.ParseAsync(context.Request.Body, cancellationToken: ct) as JsonObject
+                   ?? throw ProxyException.BadRequest("The body must be a JSON object");
+        }
+        catch (JsonException) { throw ProxyException.BadRequest("The body is not valid JSON"); }
+        catch (BadHttpRequestException e) when (e.StatusCode == 413) { throw new ProxyException(413, $"The body is larger than {MaxBodyBytes} bytes"); }
+    }
+
+    /// <summary>Runs a handler; a <see cref="ProxyException"/> becomes <c>{"error": …}</c> with its status and, for 401/403, RFC 6750 §3 <c>WWW-Authenticate</c>.</summary>
+    private static async Task<IResult> Handle(HttpContext context, Func<CancellationToken, Task<JsonObject>> handler)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        try
+        {
+            return Results.Json(await handler(context.RequestAborted));
+        }
+        catch (ProxyException e)
+        {
+            if (e.Status is 401 or 403)
+                context.Response.Headers.WWWAuthenticate = Challenge(e, headerPresent: context.Request.Headers.Authorization.Count > 0);
+            return Results.Json(new JsonObject { ["error"] = e.Message }, statusCode: e.Status);
+        }
+    }
+
+    /// <summary>
+    /// RFC 6750 §3: the challenge with the error code; a request with no Authorization header at all
+    /// gets none (§3.1: "SHOULD NOT include an error code" when the request lacks authentication).
+    /// </summary>
+    public static string Challenge(ProxyException e, bool headerPresent)
+    {
+        var sb = new StringBuilder($"Bearer realm=\"{Realm}\"");
+        if (e.BearerError is null || (e.Status == 401 && !headerPresent)) return sb.ToString();
+        sb.Append($", error=\"{e.BearerError}\", error_description=\"{e.Message.Replace("\"", "'").Replace("\\", "/")}\"");
+        if (e.RequiredScope is { } scope) sb.Append($", scope=\"{scope}\"");
+        return sb.ToString();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_wire is not null) await _wire.DisposeAsync();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        await _backend.DisposeAsync();
+    }
+}
