@@ -87,7 +87,14 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
     private async Task<SqlResult> RunAsync(ProxyPrincipal caller, string sql, IReadOnlyList<JsonNode?> parameters, SqlVerdict verdict,
         Action markSent, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        NpgsqlConnection conn;
+        try { conn = await db.OpenConnectionAsync(ct); }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
+        {
+            // Refused at the door (server down, database closed, bad credentials of the proxy itself): nothing ran.
+            throw new ConnectionLost(e);
+        }
+        await using var _ = conn;
         await using var tx = await conn.BeginTransactionAsync(ct);
         try
         {
@@ -98,7 +105,9 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
                 if (options.DatabaseRole is { } role) setup.BatchCommands.Add(new NpgsqlBatchCommand($"SET LOCAL ROLE \"{role}\""));
                 var context = new NpgsqlBatchCommand(
                     "SELECT set_config('authly.user_id', $1, true), set_config('authly.username', $2, true), " +
-                    "set_config('authly.client_id', $3, true), set_config('authly.scopes', $4, true), set_config('statement_timeout', $5, true)");
+                    "set_config('authly.client_id', $3, true), set_config('authly.scopes', $4, true), set_config('statement_timeout', $5, true), " +
+                    // The classifier lexes strings the way PostgreSQL does with this on (its default); pin it.
+                    "set_config('standard_conforming_strings', 'on', true)");
                 context.Parameters.Add(new NpgsqlParameter { Value = caller.Subject });
                 context.Parameters.Add(new NpgsqlParameter { Value = caller.Username ?? "" });
                 context.Parameters.Add(new NpgsqlParameter { Value = caller.ClientId ?? "" });
@@ -108,12 +117,14 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
                 await setup.ExecuteNonQueryAsync(ct);
             }
 
-            await using var command = new NpgsqlCommand(sql, conn, tx)
+            var statement = new NpgsqlBatchCommand(sql);
+            foreach (var p in parameters) statement.Parameters.Add(Parameter(p));
+            await using var command = new NpgsqlBatch(conn, tx)
             {
+                BatchCommands = { statement },
                 // The server-side statement_timeout ends the query; this only guards against a server that stops answering.
-                CommandTimeout = (int)Math.Ceiling(options.StatementTimeout.TotalSeconds) + 5,
+                Timeout = (int)Math.Ceiling(options.StatementTimeout.TotalSeconds) + 5,
             };
-            foreach (var p in parameters) command.Parameters.Add(Parameter(p));
             markSent();
             var result = await ReadAsync(command, ct);
             await tx.CommitAsync(ct);
@@ -125,13 +136,14 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
         }
     }
 
-    private async Task<SqlResult> ReadAsync(NpgsqlCommand command, CancellationToken ct)
+    private async Task<SqlResult> ReadAsync(NpgsqlBatch command, CancellationToken ct)
     {
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (reader.FieldCount == 0)
         {
             while (await reader.NextResultAsync(ct)) { }
-            return new SqlResult([], [], Math.Max(reader.RecordsAffected, 0), Tag(command, reader));
+            await reader.CloseAsync();
+            return new SqlResult([], [], Math.Max(reader.RecordsAffected, 0), Tag(command.BatchCommands[0], 0));
         }
         var columns = new SqlColumn[reader.FieldCount];
         for (var i = 0; i < columns.Length; i++) columns[i] = new SqlColumn(reader.GetName(i), reader.GetDataTypeOID(i), reader.GetDataTypeName(i));
@@ -151,19 +163,20 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
                 throw new ProxyException(413, $"The result is larger than {options.MaxResponseBytes} bytes; select fewer rows or columns");
             rows.Add(row);
         }
-        return new SqlResult(columns, rows, rows.Count, Tag(command, reader));
+        await reader.CloseAsync();
+        return new SqlResult(columns, rows, rows.Count, Tag(command.BatchCommands[0], columns.Length));
     }
 
-    private static string Tag(NpgsqlCommand command, NpgsqlDataReader reader)
+    /// <summary>The command tag PostgreSQL sent (e.g. "INSERT 0 2"), rebuilt from what Npgsql kept of it.</summary>
+    private static string Tag(NpgsqlBatchCommand statement, int fieldCount)
     {
-        var statement = command.Statements.Count > 0 ? command.Statements[^1] : null;
-        var verb = statement?.StatementType switch
+        var verb = statement.StatementType switch
         {
             StatementType.Select => "SELECT", StatementType.Insert => "INSERT 0", StatementType.Update => "UPDATE",
             StatementType.Delete => "DELETE", StatementType.Merge => "MERGE", StatementType.Copy => "COPY", StatementType.Move => "MOVE",
             StatementType.Fetch => "FETCH", _ => null,
         };
-        return verb is null ? (reader.FieldCount > 0 ? "SELECT" : "OK") : $"{verb} {Math.Max(statement!.Rows, 0)}";
+        return verb is null ? (fieldCount > 0 ? "SELECT" : "OK") : $"{verb} {statement.Rows}";
     }
 
     /// <summary>A caller's JSON value as an untyped parameter: PostgreSQL infers its type from the statement, as for a literal.</summary>
@@ -219,8 +232,11 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
         }
     }
 
+    private sealed class ConnectionLost(Exception inner) : Exception(inner.Message, inner);
+
     private static bool IsConnectionFailure(Exception e) =>
-        e is NpgsqlException { IsTransient: true } and not PostgresException
+        e is ConnectionLost
+        || e is NpgsqlException { IsTransient: true } and not PostgresException
         || e is NpgsqlException and not PostgresException && e.InnerException is System.IO.IOException or System.Net.Sockets.SocketException
         || e is PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow }
         || e is ProxyException { Status: 503 };
@@ -245,7 +261,10 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
         string s when column.TypeName is "json" or "jsonb" => JsonNode.Parse(s),
         string s => JsonValue.Create(s),
         bool b => JsonValue.Create(b),
-        short or int or long or byte or float or double or decimal => JsonValue.Create(Convert.ToDecimal(v, System.Globalization.CultureInfo.InvariantCulture)),
+        short or int or long or byte or decimal => JsonValue.Create(Convert.ToDecimal(v, System.Globalization.CultureInfo.InvariantCulture)),
+        double d when double.IsFinite(d) => JsonValue.Create(d),
+        float f when float.IsFinite(f) => JsonValue.Create(f),
+        double or float => JsonValue.Create(Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)), // NaN, Infinity: JSON has no number for them
         DateTime d => JsonValue.Create(d.Kind == DateTimeKind.Unspecified ? d.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFF", System.Globalization.CultureInfo.InvariantCulture) : d.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
         DateTimeOffset d => JsonValue.Create(d.ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
         DateOnly d => JsonValue.Create(d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),

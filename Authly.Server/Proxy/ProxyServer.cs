@@ -100,7 +100,7 @@ public sealed class ProxyServer : IAsyncDisposable
 
     private static void MapPostgres(WebApplication app, ProxyTokenValidator validator, PostgresProxy proxy, NpgsqlDataSource db)
     {
-        app.MapPost("/query", (HttpContext context) => Handle(context, async ct =>
+        app.MapPost("/query", (Delegate)((HttpContext context) => Handle(context, async ct =>
         {
             var caller = await validator.AuthenticateHeaderAsync(Authorization(context), ct);
             var body = await ReadBodyAsync(context, ct);
@@ -114,7 +114,7 @@ public sealed class ProxyServer : IAsyncDisposable
             };
             var result = await proxy.ExecuteAsync(caller, query, parameters, ct);
             return PostgresProxy.ToJson(result);
-        }));
+        })));
         app.MapGet("/health", async (CancellationToken ct) =>
         {
             try
@@ -134,7 +134,7 @@ public sealed class ProxyServer : IAsyncDisposable
 
     private static void MapRedis(WebApplication app, ProxyTokenValidator validator, RedisProxy proxy, RedisUpstream redis)
     {
-        app.MapPost("/command", (HttpContext context) => Handle(context, async ct =>
+        app.MapPost("/command", (Delegate)((HttpContext context) => Handle(context, async ct =>
         {
             var caller = await validator.AuthenticateHeaderAsync(Authorization(context), ct);
             var body = await ReadBodyAsync(context, ct);
@@ -154,7 +154,7 @@ public sealed class ProxyServer : IAsyncDisposable
             }
             var reply = await proxy.ExecuteAsync(caller, command, args, ct);
             return new JsonObject { ["result"] = RedisProxy.ToJson(reply), ["command"] = command.ToUpperInvariant(), ["user"] = caller.DisplayName };
-        }));
+        })));
         app.MapGet("/health", async (CancellationToken ct) =>
         {
             try
@@ -200,6 +200,12 @@ public sealed class ProxyServer : IAsyncDisposable
             if (e.Status is 401 or 403)
                 context.Response.Headers.WWWAuthenticate = Challenge(e, headerPresent: context.Request.Headers.Authorization.Count > 0);
             return Results.Json(new JsonObject { ["error"] = e.Message }, statusCode: e.Status);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger<ProxyServer>()
+                .LogError(e, "Proxy request {Path} failed", context.Request.Path.Value);
+            return Results.Json(new JsonObject { ["error"] = "Internal error" }, statusCode: 500);
         }
     }
 
