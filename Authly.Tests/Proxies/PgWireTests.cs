@@ -212,6 +212,34 @@ public sealed class PgWireTests
     }
 
     [Test]
+    public async Task Npgsql_prepared_insert_is_described_as_returning_no_rows()
+    {
+        await using var conn = Npgsql(_writeToken);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("INSERT INTO items (name, qty) VALUES ($1, $2)", conn)
+        {
+            Parameters = { new() { Value = "prepared" }, new() { Value = 1 } },
+        };
+        await cmd.PrepareAsync();
+        Assert.That(await cmd.ExecuteNonQueryAsync(), Is.EqualTo(1));
+        cmd.Parameters[1].Value = 2;
+        Assert.That(await cmd.ExecuteNonQueryAsync(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Float_text_is_what_postgresql_prints()
+    {
+        double[] doubles = [0.1, 1.0 / 3, 100, 123.456, 1e14, 1e15, 1.5e20, 1e-4, 1.25e-5, -2.5, 5e-324, double.MaxValue, -0.0];
+        float[] floats = [0.1f, 1e5f, 1e6f, 123456.7f, 1.5e-5f, 3.4028235e38f];
+        await using var conn = new NpgsqlConnection(_target + ";Pooling=false");
+        await conn.OpenAsync();
+        var expectedDoubles = (await conn.QueryAsync<string>("SELECT x::text FROM unnest(@d) WITH ORDINALITY AS u(x, o) ORDER BY o", new { d = doubles })).ToList();
+        var expectedFloats = (await conn.QueryAsync<string>("SELECT x::text FROM unnest(@f) WITH ORDINALITY AS u(x, o) ORDER BY o", new { f = floats })).ToList();
+        Assert.That(doubles.Select(d => PgWireValues.FloatText(d, 15)), Is.EqualTo(expectedDoubles));
+        Assert.That(floats.Select(f => PgWireValues.FloatText(f, 6)), Is.EqualTo(expectedFloats));
+    }
+
+    [Test]
     public async Task Npgsql_sees_scope_errors_as_postgres_exceptions_and_the_connection_survives()
     {
         await using var conn = Npgsql(_readToken);
