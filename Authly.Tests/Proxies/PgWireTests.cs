@@ -260,6 +260,26 @@ public sealed class PgWireTests
     }
 
     [Test]
+    public async Task Npgsql_cancel_request_stops_the_running_statement()
+    {
+        await using var conn = Npgsql(_readToken);
+        await conn.OpenAsync();
+        await using var slow = new NpgsqlCommand("SELECT count(*) FROM generate_series(1, 1000000000)", conn);
+        var started = Stopwatch.StartNew();
+        var running = slow.ExecuteScalarAsync();
+        await Task.Delay(300);
+        slow.Cancel(); // a CancelRequest on a new connection, with the key from BackendKeyData
+        // Npgsql reports a cancelled command as OperationCanceledException around the server's 57014 error.
+        var cancelled = Assert.CatchAsync<OperationCanceledException>(async () => await running);
+        var e = cancelled!.InnerException as PostgresException;
+        Assert.That(e?.SqlState, Is.EqualTo("57014"), cancelled.ToString());
+        Assert.That(e!.MessageText, Does.Contain("user request"));
+        Assert.That(started.Elapsed, Is.LessThan(TimeSpan.FromSeconds(4)), "cancelled, not ended by the 5 s statement timeout");
+        await using var after = new NpgsqlCommand("SELECT 1", conn);
+        Assert.That(await after.ExecuteScalarAsync(), Is.EqualTo(1));
+    }
+
+    [Test]
     public void Npgsql_with_a_wrong_token_gets_invalid_password()
     {
         using var conn = Npgsql("wrong");
