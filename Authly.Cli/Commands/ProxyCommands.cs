@@ -9,7 +9,13 @@ public static class ProxyCommands
 {
     public static Command Create()
     {
-        var command = new Command("proxy", "OAuth-protected PostgreSQL and Redis: a bearer token with database:* or cache:* scopes instead of a password");
+        var command = new Command("proxy", """
+            OAuth-protected PostgreSQL and Redis: a bearer token with database:* or cache:* scopes instead of a password.
+
+            Examples:
+              authly proxy postgres --database-url postgresql://proxy:secret@localhost/app --role authly_app
+              authly proxy redis --redis-url redis://:secret@localhost:6379
+            """);
         command.Subcommands.Add(Kind("postgres", ProxyOptions.DefaultPostgresPort, ProxyOptions.DefaultPostgresWirePort, """
             Run the PostgreSQL proxy: POST /query over HTTP, and the PostgreSQL wire protocol with the token as password.
 

@@ -177,10 +177,22 @@ public sealed class ProxyTokenValidator(ProxyOptions options, HttpClient http, T
             var doc = await GetJsonAsync(options.AuthlyUrl.TrimEnd('/') + "/.well-known/openid-configuration", ct);
             var issuer = Str(doc, "issuer") ?? throw Unavailable("Authly's discovery document has no issuer");
             var introspection = Str(doc, "introspection_endpoint") ?? throw Unavailable("Authly's discovery document has no introspection_endpoint");
-            _metadata = new Metadata(issuer, Str(doc, "jwks_uri"), introspection);
+            _metadata = new Metadata(issuer, Str(doc, "jwks_uri") is { } jwks ? Rebase(jwks) : null, Rebase(introspection));
             return _metadata;
         }
         finally { _fetch.Release(); }
+    }
+
+    /// <summary>
+    /// An endpoint of the discovery document, reached through the configured Authly URL: the issuer
+    /// is the public name (http://localhost:8000 in the standalone compose), while the proxy may
+    /// only reach Authly by another one (http://authly:8000). The path stays as published.
+    /// </summary>
+    private string Rebase(string endpoint)
+    {
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var published)) throw Unavailable($"Authly's discovery document names '{endpoint}'");
+        var via = new Uri(options.AuthlyUrl);
+        return new UriBuilder(published) { Scheme = via.Scheme, Host = via.Host, Port = via.Port }.Uri.ToString();
     }
 
     private async Task<JsonObject> GetJsonAsync(string url, CancellationToken ct)

@@ -21,12 +21,25 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
             return Write(new ApiException(e.Status, e.Detail, e.ErrorCode, e.Field));
         }
         catch (BadHttpRequestException e) { return Write(new ApiException(e.StatusCode, e.StatusCode == 413 ? "Request body is larger than 1 MiB" : "Malformed request")); }
+        catch (Exception e) when (IsDatabaseUnavailable(e) && !http.RequestAborted.IsCancellationRequested)
+        {
+            // The caller did nothing wrong and a retry may work: 503, not a 500 that reads like a bug.
+            log.LogWarning("Database unavailable on {Path}: {Error}", LogText.Safe(http.Request.Path), LogText.Safe(e.Message));
+            http.Response.Headers.RetryAfter = "5";
+            return Write(new ApiException(StatusCodes.Status503ServiceUnavailable, "Database unavailable", "DATABASE_UNAVAILABLE"));
+        }
         catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {
             log.LogError(e, "Unhandled error on {Path}", LogText.Safe(http.Request.Path));
             return Write(new ApiException(StatusCodes.Status500InternalServerError, "Internal server error"));
         }
     }
+
+    /// <summary>PostgreSQL cannot be reached or refuses connections (as opposed to a statement it rejected).</summary>
+    public static bool IsDatabaseUnavailable(Exception e) =>
+        e is Npgsql.PostgresException { SqlState: "55000" or "57P01" or "57P02" or "57P03" or "53300" or "3D000" }
+        || e is Npgsql.NpgsqlException and not Npgsql.PostgresException
+        || e is TimeoutException && e.Source?.StartsWith("Npgsql", StringComparison.Ordinal) == true;
 
     public static IResult Write(ApiException e)
     {

@@ -11,6 +11,7 @@ namespace Authly.Server.Proxy;
 /// after which every command goes through the same <see cref="RedisProxy"/> as POST /command:
 /// the same allow-list, scopes and key prefix. The token is checked again on every command (a
 /// cached answer lasts a second), so a revoked or expired token stops working mid-connection.
+/// There is no TLS: clients not on this machine are refused (they use POST /command over TLS).
 /// </summary>
 public sealed class RespListener : IAsyncDisposable
 {
@@ -39,7 +40,7 @@ public sealed class RespListener : IAsyncDisposable
         var listener = new TcpListener(address, port);
         listener.Start();
         if (!IPAddress.IsLoopback(address))
-            log.LogWarning("The RESP listener on {Address} is not loopback: tokens sent with AUTH cross the network in clear text; put it behind TLS", address);
+            log.LogWarning("The RESP listener is bound to {Address}, which is not loopback; it has no TLS and refuses every client not on this machine", address);
         return new RespListener(listener, validator, proxy, log);
     }
 
@@ -62,6 +63,13 @@ public sealed class RespListener : IAsyncDisposable
         try
         {
             await using var stream = client.GetStream();
+            // AUTH carries the token in clear text: only a client on this machine may send it.
+            if (client.Client.RemoteEndPoint is not IPEndPoint remote || !IPAddress.IsLoopback(remote.Address))
+            {
+                await stream.WriteAsync(RespWriter.Encode(RespValue.Error(
+                    "ERR the Authly RESP listener accepts tokens only from loopback (use the HTTP proxy over TLS)")), _stop.Token);
+                return;
+            }
             var reader = new RespReader(stream, maxBulkBytes: 16 * 1024 * 1024, maxArrayItems: 64 * 1024);
             string? token = null;
             while (!_stop.IsCancellationRequested)

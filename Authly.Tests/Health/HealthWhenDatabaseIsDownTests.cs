@@ -30,6 +30,7 @@ public sealed class HealthWhenDatabaseIsDownTests
     {
         var http = _app.CreateClient();
         Assert.That((await http.GetAsync("/health")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "healthy before the outage");
+        var adminToken = await _app.AdminTokenAsync("admin:system:read");
 
         await DatabaseServer.CutOffAsync(_database);
         var health = await http.GetAsync("/health");
@@ -46,6 +47,12 @@ public sealed class HealthWhenDatabaseIsDownTests
             Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
             Assert.That(live.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the process itself is alive");
         });
+
+        var admin = await _app.BearerClient(adminToken).GetAsync("/admin/status");
+        Assert.That(admin.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "the admin API says 503, not 500");
+        var adminBody = await AuthlyApp.JsonAsync(admin);
+        Assert.That(AuthlyApp.Str(adminBody, "error_code"), Is.EqualTo("DATABASE_UNAVAILABLE"));
+        Assert.That(admin.Headers.RetryAfter, Is.Not.Null);
 
         await DatabaseServer.RestoreAsync(_database);
         var recovered = await Eventually.TrueAsync(async () => (await http.GetAsync("/health")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(15));

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Authly.Tests.Cluster;
+
+namespace Authly.Tests.Cli;
+
+/// <summary>`authly proxy postgres|redis` as a user runs it: settings checked before anything starts, then a running proxy.</summary>
+[TestFixture, Category("Cli")]
+public sealed class ProxyCliTests
+{
+    private static readonly Dictionary<string, string?> NoTargets = new()
+    {
+        ["DATABASE_URL"] = null, ["REDIS_URL"] = null, ["AUTHLY_PROXY_DATABASE_URL"] = null, ["AUTHLY_PROXY_REDIS_URL"] = null,
+    };
+
+    [Test]
+    public async Task Postgres_WithoutADatabase_ExitsTwoAndSaysWhatToSet()
+    {
+        var r = await new AuthlyCli("http://127.0.0.1:1").RunWithAsync(null, NoTargets, "proxy", "postgres");
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Stderr, Does.Contain("AUTHLY_PROXY_DATABASE_URL, DATABASE_URL or --database-url"));
+    }
+
+    [TestCase("--role", "Robert'); DROP TABLE x;--", "--role")]
+    [TestCase("--admin-scope", "two words", "--admin-scope")]
+    [TestCase("--authly-url", "ftp://x", "AUTHLY_URL")]
+    [TestCase("--max-rows", "0", "--max-rows")]
+    public async Task Postgres_BadSetting_ExitsTwoNamingIt(string option, string value, string named)
+    {
+        var r = await new AuthlyCli("http://127.0.0.1:1").RunWithAsync(null, NoTargets,
+            "proxy", "postgres", "--database-url", "postgresql://u:p@127.0.0.1:1/db", option, value);
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Stderr, Does.Contain(named));
+    }
+
+    [Test]
+    public async Task Redis_BadUrl_ExitsTwo()
+    {
+        var r = await new AuthlyCli("http://127.0.0.1:1").RunWithAsync(null, NoTargets, "proxy", "redis", "--redis-url", "http://nope");
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Stderr, Does.Contain("--redis-url"));
+    }
+
+    [Test]
+    public async Task Redis_Starts_PrintsItsUrls_AndAnswersHealth()
+    {
+        var (port, wire) = (AuthlyNode.FreePort(), AuthlyNode.FreePort());
+        var cli = new AuthlyCli("http://127.0.0.1:1");
+        using var process = Process.Start(cli.StartInfo(NoTargets, "proxy", "redis", "--redis-url", TestServers.RedisUrl,
+            "--port", port.ToString(), "--wire-port", wire.ToString()))!;
+        try
+        {
+            var banner = new System.Text.StringBuilder();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (!banner.ToString().Contains("Press Ctrl-C"))
+            {
+                var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+                if (line is null) Assert.Fail("authly proxy redis exited: " + banner + await process.StandardError.ReadToEndAsync());
+                banner.AppendLine(line);
+            }
+            Assert.That(banner.ToString(), Does.Contain($"POST http://127.0.0.1:{port}/command").And.Contain($"-p {wire}"));
+            using var http = new HttpClient();
+            var health = JsonNode.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/health"))!;
+            Assert.That(health["status"]!.GetValue<string>(), Is.EqualTo("healthy"));
+            var unauthorized = await http.PostAsync($"http://127.0.0.1:{port}/command", new StringContent("{\"command\":\"GET\",\"args\":[\"k\"]}"));
+            Assert.That((int)unauthorized.StatusCode, Is.EqualTo(401));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+}
