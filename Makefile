@@ -4,7 +4,7 @@ PORT ?= 8000
 DATA_DIR ?= .authly-data
 CONFIG ?= Release
 
-.PHONY: serve test build deps bench clean cluster-test publish standalone-check standalone-image
+.PHONY: serve test build deps bench bench-proxy clean cluster-test publish standalone-check standalone-image
 
 ## Run the server with a private PostgreSQL and Redis (data in $(DATA_DIR)), admin bootstrapped, URLs printed.
 serve: deps
@@ -35,6 +35,12 @@ deps:
 bench: deps
 	@scripts/ensure-deps.sh wrk curl
 	bench/run.sh
+
+## Proxied vs direct SELECT 1 and GET latency (see bench/README.md). pgbench comes with the
+## PostgreSQL server package and redis-benchmark with redis-server's redis-tools, which deps installs.
+bench-proxy: deps
+	@scripts/ensure-deps.sh wrk curl
+	bench/proxy.sh
 
 ## The framework-dependent `authly` in out/ (the standalone Dockerfile runs the same command).
 publish:
