@@ -143,7 +143,7 @@ public static class ProxyCommands
 
                        Press Ctrl-C to stop.
                        """);
-                await Task.Delay(Timeout.Infinite, ct);
+                await server.WaitForShutdownAsync(ct);
                 return 0;
             }
             catch (OperationCanceledException) { return 0; }

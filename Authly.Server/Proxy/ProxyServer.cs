@@ -222,6 +222,9 @@ public sealed class ProxyServer : IAsyncDisposable
         return sb.ToString();
     }
 
+    /// <summary>Until Ctrl-C or SIGTERM (the host's lifetime handles both) or <paramref name="ct"/>.</summary>
+    public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);
+
     public async ValueTask DisposeAsync()
     {
         if (_wire is not null) await _wire.DisposeAsync();

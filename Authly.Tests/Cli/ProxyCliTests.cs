@@ -64,11 +64,20 @@ public sealed class ProxyCliTests
             Assert.That(health["status"]!.GetValue<string>(), Is.EqualTo("healthy"));
             var unauthorized = await http.PostAsync($"http://127.0.0.1:{port}/command", new StringContent("{\"command\":\"GET\",\"args\":[\"k\"]}"));
             Assert.That((int)unauthorized.StatusCode, Is.EqualTo(401));
+
+            // SIGTERM (docker stop, systemd) ends it cleanly with exit code 0.
+            Assert.That(Kill(process.Id, 15), Is.Zero);
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            await process.WaitForExitAsync(exit.Token);
+            Assert.That(process.ExitCode, Is.Zero);
         }
         finally
         {
-            process.Kill(entireProcessTree: true);
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 }
