@@ -196,6 +196,7 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
     private static object? Value(NpgsqlDataReader reader, int i)
     {
         if (reader.IsDBNull(i)) return null;
+        if (reader.GetDataTypeName(i) == "interval") return reader.GetFieldValue<NpgsqlInterval>(i);
         try { return reader.GetValue(i); }
         catch (Exception e) when (e is InvalidCastException or NotSupportedException or OverflowException)
         {
@@ -270,6 +271,7 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
         DateOnly d => JsonValue.Create(d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
         TimeOnly t => JsonValue.Create(t.ToString("HH:mm:ss.FFFFFF", System.Globalization.CultureInfo.InvariantCulture)),
         Guid g => JsonValue.Create(g.ToString()),
+        NpgsqlInterval interval => JsonValue.Create(PgInterval.Text(interval)),
         byte[] bytes => JsonValue.Create("\\x" + Convert.ToHexStringLower(bytes)),
         Array a => new JsonArray(a.Cast<object?>().Select(x => ToJsonNode(x, column with { TypeName = "" })).ToArray()),
         _ => JsonValue.Create(Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)),

@@ -1,3 +1,4 @@
+using Authly.Proxy;
 using System.Buffers.Binary;
 using System.Collections;
 using System.Globalization;
@@ -51,6 +52,7 @@ public static class PgWireValues
             case DateOnly d: return d == DateOnly.MaxValue ? "infinity" : d == DateOnly.MinValue ? "-infinity" : d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             case TimeOnly t: return TimeText(t.ToTimeSpan());
             case TimeSpan ts: return typeOid == Interval ? IntervalText(ts) : TimeText(ts);
+            case NpgsqlTypes.NpgsqlInterval iv: return PgInterval.Text(iv);
             case DateTimeOffset dto when typeOid == TimeTz: return TimeText(dto.TimeOfDay) + OffsetText(dto.Offset);
             case DateTimeOffset dto: return DateTimeText(dto.UtcDateTime, TimestampTz);
             case BitArray bits:
@@ -217,6 +219,7 @@ public static class PgWireValues
             case TimestampTz when value is DateTimeOffset dto: return Big64((DateTime.SpecifyKind(dto.UtcDateTime, DateTimeKind.Unspecified) - PgEpoch).Ticks / 10);
             case Time when value is TimeSpan or TimeOnly:
                 return Big64((value is TimeOnly t ? t.ToTimeSpan() : (TimeSpan)value).Ticks / 10);
+            case Interval when value is NpgsqlTypes.NpgsqlInterval iv: return [.. Big64(iv.Time), .. Big32(iv.Days), .. Big32(iv.Months)];
             case Interval when value is TimeSpan span:
                 var days = span.Days;
                 return [.. Big64((span - TimeSpan.FromDays(days)).Ticks / 10), .. Big32(days), .. Big32(0)];

@@ -24,7 +24,7 @@ public sealed class PgWireTests
     private string _readToken = "";
     private string _writeToken = "";
 
-    private const string TypesQuery = "SELECT i, t, b, ts, n, nul, bytes, ints, words, f, d FROM typed ORDER BY i";
+    private const string TypesQuery = "SELECT i, t, b, ts, n, nul, bytes, ints, words, f, d, span FROM typed ORDER BY i";
 
     [OneTimeSetUp]
     public async Task StartAsync()
@@ -35,11 +35,11 @@ public sealed class PgWireTests
             await conn.OpenAsync();
             await conn.ExecuteAsync("""
                 CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, qty int NOT NULL);
-                CREATE TABLE typed (i int, t text, b bool, ts timestamptz, n numeric, nul text, bytes bytea, ints int[], words text[], f float8, d date);
+                CREATE TABLE typed (i int, t text, b bool, ts timestamptz, n numeric, nul text, bytes bytea, ints int[], words text[], f float8, d date, span interval);
                 INSERT INTO typed VALUES
-                  (1, 'one', true, '2024-01-02 03:04:05.5+00', 12.50, NULL, '\x0102ff', '{1,2,3}', '{"a b",NULL,"x\"y",plain}', 0.1, '2024-02-29'),
-                  (2, 'två', false, '1999-12-31 23:59:59+00', -0.001, NULL, '', '{}', '{}', 1e20, '2000-01-01'),
-                  (3, '', NULL, NULL, 1e-3, NULL, NULL, NULL, NULL, 'NaN', NULL);
+                  (1, 'one', true, '2024-01-02 03:04:05.5+00', 12.50, NULL, '\x0102ff', '{1,2,3}', '{"a b",NULL,"x\"y",plain}', 0.1, '2024-02-29', '25 hours'),
+                  (2, 'två', false, '1999-12-31 23:59:59+00', -0.001, NULL, '', '{}', '{}', 1e20, '2000-01-01', '-1 year 2 days 00:00:01.5'),
+                  (3, '', NULL, NULL, 1e-3, NULL, NULL, NULL, NULL, 'NaN', NULL, NULL);
                 """);
         }
         _authly = await AuthlyApp.StartAsync();
