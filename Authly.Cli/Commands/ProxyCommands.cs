@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging;
 using Authly.Proxy;
 using Authly.Server.Proxy;
 
@@ -121,7 +122,10 @@ public static class ProxyCommands
                                   "set AUTHLY_PROXY_CLIENT_ID and AUTHLY_PROXY_CLIENT_SECRET");
             try
             {
-                await using var server = await ProxyServer.StartAsync(kind, options, ct: ct);
+                var level = Environment.GetEnvironmentVariable("LOG_LEVEL") is { Length: > 0 } l && Enum.TryParse<LogLevel>(l, ignoreCase: true, out var parsed)
+                    ? parsed : LogLevel.Information;
+                var json = Environment.GetEnvironmentVariable("LOG_JSON") is { } j && (j.Equals("true", StringComparison.OrdinalIgnoreCase) || j == "1");
+                await using var server = await ProxyServer.StartAsync(kind, options, logLevel: level, ct: ct, jsonLogs: json);
                 var wireHost = options.ListenHost;
                 Console.WriteLine(kind == "postgres"
                     ? $"""

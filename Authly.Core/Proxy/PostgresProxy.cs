@@ -13,6 +13,9 @@ public sealed record SqlColumn(string Name, uint TypeOid, string TypeName);
 /// <summary>What a proxied statement returned: rows (a query) or a count of affected rows (a command).</summary>
 public sealed record SqlResult(IReadOnlyList<SqlColumn> Columns, IReadOnlyList<object?[]> Rows, long AffectedRows, string CommandTag)
 {
+    /// <summary>What the classifier called the statement ("SELECT", "INSERT", …): for audit lines, which never carry the SQL itself.</summary>
+    public string Statement { get; init; } = "";
+
     public bool IsQuery => Columns.Count > 0;
 }
 
@@ -70,7 +73,7 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
         for (var attempt = 0; ; attempt++)
         {
             var sent = false;
-            try { return await RunAsync(caller, sql, parameters, verdict, () => sent = true, ct); }
+            try { return await RunAsync(caller, sql, parameters, verdict, () => sent = true, ct) with { Statement = verdict.Reason }; }
             catch (Exception e) when (!sent && attempt == 0 && IsConnectionFailure(e) && !ct.IsCancellationRequested)
             {
                 log.LogInformation("PostgreSQL connection lost ({Reason}); retrying on a fresh connection", LogText.Safe(e.Message));

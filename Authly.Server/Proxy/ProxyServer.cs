@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Authly.Proxy;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Authly.Security;
 using Npgsql;
 
 namespace Authly.Server.Proxy;
@@ -40,15 +41,17 @@ public sealed class ProxyServer : IAsyncDisposable
     /// <param name="kind">"postgres" or "redis"</param>
     /// <param name="authlyHttp">how to reach Authly (tests hand in the in-memory server's client); null: a new HttpClient</param>
     /// <param name="clock">the clock tokens are checked against (tests move it)</param>
+    /// <param name="jsonLogs">one JSON object per log line (LOG_JSON=true), as `authly serve` writes them</param>
     public static async Task<ProxyServer> StartAsync(string kind, ProxyOptions options, HttpClient? authlyHttp = null, TimeProvider? clock = null,
-        LogLevel logLevel = LogLevel.Information, CancellationToken ct = default)
+        LogLevel logLevel = LogLevel.Information, CancellationToken ct = default, bool jsonLogs = false)
     {
         var problems = options.Problems(kind);
         if (problems.Count > 0) throw new ArgumentException(string.Join(Environment.NewLine, problems));
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        if (jsonLogs) builder.Logging.AddJsonConsole();
+        else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.SetMinimumLevel(logLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning); // host chatter (content root, environment) says nothing here
         builder.WebHost.ConfigureKestrel(k =>
@@ -112,7 +115,9 @@ public sealed class ProxyServer : IAsyncDisposable
                 JsonArray a => a.ToList(),
                 _ => throw ProxyException.BadRequest("'params' must be an array"),
             };
+            context.Items[AuditCaller] = caller;
             var result = await proxy.ExecuteAsync(caller, query, parameters, ct);
+            context.Items[AuditWhat] = $"{result.Statement} rows={(result.IsQuery ? result.Rows.Count : result.AffectedRows)}";
             return PostgresProxy.ToJson(result);
         })));
         app.MapGet("/health", async (CancellationToken ct) =>
@@ -152,6 +157,8 @@ public sealed class ProxyServer : IAsyncDisposable
                     break;
                 default: throw ProxyException.BadRequest("'args' must be an array");
             }
+            context.Items[AuditCaller] = caller;
+            context.Items[AuditWhat] = command.ToUpperInvariant();
             var reply = await proxy.ExecuteAsync(caller, command, args, ct);
             return new JsonObject { ["result"] = RedisProxy.ToJson(reply), ["command"] = command.ToUpperInvariant(), ["user"] = caller.DisplayName };
         })));
@@ -187,10 +194,32 @@ public sealed class ProxyServer : IAsyncDisposable
         catch (BadHttpRequestException e) when (e.StatusCode == 413) { throw new ProxyException(413, $"The body is larger than {MaxBodyBytes} bytes"); }
     }
 
+    public const string AuditCategory = "Authly.Proxy.Audit";
+    private const string AuditCaller = "authly.proxy.caller";
+    private const string AuditWhat = "authly.proxy.what";
+
+    /// <summary>
+    /// One line per proxied request: who (subject and client from the token), what (the statement's
+    /// class or the Redis command, never the SQL, its values or keys), the status and the time.
+    /// </summary>
+    private static void Audit(ILogger log, HttpContext context, long started)
+    {
+        if (!log.IsEnabled(LogLevel.Information)) return;
+        var caller = context.Items[AuditCaller] as ProxyPrincipal;
+        log.LogInformation("{Path} {Status} {Milliseconds:0.0}ms sub={Subject} client={ClientId} {What} from {Remote}",
+            context.Request.Path.Value, context.Response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            caller?.Subject ?? "-", LogText.Safe(caller?.ClientId ?? "-"), LogText.Safe(context.Items[AuditWhat] as string ?? "-"),
+            context.Connection.RemoteIpAddress);
+    }
+
     /// <summary>Runs a handler; a <see cref="ProxyException"/> becomes <c>{"error": …}</c> with its status and, for 401/403, RFC 6750 §3 <c>WWW-Authenticate</c>.</summary>
     private static async Task<IResult> Handle(HttpContext context, Func<CancellationToken, Task<JsonObject>> handler)
     {
         context.Response.Headers.CacheControl = "no-store";
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // Resolved now: the request's services are gone by the time the response has completed.
+        var audit = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(AuditCategory);
+        context.Response.OnCompleted(() => { Audit(audit, context, started); return Task.CompletedTask; });
         try
         {
             return Results.Json(await handler(context.RequestAborted));

@@ -64,12 +64,22 @@ public sealed class ProxyCliTests
             Assert.That(health["status"]!.GetValue<string>(), Is.EqualTo("healthy"));
             var unauthorized = await http.PostAsync($"http://127.0.0.1:{port}/command", new StringContent("{\"command\":\"GET\",\"args\":[\"k\"]}"));
             Assert.That((int)unauthorized.StatusCode, Is.EqualTo(401));
+            using var withToken = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/command")
+            {
+                Content = new StringContent("{\"command\":\"GET\",\"args\":[\"k\"]}", System.Text.Encoding.UTF8, "application/json"),
+            };
+            withToken.Headers.Authorization = new("Bearer", "never-logged-token-value");
+            // Authly is not running here: the proxy cannot check the token and fails closed.
+            Assert.That((int)(await http.SendAsync(withToken)).StatusCode, Is.EqualTo(503));
 
             // SIGTERM (docker stop, systemd) ends it cleanly with exit code 0.
             Assert.That(Kill(process.Id, 15), Is.Zero);
             using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(15));
             await process.WaitForExitAsync(exit.Token);
             Assert.That(process.ExitCode, Is.Zero);
+            var log = banner + await process.StandardOutput.ReadToEndAsync();
+            Assert.That(log, Does.Contain("Authly.Proxy.Audit").And.Contain("/command 401").And.Contain("/command 503"));
+            Assert.That(log, Does.Not.Contain("never-logged-token-value"));
         }
         finally
         {
