@@ -29,12 +29,15 @@ public sealed class PrometheusExporter : IDisposable
         public readonly Lock Gate = new();
     }
 
-    public PrometheusExporter()
+    // Npgsql's own meter gives the connection pool's state (db.client.connections.*).
+    public PrometheusExporter() : this(i => i.Meter.Name is AuthlyMetrics.MeterName or "Npgsql") { }
+
+    /// <param name="include">which instruments to collect (a proxy collects its own meter instance, not another one's in the same process)</param>
+    public PrometheusExporter(Func<Instrument, bool> include)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            // Npgsql's own meter gives the connection pool's state (db.client.connections.*).
-            if (instrument.Meter.Name is AuthlyMetrics.MeterName or "Npgsql") listener.EnableMeasurementEvents(instrument);
+            if (include(instrument)) listener.EnableMeasurementEvents(instrument);
         };
         _listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
         _listener.SetMeasurementEventCallback<int>((i, v, tags, _) => Record(i, v, tags));
@@ -127,7 +130,7 @@ public sealed class PrometheusExporter : IDisposable
     }
 
     /// <summary>Authly's names are already Prometheus names; others (db.client.connections.usage) are prefixed and sanitised.</summary>
-    private static string PrometheusName(Instrument i) => i.Meter.Name == AuthlyMetrics.MeterName
+    private static string PrometheusName(Instrument i) => i.Meter.Name is AuthlyMetrics.MeterName or Proxy.ProxyMetrics.MeterName
         ? i.Name
         : "authly_" + Sanitize(i.Name);
 

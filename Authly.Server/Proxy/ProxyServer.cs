@@ -29,8 +29,11 @@ public sealed class ProxyServer : IAsyncDisposable
     /// <summary>The wire-protocol port, when that listener runs.</summary>
     public int? WirePort { get; }
 
-    private ProxyServer(WebApplication app, string url, IAsyncDisposable backend, IAsyncDisposable? wire, int? wirePort)
+    private readonly ProxyMetrics _metrics;
+
+    private ProxyServer(WebApplication app, string url, IAsyncDisposable backend, IAsyncDisposable? wire, int? wirePort, ProxyMetrics metrics)
     {
+        _metrics = metrics;
         _app = app;
         Url = url;
         _backend = backend;
@@ -65,6 +68,8 @@ public sealed class ProxyServer : IAsyncDisposable
         var http = authlyHttp ?? new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var validator = new ProxyTokenValidator(options, http, clock ?? TimeProvider.System, loggers.CreateLogger<ProxyTokenValidator>());
 
+        var metrics = new ProxyMetrics(kind);
+        app.MapGet("/metrics", () => Results.Text(metrics.Exporter.Write(), "text/plain; version=0.0.4; charset=utf-8"));
         IAsyncDisposable backend;
         IAsyncDisposable? wire = null;
         int? wirePort = null;
@@ -73,7 +78,7 @@ public sealed class ProxyServer : IAsyncDisposable
             var db = new NpgsqlDataSourceBuilder(options.ConnectionString()) { Name = "authly-proxy" }.Build();
             backend = db;
             var proxy = new PostgresProxy(db, options, loggers.CreateLogger<PostgresProxy>());
-            MapPostgres(app, validator, proxy, db);
+            MapPostgres(app, validator, proxy, db, metrics);
             if (options.WirePort is { } wp)
             {
                 var listener = PgWireListener.Start(IPAddress.Parse(options.ListenHost == "localhost" ? "127.0.0.1" : options.ListenHost), wp,
@@ -87,23 +92,23 @@ public sealed class ProxyServer : IAsyncDisposable
             var redis = new RedisUpstream(options.RedisUrl!);
             backend = redis;
             var proxy = new RedisProxy(redis);
-            MapRedis(app, validator, proxy, redis);
+            MapRedis(app, validator, proxy, redis, metrics);
             if (options.WirePort is { } wp)
             {
                 var listener = RespListener.Start(IPAddress.Parse(options.ListenHost == "localhost" ? "127.0.0.1" : options.ListenHost), wp,
-                    validator, proxy, loggers.CreateLogger<RespListener>());
+                    validator, proxy, loggers.CreateLogger<RespListener>(), metrics);
                 wire = listener;
                 wirePort = listener.Port;
             }
         }
         await app.StartAsync(ct);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new ProxyServer(app, url.Replace("[::]", "127.0.0.1"), backend, wire, wirePort);
+        return new ProxyServer(app, url.Replace("[::]", "127.0.0.1"), backend, wire, wirePort, metrics);
     }
 
-    private static void MapPostgres(WebApplication app, ProxyTokenValidator validator, PostgresProxy proxy, NpgsqlDataSource db)
+    private static void MapPostgres(WebApplication app, ProxyTokenValidator validator, PostgresProxy proxy, NpgsqlDataSource db, ProxyMetrics metrics)
     {
-        app.MapPost("/query", (Delegate)((HttpContext context) => Handle(context, async ct =>
+        app.MapPost("/query", (Delegate)((HttpContext context) => Handle(context, metrics, async ct =>
         {
             var caller = await validator.AuthenticateHeaderAsync(Authorization(context), ct);
             var body = await ReadBodyAsync(context, ct);
@@ -137,9 +142,9 @@ public sealed class ProxyServer : IAsyncDisposable
         });
     }
 
-    private static void MapRedis(WebApplication app, ProxyTokenValidator validator, RedisProxy proxy, RedisUpstream redis)
+    private static void MapRedis(WebApplication app, ProxyTokenValidator validator, RedisProxy proxy, RedisUpstream redis, ProxyMetrics metrics)
     {
-        app.MapPost("/command", (Delegate)((HttpContext context) => Handle(context, async ct =>
+        app.MapPost("/command", (Delegate)((HttpContext context) => Handle(context, metrics, async ct =>
         {
             var caller = await validator.AuthenticateHeaderAsync(Authorization(context), ct);
             var body = await ReadBodyAsync(context, ct);
@@ -213,13 +218,18 @@ public sealed class ProxyServer : IAsyncDisposable
     }
 
     /// <summary>Runs a handler; a <see cref="ProxyException"/> becomes <c>{"error": …}</c> with its status and, for 401/403, RFC 6750 §3 <c>WWW-Authenticate</c>.</summary>
-    private static async Task<IResult> Handle(HttpContext context, Func<CancellationToken, Task<JsonObject>> handler)
+    private static async Task<IResult> Handle(HttpContext context, ProxyMetrics metrics, Func<CancellationToken, Task<JsonObject>> handler)
     {
         context.Response.Headers.CacheControl = "no-store";
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         // Resolved now: the request's services are gone by the time the response has completed.
         var audit = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(AuditCategory);
-        context.Response.OnCompleted(() => { Audit(audit, context, started); return Task.CompletedTask; });
+        context.Response.OnCompleted(() =>
+        {
+            metrics.Record("http", context.Response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            Audit(audit, context, started);
+            return Task.CompletedTask;
+        });
         try
         {
             return Results.Json(await handler(context.RequestAborted));
@@ -260,5 +270,6 @@ public sealed class ProxyServer : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         await _backend.DisposeAsync();
+        _metrics.Dispose();
     }
 }

@@ -19,14 +19,16 @@ public sealed class RespListener : IAsyncDisposable
     private readonly ProxyTokenValidator _validator;
     private readonly RedisProxy _proxy;
     private readonly ILogger<RespListener> _log;
+    private readonly ProxyMetrics? _metrics;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
     private readonly HashSet<TcpClient> _clients = [];
 
     public int Port { get; }
 
-    private RespListener(TcpListener listener, ProxyTokenValidator validator, RedisProxy proxy, ILogger<RespListener> log)
+    private RespListener(TcpListener listener, ProxyTokenValidator validator, RedisProxy proxy, ILogger<RespListener> log, ProxyMetrics? metrics)
     {
+        _metrics = metrics;
         _listener = listener;
         _validator = validator;
         _proxy = proxy;
@@ -35,13 +37,14 @@ public sealed class RespListener : IAsyncDisposable
         _accepting = AcceptAsync();
     }
 
-    public static RespListener Start(IPAddress address, int port, ProxyTokenValidator validator, RedisProxy proxy, ILogger<RespListener> log)
+    public static RespListener Start(IPAddress address, int port, ProxyTokenValidator validator, RedisProxy proxy, ILogger<RespListener> log,
+        ProxyMetrics? metrics = null)
     {
         var listener = new TcpListener(address, port);
         listener.Start();
         if (!IPAddress.IsLoopback(address))
             log.LogWarning("The RESP listener is bound to {Address}, which is not loopback; it has no TLS and refuses every client not on this machine", address);
-        return new RespListener(listener, validator, proxy, log);
+        return new RespListener(listener, validator, proxy, log, metrics);
     }
 
     private async Task AcceptAsync()
@@ -169,13 +172,17 @@ public sealed class RespListener : IAsyncDisposable
 
     private async Task<RespValue> RunAsync(string token, string name, byte[][] args)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var caller = await _validator.AuthenticateAsync(token, _stop.Token);
-            return await _proxy.ExecuteAsync(caller, name, args, _stop.Token);
+            var reply = await _proxy.ExecuteAsync(caller, name, args, _stop.Token);
+            _metrics?.Record("resp", reply.Kind == RespKind.Error ? 400 : 200, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            return reply;
         }
         catch (ProxyException e)
         {
+            _metrics?.Record("resp", e.Status, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             return e.Status switch
             {
                 401 => RespValue.Error("NOAUTH " + e.Message + "; AUTH again with a fresh token"),

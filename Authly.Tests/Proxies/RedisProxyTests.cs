@@ -234,6 +234,23 @@ public sealed class RedisProxyTests
         Assert.That(after.Text, Does.StartWith("NOAUTH"));
     }
 
+    [Test]
+    public async Task Metrics_CountRequestsByTransportAndOutcome_WithoutNamingAnyone()
+    {
+        var (user, token) = await _f.UserTokenAsync("cache:read");
+        await ProxyFixture.ExpectAsync(await _f.CommandAsync(token, "GET", "m"), 200);
+        await ProxyFixture.ExpectAsync(await _f.CommandAsync(token, "SET", "m", "v"), 403);
+        Assert.That((await CliAsync(token, "GET", "m")).Exit, Is.Zero);
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(_f.Redis!.Url + "/metrics");
+        Assert.That(text, Does.Contain("# TYPE authly_proxy_requests_total counter"));
+        Assert.That(text, Does.Match("authly_proxy_requests_total\\{outcome=\"ok\",proxy=\"redis\",transport=\"http\"\\} [1-9]"));
+        Assert.That(text, Does.Match("authly_proxy_requests_total\\{outcome=\"forbidden\",proxy=\"redis\",transport=\"http\"\\} [1-9]"));
+        Assert.That(text, Does.Match("authly_proxy_requests_total\\{outcome=\"ok\",proxy=\"redis\",transport=\"resp\"\\} [1-9]"));
+        Assert.That(text, Does.Contain("authly_proxy_request_duration_seconds_count"));
+        Assert.That(text, Does.Not.Contain(user.Id.ToString()).And.Not.Contain(user.Username));
+    }
+
     // ---- a real Redis restart ----
 
     [Test]
