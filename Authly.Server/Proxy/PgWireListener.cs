@@ -25,6 +25,9 @@ public sealed class PgWireListener : IAsyncDisposable
     private readonly ConcurrentDictionary<Socket, Task> _connections = new();
     private readonly Task _accepting;
 
+    /// <summary>Where statements are counted (the proxy's /metrics); null counts nothing.</summary>
+    public ProxyMetrics? Metrics { get; set; }
+
     /// <summary>The port bound, which is the one chosen by the system when 0 was asked for.</summary>
     public int Port { get; }
 

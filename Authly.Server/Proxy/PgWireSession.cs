@@ -482,12 +482,16 @@ internal sealed partial class PgWireSession(
         var principal = await PrincipalAsync(ct);
         using var query = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Volatile.Write(ref _query, query);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            return await proxy.ExecuteAsync(principal, trimmed, parameters, query.Token);
+            var result = await proxy.ExecuteAsync(principal, trimmed, parameters, query.Token);
+            owner.Metrics?.Record("pgwire", 200, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            return result;
         }
         catch (ProxyException e)
         {
+            owner.Metrics?.Record("pgwire", e.Status, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             throw new WireError(SqlState(e), e.Message);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)

@@ -83,6 +83,7 @@ public sealed class ProxyServer : IAsyncDisposable
             {
                 var listener = PgWireListener.Start(IPAddress.Parse(options.ListenHost == "localhost" ? "127.0.0.1" : options.ListenHost), wp,
                     validator, proxy, options, loggers.CreateLogger<PgWireListener>());
+                listener.Metrics = metrics;
                 wire = listener;
                 wirePort = listener.Port;
             }

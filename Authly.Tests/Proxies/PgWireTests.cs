@@ -74,6 +74,17 @@ public sealed class PgWireTests
     }
 
     [Test]
+    public async Task Psql_statements_are_counted_in_the_proxy_metrics()
+    {
+        Assert.That((await PsqlAsync(_readToken, "SELECT 1")).ExitCode, Is.EqualTo(0));
+        Assert.That((await PsqlAsync(_readToken, "DELETE FROM items")).ExitCode, Is.Not.EqualTo(0));
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(_proxy.Url + "/metrics");
+        Assert.That(text, Does.Match("authly_proxy_requests_total\\{outcome=\"ok\",proxy=\"postgres\",transport=\"pgwire\"\\} [1-9]"));
+        Assert.That(text, Does.Match("authly_proxy_requests_total\\{outcome=\"forbidden\",proxy=\"postgres\",transport=\"pgwire\"\\} [1-9]"));
+    }
+
+    [Test]
     public async Task Psql_with_a_wrong_token_is_refused_at_connection()
     {
         var r = await PsqlAsync("not-a-token", "SELECT 1");
