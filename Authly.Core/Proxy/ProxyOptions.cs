@@ -96,6 +96,10 @@ public sealed record ProxyOptions
         return errors;
     }
 
+    /// <summary>The address to bind: <see cref="ListenHost"/> parsed ("localhost" is the IPv4 loopback).</summary>
+    public System.Net.IPAddress ListenAddress() =>
+        ListenHost == "localhost" ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Parse(ListenHost);
+
     /// <summary>The Npgsql connection string of the proxied database.</summary>
     public string ConnectionString() =>
         DatabaseUrl!.StartsWith("postgres", StringComparison.OrdinalIgnoreCase) && DatabaseUrl.Contains("://")

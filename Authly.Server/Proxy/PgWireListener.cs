@@ -26,7 +26,7 @@ public sealed class PgWireListener : IAsyncDisposable
     private readonly Task _accepting;
 
     /// <summary>Where statements are counted (the proxy's /metrics); null counts nothing.</summary>
-    public ProxyMetrics? Metrics { get; set; }
+    public ProxyMetrics? Metrics { get; private init; }
 
     /// <summary>The port bound, which is the one chosen by the system when 0 was asked for.</summary>
     public int Port { get; }
@@ -43,11 +43,11 @@ public sealed class PgWireListener : IAsyncDisposable
 
     /// <summary>Binds <paramref name="address"/>:<paramref name="port"/> (0 = any free port) and starts accepting clients.</summary>
     public static PgWireListener Start(IPAddress address, int port, ProxyTokenValidator validator, PostgresProxy proxy, ProxyOptions options,
-        ILogger<PgWireListener> log)
+        ILogger<PgWireListener> log, ProxyMetrics? metrics = null)
     {
         var tcp = new TcpListener(address, port);
         tcp.Start();
-        var listener = new PgWireListener(tcp, validator, proxy, log);
+        var listener = new PgWireListener(tcp, validator, proxy, log) { Metrics = metrics };
         if (!IPAddress.IsLoopback(address))
             log.LogWarning(
                 "The PostgreSQL wire listener is bound to {Address}, which is not loopback. It has no TLS and refuses every non-loopback " +

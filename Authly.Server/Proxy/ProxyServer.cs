@@ -61,7 +61,7 @@ public sealed class ProxyServer : IAsyncDisposable
         {
             k.Limits.MaxRequestBodySize = MaxBodyBytes;
             k.AddServerHeader = false;
-            k.Listen(IPAddress.Parse(options.ListenHost == "localhost" ? "127.0.0.1" : options.ListenHost), options.Port);
+            k.Listen(options.ListenAddress(), options.Port);
         });
         var app = builder.Build();
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
@@ -81,9 +81,8 @@ public sealed class ProxyServer : IAsyncDisposable
             MapPostgres(app, validator, proxy, db, metrics);
             if (options.WirePort is { } wp)
             {
-                var listener = PgWireListener.Start(IPAddress.Parse(options.ListenHost == "localhost" ? "127.0.0.1" : options.ListenHost), wp,
-                    validator, proxy, options, loggers.CreateLogger<PgWireListener>());
-                listener.Metrics = metrics;
+                var listener = PgWireListener.Start(options.ListenAddress(), wp,
+                    validator, proxy, options, loggers.CreateLogger<PgWireListener>(), metrics);
                 wire = listener;
                 wirePort = listener.Port;
             }
@@ -96,7 +95,7 @@ public sealed class ProxyServer : IAsyncDisposable
             MapRedis(app, validator, proxy, redis, metrics);
             if (options.WirePort is { } wp)
             {
-                var listener = RespListener.Start(IPAddress.Parse(options.ListenHost == "localhost" ? "127.0.0.1" : options.ListenHost), wp,
+                var listener = RespListener.Start(options.ListenAddress(), wp,
                     validator, proxy, loggers.CreateLogger<RespListener>(), metrics);
                 wire = listener;
                 wirePort = listener.Port;
