@@ -237,7 +237,8 @@ public sealed class ProxyServer : IAsyncDisposable
         catch (ProxyException e)
         {
             if (e.Status is 401 or 403)
-                context.Response.Headers.WWWAuthenticate = Challenge(e, headerPresent: context.Request.Headers.Authorization.Count > 0);
+                context.Response.Headers.WWWAuthenticate = Challenge(e, triedBearer: Authorization(context) is { } h
+                    && h.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase));
             return Results.Json(new JsonObject { ["error"] = e.Message }, statusCode: e.Status);
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
@@ -249,13 +250,16 @@ public sealed class ProxyServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// RFC 6750 §3: the challenge with the error code; a request with no Authorization header at all
-    /// gets none (§3.1: "SHOULD NOT include an error code" when the request lacks authentication).
+    /// RFC 6750 §3: the challenge with the error code. A request that did not try Bearer at all (no
+    /// Authorization header, or another scheme such as Basic) gets none: §3.1 "If the request lacks
+    /// any authentication information (e.g., … attempted using an unsupported authentication
+    /// method), the resource server SHOULD NOT include an error code". A malformed Bearer header is
+    /// invalid_request, a bad token invalid_token, a missing scope insufficient_scope.
     /// </summary>
-    public static string Challenge(ProxyException e, bool headerPresent)
+    public static string Challenge(ProxyException e, bool triedBearer)
     {
         var sb = new StringBuilder($"Bearer realm=\"{Realm}\"");
-        if (e.BearerError is null || (e.Status == 401 && !headerPresent)) return sb.ToString();
+        if (e.BearerError is null || (e.Status == 401 && !triedBearer)) return sb.ToString();
         sb.Append($", error=\"{e.BearerError}\", error_description=\"{e.Message.Replace("\"", "'").Replace("\\", "/")}\"");
         if (e.RequiredScope is { } scope) sb.Append($", scope=\"{scope}\"");
         return sb.ToString();

@@ -35,7 +35,20 @@ public sealed class PostgresProxyTests
         Assert.That(response.Headers.WwwAuthenticate.ToString(), Is.EqualTo("Bearer realm=\"authly-proxy\""));
     }
 
-    [TestCase("Basic dXNlcjpwYXNz")]
+    [Test]
+    public async Task Rfc6750_3_1_AnotherScheme_Is401WithChallengeButNoErrorCode()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, _f.Postgres!.Url + "/query")
+        {
+            Content = new StringContent("{\"query\":\"SELECT 1\"}", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", "Basic dXNlcjpwYXNz");
+        var response = await _f.SendAsync(request);
+        var body = await ProxyFixture.ExpectAsync(response, 401);
+        Assert.That(Str(body, "error"), Is.EqualTo("Missing or invalid Authorization header"));
+        Assert.That(response.Headers.WwwAuthenticate.ToString(), Is.EqualTo("Bearer realm=\"authly-proxy\""));
+    }
+
     [TestCase("Bearer")]
     [TestCase("Bearer two words")]
     [TestCase("Bearer bad\"quote")]
