@@ -69,12 +69,13 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
             throw ProxyException.BadRequest($"The query uses {used} parameter(s) ($1..${used}) but {parameters.Count} were given");
 
         // A connection the pool handed out may have died with a PostgreSQL restart; Npgsql notices on
-        // first use. Nothing of the caller's statement has run then, so one retry on a fresh pool is safe.
+        // first use. One retry on a fresh pool is safe when nothing of the statement was sent, or it is a read.
         for (var attempt = 0; ; attempt++)
         {
             var sent = false;
             try { return await RunAsync(caller, sql, parameters, verdict, () => sent = true, ct) with { Statement = verdict.Reason }; }
-            catch (Exception e) when (!sent && attempt == 0 && IsConnectionFailure(e) && !ct.IsCancellationRequested)
+            // A read runs read-only, so even one that reached the server can be run again.
+            catch (Exception e) when ((!sent || verdict.Access == SqlAccess.Read) && attempt == 0 && IsConnectionFailure(e) && !ct.IsCancellationRequested)
             {
                 log.LogInformation("PostgreSQL connection lost ({Reason}); retrying on a fresh connection", LogText.Safe(e.Message));
                 db.Clear();
@@ -98,55 +99,92 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
             throw new ConnectionLost(e);
         }
         await using var _ = conn;
-        await using var tx = await conn.BeginTransactionAsync(ct);
+        var statement = new NpgsqlBatchCommand(sql);
+        foreach (var p in parameters) statement.Parameters.Add(Parameter(p));
+        // The server-side statement_timeout ends the query; this only guards against a server that stops answering.
+        var timeout = (int)Math.Ceiling(options.StatementTimeout.TotalSeconds) + 5;
         try
         {
-            await using (var setup = new NpgsqlBatch(conn, tx))
+            if (verdict.Access == SqlAccess.Read)
             {
-                if (verdict.Access == SqlAccess.Read) setup.BatchCommands.Add(new NpgsqlBatchCommand("SET TRANSACTION READ ONLY"));
-                // A role name cannot be a bind parameter; it was checked to be a plain identifier at startup.
-                if (options.DatabaseRole is { } role) setup.BatchCommands.Add(new NpgsqlBatchCommand($"SET LOCAL ROLE \"{role}\""));
-                var context = new NpgsqlBatchCommand(
-                    "SELECT set_config('authly.user_id', $1, true), set_config('authly.username', $2, true), " +
-                    "set_config('authly.client_id', $3, true), set_config('authly.scopes', $4, true), set_config('statement_timeout', $5, true), " +
-                    // The classifier lexes strings the way PostgreSQL does with this on (its default); pin it.
-                    "set_config('standard_conforming_strings', 'on', true)");
-                context.Parameters.Add(new NpgsqlParameter { Value = caller.Subject });
-                context.Parameters.Add(new NpgsqlParameter { Value = caller.Username ?? "" });
-                context.Parameters.Add(new NpgsqlParameter { Value = caller.ClientId ?? "" });
-                context.Parameters.Add(new NpgsqlParameter { Value = caller.ScopeString });
-                context.Parameters.Add(new NpgsqlParameter { Value = ((long)options.StatementTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) });
-                setup.BatchCommands.Add(context);
-                await setup.ExecuteNonQueryAsync(ct);
+                // A read is one round trip: BEGIN READ ONLY, the caller's context, the statement and COMMIT
+                // in one batch. Committing a read-only transaction cannot change anything, so a result
+                // refused for its size after the COMMIT went out is still refused with nothing changed.
+                await using var batch = new NpgsqlBatch(conn) { Timeout = timeout };
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN READ ONLY"));
+                AddContext(batch, caller);
+                batch.BatchCommands.Add(statement);
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+                markSent();
+                return await ReadAsync(batch, statement, skipContext: true, ct);
             }
 
-            var statement = new NpgsqlBatchCommand(sql);
-            foreach (var p in parameters) statement.Parameters.Add(Parameter(p));
-            await using var command = new NpgsqlBatch(conn, tx)
+            // A write commits only after its whole result was accepted (a RETURNING over the limits rolls
+            // back), and its context goes first on its own so that a dead pooled connection is found
+            // before anything of the statement was sent.
+            await using var tx = await conn.BeginTransactionAsync(ct);
+            await using (var setup = new NpgsqlBatch(conn, tx) { Timeout = timeout })
             {
-                BatchCommands = { statement },
-                // The server-side statement_timeout ends the query; this only guards against a server that stops answering.
-                Timeout = (int)Math.Ceiling(options.StatementTimeout.TotalSeconds) + 5,
-            };
+                AddContext(setup, caller);
+                await setup.ExecuteNonQueryAsync(ct);
+            }
+            await using var command = new NpgsqlBatch(conn, tx) { BatchCommands = { statement }, Timeout = timeout };
             markSent();
-            var result = await ReadAsync(command, ct);
+            var result = await ReadAsync(command, statement, skipContext: false, ct);
             await tx.CommitAsync(ct);
             return result;
         }
-        catch (PostgresException e)
+        catch (Exception e)
         {
-            throw Translate(e);
+            if (verdict.Access == SqlAccess.Read) await RollbackQuietlyAsync(conn);
+            if (e is PostgresException pg) throw Translate(pg);
+            throw;
         }
     }
 
-    private async Task<SqlResult> ReadAsync(NpgsqlBatch command, CancellationToken ct)
+    /// <summary>SET LOCAL ROLE and the authly.* settings, transaction-local, for row-level security.</summary>
+    private void AddContext(NpgsqlBatch batch, ProxyPrincipal caller)
+    {
+        // A role name cannot be a bind parameter; it was checked to be a plain identifier at startup.
+        if (options.DatabaseRole is { } role) batch.BatchCommands.Add(new NpgsqlBatchCommand($"SET LOCAL ROLE \"{role}\""));
+        var context = new NpgsqlBatchCommand(
+            "SELECT set_config('authly.user_id', $1, true), set_config('authly.username', $2, true), " +
+            "set_config('authly.client_id', $3, true), set_config('authly.scopes', $4, true), set_config('statement_timeout', $5, true), " +
+            // The classifier lexes strings the way PostgreSQL does with this on (its default); pin it.
+            "set_config('standard_conforming_strings', 'on', true)");
+        context.Parameters.Add(new NpgsqlParameter { Value = caller.Subject });
+        context.Parameters.Add(new NpgsqlParameter { Value = caller.Username ?? "" });
+        context.Parameters.Add(new NpgsqlParameter { Value = caller.ClientId ?? "" });
+        context.Parameters.Add(new NpgsqlParameter { Value = caller.ScopeString });
+        context.Parameters.Add(new NpgsqlParameter { Value = ((long)options.StatementTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        batch.BatchCommands.Add(context);
+    }
+
+    /// <summary>
+    /// After a failed read batch the connection may sit in an aborted or open transaction (the batch's
+    /// own BEGIN): end it before the pool hands the connection to someone else. A connection that cannot
+    /// even do that is broken, and Npgsql does not pool broken connections.
+    /// </summary>
+    private static async Task RollbackQuietlyAsync(NpgsqlConnection conn)
+    {
+        try
+        {
+            await using var rollback = new NpgsqlCommand("ROLLBACK", conn);
+            await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException) { }
+    }
+
+    /// <param name="skipContext">the batch starts with the context SELECT, whose one result set comes first (Npgsql skips statements that return none)</param>
+    private async Task<SqlResult> ReadAsync(NpgsqlBatch command, NpgsqlBatchCommand statement, bool skipContext, CancellationToken ct)
     {
         await using var reader = await command.ExecuteReaderAsync(ct);
-        if (reader.FieldCount == 0)
+        var hasResult = !skipContext || await reader.NextResultAsync(ct);
+        if (!hasResult || reader.FieldCount == 0)
         {
             while (await reader.NextResultAsync(ct)) { }
             await reader.CloseAsync();
-            return new SqlResult([], [], Math.Max(reader.RecordsAffected, 0), Tag(command.BatchCommands[0], 0));
+            return new SqlResult([], [], Math.Max(statement.RecordsAffected, 0), Tag(statement, 0));
         }
         var columns = new SqlColumn[reader.FieldCount];
         for (var i = 0; i < columns.Length; i++) columns[i] = new SqlColumn(reader.GetName(i), reader.GetDataTypeOID(i), reader.GetDataTypeName(i));
@@ -167,7 +205,7 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
             rows.Add(row);
         }
         await reader.CloseAsync();
-        return new SqlResult(columns, rows, rows.Count, Tag(command.BatchCommands[0], columns.Length));
+        return new SqlResult(columns, rows, rows.Count, Tag(statement, columns.Length));
     }
 
     /// <summary>The command tag PostgreSQL sent (e.g. "INSERT 0 2"), rebuilt from what Npgsql kept of it.</summary>

@@ -282,6 +282,14 @@ public sealed class PostgresProxyTests
     }
 
     [Test]
+    public async Task WriteWhoseReturningIsOverTheLimit_Is413AndRolledBack()
+    {
+        var (_, token) = await _f.UserTokenAsync("database:read database:write");
+        await ProxyFixture.ExpectAsync(await _f.QueryAsync(token, "INSERT INTO notes (body) SELECT 'bulk' FROM generate_series(1, 60) RETURNING id"), 413);
+        Assert.That(await _f.TargetScalarAsync<long>("SELECT count(*) FROM notes WHERE body = 'bulk'"), Is.Zero);
+    }
+
+    [Test]
     public async Task ResponseSizeLimit_Is413()
     {
         var (_, token) = await _f.UserTokenAsync("database:read");
@@ -340,6 +348,35 @@ public sealed class PostgresProxyTests
         Assert.That(Str(row, "id"), Is.EqualTo("00000000-0000-0000-0000-000000000001"));
         Assert.That(Str(row, "nan"), Is.EqualTo("NaN"));
         Assert.That(row["span"], Is.Not.Null);
+    }
+
+    [Test]
+    public async Task OneConnection_FailedReadsLeaveItClean_ForTheNextCaller()
+    {
+        // A pool of one: every request below reuses the same PostgreSQL session.
+        await using var proxy = await ProxyServer.StartAsync("postgres", new ProxyOptions
+        {
+            AuthlyUrl = AuthlyApp.Issuer, DatabaseUrl = _f.TargetDatabase + ";Maximum Pool Size=1", DatabaseRole = "authly_app",
+            MaxRows = 5, StatementTimeout = TimeSpan.FromMilliseconds(500),
+        }, _f.Authly.CreateClient(), _f.Clock, LogLevel.Warning);
+        var (alice, aliceToken) = await _f.UserTokenAsync("database:read database:write");
+        var (_, bobToken) = await _f.UserTokenAsync("database:read database:write");
+        Task<HttpResponseMessage> Query(string token, string sql, params object[] p) =>
+            _f.PostAsync(proxy.Url + "/query", token, new JsonObject { ["query"] = sql, ["params"] = new JsonArray(p.Select(v => JsonValue.Create(v.ToString())).ToArray<JsonNode?>()) });
+
+        await ProxyFixture.ExpectAsync(await Query(aliceToken, "SELECT * FROM no_such_table"), 400);
+        await ProxyFixture.ExpectAsync(await Query(aliceToken, "SELECT g FROM generate_series(1, 6) g"), 413);
+        await ProxyFixture.ExpectAsync(await Query(aliceToken, "SELECT count(*) FROM generate_series(1, 2000000000)"), 408);
+        // Still usable, not inside an old read-only transaction, and the next caller is the next caller.
+        var write = await ProxyFixture.ExpectAsync(await Query(bobToken, "INSERT INTO notes (body) VALUES ($1)", "bob after failures"), 200);
+        Assert.That(write["affected_rows"]!.GetValue<long>(), Is.EqualTo(1));
+        var who = await ProxyFixture.ExpectAsync(await Query(bobToken,
+            "SELECT current_setting('authly.user_id') AS uid, current_setting('transaction_read_only') AS ro, (SELECT count(*) FROM notes WHERE body = 'bob after failures') AS n"), 200);
+        var row = who["data"]![0]!.AsObject();
+        Assert.That(Str(row, "uid"), Is.Not.EqualTo(alice.Id.ToString()));
+        Assert.That(Str(row, "ro"), Is.EqualTo("on"));
+        Assert.That(row["n"]!.GetValue<decimal>(), Is.EqualTo(1));
+        Assert.That(await _f.TargetScalarAsync<long>("SELECT count(*) FROM notes WHERE body = 'bob after failures'"), Is.EqualTo(1), "committed");
     }
 
     // ---- surviving the database going away ----
