@@ -31,6 +31,10 @@ public sealed class RespProtocolException(string message) : Exception(message);
 /// <summary>Reads RESP2 values from a stream, with limits so a peer cannot make it allocate without bound.</summary>
 public sealed class RespReader(Stream stream, int maxBulkBytes = 64 * 1024 * 1024, int maxArrayItems = 1024 * 1024)
 {
+    /// <summary>The largest bulk string accepted; a server lowers it for clients that have not logged in.</summary>
+    public int MaxBulkBytes { get; set; } = maxBulkBytes;
+    public int MaxArrayItems { get; set; } = maxArrayItems;
+
     private readonly byte[] _buffer = new byte[64 * 1024];
     private int _start, _end;
 
@@ -71,7 +75,7 @@ public sealed class RespReader(Stream stream, int maxBulkBytes = 64 * 1024 * 102
             {
                 var length = Number(body);
                 if (length == -1) return RespValue.NullBulk;
-                if (length < 0 || length > maxBulkBytes) throw new RespProtocolException("bulk length out of range");
+                if (length < 0 || length > MaxBulkBytes) throw new RespProtocolException("bulk length out of range");
                 var bytes = new byte[length];
                 await ReadExactAsync(bytes, ct);
                 var crlf = new byte[2];
@@ -83,7 +87,7 @@ public sealed class RespReader(Stream stream, int maxBulkBytes = 64 * 1024 * 102
             {
                 var count = Number(body);
                 if (count == -1) return new RespValue(RespKind.NullArray);
-                if (count < 0 || count > maxArrayItems) throw new RespProtocolException("array length out of range");
+                if (count < 0 || count > MaxArrayItems) throw new RespProtocolException("array length out of range");
                 var items = new RespValue[count];
                 for (var i = 0; i < count; i++) items[i] = await ReadValueAsync(depth + 1, ct);
                 return RespValue.Array(items);

@@ -20,6 +20,8 @@ internal sealed partial class PgWireSession(
     Stream stream, IPEndPoint? remote, PgWireListener owner, ProxyTokenValidator validator, PostgresProxy proxy, ILogger log)
 {
     public const int MaxMessageBytes = 16 * 1024 * 1024;
+    /// <summary>An unauthenticated client may send no more than a token's worth (the validator takes up to 16 KiB).</summary>
+    private const int MaxPasswordBytes = 17 * 1024;
     /// <summary>PostgreSQL's own limit for a startup packet.</summary>
     private const int MaxStartupBytes = 10_000;
     private const int ProtocolV3 = 3 << 16, SslRequestCode = 80877103, GssEncRequestCode = 80877104, CancelRequestCode = 80877102;
@@ -140,7 +142,7 @@ internal sealed partial class PgWireSession(
         Int32(3); // AuthenticationCleartextPassword
         End();
         await FlushAsync(ct);
-        var (type, message) = await ReadMessageAsync(ct);
+        var (type, message) = await ReadMessageAsync(ct, MaxPasswordBytes);
         if (type != 'p') throw new WireError("08P01", $"expected a password message, got '{(char)type}'", fatal: true);
         var token = CString(message, 0, out _).Trim();
         ProxyPrincipal principal;
@@ -236,7 +238,8 @@ internal sealed partial class PgWireSession(
         }
     }
 
-    private async Task<(byte Type, byte[] Body)> ReadMessageAsync(CancellationToken ct)
+    /// <param name="limit">the largest body accepted; before authentication only a password fits (a token is at most 16 KiB)</param>
+    private async Task<(byte Type, byte[] Body)> ReadMessageAsync(CancellationToken ct, int limit = MaxMessageBytes)
     {
         // Replies are buffered and sent when the client has nothing more queued, so pipelined messages get one write.
         if (!_in.HasBuffered) await FlushAsync(ct);
@@ -244,7 +247,7 @@ internal sealed partial class PgWireSession(
         if (!await _in.ReadExactlyAsync(header, eofOk: true, ct)) throw new EndOfStreamException();
         var length = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1));
         if (length < 4) throw new WireError("08P01", "invalid message length", fatal: true);
-        if (length - 4 > MaxMessageBytes) throw new WireError("54000", $"message of {length} bytes exceeds the limit of {MaxMessageBytes}", fatal: true);
+        if (length - 4 > limit) throw new WireError("54000", $"message of {length} bytes exceeds the limit of {limit}", fatal: true);
         var body = new byte[length - 4];
         await _in.ReadExactlyAsync(body, eofOk: false, ct);
         return (header[0], body);

@@ -25,6 +25,7 @@ public sealed class RespListener : IAsyncDisposable
     private readonly HashSet<TcpClient> _clients = [];
 
     public int Port { get; }
+    private const int UnauthenticatedBulkBytes = 17 * 1024, UnauthenticatedArrayItems = 10;
 
     private RespListener(TcpListener listener, ProxyTokenValidator validator, RedisProxy proxy, ILogger<RespListener> log, ProxyMetrics? metrics)
     {
@@ -73,7 +74,8 @@ public sealed class RespListener : IAsyncDisposable
                     "ERR the Authly RESP listener accepts tokens only from loopback (use the HTTP proxy over TLS)")), _stop.Token);
                 return;
             }
-            var reader = new RespReader(stream, maxBulkBytes: 16 * 1024 * 1024, maxArrayItems: 64 * 1024);
+            // As Redis does for unauthenticated clients: small commands only until AUTH succeeds.
+            var reader = new RespReader(stream, maxBulkBytes: UnauthenticatedBulkBytes, maxArrayItems: UnauthenticatedArrayItems);
             string? token = null;
             while (!_stop.IsCancellationRequested)
             {
@@ -108,6 +110,7 @@ public sealed class RespListener : IAsyncDisposable
                 }
                 await stream.WriteAsync(RespWriter.Encode(reply), _stop.Token);
                 if (close) return;
+                if (token is not null) (reader.MaxBulkBytes, reader.MaxArrayItems) = (16 * 1024 * 1024, 64 * 1024);
             }
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or RespProtocolException or ObjectDisposedException)

@@ -251,6 +251,36 @@ public sealed class RedisProxyTests
         Assert.That(text, Does.Not.Contain(user.Id.ToString()).And.Not.Contain(user.Username));
     }
 
+    [Test]
+    public async Task Resp_BeforeAuth_OnlySmallCommandsAreRead_AfterAuthLargeValuesWork()
+    {
+        var (_, token) = await _f.UserTokenAsync("cache:read cache:write");
+        var big = new string('v', 100 * 1024);
+
+        using (var anonymous = new TcpClient())
+        {
+            await anonymous.ConnectAsync(IPAddress.Loopback, _f.Redis!.WirePort!.Value);
+            var stream = anonymous.GetStream();
+            await stream.WriteAsync(RespWriter.Command([Encoding.UTF8.GetBytes("AUTH"), Encoding.UTF8.GetBytes(big)]));
+            var reader = new RespReader(stream);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            Assert.That(await reader.ReadAsync(timeout.Token), Is.Null, "the connection is closed, nothing of the 100 KiB is buffered");
+        }
+
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, _f.Redis!.WirePort!.Value);
+        var s = tcp.GetStream();
+        var r = new RespReader(s);
+        async Task<RespValue> Send(params string[] words)
+        {
+            await s.WriteAsync(RespWriter.Command(words.Select(Encoding.UTF8.GetBytes).ToArray()));
+            return (await r.ReadAsync(CancellationToken.None))!;
+        }
+        Assert.That((await Send("AUTH", token)).Text, Is.EqualTo("OK"));
+        Assert.That((await Send("SET", "big", big)).Text, Is.EqualTo("OK"));
+        Assert.That((await Send("GET", "big")).Text, Is.EqualTo(big));
+    }
+
     // ---- a real Redis restart ----
 
     [Test]
