@@ -82,7 +82,8 @@ public sealed class RedisUpstream(string redisUrl, int maxIdle = 32) : IAsyncDis
             var conn = new Connection(tcp, stream);
             if (!string.IsNullOrEmpty(_target.Password)) await ExpectOkAsync(conn, ["AUTH", _target.Password], ct);
             if (_target.DefaultDatabase is { } db and > 0) await ExpectOkAsync(conn, ["SELECT", db.ToString(System.Globalization.CultureInfo.InvariantCulture)], ct);
-            await ExpectOkAsync(conn, ["CLIENT", "SETNAME", "authly-proxy"], ct);
+            // The name lets an operator find the proxy in CLIENT LIST; a Redis whose ACL refuses CLIENT still serves.
+            await ExpectOkAsync(conn, ["CLIENT", "SETNAME", "authly-proxy"], ct, required: false);
             return conn;
         }
         catch
@@ -92,11 +93,11 @@ public sealed class RedisUpstream(string redisUrl, int maxIdle = 32) : IAsyncDis
         }
     }
 
-    private static async Task ExpectOkAsync(Connection conn, string[] command, CancellationToken ct)
+    private static async Task ExpectOkAsync(Connection conn, string[] command, CancellationToken ct, bool required = true)
     {
         await conn.Stream.WriteAsync(RespWriter.Command(command.Select(Encoding.UTF8.GetBytes).ToArray()), ct);
         var reply = await conn.Reader.ReadAsync(ct);
-        if (reply is null || reply.Kind == RespKind.Error)
+        if (reply is null || (reply.Kind == RespKind.Error && required))
             throw new IOException($"Redis refused {command[0]}: {reply?.Text ?? "connection closed"}");
     }
 

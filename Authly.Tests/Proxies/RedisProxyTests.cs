@@ -318,6 +318,36 @@ public sealed class RedisProxyTests
         }
     }
 
+    [Test]
+    public async Task RedisWhoseAclRefusesClientCommands_IsStillServed()
+    {
+        var port = Cluster.AuthlyNode.FreePort();
+        using var redis = Process.Start(new ProcessStartInfo(RedisServer(), $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
+            { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        try
+        {
+            await WaitForPortAsync(port);
+            // A managed Redis often refuses CLIENT to its users; the proxy names its connections with it.
+            Assert.That((await RunAsync("/usr/bin/redis-cli", "-p", port.ToString(), "ACL", "SETUSER", "default", "-client")).Trim(), Is.EqualTo("OK"));
+            await using var proxy = await ProxyServer.StartAsync("redis", new ProxyOptions { AuthlyUrl = AuthlyApp.Issuer, RedisUrl = $"redis://127.0.0.1:{port}" },
+                _f.Authly.CreateClient(), _f.Clock, LogLevel.Warning);
+            var (_, token) = await _f.UserTokenAsync("cache:read cache:write");
+            var set = await ProxyFixture.ExpectAsync(await _f.PostAsync(proxy.Url + "/command", token, new JsonObject { ["command"] = "SET", ["args"] = new JsonArray("a", "1") }), 200);
+            Assert.That(Str(set, "result"), Is.EqualTo("OK"));
+        }
+        finally { redis.Kill(); }
+    }
+
+    private static async Task<string> RunAsync(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return output;
+    }
+
     private static string RedisServer() =>
         new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
         ?? throw new AssertionException("redis-server is not installed");
