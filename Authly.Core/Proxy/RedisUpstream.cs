@@ -16,6 +16,9 @@ namespace Authly.Proxy;
 public sealed class RedisUpstream(string redisUrl, int maxIdle = 32) : IAsyncDisposable
 {
     private readonly StackExchange.Redis.ConfigurationOptions _target = RedisUrl.Parse(redisUrl);
+    /// <summary>The ACL user of redis://user:password@host (Redis 6+); null logs in as the default user.</summary>
+    private readonly string? _user = Uri.TryCreate(redisUrl.Trim(), UriKind.Absolute, out var u) && u.UserInfo.IndexOf(':') is > 0 and var colon
+        ? Uri.UnescapeDataString(u.UserInfo[..colon]) : null;
     private readonly ConcurrentBag<Connection> _idle = [];
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
@@ -80,7 +83,8 @@ public sealed class RedisUpstream(string redisUrl, int maxIdle = 32) : IAsyncDis
                 stream = ssl;
             }
             var conn = new Connection(tcp, stream);
-            if (!string.IsNullOrEmpty(_target.Password)) await ExpectOkAsync(conn, ["AUTH", _target.Password], ct);
+            if (!string.IsNullOrEmpty(_target.Password))
+                await ExpectOkAsync(conn, _user is null ? ["AUTH", _target.Password] : ["AUTH", _user, _target.Password], ct);
             if (_target.DefaultDatabase is { } db and > 0) await ExpectOkAsync(conn, ["SELECT", db.ToString(System.Globalization.CultureInfo.InvariantCulture)], ct);
             // The name lets an operator find the proxy in CLIENT LIST; a Redis whose ACL refuses CLIENT still serves.
             await ExpectOkAsync(conn, ["CLIENT", "SETNAME", "authly-proxy"], ct, required: false);

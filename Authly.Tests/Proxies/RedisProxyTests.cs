@@ -319,7 +319,7 @@ public sealed class RedisProxyTests
     }
 
     [Test]
-    public async Task RedisWhoseAclRefusesClientCommands_IsStillServed()
+    public async Task RedisAclUserWithoutClientCommands_IsServed()
     {
         var port = Cluster.AuthlyNode.FreePort();
         using var redis = Process.Start(new ProcessStartInfo(RedisServer(), $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
@@ -327,9 +327,11 @@ public sealed class RedisProxyTests
         try
         {
             await WaitForPortAsync(port);
-            // A managed Redis often refuses CLIENT to its users; the proxy names its connections with it.
-            Assert.That((await RunAsync("/usr/bin/redis-cli", "-p", port.ToString(), "ACL", "SETUSER", "default", "-client")).Trim(), Is.EqualTo("OK"));
-            await using var proxy = await ProxyServer.StartAsync("redis", new ProxyOptions { AuthlyUrl = AuthlyApp.Issuer, RedisUrl = $"redis://127.0.0.1:{port}" },
+            // A managed Redis often gives its users an ACL without CLIENT; the proxy names its connections with it.
+            Assert.That((await RunAsync("/usr/bin/redis-cli", "-p", port.ToString(), "ACL", "SETUSER", "proxy", "on", ">proxy-pw", "~*", "+@all", "-client")).Trim(),
+                Is.EqualTo("OK"));
+            Assert.That((await RunAsync("/usr/bin/redis-cli", "-p", port.ToString(), "ACL", "SETUSER", "default", "off")).Trim(), Is.EqualTo("OK"));
+            await using var proxy = await ProxyServer.StartAsync("redis", new ProxyOptions { AuthlyUrl = AuthlyApp.Issuer, RedisUrl = $"redis://proxy:proxy-pw@127.0.0.1:{port}" },
                 _f.Authly.CreateClient(), _f.Clock, LogLevel.Warning);
             var (_, token) = await _f.UserTokenAsync("cache:read cache:write");
             var set = await ProxyFixture.ExpectAsync(await _f.PostAsync(proxy.Url + "/command", token, new JsonObject { ["command"] = "SET", ["args"] = new JsonArray("a", "1") }), 200);
