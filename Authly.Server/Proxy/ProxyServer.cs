@@ -65,6 +65,10 @@ public sealed class ProxyServer : IAsyncDisposable
         });
         var app = builder.Build();
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        if (!IPAddress.IsLoopback(options.ListenAddress()))
+            loggers.CreateLogger<ProxyServer>().LogWarning(
+                "The {Kind} proxy serves plain HTTP on {Address}: bearer tokens cross the network unencrypted unless a TLS-terminating " +
+                "proxy (nginx, a load balancer) is the only way in", kind, options.ListenAddress());
         var http = authlyHttp ?? new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var validator = new ProxyTokenValidator(options, http, clock ?? TimeProvider.System, loggers.CreateLogger<ProxyTokenValidator>());
 

@@ -88,6 +88,33 @@ public sealed class ProxyCliTests
         }
     }
 
+    [Test]
+    public async Task Redis_OnANonLoopbackAddress_WarnsThatTokensTravelUnencrypted()
+    {
+        var port = AuthlyNode.FreePort();
+        using var process = Process.Start(new AuthlyCli("http://127.0.0.1:1").StartInfo(NoTargets, "proxy", "redis", "--redis-url", TestServers.RedisUrl,
+            "--host", "0.0.0.0", "--port", port.ToString(), "--no-wire"))!;
+        try
+        {
+            var output = new System.Text.StringBuilder();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            // The console logger writes from its own thread: the warning may come just before or after the banner.
+            while (!output.ToString().Contains("Press Ctrl-C") || !output.ToString().Contains("plain HTTP"))
+            {
+                var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+                if (line is null) Assert.Fail("authly proxy redis exited: " + output + await process.StandardError.ReadToEndAsync());
+                output.AppendLine(line);
+            }
+            Assert.That(output.ToString(), Does.Contain("plain HTTP on 0.0.0.0").And.Contain("TLS"));
+            Assert.That(output.ToString(), Does.Contain("Wire    off"));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 }
