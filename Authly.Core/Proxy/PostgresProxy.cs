@@ -69,13 +69,12 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
             throw ProxyException.BadRequest($"The query uses {used} parameter(s) ($1..${used}) but {parameters.Count} were given");
 
         // A connection the pool handed out may have died with a PostgreSQL restart; Npgsql notices on
-        // first use. One retry on a fresh pool is safe when nothing of the statement was sent, or it is a read.
+        // first use. One retry on a fresh pool is safe unless a COMMIT was already on its way.
         for (var attempt = 0; ; attempt++)
         {
-            var sent = false;
-            try { return await RunAsync(caller, sql, parameters, verdict, () => sent = true, ct) with { Statement = verdict.Reason }; }
-            // A read runs read-only, so even one that reached the server can be run again.
-            catch (Exception e) when ((!sent || verdict.Access == SqlAccess.Read) && attempt == 0 && IsConnectionFailure(e) && !ct.IsCancellationRequested)
+            var committing = false;
+            try { return await RunAsync(caller, sql, parameters, verdict, () => committing = true, ct) with { Statement = verdict.Reason }; }
+            catch (Exception e) when (!committing && attempt == 0 && IsConnectionFailure(e) && !ct.IsCancellationRequested)
             {
                 log.LogInformation("PostgreSQL connection lost ({Reason}); retrying on a fresh connection", LogText.Safe(e.Message));
                 db.Clear();
@@ -88,6 +87,7 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
         }
     }
 
+    /// <param name="markSent">called just before a write's COMMIT: from then on a lost connection leaves the outcome unknown</param>
     private async Task<SqlResult> RunAsync(ProxyPrincipal caller, string sql, IReadOnlyList<JsonNode?> parameters, SqlVerdict verdict,
         Action markSent, CancellationToken ct)
     {
@@ -115,22 +115,19 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
                 AddContext(batch, caller);
                 batch.BatchCommands.Add(statement);
                 batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-                markSent();
                 return await ReadAsync(batch, statement, skipContext: true, ct);
             }
 
-            // A write commits only after its whole result was accepted (a RETURNING over the limits rolls
-            // back), and its context goes first on its own so that a dead pooled connection is found
-            // before anything of the statement was sent.
+            // A write is two round trips: context and statement in one batch, then COMMIT once its whole
+            // result passed the limits (a RETURNING over them rolls back). Until the COMMIT goes out a lost
+            // connection has changed nothing (PostgreSQL rolls back an open transaction whose client is
+            // gone), so the write may still be retried; after it, the outcome is unknown and it is not.
             await using var tx = await conn.BeginTransactionAsync(ct);
-            await using (var setup = new NpgsqlBatch(conn, tx) { Timeout = timeout })
-            {
-                AddContext(setup, caller);
-                await setup.ExecuteNonQueryAsync(ct);
-            }
-            await using var command = new NpgsqlBatch(conn, tx) { BatchCommands = { statement }, Timeout = timeout };
+            await using var command = new NpgsqlBatch(conn, tx) { Timeout = timeout };
+            AddContext(command, caller);
+            command.BatchCommands.Add(statement);
+            var result = await ReadAsync(command, statement, skipContext: true, ct);
             markSent();
-            var result = await ReadAsync(command, statement, skipContext: false, ct);
             await tx.CommitAsync(ct);
             return result;
         }

@@ -392,6 +392,19 @@ public sealed class PostgresProxyTests
     }
 
     [Test]
+    public async Task PooledConnectionsKilled_NextWriteStillWorks_AndHappensOnce()
+    {
+        var (_, token) = await _f.UserTokenAsync("database:read database:write");
+        await ProxyFixture.ExpectAsync(await _f.QueryAsync(token, "SELECT 1"), 200);
+        await DatabaseServer.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = @Db AND application_name = '' AND pid <> pg_backend_pid()",
+            new { Db = DatabaseServer.DatabaseName(_f.TargetDatabase) });
+        var marker = "after-kill-" + Guid.NewGuid().ToString("N");
+        var body = await ProxyFixture.ExpectAsync(await _f.QueryAsync(token, "INSERT INTO notes (body) VALUES ($1)", marker), 200);
+        Assert.That(body["affected_rows"]!.GetValue<long>(), Is.EqualTo(1));
+        Assert.That(await _f.TargetScalarAsync<long>("SELECT count(*) FROM notes WHERE body = @Marker", new { Marker = marker }), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task DatabaseUnreachable_Is503_ThenRecovers()
     {
         var (_, token) = await _f.UserTokenAsync("database:read");
