@@ -50,14 +50,7 @@ public sealed class ProxyCliTests
             "--port", port.ToString(), "--wire-port", wire.ToString()))!;
         try
         {
-            var banner = new System.Text.StringBuilder();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            while (!banner.ToString().Contains("Press Ctrl-C"))
-            {
-                var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
-                if (line is null) Assert.Fail("authly proxy redis exited: " + banner + await process.StandardError.ReadToEndAsync());
-                banner.AppendLine(line);
-            }
+            var banner = await ReadUntilAsync(process, "Press Ctrl-C");
             Assert.That(banner.ToString(), Does.Contain($"POST http://127.0.0.1:{port}/command").And.Contain($"-p {wire}"));
             using var http = new HttpClient();
             var health = JsonNode.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/health"))!;
@@ -96,15 +89,8 @@ public sealed class ProxyCliTests
             "--host", "0.0.0.0", "--port", port.ToString(), "--no-wire"))!;
         try
         {
-            var output = new System.Text.StringBuilder();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             // The console logger writes from its own thread: the warning may come just before or after the banner.
-            while (!output.ToString().Contains("Press Ctrl-C") || !output.ToString().Contains("plain HTTP"))
-            {
-                var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
-                if (line is null) Assert.Fail("authly proxy redis exited: " + output + await process.StandardError.ReadToEndAsync());
-                output.AppendLine(line);
-            }
+            var output = await ReadUntilAsync(process, "Press Ctrl-C", "plain HTTP");
             Assert.That(output.ToString(), Does.Contain("plain HTTP on 0.0.0.0").And.Contain("TLS"));
             Assert.That(output.ToString(), Does.Contain("Wire    off"));
         }
@@ -113,6 +99,20 @@ public sealed class ProxyCliTests
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
+    }
+
+    /// <summary>The proxy's standard output up to the line where every one of <paramref name="expected"/> has appeared (30 s at most).</summary>
+    private static async Task<System.Text.StringBuilder> ReadUntilAsync(Process process, params string[] expected)
+    {
+        var output = new System.Text.StringBuilder();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!expected.All(e => output.ToString().Contains(e)))
+        {
+            var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+            if (line is null) Assert.Fail("authly proxy exited: " + output + await process.StandardError.ReadToEndAsync());
+            output.AppendLine(line);
+        }
+        return output;
     }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]

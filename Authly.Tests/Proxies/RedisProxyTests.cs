@@ -1,3 +1,4 @@
+using Authly.Embedded;
 using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Net;
@@ -170,13 +171,14 @@ public sealed class RedisProxyTests
         new[] { "/usr/bin/redis-cli", "/usr/local/bin/redis-cli" }.FirstOrDefault(File.Exists)
         ?? throw new AssertionException("redis-cli is not installed (apt-get install redis-tools)");
 
-    private async Task<(int Exit, string Out, string Err)> CliAsync(string? token, params string[] args)
+    /// <summary>redis-cli against the proxy's RESP listener, logged in with the token when one is given.</summary>
+    private Task<(int Exit, string Out, string Err)> CliAsync(string? token, params string[] args) =>
+        RedisCliAsync(_f.Redis!.WirePort!.Value, [.. token is null ? [] : new[] { "--no-auth-warning", "-a", token }, .. args]);
+
+    private static async Task<(int Exit, string Out, string Err)> RedisCliAsync(int port, IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo(RedisCli()) { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add("-h"); psi.ArgumentList.Add("127.0.0.1");
-        psi.ArgumentList.Add("-p"); psi.ArgumentList.Add(_f.Redis!.WirePort!.Value.ToString());
-        if (token is not null) { psi.ArgumentList.Add("--no-auth-warning"); psi.ArgumentList.Add("-a"); psi.ArgumentList.Add(token); }
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "-h", "127.0.0.1", "-p", port.ToString() }.Concat(args)) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -288,12 +290,9 @@ public sealed class RedisProxyTests
     {
         var port = Cluster.AuthlyNode.FreePort();
         var dir = Directory.CreateTempSubdirectory("authly-proxy-redis").FullName;
-        Process StartRedis() => Process.Start(new ProcessStartInfo(RedisServer(), $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no --dir {dir}")
-            { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var redis = StartRedis();
+        var redis = await StartBareRedisAsync(port, dir);
         try
         {
-            await WaitForPortAsync(port);
             await using var proxy = await ProxyServer.StartAsync("redis", new ProxyOptions
             {
                 AuthlyUrl = AuthlyApp.Issuer, RedisUrl = $"redis://127.0.0.1:{port}",
@@ -306,8 +305,7 @@ public sealed class RedisProxyTests
             var down = await ProxyFixture.ExpectAsync(await _f.PostAsync(proxy.Url + "/command", token, new JsonObject { ["command"] = "GET", ["args"] = new JsonArray("a") }), 503);
             Assert.That(Str(down, "error"), Is.EqualTo("Cache unavailable"));
 
-            redis = StartRedis();
-            await WaitForPortAsync(port);
+            redis = await StartBareRedisAsync(port, dir);
             var up = await ProxyFixture.ExpectAsync(await _f.PostAsync(proxy.Url + "/command", token, new JsonObject { ["command"] = "SET", ["args"] = new JsonArray("a", "2") }), 200);
             Assert.That(Str(up, "result"), Is.EqualTo("OK"));
         }
@@ -322,50 +320,32 @@ public sealed class RedisProxyTests
     public async Task RedisAclUserWithoutClientCommands_IsServed()
     {
         var port = Cluster.AuthlyNode.FreePort();
-        using var redis = Process.Start(new ProcessStartInfo(RedisServer(), $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
-            { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var dir = Directory.CreateTempSubdirectory("authly-proxy-redis").FullName;
+        using var redis = await StartBareRedisAsync(port, dir);
         try
         {
-            await WaitForPortAsync(port);
             // A managed Redis often gives its users an ACL without CLIENT; the proxy names its connections with it.
-            Assert.That((await RunAsync("/usr/bin/redis-cli", "-p", port.ToString(), "ACL", "SETUSER", "proxy", "on", ">proxy-pw", "~*", "+@all", "-client")).Trim(),
-                Is.EqualTo("OK"));
-            Assert.That((await RunAsync("/usr/bin/redis-cli", "-p", port.ToString(), "ACL", "SETUSER", "default", "off")).Trim(), Is.EqualTo("OK"));
+            Assert.That((await RedisCliAsync(port, ["ACL", "SETUSER", "proxy", "on", ">proxy-pw", "~*", "+@all", "-client"])).Out, Is.EqualTo("OK"));
+            Assert.That((await RedisCliAsync(port, ["ACL", "SETUSER", "default", "off"])).Out, Is.EqualTo("OK"));
             await using var proxy = await ProxyServer.StartAsync("redis", new ProxyOptions { AuthlyUrl = AuthlyApp.Issuer, RedisUrl = $"redis://proxy:proxy-pw@127.0.0.1:{port}" },
                 _f.Authly.CreateClient(), _f.Clock, LogLevel.Warning);
             var (_, token) = await _f.UserTokenAsync("cache:read cache:write");
             var set = await ProxyFixture.ExpectAsync(await _f.PostAsync(proxy.Url + "/command", token, new JsonObject { ["command"] = "SET", ["args"] = new JsonArray("a", "1") }), 200);
             Assert.That(Str(set, "result"), Is.EqualTo("OK"));
         }
-        finally { redis.Kill(); }
-    }
-
-    private static async Task<string> RunAsync(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = await p.StandardOutput.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return output;
-    }
-
-    private static string RedisServer() =>
-        new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
-        ?? throw new AssertionException("redis-server is not installed");
-
-    private static async Task WaitForPortAsync(int port)
-    {
-        for (var i = 0; i < 100; i++)
+        finally
         {
-            try
-            {
-                using var tcp = new TcpClient();
-                await tcp.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) { await Task.Delay(50); }
+            redis.Kill();
+            Directory.Delete(dir, recursive: true);
         }
-        Assert.Fail($"redis-server did not listen on {port}");
+    }
+
+    /// <summary>A password-less redis-server of a test's own on <paramref name="port"/>, accepting connections when this returns.</summary>
+    private static async Task<Process> StartBareRedisAsync(int port, string dir)
+    {
+        var redis = Process.Start(new ProcessStartInfo(EmbeddedRedis.FindBinary(), $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no --dir {dir}")
+            { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        await ChildProcess.WaitForPortAsync(port, redis, "redis-server", TimeSpan.FromSeconds(10), () => "", CancellationToken.None);
+        return redis;
     }
 }
