@@ -194,7 +194,7 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
             var row = new object?[columns.Length];
             for (var i = 0; i < row.Length; i++)
             {
-                row[i] = Value(reader, i);
+                row[i] = Value(reader, i, columns[i]);
                 bytes += EstimateSize(row[i]) + columns[i].Name.Length + 4;
             }
             if (bytes > options.MaxResponseBytes)
@@ -231,10 +231,10 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
         return new NpgsqlParameter { Value = v, NpgsqlDbType = NpgsqlDbType.Unknown };
     }
 
-    private static object? Value(NpgsqlDataReader reader, int i)
+    private static object? Value(NpgsqlDataReader reader, int i, SqlColumn column)
     {
         if (reader.IsDBNull(i)) return null;
-        if (reader.GetDataTypeName(i) == "interval") return reader.GetFieldValue<NpgsqlInterval>(i);
+        if (column.TypeName == "interval") return reader.GetFieldValue<NpgsqlInterval>(i);
         try { return reader.GetValue(i); }
         catch (Exception e) when (e is InvalidCastException or NotSupportedException or OverflowException)
         {
