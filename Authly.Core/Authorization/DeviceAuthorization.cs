@@ -19,7 +19,8 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
     public const int IntervalSeconds = 5;
-    private const string Alphabet = "BCDFGHJKLMNPQRSTVWXZ";
+    public const string UserCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ";
+    public const int UserCodeLength = 8;
 
     public sealed record Started(
         [property: JsonPropertyName("device_code")] string DeviceCode,
@@ -70,7 +71,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
         await using var conn = await db.OpenConnectionAsync(ct);
         for (var attempt = 0; ; attempt++)
         {
-            var userCode = new string(Enumerable.Range(0, 8).Select(_ => Alphabet[RandomNumberGenerator.GetInt32(Alphabet.Length)]).ToArray());
+            var userCode = new string(Enumerable.Range(0, UserCodeLength).Select(_ => UserCodeAlphabet[RandomNumberGenerator.GetInt32(UserCodeAlphabet.Length)]).ToArray());
             var inserted = await conn.ExecuteAsync(new CommandDefinition(InsertSql, new
             {
                 Hash = OpaqueToken.Hash(deviceCode), UserCode = userCode, client.ClientId, Scope = ScopeSet.Join(granted),
@@ -94,7 +95,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
     public async Task<(Row Row, string Normalized)?> FindPendingAsync(string userCode, CancellationToken ct)
     {
         var normalized = Normalize(userCode);
-        if (normalized.Length != 8 || normalized.Any(c => !Alphabet.Contains(c))) return null;
+        if (normalized.Length != UserCodeLength || normalized.Any(c => !UserCodeAlphabet.Contains(c))) return null;
         await using var conn = await db.OpenConnectionAsync(ct);
         var row = await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(PendingSql, new { UserCode = normalized, Now = clock.GetUtcNow().UtcDateTime }, cancellationToken: ct));
         return row is null ? null : (row, normalized);
