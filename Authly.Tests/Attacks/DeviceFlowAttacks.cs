@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using Authly.Authorization;
 using Authly.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
 
@@ -18,10 +19,9 @@ namespace Authly.Tests.Attacks;
 public sealed class DeviceFlowAttacks
 {
     private const string DeviceGrant = "urn:ietf:params:oauth:grant-type:device_code";
-    // Mirrors Authly.Authorization.UserCodeAttempts: lookups per account, and per IP, in one window.
-    private const int PerAccount = 10;
-    private const int PerAddress = 30;
-    private const string Alphabet = "BCDFGHJKLMNPQRSTVWXZ";
+    private const int PerAccount = UserCodeAttempts.PerAccount;
+    private const int PerAddress = UserCodeAttempts.PerAddress;
+    private const string Alphabet = DeviceAuthorization.UserCodeAlphabet;
     private static int _nextAddress;
 
     private AuthlyApp _app = null!;
