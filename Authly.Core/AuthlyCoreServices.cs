@@ -86,6 +86,7 @@ public static class AuthlyCoreServices
         services.AddSingleton<Authorization.AuthorizeValidator>();
         services.AddSingleton<Authorization.AuthorizationCodeStore>();
         services.AddSingleton<Authorization.ConsentStore>();
+        services.AddSingleton<Authorization.UserCodeAttempts>();
         services.AddSingleton<Authorization.DeviceAuthorization>();
         services.AddSingleton<Oidc.IdTokenIssuer>();
         services.AddAuthlyVault(options);

@@ -1,6 +1,9 @@
+using System.Buffers.Binary;
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using Authly.Clients;
+using Authly.Configuration;
 using Authly.OAuth;
 using Authly.Scopes;
 using Authly.Security;
@@ -13,13 +16,24 @@ namespace Authly.Authorization;
 /// <summary>
 /// RFC 8628: device and user codes, the user's decision, and polling state. User codes are
 /// eight letters from a consonant-only alphabet (§6.1: no vowels, so no words; easy to type),
-/// compared without regard to case, dashes or spaces.
+/// compared without regard to case, dashes or spaces. Every lookup by user code spends one
+/// attempt of <see cref="UserCodeAttempts"/> (§5.1; the entropy arithmetic is there). The approval
+/// names the request by a sealed handle that the verification page got, never by the user code.
 /// </summary>
-public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeStore, Issuer issuer, TimeProvider clock)
+public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeStore, Issuer issuer, TimeProvider clock,
+    UserCodeAttempts attempts, AuthlyOptions options)
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
     public const int IntervalSeconds = 5;
-    private const string Alphabet = "BCDFGHJKLMNPQRSTVWXZ";
+    public const string UserCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ";
+    public const int UserCodeLength = 8;
+    private readonly SecretBox _handles = new(options.JwtSecretKey, "authly-device-confirm");
+
+    /// <summary>The signed-in browser that looks up or decides a user code: whose budget it spends, and the session a handle is bound to.</summary>
+    public sealed record Verifier(Guid UserId, string? Sid, string? ClientIp);
+
+    /// <summary>What the verification page shows, and the handle its approval form carries back.</summary>
+    public sealed record Shown(Row Row, string UserCode, string Handle);
 
     public sealed record Started(
         [property: JsonPropertyName("device_code")] string DeviceCode,
@@ -43,6 +57,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
         public Guid? UserId { get; init; }
         public DateTime? AuthTime { get; init; }
         public string? SessionId { get; init; }
+        public byte[] DeviceCodeHash { get; init; } = [];
     }
 
     public static string Normalize(string userCode) =>
@@ -70,7 +85,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
         await using var conn = await db.OpenConnectionAsync(ct);
         for (var attempt = 0; ; attempt++)
         {
-            var userCode = new string(Enumerable.Range(0, 8).Select(_ => Alphabet[RandomNumberGenerator.GetInt32(Alphabet.Length)]).ToArray());
+            var userCode = new string(Enumerable.Range(0, UserCodeLength).Select(_ => UserCodeAlphabet[RandomNumberGenerator.GetInt32(UserCodeAlphabet.Length)]).ToArray());
             var inserted = await conn.ExecuteAsync(new CommandDefinition(InsertSql, new
             {
                 Hash = OpaqueToken.Hash(deviceCode), UserCode = userCode, client.ClientId, Scope = ScopeSet.Join(granted),
@@ -86,33 +101,71 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
     }
 
     private const string PendingSql = """
-        SELECT user_code, client_id, scope, expires_at, interval_seconds, status, user_id, auth_time, session_id
+        SELECT device_code_hash, user_code, client_id, scope, expires_at, interval_seconds, status, user_id, auth_time, session_id
         FROM device_codes WHERE user_code = @UserCode AND status = 'pending' AND expires_at > @Now
         """;
 
-    /// <summary>A pending request by its user code, for the verification page; null when unknown, decided or expired.</summary>
-    public async Task<(Row Row, string Normalized)?> FindPendingAsync(string userCode, CancellationToken ct)
+    /// <summary>
+    /// A pending request by its user code, for the verification page; null when malformed, unknown,
+    /// decided or expired, all alike (§5.1: the page is no oracle beyond showing a live code to the
+    /// one who typed it). Spends one attempt first; throws the 429 once the budget is spent.
+    /// </summary>
+    public async Task<Shown?> ShowAsync(string userCode, Verifier verifier, CancellationToken ct)
     {
+        await attempts.ReserveAsync(verifier.UserId, verifier.ClientIp, ct);
         var normalized = Normalize(userCode);
-        if (normalized.Length != 8 || normalized.Any(c => !Alphabet.Contains(c))) return null;
+        if (normalized.Length != UserCodeLength || normalized.Any(c => !UserCodeAlphabet.Contains(c))) return null;
         await using var conn = await db.OpenConnectionAsync(ct);
         var row = await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(PendingSql, new { UserCode = normalized, Now = clock.GetUtcNow().UtcDateTime }, cancellationToken: ct));
-        return row is null ? null : (row, normalized);
+        return row is null ? null : new Shown(row, Format(normalized), SealHandle(row, verifier));
+    }
+
+    // The handle: AES-GCM (SecretBox) over the row's key (the device code hash, never shown in
+    // clear) and the row's expiry, with the user and session as associated data, so it opens only
+    // in the session that was shown the page, names only that row, and dies with the code.
+    private static string HandleBinding(Verifier verifier) => $"device-confirm|{verifier.UserId:N}|{verifier.Sid}";
+
+    private string SealHandle(Row row, Verifier verifier)
+    {
+        var payload = new byte[row.DeviceCodeHash.Length + 8];
+        row.DeviceCodeHash.CopyTo(payload, 0);
+        BinaryPrimitives.WriteInt64BigEndian(payload.AsSpan(row.DeviceCodeHash.Length), new DateTimeOffset(DateTime.SpecifyKind(row.ExpiresAt, DateTimeKind.Utc)).ToUnixTimeSeconds());
+        return Base64Url.EncodeToString(_handles.Seal(payload, HandleBinding(verifier)));
+    }
+
+    /// <summary>The device code hash a handle names, or null when it is malformed, forged, from another session or expired.</summary>
+    private byte[]? OpenHandle(string? handle, Verifier verifier)
+    {
+        if (handle is not { Length: > 0 and <= 200 }) return null;
+        try
+        {
+            var payload = _handles.Open(Base64Url.DecodeFromChars(handle), HandleBinding(verifier));
+            if (payload.Length != 32 + 8) return null;
+            var expires = DateTimeOffset.FromUnixTimeSeconds(BinaryPrimitives.ReadInt64BigEndian(payload.AsSpan(32)));
+            return clock.GetUtcNow() < expires ? payload[..32] : null;
+        }
+        catch (Exception e) when (e is CryptographicException or FormatException) { return null; }
     }
 
     private const string DecideSql = """
         UPDATE device_codes SET status = @Status, user_id = @UserId, auth_time = @AuthTime, session_id = @Sid
-        WHERE user_code = @UserCode AND status = 'pending' AND expires_at > @Now
+        WHERE device_code_hash = @Hash AND status = 'pending' AND expires_at > @Now
         """;
 
-    /// <summary>The signed-in user approves or denies; false when the code is no longer pending.</summary>
-    public async Task<bool> DecideAsync(string userCode, bool approve, Guid userId, DateTime authTime, string? sid, CancellationToken ct)
+    /// <summary>
+    /// The signed-in user approves or denies the request named by <paramref name="handle"/> (from
+    /// <see cref="ShowAsync"/> in the same session); false, and nothing changed, when the handle is
+    /// not valid for this session or the request is no longer pending. Spends one attempt first.
+    /// </summary>
+    public async Task<bool> DecideAsync(string? handle, bool approve, Verifier verifier, DateTime authTime, CancellationToken ct)
     {
+        await attempts.ReserveAsync(verifier.UserId, verifier.ClientIp, ct);
+        if (OpenHandle(handle, verifier) is not { } hash) return false;
         await using var conn = await db.OpenConnectionAsync(ct);
         return await conn.ExecuteAsync(new CommandDefinition(DecideSql, new
         {
-            UserCode = Normalize(userCode), Status = approve ? "approved" : "denied", UserId = userId,
-            AuthTime = DateTime.SpecifyKind(authTime, DateTimeKind.Utc), Sid = sid, Now = clock.GetUtcNow().UtcDateTime,
+            Hash = hash, Status = approve ? "approved" : "denied", UserId = verifier.UserId,
+            AuthTime = DateTime.SpecifyKind(authTime, DateTimeKind.Utc), verifier.Sid, Now = clock.GetUtcNow().UtcDateTime,
         }, cancellationToken: ct)) == 1;
     }
 

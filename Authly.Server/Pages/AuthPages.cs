@@ -72,14 +72,17 @@ public static class AuthPages
         </form>
         """, status);
 
-    public static IResult DeviceConfirm(string csrf, string userCode, string clientName, string username, IEnumerable<string> scopes,
+    /// <summary>The approval form's field for the sealed handle of the request shown (RFC 8628 §5.1: never the raw user code).</summary>
+    public const string DeviceHandleField = "device_handle";
+
+    public static IResult DeviceConfirm(string csrf, string userCode, string handle, string clientName, string username, IEnumerable<string> scopes,
         IReadOnlyDictionary<string, Scope> known) => Page("Allow access", $"""
         <h1>Allow <strong>{E(clientName)}</strong> on your device?</h1>
         <p class="muted">Signed in as {E(username)}. Code <code class="usercode">{E(userCode)}</code>. The device asks to:</p>
         {ScopeList(scopes, known)}
         <p class="muted">Only allow this if you started it on a device you trust and the code matches.</p>
         <form method="post" action="/device/confirm">
-          {Hidden("csrf_token", csrf)}{Hidden("user_code", userCode)}
+          {Hidden("csrf_token", csrf)}{Hidden(DeviceHandleField, handle)}
           <button type="submit" name="approved" value="true" id="authorize-btn">Allow</button>
           <button type="submit" name="approved" value="false" id="deny-btn" class="secondary">Deny</button>
         </form>
