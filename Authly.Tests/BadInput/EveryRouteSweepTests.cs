@@ -214,6 +214,9 @@ public sealed class EveryRouteSweepTests
             }
         }
         Assert.That(failures, Is.Empty, string.Join("\n", failures));
+        // The signed-in callers stayed signed in throughout, so the sweep reached what lies behind sign-in.
+        Assert.That((await _browser.SessionCheckAsync())["active"]!.GetValue<bool>(), Is.True, "the admin browser was signed out by the sweep");
+        Assert.That((await _app.BearerClient(_adminToken).GetAsync("/admin/clients")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "the admin token stopped working");
     }
 
     [Test, Description("API.md: a mutating route given only bad input refuses it with a 4xx (or sends the browser to log in), never a 2xx")]
