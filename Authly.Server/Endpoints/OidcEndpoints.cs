@@ -163,13 +163,12 @@ public static class OidcEndpoints
         http.Response.Headers.XFrameOptions = default;
         http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'self'";
         if (iss is not null && iss != issuer.Value) return Html.Error("Sign-out failed", "The iss parameter names another issuer.");
-        if (sid is not null)
-        {
-            var current = await sessions.FindActiveAsync(http.Request.Cookies[BrowserSession.CookieName], ct);
-            // Only the browser's own session may be ended by sid: a third party must not log out others.
-            if (current?.Sid == sid) await browser.EndAsync(http, ct);
-        }
-        else await browser.EndAsync(http, ct);
+        // Front-Channel Logout 1.0 §2: the request names the session (sid) it ends. Without one it is a bare GET
+        // that any page can make a browser send (a link, a redirect): it ends nothing.
+        if (string.IsNullOrEmpty(sid)) return Html.Error("Sign-out failed", "The sid parameter is required.");
+        var current = await sessions.FindActiveAsync(http.Request.Cookies[BrowserSession.CookieName], ct);
+        // Only the browser's own session may be ended by sid: a third party must not log out others.
+        if (current?.Sid == sid) await browser.EndAsync(http, ct);
         return AuthPages.SignedOut();
     }
 }
