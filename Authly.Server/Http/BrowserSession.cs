@@ -6,28 +6,23 @@ namespace Authly.Server.Http;
 
 /// <summary>
 /// Who is signed in on this browser: the session cookie (HttpOnly, SameSite=Lax, Secure when the
-/// issuer is https) or, as the older server allowed, a bearer access token of the user.
+/// issuer is https), and nothing else. An access token is never a browser session: tokens are
+/// issued to clients, for resource servers, with the scopes the user granted that client; taken as
+/// a session they would let any client open the user's consent pages, approve devices, connect
+/// vault providers and change the password (issue #11 finding 1, RFC 9700 §4.10).
 /// </summary>
-public sealed class BrowserSession(SessionStore sessions, UserStore users, TokenIntrospection introspection, Issuer issuer)
+public sealed class BrowserSession(SessionStore sessions, UserStore users, Issuer issuer)
 {
     public const string CookieName = "authly_session";
 
-    public sealed record Current(User User, DateTime AuthTime, string? Sid);
+    public sealed record Current(User User, DateTime AuthTime, string Sid);
 
     public async Task<Current?> GetAsync(HttpContext http, CancellationToken ct)
     {
         var session = await sessions.FindActiveAsync(http.Request.Cookies[CookieName], ct);
-        if (session is not null)
-        {
-            var user = await users.FindByIdAsync(session.UserId, ct);
-            if (user is { IsActive: true }) return new Current(user, DateTime.SpecifyKind(session.AuthTime, DateTimeKind.Utc), session.Sid);
-        }
-        if (BasicCredentials.Bearer(http.Request) is { } bearer && await introspection.ValidateAccessTokenAsync(bearer, ct) is { UserId: { } id } claims)
-        {
-            var user = await users.FindByIdAsync(id, ct);
-            if (user is { IsActive: true }) return new Current(user, DateTimeOffset.FromUnixTimeSeconds(claims.IssuedAt).UtcDateTime, null);
-        }
-        return null;
+        if (session is null) return null;
+        var user = await users.FindByIdAsync(session.UserId, ct);
+        return user is { IsActive: true } ? new Current(user, DateTime.SpecifyKind(session.AuthTime, DateTimeKind.Utc), session.Sid) : null;
     }
 
     public async Task<Session> StartAsync(HttpContext http, User user, CancellationToken ct)
