@@ -87,7 +87,7 @@ public static class OidcEndpoints
     }
 
     private static async Task<IResult> LogoutAsync(HttpContext http, IdTokenIssuer idTokens, ClientStore clients, BrowserSession browser,
-        SessionStore sessions, Csrf csrf, CancellationToken ct)
+        Csrf csrf, CancellationToken ct)
     {
         Dictionary<string, string> p;
         try { p = await AuthorizeEndpoint.ReadParametersAsync(http.Request, ct); }
@@ -96,13 +96,13 @@ public static class OidcEndpoints
         var redirect = p.GetValueOrDefault("post_logout_redirect_uri");
         var state = p.GetValueOrDefault("state");
         string? clientId = p.GetValueOrDefault("client_id");
-        string? hintSid = null, hintSubject = null;
+        string? hintSubject = null;
         if (!string.IsNullOrEmpty(hint))
         {
             var validated = await idTokens.ValidateHintAsync(hint, ct);
             if (validated is null) return Html.Error("Sign-out failed", "The id_token_hint is not a valid ID token of this server.");
             if (clientId is not null && clientId != validated.Value.ClientId) return Html.Error("Sign-out failed", "client_id does not match the id_token_hint.");
-            (clientId, hintSubject, hintSid) = validated.Value;
+            (clientId, hintSubject, _) = validated.Value;
         }
         if (!string.IsNullOrEmpty(redirect))
         {
@@ -113,9 +113,12 @@ public static class OidcEndpoints
             SecurityHeaders.AllowFormRedirectTo(http.Response, redirect);
         }
 
-        // RP-Initiated Logout §2: the OP MUST ask the user (CSRF-protected POST) when there is no valid
-        // hint, or when the hint belongs to someone other than the signed-in user; otherwise any link
-        // carrying anybody's ID token would sign out whoever opens it.
+        // The hint identifies the RP and the user; it never authorizes. Only the session whose cookie
+        // came with this request can end (issue #11 finding 6): never the hint's sid, which a request
+        // without cookies, or another browser, could otherwise end. RP-Initiated Logout §2: the OP
+        // MUST ask (the CSRF-protected POST, whose token is bound to this session) when there is no
+        // valid hint or the hint belongs to someone other than the signed-in user. Nobody signed in
+        // here with a valid hint: nothing to end and nothing to ask, the RP gets its user back.
         var current = await browser.GetAsync(http, ct);
         var hintIsThisUser = Guid.TryParse(hintSubject, out var hintUser) && (current is null || current.User.Id == hintUser);
         var confirmed = HttpMethods.IsPost(http.Request.Method) && csrf.IsValid(http, p.GetValueOrDefault(Csrf.FieldName));
@@ -123,9 +126,7 @@ public static class OidcEndpoints
             return AuthPages.LogoutConfirm(csrf.TokenFor(http),
                 p.Where(kv => kv.Key is "post_logout_redirect_uri" or "state" or "client_id" or "id_token_hint"));
 
-        await browser.EndAsync(http, ct);
-        if (hintSid is not null && hintSubject is not null && Guid.TryParse(hintSubject, out var subjectId))
-            await sessions.EndBySidAsync(hintSid, subjectId, ct);
+        if (current is not null) await browser.EndAsync(http, ct);
         if (string.IsNullOrEmpty(redirect)) return AuthPages.SignedOut();
         return Results.Redirect(RedirectUri.With(redirect, state is null ? [] : [new("state", state)]));
     }
@@ -156,19 +157,20 @@ public static class OidcEndpoints
                                "<script src=\"/static/session-iframe.js\"></script></head><body></body></html>", "text/html; charset=utf-8");
     }
 
-    private static async Task<IResult> FrontChannelLogoutAsync(HttpContext http, SessionStore sessions, BrowserSession browser, Issuer issuer,
+    private static async Task<IResult> FrontChannelLogoutAsync(HttpContext http, BrowserSession browser, Issuer issuer,
         string? iss, string? sid, CancellationToken ct)
     {
         OAuthErrorFilter.NoStore(http.Response);
         http.Response.Headers.XFrameOptions = default;
         http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'self'";
         if (iss is not null && iss != issuer.Value) return Html.Error("Sign-out failed", "The iss parameter names another issuer.");
-        // Front-Channel Logout 1.0 §2: the request names the session (sid) it ends. Without one it is a bare GET
-        // that any page can make a browser send (a link, a redirect): it ends nothing.
+        // Front-Channel Logout §2 (session supported): sid names the session. Without it, any link
+        // would sign out whoever follows it (RP-Initiated Logout §6), so it is required.
         if (string.IsNullOrEmpty(sid)) return Html.Error("Sign-out failed", "The sid parameter is required.");
-        var current = await sessions.FindActiveAsync(http.Request.Cookies[BrowserSession.CookieName], ct);
-        // Only the browser's own session may be ended by sid: a third party must not log out others.
-        if (current?.Sid == sid) await browser.EndAsync(http, ct);
+        var current = await browser.GetAsync(http, ct);
+        // Only the session whose cookie came with the request, and only if sid names it: a third party must not log out others.
+        if (current is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(current.Sid), Encoding.UTF8.GetBytes(sid)))
+            await browser.EndAsync(http, ct);
         return AuthPages.SignedOut();
     }
 }

@@ -7,8 +7,8 @@ namespace Authly.Server.Endpoints;
 
 /// <summary>
 /// The token vault over HTTP. /api/v1/vault: a bearer token of a user or a service client
-/// (vault:read / vault:write); the connect flow also accepts the browser's session cookie and
-/// answers in HTML. /admin/vault: providers, the access record and key status (admin:system:*).
+/// (vault:read / vault:write); the connect flow is for the browser's session cookie only (never a
+/// bearer token) and answers in HTML. /admin/vault: providers, the access record and key status (admin:system:*).
 /// Every rule lives in Authly.Core/Vault; handlers read input, call one method and write JSON.
 /// </summary>
 public static class VaultEndpoints
@@ -153,20 +153,16 @@ public static class VaultEndpoints
 
     // ---- the connect flow: browser pages ----
 
-    private static async Task<IResult> ConnectAsync(string provider, HttpContext http, BrowserSession browser, VaultCallers callers, ClientAddress address,
+    private static async Task<IResult> ConnectAsync(string provider, HttpContext http, BrowserSession browser, ClientAddress address,
         VaultConnect connect, string? purpose, string? scope, string? return_to, CancellationToken ct)
     {
-        var caller = await BrowserCallerAsync(http, browser, callers, address, ct);
-        if (caller is null)
-        {
-            if (BasicCredentials.Bearer(http.Request) is not null) return Html.Error("Not signed in", "The access token is not valid.", 401);
-            return Results.Redirect("/login?return_to=" + Uri.EscapeDataString(http.Request.Path + http.Request.QueryString));
-        }
+        var caller = await BrowserCallerAsync(http, browser, address, ct);
+        if (caller is null) return Results.Redirect("/login?return_to=" + Uri.EscapeDataString(http.Request.Path + http.Request.QueryString));
         try { return Results.Redirect(await connect.StartAsync(caller, provider, purpose, scope, return_to, ct)); }
         catch (VaultException e) { return Html.Error("Cannot connect", e.Detail, e.Status); }
     }
 
-    private static async Task<IResult> CallbackAsync(HttpContext http, BrowserSession browser, VaultCallers callers, ClientAddress address,
+    private static async Task<IResult> CallbackAsync(HttpContext http, BrowserSession browser, ClientAddress address,
         VaultConnect connect, CancellationToken ct)
     {
         OAuthErrorFilter.NoStore(http.Response);
@@ -177,7 +173,7 @@ public static class VaultEndpoints
             if (values.Count > 1) return Html.Error("Cannot connect", $"The {key} parameter is repeated.");
             query[key] = values.ToString();
         }
-        var caller = await BrowserCallerAsync(http, browser, callers, address, ct);
+        var caller = await BrowserCallerAsync(http, browser, address, ct);
         if (caller is null) return Html.Error("Not signed in", "Sign in and start connecting again.", 401);
         try
         {
@@ -194,14 +190,12 @@ public static class VaultEndpoints
         catch (VaultException e) { return Html.Error("Cannot connect", e.Detail, e.Status); }
     }
 
-    /// <summary>A bearer token (needs vault:write, checked in Core) or, without one, the browser's session cookie.</summary>
-    private static async Task<VaultCaller?> BrowserCallerAsync(HttpContext http, BrowserSession browser, VaultCallers callers, ClientAddress address,
-        CancellationToken ct)
-    {
-        var ip = address.Of(http)?.ToString();
-        if (BasicCredentials.Bearer(http.Request) is { } bearer) return await callers.FromBearerAsync(bearer, ip, ct);
-        return await browser.GetAsync(http, ct) is { } current ? VaultCaller.BrowserUser(current.User.Id, ip) : null;
-    }
+    /// <summary>
+    /// The user at this browser, by the session cookie only: the connect flow is a browser page, and
+    /// a bearer token (of any client, even with vault:write) is no session (issue #11 finding 1).
+    /// </summary>
+    private static async Task<VaultCaller?> BrowserCallerAsync(HttpContext http, BrowserSession browser, ClientAddress address, CancellationToken ct) =>
+        await browser.GetAsync(http, ct) is { } current ? VaultCaller.BrowserUser(current.User.Id, address.Of(http)?.ToString()) : null;
 
     // ---- admin ----
 

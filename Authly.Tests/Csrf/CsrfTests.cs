@@ -182,4 +182,34 @@ public sealed class CsrfTests
         var login = await _app.PostFormAsync("/api/v1/oauth/token", ("grant_type", "password"), ("username", user.Username), ("password", user.Password));
         Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the password did not change");
     }
+    [Test, Description("The forced password change shown by the login response itself carries a token for the new session and its new CSRF cookie")]
+    public async Task ForcedPasswordChange_ShownByTheLoginResponse_AcceptsItsOwnToken()
+    {
+        var user = await _app.CreateUserAsync(requiresPasswordChange: true);
+        using var browser = new BrowserFlow(_app);
+        var login = await BrowserFlow.HtmlAsync(await browser.GetAsync("/login?return_to=%2Fdevice"));
+        var page = await BrowserFlow.HtmlAsync(await browser.SubmitLoginAsync(login, user.Username, user.Password));
+        Assert.That(page, Does.Contain("action=\"/login/password\""));
+        var fields = BrowserFlow.HiddenFields(page);
+        fields["current_password"] = user.Password;
+        fields["new_password"] = fields["confirm_password"] = "Brand-New-Pass-1";
+        var response = await browser.PostFormAsync("/login/password", fields);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await response.Content.ReadAsStringAsync());
+    }
+
+    [Test, Description("Signing in and signing out each replace the CSRF cookie, so no pair outlives the session state it was made for")]
+    public async Task LoginAndLogout_EachReplaceTheCsrfCookie()
+    {
+        var user = await _app.RegisterUserAsync();
+        using var browser = new BrowserFlow(_app);
+        var login = await BrowserFlow.HtmlAsync(await browser.GetAsync("/login?return_to=%2Fdevice"));
+        var beforeLogin = browser.Cookie("authly_csrf");
+        Assert.That((await browser.SubmitLoginAsync(login, user.Username, user.Password)).StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+        var signedIn = browser.Cookie("authly_csrf");
+        var confirm = await BrowserFlow.HtmlAsync(await browser.GetAsync("/oidc/logout"));
+        Assert.That((await browser.PostFormAsync("/oidc/logout", BrowserFlow.HiddenFields(confirm))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await browser.SessionCheckAsync())["active"]!.GetValue<bool>(), Is.False);
+        var signedOut = browser.Cookie("authly_csrf");
+        Assert.That(new[] { beforeLogin, signedIn, signedOut }, Is.Unique.And.All.Not.Null);
+    }
 }

@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Dapper;
-using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Mvc.Testing.Handlers;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace Authly.Tests.Infrastructure;
@@ -17,8 +17,19 @@ namespace Authly.Tests.Infrastructure;
 /// </summary>
 public sealed partial class BrowserFlow(AuthlyApp app) : IDisposable
 {
-    public HttpClient Http { get; } = app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+    // What CreateClient(AllowAutoRedirect = false, HandleCookies = true) builds, with the jar kept at hand.
+    private readonly CookieContainerHandler _jar = new();
+    private HttpClient? _http;
+    public HttpClient Http => _http ??= app.CreateDefaultClient(new Uri("http://localhost"), _jar);
     public AuthlyApp App => app;
+
+    /// <summary>This browser's cookies: attack tests read one browser's cookie and plant it in another.</summary>
+    public CookieContainer Cookies => _jar.Container;
+
+    public string? Cookie(string name) => Cookies.GetCookies(new Uri("http://localhost/"))[name]?.Value;
+
+    /// <summary>Sets a cookie as a related-domain attacker could (cookie tossing); it replaces this browser's own of that name.</summary>
+    public void PlantCookie(string name, string value) => Cookies.Add(new Uri("http://localhost/"), new System.Net.Cookie(name, value, "/"));
 
     /// <summary>An authorization request (RFC 6749 §4.1.1 + RFC 7636 + OIDC). In <see cref="Extra"/>, a null value removes a default parameter.</summary>
     public sealed record Request(string ClientId, string RedirectUri, string Scope = "openid profile email")
@@ -227,5 +238,5 @@ public sealed partial class BrowserFlow(AuthlyApp app) : IDisposable
         return id;
     }
 
-    public void Dispose() => Http.Dispose();
+    public void Dispose() => _http?.Dispose();
 }

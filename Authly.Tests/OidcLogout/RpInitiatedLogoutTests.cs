@@ -178,15 +178,17 @@ public sealed class RpInitiatedLogoutTests
             ("post_logout_redirect_uri", "https://other.example/out"))));
     }
 
-    [Test, Description("RP-Initiated Logout §2: the hint's sid names the session to end, even from another user agent (the RP's back end)")]
-    public async Task Logout_WithHintFromAnotherUserAgent_EndsTheNamedSession()
+    [Test, Description("RP-Initiated Logout §2, §3: a valid hint from a user agent without a session ends nothing there and still returns to the RP")]
+    public async Task Logout_WithHintFromAnotherUserAgent_RedirectsWithoutEndingTheNamedSession()
     {
+        // The opposite used to hold (the hint's sid ended the session from any user agent): Attacks/LogoutAttacks.cs.
         var (browser, idToken) = await SignedInAsync();
         using var _b = browser;
         using var rp = new BrowserFlow(_app);
         var response = await rp.GetAsync(LogoutUrl(("id_token_hint", idToken), ("post_logout_redirect_uri", PostLogout)));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
-        Assert.That((await browser.SessionCheckAsync())["active"]!.GetValue<bool>(), Is.False);
+        Assert.That(response.Headers.Location!.GetLeftPart(UriPartial.Path), Is.EqualTo(PostLogout));
+        Assert.That((await browser.SessionCheckAsync())["active"]!.GetValue<bool>(), Is.True);
     }
 
     [Test, Description("RP-Initiated Logout §2: an empty id_token_hint is no hint; the OP asks")]

@@ -2,7 +2,6 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Authly.Tests.Infrastructure;
-using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace Authly.Tests.Sessions;
 
@@ -291,16 +290,5 @@ public sealed class SessionTests
             Assert.That(response.Headers.GetValues("Content-Security-Policy").Single(), Does.Contain("frame-ancestors 'none'").And.Not.Contain("unsafe-inline"));
             Assert.That(html, Does.Not.Contain("<script>"));
         });
-    }
-
-    [Test, Description("A bearer access token of the user stands in for the login session (API.md)")]
-    public async Task Authorize_WithBearerTokenInsteadOfSession_SkipsLoginPage()
-    {
-        var user = await _app.RegisterUserAsync();
-        var token = await _app.PasswordTokenAsync(user.Username, user.Password, "read");
-        var http = _app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        http.DefaultRequestHeaders.Authorization = BrowserFlow.Bearer(AuthlyApp.Str(token, "access_token"));
-        var html = await BrowserFlow.HtmlAsync(await http.GetAsync(new BrowserFlow.Request(_clientId, Redirect).Url));
-        Assert.That(BrowserFlow.IsConsentPage(html), Is.True);
     }
 }

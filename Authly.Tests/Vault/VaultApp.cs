@@ -52,13 +52,25 @@ internal static partial class VaultApp
         return http;
     }
 
+    /// <summary>The user's browser at <paramref name="app"/>, signed in on the login form (the connect flow takes the session cookie only).</summary>
+    public static async Task<HttpClient> BrowserAsync(AuthlyApp app, User user)
+    {
+        var browser = Client(app, token: null);
+        var login = await browser.GetAsync("/login?return_to=%2F");
+        var fields = HiddenFields(await login.Content.ReadAsStringAsync());
+        var signedIn = await browser.PostAsync("/login", AuthlyApp.Form(("username", user.Username), ("password", user.Password),
+            ("csrf_token", fields["csrf_token"]), ("return_to", fields["return_to"])));
+        Assert.That(signedIn.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await signedIn.Content.ReadAsStringAsync());
+        return browser;
+    }
+
     /// <summary>
-    /// Runs the connect flow for <paramref name="user"/>: GET /connect → the provider's authorize URL → <paramref name="approve"/>
-    /// (the browser at the provider) → the callback → the entry id from the redirect to return_to.
+    /// Runs the connect flow for <paramref name="user"/> in their signed-in browser: GET /connect → the provider's authorize URL →
+    /// <paramref name="approve"/> (the browser at the provider) → the callback → the entry id from the redirect to return_to.
     /// </summary>
     public static async Task<Guid> ConnectAsync(AuthlyApp app, User user, string provider, Func<string, Task<Uri>> approve, string purpose = "default")
     {
-        using var http = Client(app, user.Token);
+        using var http = await BrowserAsync(app, user);
         var start = await http.GetAsync($"/api/v1/vault/connect/{provider}?purpose={Uri.EscapeDataString(purpose)}&return_to=/done");
         Assert.That(start.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await start.Content.ReadAsStringAsync());
         var callback = await approve(start.Headers.Location!.ToString());
@@ -70,10 +82,10 @@ internal static partial class VaultApp
         return Guid.Parse(location["/done?vault_entry=".Length..]);
     }
 
-    /// <summary>The in-process browser for the local provider: the bearer stands in for the login session; approves the consent page.</summary>
+    /// <summary>The user's browser at the local provider (this Authly): signs in and approves the consent page.</summary>
     public static async Task<Uri> ApproveLocallyAsync(AuthlyApp app, User user, string authorizeUrl)
     {
-        using var http = Client(app, user.Token);
+        using var http = await BrowserAsync(app, user);
         return await ApproveAsync(http, authorizeUrl);
     }
 

@@ -78,7 +78,7 @@ public sealed class VaultUpstreamTests
     {
         var user = await VaultApp.UserAsync(_vault);
         var upstreamUser = await _upstream.CreateUserAsync();
-        using var http = VaultApp.Client(_vault, user.Token);
+        using var http = await VaultApp.BrowserAsync(_vault, user);
         var start = await http.GetAsync($"/api/v1/vault/connect/{Provider}");
         var callback = await _upstream.SignInAndApproveAsync(start.Headers.Location!.ToString(), upstreamUser);
         Assert.That((await http.GetAsync(callback.PathAndQuery)).StatusCode, Is.EqualTo(HttpStatusCode.OK), "first use: the success page");
@@ -93,9 +93,11 @@ public sealed class VaultUpstreamTests
         var starter = await VaultApp.UserAsync(_vault);
         var other = await VaultApp.UserAsync(_vault);
         var upstreamUser = await _upstream.CreateUserAsync();
-        var start = await VaultApp.Client(_vault, starter.Token).GetAsync($"/api/v1/vault/connect/{Provider}");
+        using var startersBrowser = await VaultApp.BrowserAsync(_vault, starter);
+        var start = await startersBrowser.GetAsync($"/api/v1/vault/connect/{Provider}");
         var callback = await _upstream.SignInAndApproveAsync(start.Headers.Location!.ToString(), upstreamUser);
-        var stolen = await VaultApp.Client(_vault, other.Token).GetAsync(callback.PathAndQuery);
+        using var othersBrowser = await VaultApp.BrowserAsync(_vault, other);
+        var stolen = await othersBrowser.GetAsync(callback.PathAndQuery);
         Assert.That(stolen.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
         var (_, list) = await VaultApp.SendAsync(VaultApp.Client(_vault, other.Token), HttpMethod.Get, "/api/v1/vault/tokens");
         Assert.That(list["array"]!.AsArray(), Is.Empty);
