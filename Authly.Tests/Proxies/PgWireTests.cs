@@ -42,10 +42,13 @@ public sealed class PgWireTests
                   (3, '', NULL, NULL, 1e-3, NULL, NULL, NULL, NULL, 'NaN', NULL, NULL);
                 """);
         }
+        var login = await ProxyRoles.LoginAsync(_target);
+        await ProxyRoles.GrantTablesAsync(_target);
         _authly = await AuthlyApp.StartAsync();
         _proxy = await ProxyServer.StartAsync("postgres", new ProxyOptions
         {
-            AuthlyUrl = AuthlyApp.Issuer, Port = 0, WirePort = 0, DatabaseUrl = _target, StatementTimeout = TimeSpan.FromSeconds(5),
+            AuthlyUrl = AuthlyApp.Issuer, Port = 0, WirePort = 0, DatabaseUrl = login, DatabaseRole = ProxyRoles.Role,
+            StatementTimeout = TimeSpan.FromSeconds(5),
         }, authlyHttp: _authly.CreateClient(), logLevel: LogLevel.Warning);
 
         var reader = await _authly.CreateUserAsync();
@@ -90,6 +93,27 @@ public sealed class PgWireTests
         var r = await PsqlAsync("not-a-token", "SELECT 1");
         Assert.That(r.ExitCode, Is.EqualTo(2), r.Stdout);
         Assert.That(r.Stderr, Does.Contain("FATAL").And.Contain(ProxyException.InvalidToken));
+    }
+
+    [TestCase("COPY items TO STDOUT", "_readToken")]
+    [TestCase("COPY (SELECT name FROM items) TO STDOUT WITH (FORMAT csv)", "_readToken")]
+    [TestCase("COPY items (name, qty) FROM STDIN", "_writeToken")]
+    public async Task Psql_copy_through_stdin_or_stdout_is_refused_as_not_supported(string sql, string tokenField)
+    {
+        var token = tokenField == "_readToken" ? _readToken : _writeToken;
+        var before = await TargetCountAsync();
+        var r = await PsqlAsync(token, sql, "-v", "VERBOSITY=verbose");
+        Assert.That(r.ExitCode, Is.EqualTo(1), r.Stdout);
+        // 0A000 feature_not_supported with what to use instead, not an internal error.
+        Assert.That(r.Stderr, Does.Contain("0A000").And.Contain("COPY").And.Contain("not supported"), r.Stderr);
+        Assert.That(await TargetCountAsync(), Is.EqualTo(before));
+    }
+
+    private async Task<long> TargetCountAsync()
+    {
+        await using var admin = new NpgsqlConnection(_target + ";Pooling=false");
+        await admin.OpenAsync();
+        return await admin.ExecuteScalarAsync<long>("SELECT count(*) FROM items");
     }
 
     [Test]
@@ -275,10 +299,14 @@ public sealed class PgWireTests
     {
         await using var conn = Npgsql(_readToken);
         await conn.OpenAsync();
-        await using var slow = new NpgsqlCommand("SELECT count(*) FROM generate_series(1, 1000000000)", conn);
+        var marker = "cancel-me-" + Guid.NewGuid().ToString("N")[..8];
+        await using var slow = new NpgsqlCommand($"SELECT count(*) FROM generate_series(1, 1000000000) AS \"{marker}\"", conn);
         var started = Stopwatch.StartNew();
         var running = slow.ExecuteScalarAsync();
-        await Task.Delay(300);
+        // Cancel only once PostgreSQL is running the statement: a CancelRequest that arrives before it
+        // started cancels nothing, and a fixed delay is too short on a loaded machine.
+        Assert.That(await Eventually.TrueAsync(() => StatementIsActiveAsync(marker), TimeSpan.FromSeconds(10)), Is.True,
+            "the statement never showed up as active in pg_stat_activity");
         slow.Cancel(); // a CancelRequest on a new connection, with the key from BackendKeyData
         // Npgsql reports a cancelled command as OperationCanceledException around the server's 57014 error.
         var cancelled = Assert.CatchAsync<OperationCanceledException>(async () => await running);
@@ -288,6 +316,15 @@ public sealed class PgWireTests
         Assert.That(started.Elapsed, Is.LessThan(TimeSpan.FromSeconds(4)), "cancelled, not ended by the 5 s statement timeout");
         await using var after = new NpgsqlCommand("SELECT 1", conn);
         Assert.That(await after.ExecuteScalarAsync(), Is.EqualTo(1));
+    }
+
+    private async Task<bool> StatementIsActiveAsync(string marker)
+    {
+        await using var admin = new NpgsqlConnection(_target + ";Pooling=false");
+        await admin.OpenAsync();
+        return await admin.ExecuteScalarAsync<bool>(
+            "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE state = 'active' AND position(@Marker IN query) > 0 AND pid <> pg_backend_pid())",
+            new { Marker = marker });
     }
 
     [Test]
