@@ -63,6 +63,11 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
     public async Task<SqlResult> ExecuteAsync(ProxyPrincipal caller, string sql, IReadOnlyList<JsonNode?> parameters, CancellationToken ct)
     {
         var verdict = Authorize(caller, sql);
+        // Npgsql runs COPY only through its own COPY API, never in a batch; the rows would also bypass the row and size limits.
+        if (verdict.IsCopyStream)
+            throw ProxyException.BadRequest(
+                "COPY ... FROM STDIN and COPY ... TO STDOUT are not supported through the proxy: read with SELECT, and load rows with " +
+                "INSERT ... VALUES or INSERT ... SELECT * FROM json_populate_recordset(NULL::<table>, $1) (SQLSTATE 0A000)");
         if (parameters.Count > MaxParameters) throw ProxyException.BadRequest($"At most {MaxParameters} parameters are allowed");
         var used = SqlClassifier.MaxPlaceholder(sql);
         if (used != parameters.Count)
