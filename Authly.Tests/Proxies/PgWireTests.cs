@@ -180,9 +180,9 @@ public sealed class PgWireTests
 
     // ---------------------------------------------------------------- Npgsql (extended query protocol)
 
-    private NpgsqlConnection Npgsql(string token) =>
+    private NpgsqlConnection Npgsql(string token, string extra = "") =>
         new($"Host=127.0.0.1;Port={WirePort};Username=x;Password={token};Database=x;SSL Mode=Disable;" +
-            "Server Compatibility Mode=NoTypeLoading;Pooling=false");
+            "Server Compatibility Mode=NoTypeLoading;Pooling=false" + extra);
 
     [Test]
     public async Task Npgsql_runs_a_parameterized_query_with_binary_parameters_and_results()
@@ -297,11 +297,12 @@ public sealed class PgWireTests
     [Test]
     public async Task Npgsql_cancel_request_stops_the_running_statement()
     {
-        await using var conn = Npgsql(_readToken);
+        // Npgsql gives up on a cancelled command after 2 s by default and breaks the connection; on a loaded
+        // machine the proxy's cancel (to PostgreSQL, then the ErrorResponse back) can take longer than that.
+        await using var conn = Npgsql(_readToken, ";Cancellation Timeout=15000");
         await conn.OpenAsync();
         var marker = "cancel-me-" + Guid.NewGuid().ToString("N")[..8];
         await using var slow = new NpgsqlCommand($"SELECT count(*) FROM generate_series(1, 1000000000) AS \"{marker}\"", conn);
-        var started = Stopwatch.StartNew();
         var running = slow.ExecuteScalarAsync();
         // Cancel only once PostgreSQL is running the statement: a CancelRequest that arrives before it
         // started cancels nothing, and a fixed delay is too short on a loaded machine.
@@ -312,8 +313,8 @@ public sealed class PgWireTests
         var cancelled = Assert.CatchAsync<OperationCanceledException>(async () => await running);
         var e = cancelled!.InnerException as PostgresException;
         Assert.That(e?.SqlState, Is.EqualTo("57014"), cancelled.ToString());
+        // "user request", not the statement timeout (5 s here), which the proxy reports as "Query exceeded the statement timeout".
         Assert.That(e!.MessageText, Does.Contain("user request"));
-        Assert.That(started.Elapsed, Is.LessThan(TimeSpan.FromSeconds(4)), "cancelled, not ended by the 5 s statement timeout");
         await using var after = new NpgsqlCommand("SELECT 1", conn);
         Assert.That(await after.ExecuteScalarAsync(), Is.EqualTo(1));
     }
