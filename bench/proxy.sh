@@ -126,10 +126,21 @@ token=$(curl -sf "$base/api/v1/oauth/token" -d grant_type=password -d username=a
   --data-urlencode "password=$admin_password" --data-urlencode "scope=database:read cache:read cache:write" | json_field access_token)
 [[ -n "$token" ]] || { echo "bench-proxy: no token from the password grant" >&2; exit 2; }
 
+# The PostgreSQL proxy refuses a superuser login and needs --role: a login that can do nothing but
+# become a role with no rights on Authly's tables (as examples/postgres-proxy-rls.sql sets up).
+proxy_db_password="bench-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
+"$psql" "$database_url" -X -q -v ON_ERROR_STOP=1 -v pw="$proxy_db_password" >"$results/proxy-roles.log" 2>&1 <<'SQL' ||
+CREATE ROLE authly_app NOLOGIN;
+CREATE ROLE authly_proxy LOGIN NOINHERIT PASSWORD :'pw';
+GRANT authly_app TO authly_proxy;
+SQL
+  { echo "bench-proxy: could not create the proxy's roles: $(cat "$results/proxy-roles.log")" >&2; exit 2; }
+proxy_database_url="${database_url%%://*}://authly_proxy:$proxy_db_password@${database_url#*@}"
+
 pg_http_port=$(free_port); pg_wire_port=$(free_port)
 redis_http_port=$(free_port); redis_wire_port=$(free_port)
 echo "Starting the proxies (PostgreSQL HTTP $pg_http_port, wire $pg_wire_port; Redis HTTP $redis_http_port, RESP $redis_wire_port) …"
-"${authly[@]}" proxy postgres --authly-url "$base" --database-url "$database_url" --host 127.0.0.1 \
+"${authly[@]}" proxy postgres --authly-url "$base" --database-url "$proxy_database_url" --role authly_app --host 127.0.0.1 \
   --port "$pg_http_port" --wire-port "$pg_wire_port" >"$results/proxy-postgres.log" 2>&1 &
 pg_proxy_pid=$!
 proxy_pids+=("$pg_proxy_pid")

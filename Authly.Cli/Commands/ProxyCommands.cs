@@ -14,7 +14,7 @@ public static class ProxyCommands
             OAuth-protected PostgreSQL and Redis: a bearer token with database:* or cache:* scopes instead of a password.
 
             Examples:
-              authly proxy postgres --database-url postgresql://proxy:secret@localhost/app --role authly_app
+              authly proxy postgres --database-url postgresql://authly_proxy:secret@localhost/app --role authly_app
               authly proxy redis --redis-url redis://:secret@localhost:6379
             """);
         command.Subcommands.Add(Kind("postgres", ProxyOptions.DefaultPostgresPort, ProxyOptions.DefaultPostgresWirePort, """
@@ -23,10 +23,12 @@ public static class ProxyCommands
             database:read allows SELECT/WITH/SHOW/EXPLAIN; database:write allows INSERT/UPDATE/DELETE/MERGE/COPY FROM STDIN;
             DDL, SET, transaction control and file/network functions are refused unless --admin-scope names a scope that allows them.
             Each query runs in its own transaction as --role, with authly.user_id, authly.username, authly.client_id and
-            authly.scopes set for row-level security (see examples/postgres-proxy-rls.sql).
+            authly.scopes set for row-level security (see examples/postgres-proxy-rls.sql). --role is required, and the proxy
+            refuses to start (exit 2) when the login or a role it can become is a superuser, has BYPASSRLS or CREATEROLE,
+            or has rights on Authly's own tables, or when the login cannot SET ROLE to --role.
 
             Examples:
-              DATABASE_URL=postgresql://proxy:secret@localhost:5432/app authly proxy postgres --role authly_app
+              DATABASE_URL=postgresql://authly_proxy:secret@localhost:5432/app authly proxy postgres --role authly_app
               curl -s localhost:5433/query -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
                    -d '{"query":"SELECT * FROM notes WHERE id = $1","params":[42]}'
               PGPASSWORD=$TOKEN psql -h 127.0.0.1 -p 5434 -U me app
@@ -61,7 +63,7 @@ public static class ProxyCommands
         if (kind == "postgres")
         {
             databaseUrl = new Option<string?>("--database-url") { Description = "The PostgreSQL to proxy (default: $AUTHLY_PROXY_DATABASE_URL, then $DATABASE_URL)" };
-            role = new Option<string?>("--role") { Description = "Low-privilege role every query runs as (SET LOCAL ROLE; default: $AUTHLY_PROXY_DB_ROLE)" };
+            role = new Option<string?>("--role") { Description = "Low-privilege role every query runs as (SET LOCAL ROLE; default: $AUTHLY_PROXY_DB_ROLE; required)" };
             adminScope = new Option<string?>("--admin-scope") { Description = "A scope that allows DDL and other admin statements (default: none, refused)" };
             timeout = new Option<int?>("--statement-timeout-ms") { Description = "Per-statement timeout (default 5000)" };
             maxRows = new Option<int?>("--max-rows") { Description = "Most rows a result may have (default 1000)" };
@@ -134,7 +136,7 @@ public static class ProxyCommands
                          HTTP    POST {server.Url}/query   (Authorization: Bearer <token>)
                          Health  {server.Url}/health
                          Wire    {(server.WirePort is { } w ? $"PGPASSWORD=<token> psql -h {wireHost} -p {w} -U <you> <database>" : "off")}
-                         Role    {options.DatabaseRole ?? "(the connecting user; set --role for a low-privilege role)"}
+                         Role    {options.DatabaseRole}
 
                        Press Ctrl-C to stop.
                        """
@@ -151,6 +153,17 @@ public static class ProxyCommands
                 return 0;
             }
             catch (OperationCanceledException) { return 0; }
+            catch (UnsafeDatabaseRoleException e)
+            {
+                Console.Error.WriteLine("error: " + e.Message);
+                return 2;
+            }
+            catch (Npgsql.NpgsqlException e)
+            {
+                // The role check at start needs the database: unreachable, or the login refused.
+                Console.Error.WriteLine("error: cannot check the proxy's database login and --role: " + e.Message);
+                return 1;
+            }
             catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or ArgumentException)
             {
                 Console.Error.WriteLine("error: " + e.Message);

@@ -63,6 +63,11 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
     public async Task<SqlResult> ExecuteAsync(ProxyPrincipal caller, string sql, IReadOnlyList<JsonNode?> parameters, CancellationToken ct)
     {
         var verdict = Authorize(caller, sql);
+        // Npgsql runs COPY only through its own COPY API, never in a batch; the rows would also bypass the row and size limits.
+        if (verdict.IsCopyStream)
+            throw ProxyException.BadRequest(
+                "COPY ... FROM STDIN and COPY ... TO STDOUT are not supported through the proxy: read with SELECT, and load rows with " +
+                "INSERT ... VALUES or INSERT ... SELECT * FROM json_populate_recordset(NULL::<table>, $1) (SQLSTATE 0A000)");
         if (parameters.Count > MaxParameters) throw ProxyException.BadRequest($"At most {MaxParameters} parameters are allowed");
         var used = SqlClassifier.MaxPlaceholder(sql);
         if (used != parameters.Count)
@@ -139,13 +144,14 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
         }
     }
 
-    /// <summary>SET LOCAL ROLE and the authly.* settings, transaction-local, for row-level security.</summary>
+    /// <summary>The role (SET LOCAL ROLE) and the authly.* settings, transaction-local, for row-level security.</summary>
     private void AddContext(NpgsqlBatch batch, ProxyPrincipal caller)
     {
-        // A role name cannot be a bind parameter; it was checked to be a plain identifier at startup.
-        if (options.DatabaseRole is { } role) batch.BatchCommands.Add(new NpgsqlBatchCommand($"SET LOCAL ROLE \"{role}\""));
+        // Never the login's own rights: without a role there is nothing safe to run as (PostgresRoleCheck checked it at start).
+        var role = options.DatabaseRole ?? throw new InvalidOperationException("The PostgreSQL proxy has no --role to run statements as");
+        // set_config('role', …, true) is SET LOCAL ROLE with the name as a bind parameter.
         var context = new NpgsqlBatchCommand(
-            "SELECT set_config('authly.user_id', $1, true), set_config('authly.username', $2, true), " +
+            "SELECT set_config('role', $6, true), set_config('authly.user_id', $1, true), set_config('authly.username', $2, true), " +
             "set_config('authly.client_id', $3, true), set_config('authly.scopes', $4, true), set_config('statement_timeout', $5, true), " +
             // The classifier lexes strings the way PostgreSQL does with this on (its default); pin it.
             "set_config('standard_conforming_strings', 'on', true)");
@@ -154,6 +160,7 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
         context.Parameters.Add(new NpgsqlParameter { Value = caller.ClientId ?? "" });
         context.Parameters.Add(new NpgsqlParameter { Value = caller.ScopeString });
         context.Parameters.Add(new NpgsqlParameter { Value = ((long)options.StatementTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        context.Parameters.Add(new NpgsqlParameter { Value = role });
         batch.BatchCommands.Add(context);
     }
 

@@ -24,7 +24,11 @@ public sealed record ProxyOptions
 
     /// <summary>The PostgreSQL the proxy relays to (postgresql:// URL or connection string).</summary>
     public string? DatabaseUrl { get; init; }
-    /// <summary>The low-privilege role every query runs as (SET LOCAL ROLE); null runs as the connecting user.</summary>
+    /// <summary>
+    /// The low-privilege role every query runs as (SET LOCAL ROLE). Required for the PostgreSQL proxy, which
+    /// checks at start that neither it nor the login is a superuser or has rights on Authly's tables
+    /// (<see cref="PostgresRoleCheck"/>).
+    /// </summary>
     public string? DatabaseRole { get; init; }
     public TimeSpan StatementTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public int MaxRows { get; init; } = 1000;
@@ -81,7 +85,12 @@ public sealed record ProxyOptions
             else
                 try { _ = ConnectionString(); }
                 catch (Exception e) when (e is FormatException or ArgumentException) { errors.Add("--database-url: " + e.Message); }
-            if (DatabaseRole is not null && !IsIdentifier(DatabaseRole))
+            if (DatabaseRole is null)
+                errors.Add("--role / AUTHLY_PROXY_DB_ROLE is not set: the proxy runs every statement as a low-privilege role of its own, never as " +
+                           "its login. Create one with rights on the application's tables only: CREATE ROLE authly_app NOLOGIN; " +
+                           "GRANT authly_app TO <the proxy's login>; GRANT SELECT, INSERT, UPDATE, DELETE ON <application tables> TO authly_app; " +
+                           "then pass --role authly_app (see examples/postgres-proxy-rls.sql)");
+            else if (!IsIdentifier(DatabaseRole))
                 errors.Add($"--role: '{DatabaseRole}' must be a plain role name ([a-z_][a-z0-9_]*)");
             if (AdminScope is not null && !Scopes.ScopeSet.IsValidToken(AdminScope))
                 errors.Add($"--admin-scope: '{AdminScope}' is not a scope token");
@@ -106,7 +115,7 @@ public sealed record ProxyOptions
             ? Storage.DatabaseUrl.ToConnectionString(DatabaseUrl)
             : new Npgsql.NpgsqlConnectionStringBuilder(DatabaseUrl).ConnectionString;
 
-    /// <summary>Role names go into SET LOCAL ROLE, which takes no parameters: only plain identifiers are accepted.</summary>
+    /// <summary>Role names are shown in advice that is meant to be pasted into psql: only plain identifiers are accepted.</summary>
     public static bool IsIdentifier(string s) =>
         s.Length is > 0 and <= 63 && (char.IsAsciiLetterLower(s[0]) || s[0] == '_') && s.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_');
 

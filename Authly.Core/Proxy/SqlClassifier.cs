@@ -26,7 +26,46 @@ public static class SqlClassifier
         var tokens = SingleStatement(sql);
         var verdict = ClassifyStatement(tokens, 0, tokens.Count, 0);
         var function = FunctionVerdict(tokens);
-        return function is not null && function.Access > verdict.Access ? function : verdict;
+        if (function is not null && function.Access > verdict.Access) verdict = function with { IsCopyStream = verdict.IsCopyStream };
+        // pg_settings is set_config() by another name: its UPDATE rule changes the setting, including the
+        // authly.* ones row-level security trusts. Any statement that writes and names it is admin;
+        // reading it (SHOW, SELECT) stays a read.
+        if (verdict.Access == SqlAccess.Write && Names(tokens, "pg_settings"))
+            verdict = new SqlVerdict(SqlAccess.Admin, "write to pg_settings (changes a setting, as set_config does)");
+        return verdict;
+    }
+
+    /// <summary>Whether an identifier (plain, quoted or Unicode-escaped) in the statement is <paramref name="name"/>.</summary>
+    private static bool Names(List<SqlToken> t, string name)
+    {
+        for (var i = 0; i < t.Count; i++)
+            if (Identifier(t, i, out _) is { } n && n == name) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// The name a Word, quoted or U&amp;"..." identifier token stands for; <paramref name="next"/> is the
+    /// index after it (past a UESCAPE clause). Null for other tokens; "" for a Unicode name that cannot be decoded.
+    /// </summary>
+    private static string? Identifier(List<SqlToken> t, int i, out int next)
+    {
+        next = i + 1;
+        switch (t[i].Kind)
+        {
+            case SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier:
+                return t[i].Text;
+            case SqlTokenKind.UnicodeIdentifier:
+                var escape = '\\';
+                if (next + 1 < t.Count && t[next].IsWord("uescape") && t[next + 1].Kind == SqlTokenKind.String)
+                {
+                    var literal = t[next + 1].Text;
+                    escape = literal.Length == 3 && literal[0] == '\'' ? literal[1] : '\0';
+                    next += 2;
+                }
+                return escape == '\0' ? "" : SqlLexer.DecodeUnicodeEscapes(t[i].Text, escape);
+            default:
+                return null;
+        }
     }
 
     /// <summary>
@@ -201,12 +240,14 @@ public static class SqlClassifier
         var target = t[i2 + 1];
         var verdict = (from, target.IsWord("stdin"), target.IsWord("stdout")) switch
         {
-            (true, true, _) => new SqlVerdict(SqlAccess.Write, "COPY ... FROM STDIN"),
-            (false, _, true) => new SqlVerdict(SqlAccess.Read, "COPY ... TO STDOUT"),
+            (true, true, _) => new SqlVerdict(SqlAccess.Write, "COPY ... FROM STDIN") { IsCopyStream = true },
+            (false, _, true) => new SqlVerdict(SqlAccess.Read, "COPY ... TO STDOUT") { IsCopyStream = true },
             (true, _, _) => new SqlVerdict(SqlAccess.Admin, "COPY ... FROM file"),
             _ => new SqlVerdict(SqlAccess.Admin, "COPY ... TO file"),
         };
-        return query is not null && query.Access > verdict.Access ? query with { Reason = $"COPY ({query.Reason})" } : verdict;
+        return query is not null && query.Access > verdict.Access
+            ? query with { Reason = $"COPY ({query.Reason})", IsCopyStream = verdict.IsCopyStream }
+            : verdict;
     }
 
     /// <summary>All of SET and RESET is admin; the role-changing forms get their own reason because they matter most.</summary>
@@ -248,6 +289,8 @@ public static class SqlClassifier
         ["pg_reload_conf"] = SqlAccess.Admin,
         ["pg_rotate_logfile"] = SqlAccess.Admin,
         ["set_config"] = SqlAccess.Admin,
+        // The seed stays with the pooled connection, so the next caller's random() would be predictable.
+        ["setseed"] = SqlAccess.Admin,
         ["pg_switch_wal"] = SqlAccess.Admin,
         ["pg_switch_xlog"] = SqlAccess.Admin,
         ["pg_promote"] = SqlAccess.Admin,
@@ -276,31 +319,13 @@ public static class SqlClassifier
         SqlVerdict? verdict = null;
         for (var i = 0; i < t.Count; i++)
         {
-            string? name;
-            var next = i + 1;
-            switch (t[i].Kind)
-            {
-                case SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier:
-                    name = t[i].Text;
-                    break;
-                case SqlTokenKind.UnicodeIdentifier:
-                    var escape = '\\';
-                    if (next + 1 < t.Count && t[next].IsWord("uescape") && t[next + 1].Kind == SqlTokenKind.String)
-                    {
-                        var literal = t[next + 1].Text;
-                        escape = literal.Length == 3 && literal[0] == '\'' ? literal[1] : '\0';
-                        next += 2;
-                    }
-                    name = escape == '\0' ? null : SqlLexer.DecodeUnicodeEscapes(t[i].Text, escape);
-                    break;
-                default:
-                    continue;
-            }
+            var name = Identifier(t, i, out var next);
+            if (name is null) continue;
 
             var called = next < t.Count && t[next].IsPunctuation('(');
             var attribute = i > 0 && t[i - 1].IsPunctuation('.');
             if (!called && !attribute) continue;
-            if (name is null)
+            if (name.Length == 0)
                 return new SqlVerdict(SqlAccess.Admin, "function with a malformed Unicode-escaped name");
 
             var access = FunctionAccess(name);

@@ -50,6 +50,18 @@ public sealed class ProxyServer : IAsyncDisposable
     {
         var problems = options.Problems(kind);
         if (problems.Count > 0) throw new ArgumentException(string.Join(Environment.NewLine, problems));
+        NpgsqlDataSource? db = null;
+        if (kind == "postgres")
+        {
+            // Before anything listens: the login and --role are checked against the live database (UnsafeDatabaseRoleException).
+            db = new NpgsqlDataSourceBuilder(options.ConnectionString()) { Name = "authly-proxy" }.Build();
+            try { await PostgresRoleCheck.VerifyAsync(db, options.DatabaseRole!, ct); }
+            catch
+            {
+                await db.DisposeAsync();
+                throw;
+            }
+        }
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -77,9 +89,8 @@ public sealed class ProxyServer : IAsyncDisposable
         IAsyncDisposable backend;
         IAsyncDisposable? wire = null;
         int? wirePort = null;
-        if (kind == "postgres")
+        if (db is not null)
         {
-            var db = new NpgsqlDataSourceBuilder(options.ConnectionString()) { Name = "authly-proxy" }.Build();
             backend = db;
             var proxy = new PostgresProxy(db, options, loggers.CreateLogger<PostgresProxy>());
             MapPostgres(app, validator, proxy, db, metrics);

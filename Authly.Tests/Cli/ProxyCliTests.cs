@@ -21,6 +21,16 @@ public sealed class ProxyCliTests
         Assert.That(r.Stderr, Does.Contain("AUTHLY_PROXY_DATABASE_URL, DATABASE_URL or --database-url"));
     }
 
+    [Test]
+    public async Task Postgres_WithoutARole_ExitsTwoAndSaysWhatToCreate()
+    {
+        // Issue 11 finding 7: without --role every statement ran with the login's rights.
+        var r = await new AuthlyCli("http://127.0.0.1:1").RunWithAsync(null, new Dictionary<string, string?>(NoTargets) { ["AUTHLY_PROXY_DB_ROLE"] = null },
+            "proxy", "postgres", "--database-url", "postgresql://u:p@127.0.0.1:1/db");
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Stderr, Does.Contain("--role / AUTHLY_PROXY_DB_ROLE is not set").And.Contain("CREATE ROLE authly_app NOLOGIN"));
+    }
+
     [TestCase("--role", "Robert'); DROP TABLE x;--", "--role")]
     [TestCase("--admin-scope", "two words", "--admin-scope")]
     [TestCase("--authly-url", "ftp://x", "AUTHLY_URL")]

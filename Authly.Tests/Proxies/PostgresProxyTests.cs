@@ -83,7 +83,7 @@ public sealed class PostgresProxyTests
         var clock = new TestClock(DateTimeOffset.UtcNow.AddHours(2));
         await using var later = await ProxyServer.StartAsync("postgres", new ProxyOptions
         {
-            AuthlyUrl = AuthlyApp.Issuer, DatabaseUrl = _f.TargetDatabase, DatabaseRole = "authly_app",
+            AuthlyUrl = AuthlyApp.Issuer, DatabaseUrl = _f.ProxyDatabase, DatabaseRole = ProxyRoles.Role,
         }, _f.Authly.CreateClient(), clock, LogLevel.Warning);
         var response = await _f.PostAsync(later.Url + "/query", token, new JsonObject { ["query"] = "SELECT 1" });
         var body = await ProxyFixture.ExpectAsync(response, 401);
@@ -356,7 +356,7 @@ public sealed class PostgresProxyTests
         // A pool of one: every request below reuses the same PostgreSQL session.
         await using var proxy = await ProxyServer.StartAsync("postgres", new ProxyOptions
         {
-            AuthlyUrl = AuthlyApp.Issuer, DatabaseUrl = _f.TargetDatabase + ";Maximum Pool Size=1", DatabaseRole = "authly_app",
+            AuthlyUrl = AuthlyApp.Issuer, DatabaseUrl = _f.ProxyDatabase + ";Maximum Pool Size=1", DatabaseRole = ProxyRoles.Role,
             MaxRows = 5, StatementTimeout = TimeSpan.FromMilliseconds(500),
         }, _f.Authly.CreateClient(), _f.Clock, LogLevel.Warning);
         var (alice, aliceToken) = await _f.UserTokenAsync("database:read database:write");

@@ -24,9 +24,10 @@ public sealed class PostgresRestartTests
         using var http = new HttpClient();
         try
         {
+            var login = await ProxyRoles.LoginAsync(global::Authly.Storage.DatabaseUrl.ToConnectionString(pg.ServerUrl("postgres")));
             await using var proxy = await ProxyServer.StartAsync("postgres", new ProxyOptions
             {
-                AuthlyUrl = AuthlyApp.Issuer, DatabaseUrl = pg.ServerUrl("postgres"),
+                AuthlyUrl = AuthlyApp.Issuer, DatabaseUrl = login, DatabaseRole = ProxyRoles.Role,
             }, authly.CreateClient(), logLevel: LogLevel.Warning);
             async Task<(int, string)> Select()
             {

@@ -32,6 +32,8 @@ internal sealed class ProxyFixture : IAsyncDisposable
     public RunningClock Clock { get; } = new();
     /// <summary>The proxied database, connected as the superuser (for setting up and checking rows).</summary>
     public string TargetDatabase { get; private init; } = "";
+    /// <summary>The proxied database as the proxy logs in to it: <see cref="ProxyRoles.Login"/>, which can only become <see cref="ProxyRoles.Role"/>.</summary>
+    public string ProxyDatabase { get; private init; } = "";
     public ProxyServer? Postgres { get; private set; }
     public ProxyServer? Redis { get; private set; }
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
@@ -41,15 +43,13 @@ internal sealed class ProxyFixture : IAsyncDisposable
     public static async Task<ProxyFixture> StartAsync(bool postgres = true, bool redis = true, Func<ProxyOptions, ProxyOptions>? configure = null)
     {
         var target = await DatabaseServer.CreateEmptyDatabaseAsync();
-        await using (var conn = new NpgsqlConnection(target + ";Pooling=false"))
-        {
-            await conn.OpenAsync();
-            await conn.ExecuteAsync(await File.ReadAllTextAsync(RlsExample));
-        }
-        var fixture = new ProxyFixture { Authly = await AuthlyApp.StartAsync(), TargetDatabase = target };
+        // The example creates the roles it uses, so it runs under the role lock.
+        await ProxyRoles.RunRoleSqlAsync(target, await File.ReadAllTextAsync(RlsExample));
+        var login = await ProxyRoles.LoginAsync(target);
+        var fixture = new ProxyFixture { Authly = await AuthlyApp.StartAsync(), TargetDatabase = target, ProxyDatabase = login };
         var options = new ProxyOptions
         {
-            AuthlyUrl = AuthlyApp.Issuer, Port = 0, WirePort = 0, DatabaseUrl = target, DatabaseRole = "authly_app",
+            AuthlyUrl = AuthlyApp.Issuer, Port = 0, WirePort = 0, DatabaseUrl = login, DatabaseRole = ProxyRoles.Role,
             RedisUrl = TestServers.RedisUrl, MaxRows = 50, MaxResponseBytes = 64 * 1024, StatementTimeout = TimeSpan.FromMilliseconds(1500),
         };
         options = configure?.Invoke(options) ?? options;

@@ -81,8 +81,11 @@ public sealed class SqlClassifierTests
     [TestCase("SELECT pg_current_xact_id()", "function pg_current_xact_id")]
     [TestCase("VALUES (pg_catalog.NEXTVAL /* c */ ('s'))", "function nextval")]
     [TestCase("INSERT INTO t VALUES (nextval('s'))", "INSERT")]
-    public void Classify_Write(string sql, string reason) =>
-        Assert.That(SqlClassifier.Classify(sql), Is.EqualTo(new SqlVerdict(SqlAccess.Write, reason)), sql);
+    public void Classify_Write(string sql, string reason)
+    {
+        var verdict = SqlClassifier.Classify(sql);
+        Assert.That((verdict.Access, verdict.Reason), Is.EqualTo((SqlAccess.Write, reason)), sql);
+    }
 
     [TestCase("CREATE TABLE x (a int)", "DDL (CREATE)")]
     [TestCase("alter table t add column b int", "DDL (ALTER)")]
@@ -164,16 +167,61 @@ public sealed class SqlClassifierTests
     [TestCase("INSERT INTO t VALUES (pg_read_file('x'))", "function pg_read_file")]
     [TestCase("COPY t TO STDOUT WHERE pg_sleep(1) IS NULL", "function pg_sleep")]
     [TestCase("EXPLAIN SELECT pg_sleep(1)", "function pg_sleep")]
-    public void Classify_Admin(string sql, string reason) =>
-        Assert.That(SqlClassifier.Classify(sql), Is.EqualTo(new SqlVerdict(SqlAccess.Admin, reason)), sql);
+    public void Classify_Admin(string sql, string reason)
+    {
+        var verdict = SqlClassifier.Classify(sql);
+        Assert.That((verdict.Access, verdict.Reason), Is.EqualTo((SqlAccess.Admin, reason)), sql);
+    }
+
+    // pg_settings' UPDATE rule calls set_config(): a write to it changes a setting, including the
+    // authly.* settings row-level security reads the caller's identity from.
+    [TestCase("UPDATE pg_settings SET setting = 'x' WHERE name = 'authly.user_id'")]
+    [TestCase("update PG_CATALOG.PG_SETTINGS set setting = $1 where name = $2")]
+    [TestCase("UPDATE \"pg_settings\" SET setting = 'x'")]
+    [TestCase("UPDATE U&\"pg\\005fsettings\" SET setting = 'x'")]
+    [TestCase("UPDATE ONLY pg_settings SET setting = 'x'")]
+    [TestCase("WITH s AS (UPDATE pg_settings SET setting = 'x' WHERE name = 'work_mem' RETURNING name) SELECT * FROM s")]
+    [TestCase("SELECT * FROM pg_settings FOR UPDATE")]
+    [TestCase("INSERT INTO log (name) SELECT name FROM pg_settings")]
+    public void Classify_WriteThatNamesPgSettings_IsAdminLikeSetConfig(string sql) =>
+        Assert.That(SqlClassifier.Classify(sql), Is.EqualTo(new SqlVerdict(SqlAccess.Admin, "write to pg_settings (changes a setting, as set_config does)")), sql);
+
+    [TestCase("SELECT name, setting FROM pg_settings WHERE name = 'work_mem'")]
+    [TestCase("SELECT current_setting('work_mem')")]
+    [TestCase("UPDATE t SET note = 'pg_settings'")]
+    public void Classify_ReadingSettings_StaysWhatItWas(string sql) =>
+        Assert.That(SqlClassifier.Classify(sql).Access, Is.Not.EqualTo(SqlAccess.Admin), sql);
+
+    // The seed belongs to the pooled connection: the next caller's random() would follow it.
+    [TestCase("SELECT setseed(0.5)")]
+    [TestCase("SELECT pg_catalog.setseed(0)")]
+    [TestCase("SELECT \"setseed\"(0)")]
+    [TestCase("SELECT 1 FROM (SELECT setseed(0.25)) s")]
+    public void Classify_Setseed_IsAdminBecauseTheSeedOutlivesTheStatement(string sql) =>
+        Assert.That(SqlClassifier.Classify(sql), Is.EqualTo(new SqlVerdict(SqlAccess.Admin, "function setseed")), sql);
+
+    // COPY's rows travel in the COPY sub-protocol, which the proxy does not relay: the proxy refuses it by this mark.
+    [TestCase("COPY t TO STDOUT", true)]
+    [TestCase("copy (select a from t) to stdout with (format csv)", true)]
+    [TestCase("COPY t (a, b) FROM STDIN", true)]
+    [TestCase("COPY (DELETE FROM t RETURNING *) TO STDOUT", true)]
+    [TestCase("COPY t TO STDOUT WHERE pg_sleep(1) IS NULL", true)]
+    [TestCase("COPY t TO '/tmp/t.csv'", false)]
+    [TestCase("COPY t FROM '/tmp/t.csv'", false)]
+    [TestCase("SELECT 'COPY t TO STDOUT'", false)]
+    public void Classify_CopyThroughStdinOrStdout_IsMarkedAsACopyStream(string sql, bool stream) =>
+        Assert.That(SqlClassifier.Classify(sql).IsCopyStream, Is.EqualTo(stream), sql);
 
     [TestCase("SELECT 1", "SELECT")]
     [TestCase("VALUES (1)", "VALUES")]
     [TestCase("with x as (select 1) select * from x", "WITH")]
     [TestCase("EXPLAIN ANALYZE SELECT 1", "EXPLAIN ANALYZE (SELECT)")]
     [TestCase("COPY t TO STDOUT", "COPY ... TO STDOUT")]
-    public void Classify_Read_GivesTheReason(string sql, string reason) =>
-        Assert.That(SqlClassifier.Classify(sql), Is.EqualTo(new SqlVerdict(SqlAccess.Read, reason)));
+    public void Classify_Read_GivesTheReason(string sql, string reason)
+    {
+        var verdict = SqlClassifier.Classify(sql);
+        Assert.That((verdict.Access, verdict.Reason), Is.EqualTo((SqlAccess.Read, reason)));
+    }
 
     [TestCase("", "empty")]
     [TestCase("   \n\t ", "empty")]

@@ -8,8 +8,9 @@
 # Static: shellcheck, compose files (docker-compose config), YAML/JSON parse, promtool config,
 # rules and rule unit tests, nginx -t, Dockerfile ↔ Makefile consistency. Live: entrypoint on
 # free ports → banner, run-end-to-end-test (N passed, 0 failed), simple-auth-flow --yes, psql and
-# redis helpers, lockout + unlock-admin-account, dashboard/rule metric names against the live
-# /metrics, a killed Redis restarted, SIGTERM stops everything, restart on the same data,
+# redis helpers, the PostgreSQL proxy's roles (authly-proxy-roles) and its start-up check,
+# lockout + unlock-admin-account, dashboard/rule metric names against the live /metrics, a killed
+# Redis restarted, SIGTERM stops everything, restart on the same data,
 # `authly migrate` passthrough and the external-services mode. Last line: "N passed, N failed".
 set -uo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
@@ -159,7 +160,8 @@ stop_server() {
 }
 port_closed() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-start_server "$work/run1.log"
+proxy_db_password="check-proxy-$(date +%s)"
+start_server "$work/run1.log" AUTHLY_PROXY_DB_PASSWORD="$proxy_db_password"
 if wait_ready; then ok "entrypoint: embedded Authly ready on $url (PostgreSQL $pg_port, Redis $redis_port)"; else
   bad "entrypoint: Authly did not become ready" "$(cat "$work/run1.log")"
   echo "$passed passed, $failed failed"
@@ -210,6 +212,49 @@ for shortcut in tables users clients scopes tokens stats; do
 done
 redis_pongs() { [[ $(helper "$bin/redis" PING) == PONG ]]; }
 check "redis: PING answers PONG with the stored password" redis_pongs
+# The authz profile's PostgreSQL proxy: the entrypoint created its login, role and database, it starts
+# as that login, and it refuses Authly's superuser.
+proxy_login_exists() {
+  local i
+  for ((i = 0; i < 60; i++)); do
+    [[ $(helper "$bin/psql" -Atc "SELECT count(*) FROM pg_roles WHERE rolname IN ('authly_proxy', 'authly_app')" 2>/dev/null) == 2 ]] &&
+      [[ $(helper "$bin/psql" -Atc "SELECT count(*) FROM pg_database WHERE datname = 'app'" 2>/dev/null) == 1 ]] && return 0
+    sleep 0.5
+  done
+  grep 'authly-proxy-roles' "$work/run1.log"
+  return 1
+}
+check "authly-proxy-roles: the entrypoint created authly_proxy, authly_app and the database app" proxy_login_exists
+check "authly-proxy-roles: running it again changes nothing" helper AUTHLY_PROXY_DB_PASSWORD="$proxy_db_password" "$bin/authly-proxy-roles"
+proxy_starts_as_its_login() {
+  local port log=$work/pg-proxy.log pid i
+  port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$authly" proxy postgres --authly-url "$url" --port "$port" --no-wire --role authly_app \
+    --database-url "postgresql://authly_proxy:$proxy_db_password@127.0.0.1:$pg_port/app" >"$log" 2>&1 &
+  pid=$!
+  for ((i = 0; i < 60; i++)); do
+    curl -fsS --max-time 2 "http://127.0.0.1:$port/health" 2>/dev/null | grep -q healthy && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  local rc=0
+  curl -fsS --max-time 2 "http://127.0.0.1:$port/health" 2>/dev/null | grep -q healthy || rc=1
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  ((rc == 0)) || cat "$log"
+  return "$rc"
+}
+check "pg proxy: starts as authly_proxy with --role authly_app on the database app" proxy_starts_as_its_login
+proxy_refuses_the_superuser() {
+  local out rc=0
+  out=$(timeout 60 "$authly" proxy postgres --authly-url "$url" --port 0 --no-wire --role authly_app \
+    --database-url "postgresql://authly:$(cat "$data/authly/postgres.password")@127.0.0.1:$pg_port/authly" 2>&1) || rc=$?
+  [[ $rc -eq 2 ]] && grep -q "superuser" <<<"$out" && return 0
+  echo "exit $rc: $out"
+  return 1
+}
+check "pg proxy: refuses Authly's superuser (exit 2, says why)" proxy_refuses_the_superuser
+
 # The image's layout: bin/ → /usr/local/bin, share/authly/ → /usr/local/share/authly.
 mkdir -p "$work/prefix/bin" "$work/prefix/share"
 cp -a "$bin/." "$work/prefix/bin/"
