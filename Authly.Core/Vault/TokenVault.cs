@@ -88,8 +88,9 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
         string? subject, CancellationToken ct)
     {
         var tokenType = scope.Split(' ').Contains("offline_access") ? VaultEntry.Offline : VaultEntry.Refresh;
+        // Connected through a third-party client's token: granted to that client, as a token it stores would be.
         return SaveAsync(caller, new VaultEntryStore.NewToken(caller.UserId!.Value, provider, purpose, tokenType, refreshToken, scope, subject,
-            caller.Actor, []), "connect_complete", ct);
+            caller.Actor, caller.ClientId is { } via ? [via] : []), "connect_complete", ct);
     }
 
     private async Task<VaultEntry> SaveAsync(VaultCaller caller, VaultEntryStore.NewToken token, string action, CancellationToken ct)
