@@ -74,6 +74,43 @@ public sealed class CounterStoreTests
         Assert.That(await b.AfterAsync(Short, async () => (await b.Store.HitAsync("ip:1", Short, None)).Count == 1), Is.True);
     }
 
+    [TestCaseSource(nameof(Backends)), Description("RFC 6749 §10.10: reserved before the check, so concurrent attempts never exceed the limit")]
+    public async Task Reserve_Concurrently_AdmitsExactlyTheLimitAndThenRefuses(string backend)
+    {
+        var b = Create(backend);
+        var results = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Task.Run(() => b.Store.ReserveAsync([("login:alice", 10)], Window, None))));
+        Assert.That(results.Count(r => r is null), Is.EqualTo(10));
+        Assert.That(results.Where(r => r is not null).Select(r => r!.Value.Index), Is.All.EqualTo(0));
+        Assert.That(results.Where(r => r is not null).Select(r => r!.Value.LockedFor), Is.All.GreaterThan(TimeSpan.Zero).And.LessThanOrEqualTo(Window));
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Reserve_TwoKeys_RefusedByEitherAndCountsNothingWhenRefused(string backend)
+    {
+        var b = Create(backend);
+        (string, int)[] aliceFromIp = [("login:alice", 5), ("ip:1", 2)];
+        Assert.That(await b.Store.ReserveAsync(aliceFromIp, Window, None), Is.Null);
+        Assert.That(await b.Store.ReserveAsync([("login:bob", 5), ("ip:1", 2)], Window, None), Is.Null, "the second attempt from ip:1 still runs");
+        var refused = await b.Store.ReserveAsync([("login:carol", 5), ("ip:1", 2)], Window, None);
+        Assert.That(refused?.Index, Is.EqualTo(1), "refused by the address");
+        // carol was not counted: five more reservations from elsewhere all run.
+        for (var i = 0; i < 4; i++) Assert.That(await b.Store.ReserveAsync([("login:carol", 5), ($"ip:x{i}", 2)], Window, None), Is.Null);
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Release_GivesTheAttemptBackAndLiftsTheLock_ResetForgetsAll(string backend)
+    {
+        var b = Create(backend);
+        Assert.That(await b.Store.ReserveAsync([("ip:1", 2)], Window, None), Is.Null);
+        Assert.That(await b.Store.ReserveAsync([("ip:1", 2)], Window, None), Is.Null);
+        Assert.That(await b.Store.ReserveAsync([("ip:1", 2)], Window, None), Is.Not.Null, "locked at the limit");
+        await b.Store.ReleaseAsync("ip:1", 2, None);
+        Assert.That(await b.Store.ReserveAsync([("ip:1", 2)], Window, None), Is.Null, "one attempt given back");
+        Assert.That(await b.Store.ReserveAsync([("ip:1", 2)], Window, None), Is.Not.Null);
+        await b.Store.ResetAsync("ip:1", None);
+        Assert.That(await b.Store.ReserveAsync([("ip:1", 2)], Window, None), Is.Null);
+    }
+
     [TestCaseSource(nameof(Backends))]
     public async Task Fail_BelowTheMaximum_DoesNotLock(string backend)
     {
