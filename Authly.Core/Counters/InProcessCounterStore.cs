@@ -50,6 +50,8 @@ public sealed class InProcessCounterStore(TimeProvider clock) : ICounterStore
         lock (_lock)
         {
             var now = clock.GetUtcNow();
+            // Guessed usernames and addresses add keys even when rate limiting (the other sweeper) is off.
+            Sweep(now);
             (int Index, TimeSpan LockedFor)? refusal = null;
             for (var i = 0; i < keys.Count; i++)
                 if (Live("lock:" + keys[i].Key, now) is { } locked && (refusal is null || locked.Expires - now > refusal.Value.LockedFor))
