@@ -95,8 +95,9 @@ public sealed class VaultLocalProviderTests
         Assert.That(done.StatusCode, Is.EqualTo(HttpStatusCode.OK), html);
         var entry = System.Text.RegularExpressions.Regex.Match(html, "id=\"vault-entry\">([0-9a-f-]{36})<").Groups[1].Value;
 
-        var row = await app.SqlScalarAsync<string>("SELECT purpose || ' ' || created_by FROM vault_entries WHERE id = @Id::uuid", new { Id = entry });
-        Assert.That(row, Is.EqualTo($"browser user:{user.Id}"));
+        // (This app's DATABASE_URL is not AuthlyApp's own database: read through the server's store.)
+        var stored = await app.Services.GetRequiredService<VaultEntryStore>().GetAsync(Guid.Parse(entry), CancellationToken.None);
+        Assert.That((stored?.Purpose, stored?.CreatedBy), Is.EqualTo(("browser", $"user:{user.Id}")));
         // Connected in the browser (first party), it is granted to no client: the user's token of a third-party
         // client does not reach it (issue 11, RFC 9700 §4.10).
         using var api = VaultApp.Client(app, user.Token);
