@@ -9,15 +9,6 @@ public interface ICounterStore
     /// <summary>Counts one hit in a fixed window; returns the count so far and the time left in the window.</summary>
     Task<(long Count, TimeSpan Remaining)> HitAsync(string key, TimeSpan window, CancellationToken ct);
 
-    /// <summary>How long the lock on <paramref name="key"/> still lasts, or null when it is not locked.</summary>
-    Task<TimeSpan?> LockedForAsync(string key, CancellationToken ct);
-
-    /// <summary>
-    /// Counts a failure. At <paramref name="maxFailures"/> within <paramref name="lockFor"/>, the key
-    /// is locked for <paramref name="lockFor"/> and the lock time is returned; otherwise null.
-    /// </summary>
-    Task<TimeSpan?> FailAsync(string key, int maxFailures, TimeSpan lockFor, CancellationToken ct);
-
     /// <summary>
     /// Reserves one attempt on every key at once, before the slow check it guards (RFC 6749 §10.10:
     /// counted first, so concurrent attempts cannot all pass a check-then-count). While any key is

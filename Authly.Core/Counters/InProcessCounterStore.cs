@@ -21,29 +21,6 @@ public sealed class InProcessCounterStore(TimeProvider clock) : ICounterStore
         }
     }
 
-    public Task<TimeSpan?> LockedForAsync(string key, CancellationToken ct)
-    {
-        lock (_lock)
-        {
-            var now = clock.GetUtcNow();
-            return Task.FromResult(Live("lock:" + key, now) is { } e ? e.Expires - now : (TimeSpan?)null);
-        }
-    }
-
-    public Task<TimeSpan?> FailAsync(string key, int maxFailures, TimeSpan lockFor, CancellationToken ct)
-    {
-        lock (_lock)
-        {
-            var now = clock.GetUtcNow();
-            if (Live("lock:" + key, now) is { } locked) return Task.FromResult<TimeSpan?>(locked.Expires - now);
-            var e = Live("fail:" + key, now) ?? (_entries["fail:" + key] = new Entry { Expires = now + lockFor });
-            if (++e.Count < maxFailures) return Task.FromResult<TimeSpan?>(null);
-            _entries.Remove("fail:" + key);
-            _entries["lock:" + key] = new Entry { Count = 1, Expires = now + lockFor };
-            return Task.FromResult<TimeSpan?>(lockFor);
-        }
-    }
-
     public Task<(int Index, TimeSpan LockedFor)?> ReserveAsync(IReadOnlyList<(string Key, int Max)> keys, TimeSpan lockFor, CancellationToken ct)
     {
         // One lock around check and count: as atomic as the Redis script.

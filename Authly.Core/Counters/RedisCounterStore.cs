@@ -41,19 +41,6 @@ public sealed class RedisCounterStore(IConnectionMultiplexer redis, string prefi
         return {c, ttl}
         """);
 
-    private static readonly LuaScript Fail = LuaScript.Prepare("""
-        local locked = redis.call('PTTL', @lockKey)
-        if locked > 0 then return locked end
-        local c = redis.call('INCR', @failKey)
-        if c == 1 then redis.call('PEXPIRE', @failKey, @lockMs) end
-        if c >= tonumber(@max) then
-          redis.call('SET', @lockKey, '1', 'PX', @lockMs)
-          redis.call('DEL', @failKey)
-          return tonumber(@lockMs)
-        end
-        return 0
-        """);
-
     // KEYS: lock and fail key of each guarded key in turn; ARGV: the lock time, then each key's limit.
     // Refuse while any key is locked (count nothing); else count on every key and lock those at their limit.
     private const string Reserve = """
@@ -106,12 +93,6 @@ public sealed class RedisCounterStore(IConnectionMultiplexer redis, string prefi
     public Task<(long Count, TimeSpan Remaining)> HitAsync(string key, TimeSpan window, CancellationToken ct) =>
         OrLocallyAsync(() => SharedHitAsync(key, window), () => fallback.HitAsync(key, window, ct));
 
-    public Task<TimeSpan?> LockedForAsync(string key, CancellationToken ct) =>
-        OrLocallyAsync(() => SharedLockedForAsync(key), () => fallback.LockedForAsync(key, ct));
-
-    public Task<TimeSpan?> FailAsync(string key, int maxFailures, TimeSpan lockFor, CancellationToken ct) =>
-        OrLocallyAsync(() => SharedFailAsync(key, maxFailures, lockFor), () => fallback.FailAsync(key, maxFailures, lockFor, ct));
-
     public async Task ResetAsync(string key, CancellationToken ct)
     {
         // Both: a lock counted here during an outage must end with an unlock too.
@@ -123,23 +104,5 @@ public sealed class RedisCounterStore(IConnectionMultiplexer redis, string prefi
     {
         var result = (RedisResult[])(await Hit.EvaluateAsync(Db, new { key = (RedisKey)(prefix + "rl:" + key), windowMs = (long)window.TotalMilliseconds }))!;
         return ((long)result[0], TimeSpan.FromMilliseconds((long)result[1]));
-    }
-
-    private async Task<TimeSpan?> SharedLockedForAsync(string key)
-    {
-        var ttl = await Db.KeyTimeToLiveAsync(prefix + "lock:" + key);
-        return ttl is { } t && t > TimeSpan.Zero ? t : null;
-    }
-
-    private async Task<TimeSpan?> SharedFailAsync(string key, int maxFailures, TimeSpan lockFor)
-    {
-        var ms = (long)(await Fail.EvaluateAsync(Db, new
-        {
-            lockKey = (RedisKey)(prefix + "lock:" + key),
-            failKey = (RedisKey)(prefix + "fail:" + key),
-            max = maxFailures,
-            lockMs = (long)lockFor.TotalMilliseconds,
-        }));
-        return ms > 0 ? TimeSpan.FromMilliseconds(ms) : null;
     }
 }
