@@ -48,7 +48,7 @@ public static class AuthlyCoreServices
             services.AddSingleton<IClusterBus, LocalClusterBus>();
         }
         services.AddSingleton<RateLimiter>();
-        services.AddSingleton<LoginLockout>();
+        services.AddSingleton<PasswordGuard>();
 
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<UserStore>();

@@ -115,15 +115,18 @@ public static class AuthlyWebApp
         route.AddEndpointFilterFactory((factory, next) =>
         {
             var services = factory.ApplicationServices;
-            var filter = new RateLimitFilter(services.GetRequiredService<RateLimiter>(), services.GetRequiredService<ClientAddress>(), bucket);
+            var limiter = services.GetRequiredService<RateLimiter>();
+            var address = services.GetRequiredService<ClientAddress>();
             return async ctx =>
             {
-                try { return await filter.InvokeAsync(ctx, next); }
+                // Only the limiter's own 429 is RATE_LIMITED; a throttled handler (the password guard) says why itself.
+                try { await limiter.CheckAsync(bucket, address.Of(ctx.HttpContext)?.ToString(), ctx.HttpContext.RequestAborted); }
                 catch (Authly.OAuth.OAuthException e) when (e.RetryAfterSeconds is { } retry)
                 {
                     ctx.HttpContext.Response.Headers.RetryAfter = retry.ToString();
                     throw new ApiException(429, "Rate limit exceeded. Try again later.", "RATE_LIMITED");
                 }
+                return await next(ctx);
             };
         });
 

@@ -122,8 +122,15 @@ redis_direct=("${redis_bench_direct[@]}")
 [[ -z "$redis_pass" ]] || redis_direct+=(--no-auth-warning)
 
 json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
-token=$(curl -sf "$base/api/v1/oauth/token" -d grant_type=password -d username=admin \
-  --data-urlencode "password=$admin_password" --data-urlencode "scope=database:read cache:read cache:write" | json_field access_token)
+# The client-less password grant yields only the CLI's admin:*/account:* scopes, so the proxy scopes come
+# through a client registered for the password grant (as any script must).
+admin_token=$(curl -sf "$base/api/v1/oauth/token" -d grant_type=password -d username=admin \
+  --data-urlencode "password=$admin_password" -d scope=admin:clients:write | json_field access_token)
+client=$(curl -sf "$base/admin/clients" -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+  -d '{"client_name":"bench-proxy","client_type":"confidential","scope":"database:read cache:read cache:write","grant_types":["password"]}')
+token=$(curl -sf "$base/api/v1/oauth/token" -u "$(json_field client_id <<<"$client"):$(json_field client_secret <<<"$client")" \
+  -d grant_type=password -d username=admin --data-urlencode "password=$admin_password" \
+  --data-urlencode "scope=database:read cache:read cache:write" | json_field access_token)
 [[ -n "$token" ]] || { echo "bench-proxy: no token from the password grant" >&2; exit 2; }
 
 # The PostgreSQL proxy refuses a superuser login and needs --role: a login that can do nothing but

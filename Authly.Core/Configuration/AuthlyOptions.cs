@@ -30,6 +30,8 @@ public sealed record AuthlyOptions
     public int RateLimitMaxRequests { get; init; } = 100;
     public int RateLimitWindowSeconds { get; init; } = 60;
     public int LockoutMaxAttempts { get; init; } = 10;
+    /// <summary>Password attempts per client address (across usernames) before the address is locked out.</summary>
+    public int LockoutIpMaxAttempts { get; init; } = 100;
     public int LockoutDurationSeconds { get; init; } = 300;
     public int AccessTokenExpireMinutes { get; init; } = 60;
     public int RefreshTokenExpireDays { get; init; } = 7;
@@ -102,6 +104,7 @@ public sealed record AuthlyOptions
             RateLimitMaxRequests = reader.Int("RATE_LIMIT_MAX_REQUESTS", 100, 0, 10_000_000),
             RateLimitWindowSeconds = reader.Int("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86_400),
             LockoutMaxAttempts = reader.Int("AUTHLY_LOCKOUT_MAX_ATTEMPTS", 10, 1, 1000),
+            LockoutIpMaxAttempts = reader.Int("AUTHLY_LOCKOUT_IP_MAX_ATTEMPTS", 100, 1, 1_000_000),
             LockoutDurationSeconds = reader.Int("AUTHLY_LOCKOUT_DURATION_SECONDS", 300, 1, 86_400 * 30),
             AccessTokenExpireMinutes = reader.Int("ACCESS_TOKEN_EXPIRE_MINUTES", 60, 1, 60 * 24),
             RefreshTokenExpireDays = reader.Int("REFRESH_TOKEN_EXPIRE_DAYS", 7, 1, 365),

@@ -21,27 +21,42 @@ public sealed class InProcessCounterStore(TimeProvider clock) : ICounterStore
         }
     }
 
-    public Task<TimeSpan?> LockedForAsync(string key, CancellationToken ct)
+    public Task<(int Index, TimeSpan LockedFor)?> ReserveAsync(IReadOnlyList<(string Key, int Max)> keys, TimeSpan lockFor, CancellationToken ct)
     {
+        // One lock around check and count: as atomic as the Redis script.
         lock (_lock)
         {
             var now = clock.GetUtcNow();
-            return Task.FromResult(Live("lock:" + key, now) is { } e ? e.Expires - now : (TimeSpan?)null);
+            // Guessed usernames and addresses add keys even when rate limiting (the other sweeper) is off.
+            Sweep(now);
+            (int Index, TimeSpan LockedFor)? refusal = null;
+            for (var i = 0; i < keys.Count; i++)
+                if (Live("lock:" + keys[i].Key, now) is { } locked && (refusal is null || locked.Expires - now > refusal.Value.LockedFor))
+                    refusal = (i, locked.Expires - now);
+            if (refusal is not null) return Task.FromResult(refusal);
+            foreach (var (key, max) in keys)
+            {
+                var e = Live("fail:" + key, now) ?? (_entries["fail:" + key] = new Entry { Expires = now + lockFor });
+                if (++e.Count >= max) _entries["lock:" + key] = new Entry { Count = 1, Expires = now + lockFor };
+            }
+            return Task.FromResult<(int, TimeSpan)?>(null);
         }
     }
 
-    public Task<TimeSpan?> FailAsync(string key, int maxFailures, TimeSpan lockFor, CancellationToken ct)
+    public Task ReleaseAsync(string key, int max, CancellationToken ct)
     {
         lock (_lock)
         {
             var now = clock.GetUtcNow();
-            if (Live("lock:" + key, now) is { } locked) return Task.FromResult<TimeSpan?>(locked.Expires - now);
-            var e = Live("fail:" + key, now) ?? (_entries["fail:" + key] = new Entry { Expires = now + lockFor });
-            if (++e.Count < maxFailures) return Task.FromResult<TimeSpan?>(null);
-            _entries.Remove("fail:" + key);
-            _entries["lock:" + key] = new Entry { Count = 1, Expires = now + lockFor };
-            return Task.FromResult<TimeSpan?>(lockFor);
+            var count = 0L;
+            if (Live("fail:" + key, now) is { } e)
+            {
+                count = --e.Count;
+                if (count <= 0) _entries.Remove("fail:" + key);
+            }
+            if (count < max) _entries.Remove("lock:" + key);
         }
+        return Task.CompletedTask;
     }
 
     public Task ResetAsync(string key, CancellationToken ct)

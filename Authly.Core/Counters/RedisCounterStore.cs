@@ -41,29 +41,57 @@ public sealed class RedisCounterStore(IConnectionMultiplexer redis, string prefi
         return {c, ttl}
         """);
 
-    private static readonly LuaScript Fail = LuaScript.Prepare("""
-        local locked = redis.call('PTTL', @lockKey)
-        if locked > 0 then return locked end
-        local c = redis.call('INCR', @failKey)
-        if c == 1 then redis.call('PEXPIRE', @failKey, @lockMs) end
-        if c >= tonumber(@max) then
-          redis.call('SET', @lockKey, '1', 'PX', @lockMs)
-          redis.call('DEL', @failKey)
-          return tonumber(@lockMs)
+    // KEYS: lock and fail key of each guarded key in turn; ARGV: the lock time, then each key's limit.
+    // Refuse while any key is locked (count nothing); else count on every key and lock those at their limit.
+    private const string Reserve = """
+        local n = #KEYS / 2
+        local worst, which = 0, 0
+        for i = 1, n do
+          local ttl = redis.call('PTTL', KEYS[2 * i - 1])
+          if ttl > worst then worst = ttl; which = i end
         end
-        return 0
-        """);
+        if worst > 0 then return {which, worst} end
+        for i = 1, n do
+          local c = redis.call('INCR', KEYS[2 * i])
+          if c == 1 then redis.call('PEXPIRE', KEYS[2 * i], ARGV[1]) end
+          if c >= tonumber(ARGV[i + 1]) then redis.call('SET', KEYS[2 * i - 1], '1', 'PX', ARGV[1]) end
+        end
+        return {0, 0}
+        """;
+
+    private const string Release = """
+        local c = 0
+        if redis.call('EXISTS', KEYS[2]) == 1 then
+          c = redis.call('DECR', KEYS[2])
+          if c <= 0 then redis.call('DEL', KEYS[2]) end
+        end
+        if c < tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) end
+        return c
+        """;
 
     private IDatabase Db => redis.GetDatabase();
 
+    public Task<(int Index, TimeSpan LockedFor)?> ReserveAsync(IReadOnlyList<(string Key, int Max)> keys, TimeSpan lockFor, CancellationToken ct) =>
+        OrLocallyAsync(() => SharedReserveAsync(keys, lockFor), () => fallback.ReserveAsync(keys, lockFor, ct));
+
+    public Task ReleaseAsync(string key, int max, CancellationToken ct) =>
+        OrLocallyAsync(async () =>
+        {
+            await Db.ScriptEvaluateAsync(Release, [(RedisKey)(prefix + "lock:" + key), (RedisKey)(prefix + "fail:" + key)], [max]);
+            return true;
+        }, async () => { await fallback.ReleaseAsync(key, max, ct); return true; });
+
+    private async Task<(int Index, TimeSpan LockedFor)?> SharedReserveAsync(IReadOnlyList<(string Key, int Max)> keys, TimeSpan lockFor)
+    {
+        var redisKeys = keys.SelectMany(k => new[] { (RedisKey)(prefix + "lock:" + k.Key), (RedisKey)(prefix + "fail:" + k.Key) }).ToArray();
+        var values = keys.Select(k => (RedisValue)k.Max).Prepend((long)lockFor.TotalMilliseconds).ToArray();
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(Reserve, redisKeys, values))!;
+        var which = (int)result[0];
+        return which == 0 ? null : (which - 1, TimeSpan.FromMilliseconds((long)result[1]));
+    }
+
     public Task<(long Count, TimeSpan Remaining)> HitAsync(string key, TimeSpan window, CancellationToken ct) =>
         OrLocallyAsync(() => SharedHitAsync(key, window), () => fallback.HitAsync(key, window, ct));
-
-    public Task<TimeSpan?> LockedForAsync(string key, CancellationToken ct) =>
-        OrLocallyAsync(() => SharedLockedForAsync(key), () => fallback.LockedForAsync(key, ct));
-
-    public Task<TimeSpan?> FailAsync(string key, int maxFailures, TimeSpan lockFor, CancellationToken ct) =>
-        OrLocallyAsync(() => SharedFailAsync(key, maxFailures, lockFor), () => fallback.FailAsync(key, maxFailures, lockFor, ct));
 
     public async Task ResetAsync(string key, CancellationToken ct)
     {
@@ -76,23 +104,5 @@ public sealed class RedisCounterStore(IConnectionMultiplexer redis, string prefi
     {
         var result = (RedisResult[])(await Hit.EvaluateAsync(Db, new { key = (RedisKey)(prefix + "rl:" + key), windowMs = (long)window.TotalMilliseconds }))!;
         return ((long)result[0], TimeSpan.FromMilliseconds((long)result[1]));
-    }
-
-    private async Task<TimeSpan?> SharedLockedForAsync(string key)
-    {
-        var ttl = await Db.KeyTimeToLiveAsync(prefix + "lock:" + key);
-        return ttl is { } t && t > TimeSpan.Zero ? t : null;
-    }
-
-    private async Task<TimeSpan?> SharedFailAsync(string key, int maxFailures, TimeSpan lockFor)
-    {
-        var ms = (long)(await Fail.EvaluateAsync(Db, new
-        {
-            lockKey = (RedisKey)(prefix + "lock:" + key),
-            failKey = (RedisKey)(prefix + "fail:" + key),
-            max = maxFailures,
-            lockMs = (long)lockFor.TotalMilliseconds,
-        }));
-        return ms > 0 ? TimeSpan.FromMilliseconds(ms) : null;
     }
 }

@@ -25,9 +25,9 @@ public sealed class ClientCredentialsGrant(TokenIssuer issuer, ScopeStore scopeS
                 $"client {client.ClientId} asked for {string.Join(' ', requested.Except(client.Scopes))}");
         var granted = (requested.Count > 0 ? requested : (IEnumerable<string>)client.Scopes)
             .Where(active.ContainsKey)
-            .Where(s => !s.StartsWith(UserScopePolicy.AdminPrefix, StringComparison.Ordinal))
+            .Where(s => !UserScopePolicy.IsFirstParty(s))
             .ToList();
-        // §5.2: a request none of whose scope can be granted (admin:* is for admin users only) is invalid_scope,
+        // §5.2: a request none of whose scope can be granted (admin:* and account:* are for users only) is invalid_scope,
         // as in the password grant, rather than a token that grants nothing.
         if (requested.Count > 0 && granted.Count == 0)
             throw OAuthException.InvalidScope("None of the requested scopes can be granted", $"client {client.ClientId} asked only for admin or inactive scopes");

@@ -3,18 +3,34 @@ using Authly.Users;
 namespace Authly.Scopes;
 
 /// <summary>
-/// Which scopes a user may hold: any active scope, except the privileged ones — <c>admin:*</c>, and
-/// <c>introspect</c> (RFC 7662 §4: whoever may introspect learns about every other party's
-/// tokens) — which only an admin may hold. The single place that decides it, for every grant.
+/// Which scopes a user may hold, and which belong to Authly's own first party. The single place that
+/// decides it, for every grant.
+/// <list type="bullet">
+/// <item>Privileged: <c>admin:*</c>, and <c>introspect</c> (RFC 7662 §4: whoever may introspect learns
+/// about every other party's tokens) — only an admin may hold them.</item>
+/// <item>First-party: <c>admin:*</c> and <c>account:*</c> (the caller's own account record, ending all of
+/// its sessions, changing its password). What the first-party CLI asks for, and all that the client-less
+/// password grant ever yields. A third-party client gets them only when an admin registered it with them
+/// (a client's scopes are always its registration's); none is a default scope.</item>
+/// </list>
 /// </summary>
 public static class UserScopePolicy
 {
     public const string AdminPrefix = "admin:";
+    public const string AccountPrefix = "account:";
     public const string IntrospectScope = "introspect";
+    /// <summary>The whole account record on /api/v1/users/me and /auth/password-status.</summary>
+    public const string AccountRead = "account:read";
+    /// <summary>POST /api/v1/auth/logout (every session and token family) and /auth/change-password.</summary>
+    public const string AccountWrite = "account:write";
 
     /// <summary>A scope a token gets only for an admin user, or for a client an admin registered it on.</summary>
     public static bool IsPrivileged(string scope) =>
         scope.StartsWith(AdminPrefix, StringComparison.Ordinal) || scope == IntrospectScope;
+
+    /// <summary>Authly's own scopes: the only ones the client-less password grant (the CLI) yields; meaningless without a user.</summary>
+    public static bool IsFirstParty(string scope) =>
+        scope.StartsWith(AdminPrefix, StringComparison.Ordinal) || scope.StartsWith(AccountPrefix, StringComparison.Ordinal);
 
     public static bool MayHold(User user, string scope) => user.IsAdmin || !IsPrivileged(scope);
 }

@@ -11,7 +11,7 @@ namespace Authly.Users;
 /// refresh tokens, the access tokens issued with them, and their sessions, at once.
 /// </summary>
 public sealed class UserAccounts(UserStore users, PasswordHasher hasher, RefreshTokenStore refreshTokens, RevocationList revocations,
-    SessionStore sessions, LoginLockout lockout)
+    SessionStore sessions, PasswordGuard guard, PasswordLogin login)
 {
     public async Task<User> RegisterAsync(string? username, string? email, string? password, CancellationToken ct)
     {
@@ -62,7 +62,7 @@ public sealed class UserAccounts(UserStore users, PasswordHasher hasher, Refresh
         var user = await users.UpdateAsync(id, new UserProfile { RequiresPasswordChange = true }, hasher.Hash(password), ct);
         if (user is null) return null;
         await RevokeEverythingAsync(id, "password reset", ct);
-        await lockout.ResetAsync(user.Username, ct);
+        await guard.UnlockAsync(user.Username, ct);
         return (user, password);
     }
 
@@ -70,14 +70,16 @@ public sealed class UserAccounts(UserStore users, PasswordHasher hasher, Refresh
     /// The user's own change: the current password must be right; the user's other refresh tokens
     /// (with their access tokens) and other sessions end, so whoever knew the old password is out.
     /// The caller keeps the token family of <paramref name="callerAccessJti"/> and the session <paramref name="callerSid"/>.
+    /// The current password is checked through <see cref="PasswordLogin.VerifyAsync"/>: a wrong one counts toward the
+    /// same lockout as a failed login (RFC 6749 §10.10), and a locked account or address is a 429 OAuthException.
     /// </summary>
     public async Task<User> ChangePasswordAsync(Guid id, string? currentPassword, string? newPassword, string? callerAccessJti, string? callerSid,
-        CancellationToken ct)
+        string? clientIp, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(currentPassword)) throw new UserValidationException("current_password", "current_password is required");
         UserRules.CheckPassword(newPassword, "new_password");
         var user = await users.FindByIdAsync(id, ct) ?? throw new UserValidationException("id", "User not found");
-        if (!hasher.Verify(currentPassword, user.PasswordHash)) throw new UserValidationException("current_password", "Current password is incorrect");
+        if (!await login.VerifyAsync(user, currentPassword, clientIp, ct)) throw new UserValidationException("current_password", "Current password is incorrect");
         if (currentPassword == newPassword) throw new UserValidationException("new_password", "The new password must differ from the current one");
         var updated = await users.UpdateAsync(id, new UserProfile { RequiresPasswordChange = false }, hasher.Hash(newPassword!), ct);
         foreach (var (jti, exp) in await refreshTokens.RevokeAllForUserAsync(id, "password changed", callerAccessJti, ct))
@@ -103,7 +105,7 @@ public sealed class UserAccounts(UserStore users, PasswordHasher hasher, Refresh
     {
         var user = await users.FindByIdAsync(id, ct);
         if (user is null) return false;
-        await lockout.ResetAsync(user.Username, ct);
+        await guard.UnlockAsync(user.Username, ct);
         return true;
     }
 

@@ -60,6 +60,8 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
                 if (r.UserId is { } named && named != caller.UserId) throw VaultException.Forbidden("A user can store tokens only for themselves");
                 userId = caller.UserId!.Value;
                 grantTo = await CheckClientsAsync(r.GrantTo, ct);
+                // Stored through a third-party client: that client handed the token over, so it may use the entry (and only it).
+                if (caller.ClientId is { } via && !grantTo.Contains(via, StringComparer.Ordinal)) grantTo.Add(via);
             }
             else
             {
@@ -86,14 +88,15 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
         string? subject, CancellationToken ct)
     {
         var tokenType = scope.Split(' ').Contains("offline_access") ? VaultEntry.Offline : VaultEntry.Refresh;
+        // Connected through a third-party client's token: granted to that client, as a token it stores would be.
         return SaveAsync(caller, new VaultEntryStore.NewToken(caller.UserId!.Value, provider, purpose, tokenType, refreshToken, scope, subject,
-            caller.Actor, []), "connect_complete", ct);
+            caller.Actor, caller.ClientId is { } via ? [via] : []), "connect_complete", ct);
     }
 
     private async Task<VaultEntry> SaveAsync(VaultCaller caller, VaultEntryStore.NewToken token, string action, CancellationToken ct)
     {
-        // Owners may always replace their entry's token; a service client only one granted to it.
-        var stored = await entries.StoreAsync(token, existing => caller.Kind == VaultCaller.Kinds.User || caller.CanSee(existing), ct);
+        // Owners may replace their entry's token (through a third-party client, only an entry granted to it); a service client only one granted to it.
+        var stored = await entries.StoreAsync(token, caller.CanSee, ct);
         await audit.WriteAsync(caller, stored.Replaced ? action + "_replace" : action, "ok", stored.Entry.Id, token.Provider.Name, ct: ct);
         if (stored.ReplacedToken is { } old && old != token.RefreshToken)
         {
@@ -112,7 +115,7 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
             caller.Require(VaultCaller.ReadScope);
             var list = caller.Kind switch
             {
-                VaultCaller.Kinds.User => await entries.ListAsync(caller.UserId, null, provider, purpose, includeRevoked, limit, offset, ct),
+                VaultCaller.Kinds.User => await entries.ListAsync(caller.UserId, caller.ClientId, provider, purpose, includeRevoked, limit, offset, ct),
                 VaultCaller.Kinds.Client => await entries.ListAsync(null, caller.ClientId, provider, purpose, includeRevoked, limit, offset, ct),
                 _ => throw VaultException.Forbidden("Administrators cannot list users' tokens"),
             };

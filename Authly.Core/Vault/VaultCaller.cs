@@ -1,8 +1,9 @@
 namespace Authly.Vault;
 
 /// <summary>
-/// Who is calling the vault. A user acts on their own entries; a service client (a
-/// client_credentials token) acts only on entries granted to it. Either needs vault:read to
+/// Who is calling the vault. A user acts on their own entries (through a third-party client, only on
+/// those granted to that client); a service client (a client_credentials token) acts only on entries
+/// granted to it. Either needs vault:read to
 /// use entries and vault:write to change them. A user at their own browser (session cookie)
 /// holds both.
 /// </summary>
@@ -34,10 +35,15 @@ public sealed record VaultCaller(VaultCaller.Kinds Kind, Guid? UserId, string? C
         if (!Scopes.Contains(scope)) throw VaultException.InsufficientScope(scope);
     }
 
-    /// <summary>Whether this caller may see the entry at all: the owner, or a client it is granted to.</summary>
+    /// <summary>
+    /// Whether this caller may see the entry at all: a client it is granted to, or its owner — through a
+    /// first-party channel (the browser session, the CLI: <see cref="ClientId"/> null) or through a client
+    /// the entry is granted to. RFC 9700 §4.10: a user's token held by one app must not open the tokens the
+    /// user gave to another.
+    /// </summary>
     public bool CanSee(VaultEntry e) => Kind switch
     {
-        Kinds.User => e.UserId == UserId,
+        Kinds.User => e.UserId == UserId && (ClientId is null || e.Grants.Contains(ClientId, StringComparer.Ordinal)),
         Kinds.Client => e.Grants.Contains(ClientId!, StringComparer.Ordinal),
         _ => false,
     };

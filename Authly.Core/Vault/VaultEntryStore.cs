@@ -41,11 +41,11 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
         LIMIT @Limit OFFSET @Offset
         """;
 
-    /// <summary>Entries of one user, or granted to one client (exactly one of the two is given).</summary>
+    /// <summary>Entries of one user, granted to one client, or both (a user's entries granted to the client they call through).</summary>
     public async Task<IReadOnlyList<VaultEntry>> ListAsync(Guid? userId, string? clientId, string? provider, string? purpose, bool includeRevoked,
         int limit, int offset, CancellationToken ct)
     {
-        if ((userId is null) == (clientId is null)) throw new ArgumentException("list by user or by client");
+        if (userId is null && clientId is null) throw new ArgumentException("list by user or by client");
         await using var conn = await db.OpenConnectionAsync(ct);
         return (await conn.QueryAsync<VaultEntry>(new CommandDefinition(ListSql, new
         {

@@ -30,7 +30,7 @@ public sealed class VaultSessions(SessionStore sessions, VaultEntryStore entries
         var own = (await sessions.ListActiveAsync(userId, ct))
             .Select(s => new UpstreamSession(s.Sid, s.CreatedAt, s.LastSeenAt, s.IdleExpiresAt, s.Ip, s.UserAgent)).ToList();
         var result = new List<ProviderSessions>();
-        foreach (var e in await entries.ListAsync(userId, null, null, null, includeRevoked: false, 1000, 0, ct))
+        foreach (var e in await entries.ListAsync(userId, caller.ClientId, null, null, includeRevoked: false, 1000, 0, ct))
         {
             var provider = await providers.GetAsync(e.ProviderId, ct);
             if (provider is null) continue;

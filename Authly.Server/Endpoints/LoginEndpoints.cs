@@ -57,7 +57,7 @@ public static class LoginEndpoints
         try
         {
             await limiter.CheckAsync("login", address.Of(http)?.ToString(), ct);
-            var user = await login.CheckAsync(username, form.GetValueOrDefault("password") ?? "", ct);
+            var user = await login.CheckAsync(username, form.GetValueOrDefault("password") ?? "", address.Of(http)?.ToString(), ct);
             await browser.StartAsync(http, user, ct);
             if (user.RequiresPasswordChange) return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, null);
             return Results.Redirect(returnTo, permanent: false, preserveMethod: false);
@@ -71,7 +71,7 @@ public static class LoginEndpoints
     }
 
     private static async Task<IResult> ChangePasswordAsync(HttpContext http, BrowserSession browser, UserAccounts accounts, Csrf csrf,
-        AuthorizeValidator validator, CancellationToken ct)
+        AuthorizeValidator validator, ClientAddress address, CancellationToken ct)
     {
         Dictionary<string, string> form;
         try { form = await FormParameters.ReadAsync(http.Request, ct); }
@@ -87,9 +87,15 @@ public static class LoginEndpoints
         try
         {
             await accounts.ChangePasswordAsync(current.User.Id, form.GetValueOrDefault("current_password"), form.GetValueOrDefault("new_password"),
-                callerAccessJti: null, current.Sid, ct);
+                callerAccessJti: null, current.Sid, address.Of(http)?.ToString(), ct);
             return Results.Redirect(returnTo);
         }
         catch (UserValidationException e) { return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, e.Message, 400); }
+        catch (OAuthException e) when (e.RetryAfterSeconds is { } retry)
+        {
+            // The password guard: the current password is checked like a login, and locks like one.
+            http.Response.Headers.RetryAfter = retry.ToString();
+            return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, e.Description, 429);
+        }
     }
 }

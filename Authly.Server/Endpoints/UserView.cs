@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Authly.Users;
 
@@ -32,6 +33,15 @@ public sealed record UserView
     [JsonPropertyName("phone_number")] public string? PhoneNumber { get; init; }
     [JsonPropertyName("phone_number_verified")] public bool? PhoneNumberVerified { get; init; }
     [JsonPropertyName("address")] public JsonElement? Address { get; init; }
+
+    /// <summary>The view as JSON with only <paramref name="fields"/> (all when null): a field the token may not read is absent, not null.</summary>
+    public static JsonNode Only(UserView view, IReadOnlySet<string>? fields)
+    {
+        var json = JsonSerializer.SerializeToNode(view)!.AsObject();
+        if (fields is null) return json;
+        foreach (var name in json.Select(p => p.Key).Where(k => !fields.Contains(k)).ToList()) json.Remove(name);
+        return json;
+    }
 
     private static DateTime Utc(DateTime d) => DateTime.SpecifyKind(d, DateTimeKind.Utc);
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Authly.Configuration;
+using Authly.Scopes;
 using Authly.Server.Http;
 using Authly.Sessions;
 using Authly.Tokens;
@@ -24,15 +25,21 @@ public static class UsersEndpoints
         app.MapPost("/api/v1/users/", RegisterAsync).WithTags("users").AddEndpointFilter<ApiErrorFilter>().RateLimitedApi("registration")
             .WithSummary("Public registration (AUTHLY_REGISTRATION_ENABLED)");
 
+        // Scopes decide (Authly.Core/Users/AccountAccess): /users/me shows what the token's scopes release; the account
+        // record and the calls that end sessions or change the password need account:read / account:write or the CLI.
         var me = app.MapGroup("/api/v1").WithTags("users").AddEndpointFilter<ApiErrorFilter>().AddEndpointFilter<BearerUserFilter>();
-        me.MapGet("/users/me", (HttpContext http) => Results.Json(UserView.Of(BearerUserFilter.UserOf(http))));
-        me.MapPost("/auth/logout", LogoutAsync).WithSummary("Revoke the caller's tokens and end their sessions");
-        me.MapPost("/auth/change-password", ChangePasswordAsync);
+        me.MapGet("/users/me", (HttpContext http) =>
+                Results.Json(UserView.Only(UserView.Of(BearerUserFilter.UserOf(http)), AccountAccess.VisibleFields(BearerUserFilter.ClaimsOf(http)))))
+            .WithSummary("The caller's account: the claims the token's scopes allow; all of it with account:read or the CLI");
+        me.MapPost("/auth/logout", LogoutAsync).WithMetadata(new AccountScope(UserScopePolicy.AccountWrite))
+            .WithSummary("Revoke the caller's tokens and end their sessions (account:write or the CLI)");
+        me.MapPost("/auth/change-password", ChangePasswordAsync).WithMetadata(new AccountScope(UserScopePolicy.AccountWrite)).RateLimitedApi("change-password")
+            .WithSummary("Change the caller's password (account:write or the CLI)");
         me.MapGet("/auth/password-status", (HttpContext http) =>
         {
             var user = BearerUserFilter.UserOf(http);
             return Results.Json(new { requires_password_change = user.RequiresPasswordChange, username = user.Username });
-        });
+        }).WithMetadata(new AccountScope(UserScopePolicy.AccountRead));
 
         var admin = app.MapGroup("/api/v1/users").WithTags("users").AddEndpointFilter<ApiErrorFilter>().AddEndpointFilter<AdminAuthorizationFilter>();
         admin.MapGet("/", ListAsync).Needs("admin:users:read");
@@ -58,11 +65,11 @@ public static class UsersEndpoints
         return Results.Json(new { message = "Logged out" });
     }
 
-    private static async Task<IResult> ChangePasswordAsync(HttpContext http, UserAccounts accounts, CancellationToken ct)
+    private static async Task<IResult> ChangePasswordAsync(HttpContext http, UserAccounts accounts, ClientAddress address, CancellationToken ct)
     {
         var input = await JsonBody.ReadAsync<PasswordChange>(http.Request, ct);
         await accounts.ChangePasswordAsync(BearerUserFilter.UserOf(http).Id, input.CurrentPassword, input.NewPassword,
-            BearerUserFilter.ClaimsOf(http).Jti, callerSid: null, ct);
+            BearerUserFilter.ClaimsOf(http).Jti, callerSid: null, address.Of(http)?.ToString(), ct);
         return Results.Json(new { message = "Password changed", requires_password_change = false });
     }
 

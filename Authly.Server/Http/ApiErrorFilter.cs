@@ -14,6 +14,12 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
         catch (ApiException e) { return Write(e); }
         catch (ClientValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
         catch (Users.UserValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
+        catch (OAuth.OAuthException e) when (e.RetryAfterSeconds is { } retry)
+        {
+            // A throttled Core call (the password guard on change-password): 429 with Retry-After, as everywhere.
+            http.Response.Headers.RetryAfter = retry.ToString();
+            return Write(new ApiException(StatusCodes.Status429TooManyRequests, e.Description, "TOO_MANY_ATTEMPTS"));
+        }
         catch (Vault.VaultException e)
         {
             // The private detail (an upstream's status and error code, a key id) helps the operator; it never holds a token.

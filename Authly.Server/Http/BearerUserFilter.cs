@@ -3,7 +3,14 @@ using Authly.Users;
 
 namespace Authly.Server.Http;
 
-/// <summary>For /api/v1 account routes: a valid user access token; the user and claims go in HttpContext.Items.</summary>
+/// <summary>The account scope a /api/v1 account route needs beyond a valid user token, read by <see cref="BearerUserFilter"/>.</summary>
+public sealed record AccountScope(string Scope);
+
+/// <summary>
+/// For /api/v1 account routes: a valid user access token (401 otherwise) and, where the route declares an
+/// <see cref="AccountScope"/>, a token <see cref="AccountAccess"/> allows for it (403 insufficient_scope with the
+/// RFC 6750 §3.1 challenge otherwise). The user and claims go in HttpContext.Items.
+/// </summary>
 public sealed class BearerUserFilter(TokenIntrospection introspection, UserStore users) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -16,6 +23,11 @@ public sealed class BearerUserFilter(TokenIntrospection introspection, UserStore
         {
             http.Response.Headers.WWWAuthenticate = token is null ? "Bearer realm=\"authly\"" : "Bearer realm=\"authly\", error=\"invalid_token\"";
             throw new ApiException(401, token is null ? "Not authenticated" : "Invalid or expired token");
+        }
+        if (http.GetEndpoint()?.Metadata.GetMetadata<AccountScope>() is { } needed && !AccountAccess.Allows(claims, needed.Scope))
+        {
+            http.Response.Headers.WWWAuthenticate = $"Bearer realm=\"authly\", error=\"insufficient_scope\", scope=\"{needed.Scope}\"";
+            throw new ApiException(403, $"Insufficient scope: requires {needed.Scope} (or the first-party CLI)", "INSUFFICIENT_SCOPE");
         }
         http.Items[typeof(User)] = user;
         http.Items[typeof(AccessTokenClaims)] = claims;

@@ -249,10 +249,15 @@ public sealed class ScopesAdminTests
         await _app.PasswordTokenAsync(scope: "read");
         var name = UniqueName("orders");
         await CreateAsync(name);
-        var granted = await _app.PasswordTokenAsync(scope: $"read {name}");
+        // A client registered for the new scope (the client-less grant yields first-party scopes only).
+        var (id, secret) = await _app.CreateConfidentialClientAsync($"read {name}", ["password"]);
+        async Task<System.Text.Json.Nodes.JsonObject> TokenAsync() => await AuthlyApp.JsonAsync(await _app.PostFormAsync("/api/v1/oauth/token",
+            AuthlyApp.Basic(id, secret!), ("grant_type", "password"), ("username", AuthlyApp.AdminUsername), ("password", AuthlyApp.AdminPassword),
+            ("scope", $"read {name}")));
+        var granted = await TokenAsync();
 
         await SendAsync(HttpMethod.Put, $"/admin/scopes/{name}", new { is_active = false });
-        var afterDeactivation = await _app.PasswordTokenAsync(scope: $"read {name}");
+        var afterDeactivation = await TokenAsync();
 
         Assert.That(AuthlyApp.Str(granted, "scope").Split(' '), Does.Contain(name));
         Assert.That(AuthlyApp.Str(afterDeactivation, "scope").Split(' '), Does.Not.Contain(name));

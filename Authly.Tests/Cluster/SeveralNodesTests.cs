@@ -42,7 +42,8 @@ public sealed class SeveralNodesTests
         return await AuthlyApp.JsonAsync(response);
     }
 
-    private Task<JsonObject> AdminTokenAsync(string baseUrl, string scope = "openid") =>
+    // The client-less password grant yields first-party scopes only (issue 11).
+    private Task<JsonObject> AdminTokenAsync(string baseUrl, string scope = "account:read") =>
         PostAsync(baseUrl, "/api/v1/oauth/token", ("grant_type", "password"), ("username", AuthlyApp.AdminUsername),
             ("password", AuthlyApp.AdminPassword), ("scope", scope));
 

@@ -6,7 +6,7 @@ using StackExchange.Redis;
 
 namespace Authly.Tests.Core;
 
-/// <summary>Both ICounterStore implementations behave alike: fixed-window hits, lockout after N failures, reset.</summary>
+/// <summary>Both ICounterStore implementations behave alike: fixed-window hits, attempts reserved up to a limit then locked, release, reset.</summary>
 [TestFixture, Category("Core")]
 public sealed class CounterStoreTests
 {
@@ -74,83 +74,101 @@ public sealed class CounterStoreTests
         Assert.That(await b.AfterAsync(Short, async () => (await b.Store.HitAsync("ip:1", Short, None)).Count == 1), Is.True);
     }
 
-    [TestCaseSource(nameof(Backends))]
-    public async Task Fail_BelowTheMaximum_DoesNotLock(string backend)
+    [TestCaseSource(nameof(Backends)), Description("RFC 6749 §10.10: reserved before the check, so concurrent attempts never exceed the limit")]
+    public async Task Reserve_Concurrently_AdmitsExactlyTheLimitAndThenRefuses(string backend)
     {
         var b = Create(backend);
-        Assert.That(await b.Store.FailAsync("login:alice", 3, Window, None), Is.Null);
-        Assert.That(await b.Store.FailAsync("login:alice", 3, Window, None), Is.Null);
-        Assert.That(await b.Store.LockedForAsync("login:alice", None), Is.Null);
+        var results = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Task.Run(() => b.Store.ReserveAsync([("login:alice", 10)], Window, None))));
+        Assert.That(results.Count(r => r is null), Is.EqualTo(10));
+        Assert.That(results.Where(r => r is not null).Select(r => r!.Value.Index), Is.All.EqualTo(0));
+        Assert.That(results.Where(r => r is not null).Select(r => r!.Value.LockedFor), Is.All.GreaterThan(TimeSpan.Zero).And.LessThanOrEqualTo(Window));
     }
 
     [TestCaseSource(nameof(Backends))]
-    public async Task Fail_AtTheMaximum_LocksAndReturnsTheLockTime(string backend)
+    public async Task Reserve_TwoKeys_RefusedByEitherAndCountsNothingWhenRefused(string backend)
     {
         var b = Create(backend);
-        await b.Store.FailAsync("login:alice", 3, Window, None);
-        await b.Store.FailAsync("login:alice", 3, Window, None);
-        var locked = await b.Store.FailAsync("login:alice", 3, Window, None);
-        var lockedFor = await b.Store.LockedForAsync("login:alice", None);
-        await Assert.MultipleAsync(async () =>
-        {
-            Assert.That(locked, Is.EqualTo(Window));
-            Assert.That(lockedFor, Is.GreaterThan(TimeSpan.Zero).And.LessThanOrEqualTo(Window));
-            Assert.That(await b.Store.LockedForAsync("login:bob", None), Is.Null, "other keys are not locked");
-        });
+        (string, int)[] aliceFromIp = [("login:alice", 5), ("ip:1", 2)];
+        Assert.That(await b.Store.ReserveAsync(aliceFromIp, Window, None), Is.Null);
+        Assert.That(await b.Store.ReserveAsync([("login:bob", 5), ("ip:1", 2)], Window, None), Is.Null, "the second attempt from ip:1 still runs");
+        var refused = await b.Store.ReserveAsync([("login:carol", 5), ("ip:1", 2)], Window, None);
+        Assert.That(refused?.Index, Is.EqualTo(1), "refused by the address");
+        // carol was not counted: five more reservations from elsewhere all run.
+        for (var i = 0; i < 4; i++) Assert.That(await b.Store.ReserveAsync([("login:carol", 5), ($"ip:x{i}", 2)], Window, None), Is.Null);
     }
 
     [TestCaseSource(nameof(Backends))]
-    public async Task Fail_WhileLocked_ReturnsTheRemainingLockWithoutExtendingIt(string backend)
+    public async Task Release_GivesTheAttemptBackAndLiftsTheLock_ResetForgetsAll(string backend)
     {
         var b = Create(backend);
-        Assert.That(await b.Store.FailAsync("login:alice", 1, Window, None), Is.EqualTo(Window));
-        var again = await b.Store.FailAsync("login:alice", 1, Window, None);
-        Assert.That(again, Is.Not.Null.And.LessThanOrEqualTo(Window));
+        Assert.That(await b.Store.ReserveAsync([("ip:1", 2)], Window, None), Is.Null);
+        Assert.That(await b.Store.ReserveAsync([("ip:1", 2)], Window, None), Is.Null);
+        Assert.That(await b.Store.ReserveAsync([("ip:1", 2)], Window, None), Is.Not.Null, "locked at the limit");
+        await b.Store.ReleaseAsync("ip:1", 2, None);
+        Assert.That(await b.Store.ReserveAsync([("ip:1", 2)], Window, None), Is.Null, "one attempt given back");
+        Assert.That(await b.Store.ReserveAsync([("ip:1", 2)], Window, None), Is.Not.Null);
+        await b.Store.ResetAsync("ip:1", None);
+        Assert.That(await b.Store.ReserveAsync([("ip:1", 2)], Window, None), Is.Null);
+    }
+
+    private static Task<(int Index, TimeSpan LockedFor)?> ReserveAsync(Backend b, string key, int max, TimeSpan lockFor) =>
+        b.Store.ReserveAsync([(key, max)], lockFor, None);
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Reserve_BelowTheMaximum_DoesNotLock(string backend)
+    {
+        var b = Create(backend);
+        Assert.That(await ReserveAsync(b, "login:alice", 3, Window), Is.Null);
+        Assert.That(await ReserveAsync(b, "login:alice", 3, Window), Is.Null);
+        Assert.That(await ReserveAsync(b, "login:alice", 3, Window), Is.Null, "the attempt that reaches the maximum still runs");
+        Assert.That(await ReserveAsync(b, "login:bob", 3, Window), Is.Null, "other keys are not locked");
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public async Task Reserve_WhileLocked_ReturnsTheRemainingLockWithoutExtendingIt(string backend)
+    {
+        var b = Create(backend);
+        Assert.That(await ReserveAsync(b, "login:alice", 1, Window), Is.Null);
+        var first = await ReserveAsync(b, "login:alice", 1, Window);
+        var again = await ReserveAsync(b, "login:alice", 1, Window);
+        Assert.That(first?.LockedFor, Is.GreaterThan(TimeSpan.Zero).And.LessThanOrEqualTo(Window));
+        Assert.That(again?.LockedFor, Is.LessThanOrEqualTo(first!.Value.LockedFor));
     }
 
     [TestCaseSource(nameof(Backends))]
     public async Task Lock_EndsAfterTheLockTime(string backend)
     {
         var b = Create(backend);
-        await b.Store.FailAsync("login:alice", 1, Short, None);
-        Assert.That(await b.Store.LockedForAsync("login:alice", None), Is.Not.Null);
-        Assert.That(await b.AfterAsync(Short, async () => await b.Store.LockedForAsync("login:alice", None) is null), Is.True);
+        await ReserveAsync(b, "login:alice", 1, Short);
+        Assert.That(await b.AfterAsync(Short, async () => await ReserveAsync(b, "login:alice", 1, Short) is null), Is.True);
     }
 
     [TestCaseSource(nameof(Backends))]
-    public async Task Reset_ClearsTheLockAndTheFailureCount(string backend)
+    public async Task Reset_ClearsTheLockAndTheCount(string backend)
     {
         var b = Create(backend);
-        for (var i = 0; i < 3; i++) await b.Store.FailAsync("login:alice", 3, Window, None);
-        Assert.That(await b.Store.LockedForAsync("login:alice", None), Is.Not.Null);
+        for (var i = 0; i < 3; i++) await ReserveAsync(b, "login:alice", 3, Window);
+        Assert.That(await ReserveAsync(b, "login:alice", 3, Window), Is.Not.Null);
 
         await b.Store.ResetAsync("login:alice", None);
 
-        Assert.That(await b.Store.LockedForAsync("login:alice", None), Is.Null);
-        Assert.That(await b.Store.FailAsync("login:alice", 3, Window, None), Is.Null, "counting starts again from zero");
-        Assert.That(await b.Store.FailAsync("login:alice", 3, Window, None), Is.Null);
-        Assert.That(await b.Store.FailAsync("login:alice", 3, Window, None), Is.EqualTo(Window));
+        Assert.That(await ReserveAsync(b, "login:alice", 3, Window), Is.Null, "counting starts again from zero");
+        Assert.That(await ReserveAsync(b, "login:alice", 3, Window), Is.Null);
+        Assert.That(await ReserveAsync(b, "login:alice", 3, Window), Is.Null);
+        Assert.That(await ReserveAsync(b, "login:alice", 3, Window), Is.Not.Null);
     }
 
     [TestCaseSource(nameof(Backends))]
-    public async Task Reset_BeforeTheMaximum_ForgetsEarlierFailures(string backend)
+    public async Task Attempts_OlderThanTheLockTime_AreForgotten(string backend)
     {
         var b = Create(backend);
-        await b.Store.FailAsync("login:alice", 2, Window, None);
-        await b.Store.ResetAsync("login:alice", None);
-        Assert.That(await b.Store.FailAsync("login:alice", 2, Window, None), Is.Null);
-    }
-
-    [TestCaseSource(nameof(Backends))]
-    public async Task Failures_OlderThanTheLockTime_AreForgotten(string backend)
-    {
-        var b = Create(backend);
-        await b.Store.FailAsync("login:alice", 2, Short, None);
-        // A timer key started just after the failure: once its window has passed, so has the failure's.
+        await ReserveAsync(b, "login:alice", 3, Short);
+        // A timer key started just after the attempt: once its window has passed, so has the attempt's.
         await b.Store.HitAsync("timer", Short, None);
         Assert.That(await b.AfterAsync(Short, async () => (await b.Store.HitAsync("timer", Short, None)).Count == 1), Is.True);
 
-        Assert.That(await b.Store.FailAsync("login:alice", 2, Short, None), Is.Null, "one failure in the new window does not lock");
+        Assert.That(await ReserveAsync(b, "login:alice", 3, Short), Is.Null);
+        Assert.That(await ReserveAsync(b, "login:alice", 3, Short), Is.Null, "two attempts in the new window do not reach three");
     }
 
     [Test, Description("An unreachable Redis: counting goes on in this process instead of failing the request")]
@@ -167,10 +185,12 @@ public sealed class CounterStoreTests
         Assert.That((first.Count, second.Count), Is.EqualTo((1L, 2L)));
         Assert.That(store.Degraded, Is.True);
 
-        Assert.That(await store.FailAsync("user", 2, Window, CancellationToken.None), Is.Null);
-        Assert.That(await store.FailAsync("user", 2, Window, CancellationToken.None), Is.Not.Null);
-        Assert.That(await store.LockedForAsync("user", CancellationToken.None), Is.Not.Null);
+        Assert.That(await store.ReserveAsync([("user", 2)], Window, CancellationToken.None), Is.Null);
+        Assert.That(await store.ReserveAsync([("user", 2)], Window, CancellationToken.None), Is.Null);
+        Assert.That(await store.ReserveAsync([("user", 2)], Window, CancellationToken.None), Is.Not.Null, "locked in process");
+        await store.ReleaseAsync("user", 2, CancellationToken.None);
+        Assert.That(await store.ReserveAsync([("user", 2)], Window, CancellationToken.None), Is.Null, "released in process");
         await store.ResetAsync("user", CancellationToken.None);
-        Assert.That(await store.LockedForAsync("user", CancellationToken.None), Is.Null);
+        Assert.That(await store.ReserveAsync([("user", 2)], Window, CancellationToken.None), Is.Null);
     }
 }

@@ -105,14 +105,52 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
         JsonNode.Parse(await response.Content.ReadAsStringAsync())?.AsObject()
         ?? throw new AssertionException($"{(int)response.StatusCode}: not a JSON object");
 
+    /// <summary>
+    /// A user's tokens from the password grant. First-party scopes only (admin:*, account:*, or none) are asked
+    /// for without a client, as the CLI does (client_id authly-cli); anything else through <see cref="ScriptClientAsync"/>,
+    /// as a script must since the client-less grant yields first-party scopes only.
+    /// </summary>
     public async Task<JsonObject> PasswordTokenAsync(string username = AdminUsername, string password = AdminPassword, string? scope = null)
     {
         var fields = new List<(string, string)> { ("grant_type", "password"), ("username", username), ("password", password) };
         if (scope is not null) fields.Add(("scope", scope));
-        var response = await PostFormAsync("/api/v1/oauth/token", fields.ToArray());
+        var firstParty = scope is null || Scopes.ScopeSet.Parse(scope).All(Scopes.UserScopePolicy.IsFirstParty);
+        HttpResponseMessage response;
+        if (firstParty) response = await PostFormAsync("/api/v1/oauth/token", fields.ToArray());
+        else
+        {
+            var (id, secret) = await ScriptClientAsync();
+            response = await PostFormAsync("/api/v1/oauth/token", Basic(id, secret), fields.ToArray());
+        }
         var body = await response.Content.ReadAsStringAsync();
         Assert.That((int)response.StatusCode, Is.EqualTo(200), body);
         return JsonNode.Parse(body)!.AsObject();
+    }
+
+    /// <summary>Every non-admin scope a test user token may ask for; the script client is registered with these.</summary>
+    public const string ScriptScopes = "openid profile email address phone offline_access read write introspect " +
+        "database:read database:write cache:read cache:write vault:read vault:write";
+
+    private readonly SemaphoreSlim _scriptClientLock = new(1, 1);
+    private (string Id, string Secret)? _scriptClient;
+
+    /// <summary>
+    /// This app's confidential client for the password grant (and refresh) with <see cref="ScriptScopes"/>: the way a
+    /// script or proxy user gets a token for non-first-party scopes. Registered once, on first use.
+    /// </summary>
+    public async Task<(string Id, string Secret)> ScriptClientAsync()
+    {
+        await _scriptClientLock.WaitAsync();
+        try
+        {
+            if (_scriptClient is null)
+            {
+                var (id, secret) = await CreateConfidentialClientAsync(ScriptScopes, ["password", "refresh_token"]);
+                _scriptClient = (id, secret!);
+            }
+            return _scriptClient.Value;
+        }
+        finally { _scriptClientLock.Release(); }
     }
 
     public async Task<string> AdminTokenAsync(string scope = "admin:clients:read admin:clients:write admin:scopes:read admin:scopes:write admin:users:read admin:users:write admin:system:read admin:system:write") =>

@@ -58,7 +58,7 @@ public sealed class PgWireRlsTests
         await using (var first = new NpgsqlCommand("SELECT 1", conn))
             Assert.That(await first.ExecuteScalarAsync(), Is.EqualTo(1));
 
-        var revoked = await _f.Authly.PostFormAsync("/api/v1/oauth/revoke", ("token", token));
+        var revoked = await _f.RevokeAsync(token);
         Assert.That((int)revoked.StatusCode, Is.EqualTo(200));
         _f.Clock.Advance(ProxyTokenValidator.PositiveCacheFor + TimeSpan.FromMilliseconds(1));
 

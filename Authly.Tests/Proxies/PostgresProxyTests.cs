@@ -95,7 +95,7 @@ public sealed class PostgresProxyTests
     {
         var (_, token) = await _f.UserTokenAsync("database:read");
         await ProxyFixture.ExpectAsync(await _f.QueryAsync(token, "SELECT 1"), 200);
-        var revoked = await _f.Authly.PostFormAsync("/api/v1/oauth/revoke", ("token", token));
+        var revoked = await _f.RevokeAsync(token);
         Assert.That((int)revoked.StatusCode, Is.EqualTo(200));
         _f.Clock.Advance(ProxyTokenValidator.PositiveCacheFor + TimeSpan.FromMilliseconds(1));
         await ProxyFixture.ExpectAsync(await _f.QueryAsync(token, "SELECT 1"), 401);
@@ -254,7 +254,7 @@ public sealed class PostgresProxyTests
         var row = body["data"]![0]!.AsObject();
         Assert.That(Str(row, "uid"), Is.EqualTo(user.Id.ToString()));
         Assert.That(Str(row, "un"), Is.EqualTo(user.Username));
-        Assert.That(Str(row, "cid"), Is.EqualTo("authly-cli"));
+        Assert.That(Str(row, "cid"), Is.EqualTo((await _f.Authly.ScriptClientAsync()).Id));
         Assert.That(Str(row, "sc"), Is.EqualTo("database:read"));
         Assert.That(Str(row, "who"), Is.EqualTo("authly_app"));
         Assert.That(Str(row, "ro"), Is.EqualTo("on"));

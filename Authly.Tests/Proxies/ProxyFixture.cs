@@ -66,6 +66,13 @@ internal sealed class ProxyFixture : IAsyncDisposable
         return (user, token);
     }
 
+    /// <summary>RFC 7009 revocation of a user token from <see cref="UserTokenAsync"/>: its client (the app's script client) authenticates.</summary>
+    public async Task<HttpResponseMessage> RevokeAsync(string token)
+    {
+        var (id, secret) = await Authly.ScriptClientAsync();
+        return await Authly.PostFormAsync("/api/v1/oauth/revoke", AuthlyApp.Basic(id, secret), ("token", token));
+    }
+
     public async Task<string> TokenAsync(AuthlyApp.TestUser user, string scope) =>
         AuthlyApp.Str(await Authly.PasswordTokenAsync(user.Username, user.Password, scope), "access_token");
 

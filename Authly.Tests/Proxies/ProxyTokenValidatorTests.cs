@@ -53,7 +53,8 @@ public sealed class ProxyTokenValidatorTests
         var caller = await validator.AuthenticateAsync(_token, CancellationToken.None);
         Assert.That(caller.Subject, Is.EqualTo(_user.Id.ToString()));
         Assert.That(caller.Username, Is.EqualTo(_user.Username));
-        Assert.That(caller.ClientId, Is.EqualTo("authly-cli"));
+        // Scopes other than the first party's come through the app's script client (issue 11).
+        Assert.That(caller.ClientId, Is.EqualTo((await _authly.ScriptClientAsync()).Id));
         Assert.That(caller.Scopes, Is.EquivalentTo(new[] { "database:read", "cache:read" }));
         await validator.AuthenticateAsync(_token, CancellationToken.None);
         Assert.That(counting.Introspections, Is.EqualTo(1), "a second call within the second is answered from the cache");

@@ -145,7 +145,7 @@ public sealed class RedisProxyTests
     {
         var (_, token) = await _f.UserTokenAsync("cache:read");
         await ProxyFixture.ExpectAsync(await _f.CommandAsync(token, "GET", "k"), 200);
-        Assert.That((int)(await _f.Authly.PostFormAsync("/api/v1/oauth/revoke", ("token", token))).StatusCode, Is.EqualTo(200));
+        Assert.That((int)(await _f.RevokeAsync(token)).StatusCode, Is.EqualTo(200));
         _f.Clock.Advance(ProxyTokenValidator.PositiveCacheFor + TimeSpan.FromMilliseconds(1));
         await ProxyFixture.ExpectAsync(await _f.CommandAsync(token, "GET", "k"), 401);
     }
@@ -229,7 +229,7 @@ public sealed class RedisProxyTests
         }
         Assert.That((await Send("AUTH", token)).Text, Is.EqualTo("OK"));
         Assert.That((await Send("GET", "x")).Kind, Is.EqualTo(RespKind.Null));
-        Assert.That((int)(await _f.Authly.PostFormAsync("/api/v1/oauth/revoke", ("token", token))).StatusCode, Is.EqualTo(200));
+        Assert.That((int)(await _f.RevokeAsync(token)).StatusCode, Is.EqualTo(200));
         _f.Clock.Advance(ProxyTokenValidator.PositiveCacheFor + TimeSpan.FromMilliseconds(1));
         var after = await Send("GET", "x");
         Assert.That(after.Kind, Is.EqualTo(RespKind.Error));

@@ -24,11 +24,19 @@ public sealed class PasswordGrantTests
         app.PostFormAsync(TokenPath, [("grant_type", "password"), ("username", username), ("password", password),
             .. scope is null ? Array.Empty<(string, string)>() : [("scope", scope)]]);
 
+    /// <summary>The same request through the app's script client (scopes other than the first party's need a client).</summary>
+    private static async Task<HttpResponseMessage> LoginThroughClientAsync(AuthlyApp app, string username, string password, string? scope = null)
+    {
+        var (id, secret) = await app.ScriptClientAsync();
+        return await app.PostFormAsync(TokenPath, AuthlyApp.Basic(id, secret), [("grant_type", "password"), ("username", username), ("password", password),
+            .. scope is null ? Array.Empty<(string, string)>() : [("scope", scope)]]);
+    }
+
     [Test, Description("RFC 6749 §4.3.3, API.md: access and refresh token, requires_password_change")]
     public async Task PasswordRequest_WithValidCredentials_ReturnsTokensAndPasswordChangeFlag()
     {
         var user = await _app.CreateUserAsync();
-        var body = await OAuthAssert.TokenAsync(await LoginAsync(_app, user.Username, user.Password, "read"));
+        var body = await OAuthAssert.TokenAsync(await LoginAsync(_app, user.Username, user.Password));
         Assert.Multiple(() =>
         {
             Assert.That(body.Select(p => p.Key), Is.EquivalentTo(new[]
@@ -120,16 +128,16 @@ public sealed class PasswordGrantTests
     public async Task PasswordRequest_ByNonAdminAskingForAdminScope_DropsAdminScope()
     {
         var user = await _app.CreateUserAsync();
-        var body = await OAuthAssert.TokenAsync(await LoginAsync(_app, user.Username, user.Password, "write admin:users:read read admin:clients:write"));
-        Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("read write"));
+        var body = await OAuthAssert.TokenAsync(await LoginAsync(_app, user.Username, user.Password, "account:write admin:users:read account:read admin:clients:write"));
+        Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("account:read account:write"));
     }
 
-    [Test, Description("API.md: admin:* scopes are granted to admins")]
+    [Test, Description("API.md: admin:* scopes are granted to admins; without a client, only first-party scopes (issue 11)")]
     public async Task PasswordRequest_ByAdminAskingForAdminScope_GrantsIt()
     {
         var user = await _app.CreateUserAsync(isAdmin: true);
         var body = await OAuthAssert.TokenAsync(await LoginAsync(_app, user.Username, user.Password, "read admin:users:read"));
-        Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("admin:users:read read"));
+        Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("admin:users:read"));
     }
 
     [Test, Description("RFC 6749 §3.3, §5.2: nothing of the requested scope can be granted → invalid_scope")]
@@ -144,9 +152,9 @@ public sealed class PasswordGrantTests
     public async Task PasswordRequest_ByNonAdminAskingForIntrospect_DropsIt()
     {
         var user = await _app.CreateUserAsync();
-        var body = await OAuthAssert.TokenAsync(await LoginAsync(_app, user.Username, user.Password, "read introspect"));
+        var body = await OAuthAssert.TokenAsync(await LoginThroughClientAsync(_app, user.Username, user.Password, "read introspect"));
         Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("read"));
-        var only = await LoginAsync(_app, user.Username, user.Password, "introspect");
+        var only = await LoginThroughClientAsync(_app, user.Username, user.Password, "introspect");
         await OAuthAssert.ErrorAsync(only, HttpStatusCode.BadRequest, "invalid_scope");
     }
 
@@ -154,7 +162,7 @@ public sealed class PasswordGrantTests
     public async Task PasswordRequest_ByAdminAskingForIntrospect_GrantsIt()
     {
         var user = await _app.CreateUserAsync(isAdmin: true);
-        var body = await OAuthAssert.TokenAsync(await LoginAsync(_app, user.Username, user.Password, "introspect"));
+        var body = await OAuthAssert.TokenAsync(await LoginThroughClientAsync(_app, user.Username, user.Password, "introspect"));
         Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("introspect"));
     }
 
@@ -167,21 +175,31 @@ public sealed class PasswordGrantTests
         Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.OK), await created.Content.ReadAsStringAsync());
 
         var user = await _app.CreateUserAsync();
-        var body = await OAuthAssert.TokenAsync(await LoginAsync(_app, user.Username, user.Password, $"read {inactive} no-such-scope"));
+        var body = await OAuthAssert.TokenAsync(await LoginThroughClientAsync(_app, user.Username, user.Password, $"read {inactive} no-such-scope"));
         Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("read"));
     }
 
     [TestCase(null)]
     [TestCase("")]
-    [Description("API.md: empty request → the default scopes")]
+    [Description("API.md: empty request through a client → the default scopes (that the client has)")]
     public async Task PasswordRequest_WithoutScope_GrantsDefaultScopes(string? scope)
     {
         var defaults = await _app.SqlScalarAsync<string>(
             "SELECT string_agg(scope_name, ' ' ORDER BY scope_name COLLATE \"C\") FROM scopes WHERE is_default AND is_active AND scope_name NOT LIKE 'admin:%'");
         Assert.That(defaults, Is.Not.Empty);
         var user = await _app.CreateUserAsync();
-        var body = await OAuthAssert.TokenAsync(await LoginAsync(_app, user.Username, user.Password, scope));
+        var body = await OAuthAssert.TokenAsync(await LoginThroughClientAsync(_app, user.Username, user.Password, scope));
         Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo(defaults));
+    }
+
+    [TestCase(null)]
+    [TestCase("")]
+    [Description("Issue 11: without a client (the CLI), an empty request → the first-party account scopes, never the defaults")]
+    public async Task PasswordRequest_WithoutClientOrScope_GrantsTheAccountScopes(string? scope)
+    {
+        var user = await _app.CreateUserAsync();
+        var body = await OAuthAssert.TokenAsync(await LoginAsync(_app, user.Username, user.Password, scope));
+        Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("account:read account:write"));
     }
 
     [Test, Description("API.md: with a client, the grant is also limited to the client's scopes")]

@@ -250,17 +250,17 @@ public sealed class RefreshTokenGrantTests
     [Test, Description("API.md: POST /api/v1/oauth/refresh (JSON) for the first-party CLI, same rotation rules")]
     public async Task JsonRefreshEndpoint_WithFirstPartyToken_RotatesLikeTheGrant()
     {
-        var login = await _app.PasswordTokenAsync(_user.Username, _user.Password, "read write");
+        var login = await _app.PasswordTokenAsync(_user.Username, _user.Password, "account:read account:write");
         var refresh0 = AuthlyApp.Str(login, "refresh_token");
         var http = _app.CreateClient();
 
         var response = await http.PostAsync("/api/v1/oauth/refresh", JsonContent(new JsonObject
-            { ["grant_type"] = "refresh_token", ["refresh_token"] = refresh0, ["scope"] = "read" }));
+            { ["grant_type"] = "refresh_token", ["refresh_token"] = refresh0, ["scope"] = "account:read" }));
         var body = await OAuthAssert.TokenAsync(response);
         var refresh1 = AuthlyApp.Str(body, "refresh_token");
         Assert.Multiple(() =>
         {
-            Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("read"));
+            Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("account:read"));
             Assert.That(refresh1, Is.Not.EqualTo(refresh0));
         });
 

@@ -32,7 +32,8 @@ public sealed class RevocationTests
     /// <summary>(access, refresh) for the fixture's user: first-party when no client is given.</summary>
     private async Task<(string Access, string Refresh)> LoginAsync((string Id, string Secret)? client = null)
     {
-        (string, string)[] fields = [("grant_type", "password"), ("username", _user.Username), ("password", _user.Password), ("scope", "read")];
+        // Without a client the grant yields first-party scopes only (issue 11).
+        (string, string)[] fields = [("grant_type", "password"), ("username", _user.Username), ("password", _user.Password), ("scope", client is null ? "account:read" : "read")];
         var response = client is { } c ? await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(c.Id, c.Secret), fields) : await _app.PostFormAsync(TokenPath, fields);
         var body = await OAuthAssert.TokenAsync(response);
         return (AuthlyApp.Str(body, "access_token"), AuthlyApp.Str(body, "refresh_token"));

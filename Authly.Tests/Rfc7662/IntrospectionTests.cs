@@ -70,7 +70,8 @@ public sealed class IntrospectionTests
         return body;
     }
 
-    private async Task<JsonObject> UserTokensAsync(string scope = "read write") =>
+    // First-party (CLI) tokens: the client-less password grant yields account:* and admin:* only (issue 11).
+    private async Task<JsonObject> UserTokensAsync(string scope = "account:read account:write") =>
         await _app.PasswordTokenAsync(_user.Username, _user.Password, scope);
 
     // ---- active tokens ----
@@ -86,7 +87,7 @@ public sealed class IntrospectionTests
             var keys = body.Select(p => p.Key).ToList();
             Assert.That(keys, Is.SupersetOf(new[] { "active", "scope", "client_id", "username", "token_type", "exp", "iat", "sub", "aud", "iss", "jti" }));
             Assert.That(keys, Is.SubsetOf(new[] { "active", "scope", "client_id", "username", "token_type", "exp", "iat", "nbf", "sub", "aud", "iss", "jti" }));
-            Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("read write"));
+            Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("account:read account:write"));
             Assert.That(AuthlyApp.Str(body, "client_id"), Is.EqualTo("authly-cli"));
             Assert.That(AuthlyApp.Str(body, "username"), Is.EqualTo(_user.Username));
             Assert.That(AuthlyApp.Str(body, "token_type"), Is.EqualTo("Bearer"));
@@ -103,12 +104,12 @@ public sealed class IntrospectionTests
     [Test, Description("RFC 7662 §2.2: a refresh token introspects too, with token_type refresh_token")]
     public async Task Introspect_ActiveRefreshToken_ReturnsRefreshTokenType()
     {
-        var tokens = await UserTokensAsync("read");
+        var tokens = await UserTokensAsync("account:read");
         var body = await AssertActiveAsync(AuthlyApp.Str(tokens, "refresh_token"));
         Assert.Multiple(() =>
         {
             Assert.That(AuthlyApp.Str(body, "token_type"), Is.EqualTo("refresh_token"));
-            Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("read"));
+            Assert.That(AuthlyApp.Str(body, "scope"), Is.EqualTo("account:read"));
             Assert.That(AuthlyApp.Str(body, "username"), Is.EqualTo(_user.Username));
             Assert.That(AuthlyApp.Str(body, "sub"), Is.EqualTo(_user.Id.ToString()));
             Assert.That(AuthlyApp.Str(body, "iss"), Is.EqualTo(AuthlyApp.Issuer));
@@ -205,7 +206,7 @@ public sealed class IntrospectionTests
     [Test, Description("RFC 7662 §2.2: a real token with its payload changed → inactive")]
     public async Task Introspect_TokenWithAlteredPayload_IsInactive()
     {
-        var parts = AuthlyApp.Str(await UserTokensAsync("read"), "access_token").Split('.');
+        var parts = AuthlyApp.Str(await UserTokensAsync("account:read"), "access_token").Split('.');
         var payload = JsonNode.Parse(Encoding.UTF8.GetString(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(parts[1])))!.AsObject();
         payload["scope"] = "read write admin:users:write";
         await AssertInactiveAsync($"{parts[0]}.{Base64Url(Encoding.UTF8.GetBytes(payload.ToJsonString()))}.{parts[2]}");

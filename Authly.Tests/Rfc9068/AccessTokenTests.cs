@@ -85,13 +85,14 @@ public sealed class AccessTokenTests
         var user = await _app.CreateUserAsync();
         var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var jwt = new JsonWebToken(await UserTokenAsync(_app, user));
+        var scriptClient = (await _app.ScriptClientAsync()).Id;
         Assert.Multiple(() =>
         {
             Assert.That(jwt.Issuer, Is.EqualTo(AuthlyApp.Issuer));
             Assert.That(jwt.Subject, Is.EqualTo(user.Id.ToString()), "sub is the stable user id, not the username");
             Assert.That(jwt.Audiences, Is.EqualTo(new[] { AuthlyApp.Issuer }));
             Assert.That(jwt.Id, Is.Not.Empty);
-            Assert.That(jwt.GetPayloadValue<string>("client_id"), Is.EqualTo("authly-cli"));
+            Assert.That(jwt.GetPayloadValue<string>("client_id"), Is.EqualTo(scriptClient), "read write come through a client (issue 11)");
             Assert.That(jwt.GetPayloadValue<string>("scope"), Is.EqualTo("read write"));
             Assert.That(jwt.GetPayloadValue<string>("username"), Is.EqualTo(user.Username));
             var iat = jwt.GetPayloadValue<long>("iat");

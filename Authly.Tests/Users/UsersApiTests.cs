@@ -35,7 +35,7 @@ public sealed class UsersApiTests
     private async Task<JsonObject> PasswordTokensAsync(TestUsers.TestUser user, string? password = null)
     {
         var response = await _app.PostFormAsync("/api/v1/oauth/token", ("grant_type", "password"), ("username", user.Username),
-            ("password", password ?? user.Password), ("scope", "read"));
+            ("password", password ?? user.Password));
         var text = await response.Content.ReadAsStringAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), text);
         return JsonNode.Parse(text)!.AsObject();

@@ -72,7 +72,8 @@ internal sealed partial class UpstreamAuthly : IAsyncDisposable
     /// <summary>The user signs out everywhere at the upstream (POST /api/v1/auth/logout): every refresh token they hold there dies.</summary>
     public async Task LogoutEverywhereAsync(User user)
     {
-        var token = AuthlyApp.Str(await PasswordTokenAsync(user.Username, user.Password, "openid"), "access_token");
+        // The first-party CLI's kind of token: signing out everywhere needs account:write (issue 11).
+        var token = AuthlyApp.Str(await PasswordTokenAsync(user.Username, user.Password, "account:write"), "access_token");
         using var request = new HttpRequestMessage(HttpMethod.Post, Issuer + "/api/v1/auth/logout");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         Assert.That((int)(await _http.SendAsync(request)).StatusCode, Is.EqualTo(200));

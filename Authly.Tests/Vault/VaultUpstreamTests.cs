@@ -358,8 +358,12 @@ public sealed class VaultUpstreamTests
         var (conflict, body) = await VaultApp.SendAsync(VaultApp.Client(_vault, other), HttpMethod.Post, "/api/v1/vault/tokens", request);
         Assert.That(((int)conflict, AuthlyApp.Str(body, "error_code")), Is.EqualTo((409, "ENTRY_EXISTS")));
 
-        var (_, ownerView) = await VaultApp.SendAsync(VaultApp.Client(_vault, user.Token), HttpMethod.Get, $"/api/v1/vault/tokens/{AuthlyApp.Str(entry, "id")}");
-        Assert.That(ownerView["grants"]!.AsArray().Select(g => g!.GetValue<string>()), Is.EqualTo(new[] { clientId }));
+        var grants = await _vault.SqlScalarAsync<string>("SELECT string_agg(client_id, ' ') FROM vault_entry_grants WHERE entry_id = @Id::uuid",
+            new { Id = AuthlyApp.Str(entry, "id") });
+        Assert.That(grants, Is.EqualTo(clientId));
+        // The owner's token of another client does not reach it (issue 11): the entry is granted to the service only.
+        var (ownerStatus, _) = await VaultApp.SendAsync(VaultApp.Client(_vault, user.Token), HttpMethod.Get, $"/api/v1/vault/tokens/{AuthlyApp.Str(entry, "id")}");
+        Assert.That(ownerStatus, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That((await VaultApp.MintAsync(service, Guid.Parse(AuthlyApp.Str(entry, "id")))).Status, Is.EqualTo(HttpStatusCode.OK));
 
         var (noUser, noUserBody) = await VaultApp.SendAsync(service, HttpMethod.Post, "/api/v1/vault/tokens", new { provider = Provider, refresh_token = "abc" });
