@@ -39,7 +39,11 @@ public sealed record AuthlyOptions
     public IReadOnlyList<IPNetwork> TrustedProxies { get; init; } = [];
     public bool PasswordGrantEnabled { get; init; } = true;
     public bool RegistrationEnabled { get; init; } = true;
-    public bool IntrospectionRequireAuth { get; init; }
+    /// <summary>
+    /// RFC 7662 §2.1 caller authentication for /introspect. AUTHLY_INTROSPECTION_REQUIRE_AUTH;
+    /// the default is true except in embedded and testing mode.
+    /// </summary>
+    public bool IntrospectionRequireAuth { get; init; } = true;
 
     /// <summary>Argon2id cost. Defaults follow OWASP's minimum: m=19 MiB, t=2.</summary>
     public int Argon2OpsLimit { get; init; } = 2;
@@ -53,6 +57,9 @@ public sealed record AuthlyOptions
     public string? VaultEncryptionKey { get; init; }
     /// <summary>AUTHLY_VAULT_PREVIOUS_KEYS: earlier vault keys (comma-separated), still read during a rotation.</summary>
     public IReadOnlyList<string> VaultPreviousKeys { get; init; } = [];
+
+    /// <summary>Settings that are allowed but unsafe: logged once at startup (<see cref="AuthlyStartup"/>).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 
     public TimeSpan AccessTokenLifetime => TimeSpan.FromMinutes(AccessTokenExpireMinutes);
     public TimeSpan RefreshTokenLifetime => TimeSpan.FromDays(RefreshTokenExpireDays);
@@ -110,7 +117,8 @@ public sealed record AuthlyOptions
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),
             PasswordGrantEnabled = reader.Bool("AUTHLY_PASSWORD_GRANT_ENABLED", true),
             RegistrationEnabled = reader.Bool("AUTHLY_REGISTRATION_ENABLED", true),
-            IntrospectionRequireAuth = reader.Bool("AUTHLY_INTROSPECTION_REQUIRE_AUTH", false),
+            // RFC 7662 §2.1/§4: required, except where the server only serves its own machine's tools.
+            IntrospectionRequireAuth = reader.Bool("AUTHLY_INTROSPECTION_REQUIRE_AUTH", mode is not (AuthlyMode.Embedded or AuthlyMode.Testing)),
             Argon2OpsLimit = reader.Int("AUTHLY_ARGON2_OPSLIMIT", 2, 1, 20),
             Argon2MemLimitKiB = reader.Int("AUTHLY_ARGON2_MEMLIMIT_KIB", 19456, 8192, 4 * 1024 * 1024),
             LogLevel = reader.OneOf("LOG_LEVEL", "Information", "Trace", "Debug", "Information", "Warning", "Error", "Critical"),
@@ -135,7 +143,20 @@ public sealed record AuthlyOptions
                          "Set AUTHLY_ALLOW_INSECURE_DEFAULTS=true only for a throwaway setup, or use AUTHLY_MODE=embedded.");
 
         if (problems.Count > 0) throw new AuthlyConfigurationException(problems);
-        return options;
+        return options with { Warnings = Warn(options, explicitIntrospection: Blank(get("AUTHLY_INTROSPECTION_REQUIRE_AUTH")) is not null) };
+    }
+
+    private static List<string> Warn(AuthlyOptions o, bool explicitIntrospection)
+    {
+        var warnings = new List<string>();
+        if (!o.IntrospectionRequireAuth && o.Mode is AuthlyMode.Production or AuthlyMode.Cli)
+            warnings.Add("INSECURE: AUTHLY_INTROSPECTION_REQUIRE_AUTH=false in production mode. Anyone who can reach /api/v1/oauth/introspect " +
+                         "can test stolen or guessed tokens and read whose they are and what they allow (RFC 7662 §2.1 and §4 require " +
+                         "authentication). Remove the setting and give resource servers a confidential client or a token with the 'introspect' scope.");
+        else if (!o.IntrospectionRequireAuth && (o.Mode == AuthlyMode.Embedded || explicitIntrospection))
+            warnings.Add($"Introspection answers unauthenticated callers ({o.Mode.ToString().ToLowerInvariant()} mode; rate limited per address). " +
+                         "Before this server is reachable by others, set AUTHLY_INTROSPECTION_REQUIRE_AUTH=true or run it in production mode.");
+        return warnings;
     }
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
