@@ -61,6 +61,9 @@ public sealed record AuthlyOptions
     /// <summary>Settings that are allowed but unsafe: logged once at startup (<see cref="AuthlyStartup"/>).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
+    /// <summary>JWT_SECRET_KEY's minimum length outside testing mode (it is 256 bits of randomness as hex or base64).</summary>
+    public const int MinimumSecretLength = 32;
+
     public TimeSpan AccessTokenLifetime => TimeSpan.FromMinutes(AccessTokenExpireMinutes);
     public TimeSpan RefreshTokenLifetime => TimeSpan.FromDays(RefreshTokenExpireDays);
 
@@ -132,7 +135,13 @@ public sealed record AuthlyOptions
             problems.Add("AUTHLY_ADMIN_USERNAME is longer than 64 characters.");
         if (options.AdminPassword is { Length: < 8 })
             problems.Add("AUTHLY_ADMIN_PASSWORD must be at least 8 characters.");
-        if (options.SigningAlgorithm == "HS256" && options.JwtSecretKey.Length < 32)
+        // JWT_SECRET_KEY keys HS256 and derives the CSRF key and the key that seals the signing keys:
+        // a short one can be guessed offline from any CSRF token or HS256 token. Testing mode only
+        // keeps short fixture secrets usable. The value is never quoted back.
+        if (modeIsValid && mode != AuthlyMode.Testing && options.JwtSecretKey.Length < MinimumSecretLength)
+            problems.Add($"JWT_SECRET_KEY must be at least {MinimumSecretLength} characters (it has {options.JwtSecretKey.Length}): it derives the CSRF " +
+                         "and signing-key encryption keys. Generate one with 'openssl rand -hex 32'.");
+        else if (options.SigningAlgorithm == "HS256" && options.JwtSecretKey.Length < MinimumSecretLength)
             problems.Add("AUTHLY_SIGNING_ALGORITHM=HS256 needs a JWT_SECRET_KEY of at least 32 characters.");
 
         // Outside embedded/testing the shipped secrets would let anyone who read this source forge keys.
