@@ -38,6 +38,7 @@ public sealed class AuthlyStartup(Migrator migrator, AdminBootstrap bootstrap, S
         if (options.RedisUrl is null)
             log.LogWarning("REDIS_URL is not set: rate limits, lockouts and cache invalidation are kept in this process only. " +
                            "That is fine for one node; set REDIS_URL before running more than one.");
+        foreach (var warning in options.Warnings) log.LogWarning("{Warning}", warning);
         if (options.UsesInsecureDefaults)
             log.LogWarning("Using the shipped default JWT secrets (mode {Mode}). Never expose this server: set JWT_SECRET_KEY and JWT_REFRESH_SECRET_KEY.", options.Mode);
         return admin;

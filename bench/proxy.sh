@@ -105,10 +105,10 @@ AUTHLY_ADMIN_PASSWORD="$admin_password" RATE_LIMIT_MAX_REQUESTS=0 \
 server_pid=$!
 wait_for "$base/health/ready" "$server_pid" "$results/server.log" "the server"
 
-# The banner names the embedded services: "  PostgreSQL postgresql://…" and "  Redis      redis://…".
-database_url=$(sed -n 's/^ *PostgreSQL *\(postgres[a-z]*:\/\/.*\)$/\1/p' "$results/server.log" | head -1)
-redis_url=$(sed -n 's/^ *Redis *\(rediss*:\/\/.*\)$/\1/p' "$results/server.log" | head -1)
-[[ -n "$database_url" && -n "$redis_url" ]] || { echo "bench-proxy: no PostgreSQL/Redis URL in the server's banner" >&2; exit 2; }
+# The banner shows no passwords: the embedded services' URLs are in a 0600 file in the data dir.
+database_url=$(sed -n 's/^DATABASE_URL=//p' "$data_dir/authly/credentials.env")
+redis_url=$(sed -n 's/^REDIS_URL=//p' "$data_dir/authly/credentials.env")
+[[ -n "$database_url" && -n "$redis_url" ]] || { echo "bench-proxy: no DATABASE_URL/REDIS_URL in $data_dir/authly/credentials.env" >&2; exit 2; }
 # postgresql://user:password@host:port/database and redis://[user]:password@host:port[/db]
 pg_user=$(sed -n 's|^[a-z]*://\([^:@/]*\).*|\1|p' <<<"$database_url")
 pg_db=$(sed -n 's|^[a-z]*://[^/]*/\([^?]*\).*|\1|p' <<<"$database_url")
@@ -132,6 +132,15 @@ token=$(curl -sf "$base/api/v1/oauth/token" -u "$(json_field client_id <<<"$clie
   -d grant_type=password -d username=admin --data-urlencode "password=$admin_password" \
   --data-urlencode "scope=database:read cache:read cache:write" | json_field access_token)
 [[ -n "$token" ]] || { echo "bench-proxy: no token from the password grant" >&2; exit 2; }
+# The proxies introspect as a confidential client, as they must against a production Authly (RFC 7662 §2.1).
+admin_token=$(curl -sf "$base/api/v1/oauth/token" -d grant_type=password -d username=admin \
+  --data-urlencode "password=$admin_password" -d scope=admin:clients:write | json_field access_token)
+proxy_client=$(curl -sf "$base/admin/clients" -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+  -d '{"client_name":"bench-proxy","client_type":"confidential","scope":"read","grant_types":["client_credentials"]}')
+AUTHLY_PROXY_CLIENT_ID=$(json_field client_id <<<"$proxy_client")
+AUTHLY_PROXY_CLIENT_SECRET=$(json_field client_secret <<<"$proxy_client")
+[[ -n "$AUTHLY_PROXY_CLIENT_ID" && -n "$AUTHLY_PROXY_CLIENT_SECRET" ]] || { echo "bench-proxy: could not create the proxies' client" >&2; exit 2; }
+export AUTHLY_PROXY_CLIENT_ID AUTHLY_PROXY_CLIENT_SECRET
 
 # The PostgreSQL proxy refuses a superuser login and needs --role: a login that can do nothing but
 # become a role with no rights on Authly's tables (as examples/postgres-proxy-rls.sql sets up).

@@ -92,7 +92,9 @@ client_secret=$(json_field client_secret <<<"$client")
 basic="Basic $(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)"
 access_token=$(curl -sf "$base/api/v1/oauth/token" -H "Authorization: $basic" -d grant_type=client_credentials | json_field access_token)
 [[ -n "$client_id" && -n "$access_token" ]] || { echo "bench: could not create the bench client or its token" >&2; exit 2; }
-database_url=$(sed -n 's/^ *PostgreSQL *\(postgresql:.*\)$/\1/p' "$results/server.log" | head -1)
+# The banner shows no passwords; the embedded services' URLs are in a 0600 file in the data dir.
+database_url=$(sed -n 's/^DATABASE_URL=//p' "$data_dir/authly/credentials.env")
+[[ -n "$database_url" ]] || { echo "bench: no DATABASE_URL in $data_dir/authly/credentials.env" >&2; exit 2; }
 
 # What the server asked PostgreSQL during a scenario. PostgreSQL publishes a backend's counters
 # within 10 s of it going idle (SETTLE). Each snapshot reads the tables' scan counts (one
@@ -181,7 +183,8 @@ scenario client_credentials /api/v1/oauth/token "grant_type=client_credentials" 
 issuance_best=$best_rps
 issuance_cpu_us=$best_cpu_us
 snapshot "$results/db-1"
-scenario introspection /api/v1/oauth/introspect "token=$access_token" "" '"active":true'
+# Authenticated as a resource server is (RFC 7662 §2.1), with the bench client's credentials.
+scenario introspection /api/v1/oauth/introspect "token=$access_token" "$basic" '"active":true'
 introspection_best=$best_rps
 snapshot "$results/db-2"
 

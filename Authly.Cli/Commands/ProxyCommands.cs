@@ -120,8 +120,9 @@ public static class ProxyCommands
                 return 2;
             }
             if (options.ClientId is null)
-                Console.WriteLine("note: introspecting without client credentials; if Authly sets AUTHLY_INTROSPECTION_REQUIRE_AUTH=true, " +
-                                  "set AUTHLY_PROXY_CLIENT_ID and AUTHLY_PROXY_CLIENT_SECRET");
+                Console.Error.WriteLine("warning: no AUTHLY_PROXY_CLIENT_ID/AUTHLY_PROXY_CLIENT_SECRET: introspection is anonymous, which Authly " +
+                                        "answers only in embedded or testing mode (RFC 7662 §2.1); against a production Authly every token " +
+                                        "check fails (503) until they name a confidential client");
             try
             {
                 var level = Environment.GetEnvironmentVariable("LOG_LEVEL") is { Length: > 0 } l && Enum.TryParse<LogLevel>(l, ignoreCase: true, out var parsed)

@@ -118,10 +118,12 @@ public static class ServeCommand
               Docs       {baseUrl}/docs
               Health     {baseUrl}/health
             """);
+        // Never the passwords: a banner ends up in scrollback, CI logs and log collectors.
         if (services is not null)
             Console.WriteLine($"""
-                  PostgreSQL {services.DatabaseUrl}
-                  Redis      {services.RedisUrl}
+                  PostgreSQL {services.DatabaseDisplayUrl}
+                  Redis      {services.RedisDisplayUrl}
+                  Passwords  {services.CredentialsFile} (owner only: DATABASE_URL and REDIS_URL)
                   Data dir   {services.DataDir}
                 """);
         Console.WriteLine($"""

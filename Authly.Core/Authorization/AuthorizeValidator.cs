@@ -23,8 +23,7 @@ public sealed class AuthorizeValidator(ClientStore clients, ScopeStore scopeStor
         string redirectUri;
         if (p.TryGetValue("redirect_uri", out var given) && given.Length > 0)
         {
-            // RFC 6749 §3.1.2.3 / OAuth 2.1 §2.3.1: exact string comparison with a registered URI.
-            if (!client.RedirectUris.Contains(given, StringComparer.Ordinal))
+            if (!ClientRules.MatchesRegisteredRedirectUri(client.RedirectUris, given))
                 throw new AuthorizeError("The redirect_uri is not registered for this client.");
             redirectUri = given;
         }

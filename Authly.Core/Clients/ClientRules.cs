@@ -31,6 +31,47 @@ public static class ClientRules
         return parsed.Scheme.Contains('.') ? null : "must use https, loopback http, or a private-use scheme such as com.example.app";
     }
 
+    /// <summary>
+    /// Is <paramref name="given"/> (an authorization request's redirect_uri) one of the client's?
+    /// RFC 6749 §3.1.2.3 / OAuth 2.1 §2.3.1 / RFC 9700 §4.1.3: exact string comparison, with the one
+    /// exception of RFC 8252 §7.3: for a loopback IP redirect (http, host 127.0.0.1 or [::1]) the
+    /// port may be any, because a native app listens on whatever port it was given. Path and query
+    /// stay exact; localhost (a name, RFC 8252 §8.3), https and every other host get no freedom.
+    /// </summary>
+    public static bool MatchesRegisteredRedirectUri(IReadOnlyCollection<string> registered, string given)
+    {
+        if (registered.Contains(given, StringComparer.Ordinal)) return true;
+        if (SplitLoopbackPort(given) is not { } loopback) return false;
+        return registered.Any(r => SplitLoopbackPort(r) is { } other && other == loopback);
+    }
+
+    private static readonly string[] LoopbackIpLiterals = ["127.0.0.1", "[::1]"];
+
+    /// <summary>
+    /// "http://127.0.0.1[:port]rest" or "http://[::1][:port]rest" → (host, rest), where rest is empty
+    /// or starts the path or query; anything else (another spelling of the host, userinfo, a port
+    /// that is not a plain number from 1 to 65535) → null. Exactly as written: no normalisation.
+    /// </summary>
+    private static (string Host, string PathAndQuery)? SplitLoopbackPort(string uri)
+    {
+        foreach (var host in LoopbackIpLiterals)
+        {
+            var prefix = "http://" + host;
+            if (!uri.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            var i = prefix.Length;
+            if (i < uri.Length && uri[i] == ':')
+            {
+                var start = ++i;
+                while (i < uri.Length && char.IsAsciiDigit(uri[i])) i++;
+                var port = uri[start..i];
+                if (port.Length is 0 or > 5 || port[0] == '0' || int.Parse(port, System.Globalization.CultureInfo.InvariantCulture) > 65535) return null;
+            }
+            var rest = uri[i..];
+            return rest.Length == 0 || rest[0] is '/' or '?' ? (host, rest) : null;
+        }
+        return null;
+    }
+
     public static void Validate(ClientRegistration r, bool isCreate)
     {
         if (isCreate && string.IsNullOrWhiteSpace(r.ClientName)) throw new ClientValidationException("client_name", "client_name is required");

@@ -41,7 +41,11 @@ public sealed record AuthlyOptions
     public IReadOnlyList<IPNetwork> TrustedProxies { get; init; } = [];
     public bool PasswordGrantEnabled { get; init; } = true;
     public bool RegistrationEnabled { get; init; } = true;
-    public bool IntrospectionRequireAuth { get; init; }
+    /// <summary>
+    /// RFC 7662 §2.1 caller authentication for /introspect. AUTHLY_INTROSPECTION_REQUIRE_AUTH;
+    /// the default is true except in embedded and testing mode.
+    /// </summary>
+    public bool IntrospectionRequireAuth { get; init; } = true;
 
     /// <summary>Argon2id cost. Defaults follow OWASP's minimum: m=19 MiB, t=2.</summary>
     public int Argon2OpsLimit { get; init; } = 2;
@@ -55,6 +59,12 @@ public sealed record AuthlyOptions
     public string? VaultEncryptionKey { get; init; }
     /// <summary>AUTHLY_VAULT_PREVIOUS_KEYS: earlier vault keys (comma-separated), still read during a rotation.</summary>
     public IReadOnlyList<string> VaultPreviousKeys { get; init; } = [];
+
+    /// <summary>Settings that are allowed but unsafe: logged once at startup (<see cref="AuthlyStartup"/>).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>JWT_SECRET_KEY's minimum length outside testing mode (it is 256 bits of randomness as hex or base64).</summary>
+    public const int MinimumSecretLength = 32;
 
     public TimeSpan AccessTokenLifetime => TimeSpan.FromMinutes(AccessTokenExpireMinutes);
     public TimeSpan RefreshTokenLifetime => TimeSpan.FromDays(RefreshTokenExpireDays);
@@ -113,7 +123,8 @@ public sealed record AuthlyOptions
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),
             PasswordGrantEnabled = reader.Bool("AUTHLY_PASSWORD_GRANT_ENABLED", true),
             RegistrationEnabled = reader.Bool("AUTHLY_REGISTRATION_ENABLED", true),
-            IntrospectionRequireAuth = reader.Bool("AUTHLY_INTROSPECTION_REQUIRE_AUTH", false),
+            // RFC 7662 §2.1/§4: required, except where the server only serves its own machine's tools.
+            IntrospectionRequireAuth = reader.Bool("AUTHLY_INTROSPECTION_REQUIRE_AUTH", mode is not (AuthlyMode.Embedded or AuthlyMode.Testing)),
             Argon2OpsLimit = reader.Int("AUTHLY_ARGON2_OPSLIMIT", 2, 1, 20),
             Argon2MemLimitKiB = reader.Int("AUTHLY_ARGON2_MEMLIMIT_KIB", 19456, 8192, 4 * 1024 * 1024),
             LogLevel = reader.OneOf("LOG_LEVEL", "Information", "Trace", "Debug", "Information", "Warning", "Error", "Critical"),
@@ -127,7 +138,13 @@ public sealed record AuthlyOptions
             problems.Add("AUTHLY_ADMIN_USERNAME is longer than 64 characters.");
         if (options.AdminPassword is { Length: < 8 })
             problems.Add("AUTHLY_ADMIN_PASSWORD must be at least 8 characters.");
-        if (options.SigningAlgorithm == "HS256" && options.JwtSecretKey.Length < 32)
+        // JWT_SECRET_KEY keys HS256 and derives the CSRF key and the key that seals the signing keys:
+        // a short one can be guessed offline from any CSRF token or HS256 token. Testing mode only
+        // keeps short fixture secrets usable. The value is never quoted back.
+        if (modeIsValid && mode != AuthlyMode.Testing && options.JwtSecretKey.Length < MinimumSecretLength)
+            problems.Add($"JWT_SECRET_KEY must be at least {MinimumSecretLength} characters (it has {options.JwtSecretKey.Length}): it derives the CSRF " +
+                         "and signing-key encryption keys. Generate one with 'openssl rand -hex 32'.");
+        else if (options.SigningAlgorithm == "HS256" && options.JwtSecretKey.Length < MinimumSecretLength)
             problems.Add("AUTHLY_SIGNING_ALGORITHM=HS256 needs a JWT_SECRET_KEY of at least 32 characters.");
 
         // Outside embedded/testing the shipped secrets would let anyone who read this source forge keys.
@@ -138,7 +155,20 @@ public sealed record AuthlyOptions
                          "Set AUTHLY_ALLOW_INSECURE_DEFAULTS=true only for a throwaway setup, or use AUTHLY_MODE=embedded.");
 
         if (problems.Count > 0) throw new AuthlyConfigurationException(problems);
-        return options;
+        return options with { Warnings = Warn(options, explicitIntrospection: Blank(get("AUTHLY_INTROSPECTION_REQUIRE_AUTH")) is not null) };
+    }
+
+    private static List<string> Warn(AuthlyOptions o, bool explicitIntrospection)
+    {
+        var warnings = new List<string>();
+        if (!o.IntrospectionRequireAuth && o.Mode is AuthlyMode.Production or AuthlyMode.Cli)
+            warnings.Add("INSECURE: AUTHLY_INTROSPECTION_REQUIRE_AUTH=false in production mode. Anyone who can reach /api/v1/oauth/introspect " +
+                         "can test stolen or guessed tokens and read whose they are and what they allow (RFC 7662 §2.1 and §4 require " +
+                         "authentication). Remove the setting and give resource servers a confidential client or a token with the 'introspect' scope.");
+        else if (!o.IntrospectionRequireAuth && (o.Mode == AuthlyMode.Embedded || explicitIntrospection))
+            warnings.Add($"Introspection answers unauthenticated callers ({o.Mode.ToString().ToLowerInvariant()} mode; rate limited per address). " +
+                         "Before this server is reachable by others, set AUTHLY_INTROSPECTION_REQUIRE_AUTH=true or run it in production mode.");
+        return warnings;
     }
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();

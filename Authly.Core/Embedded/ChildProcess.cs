@@ -76,9 +76,29 @@ internal static class ChildProcess
         throw new TimeoutException($"{name} did not accept connections on port {port} within {timeout.TotalSeconds:0} s:{Environment.NewLine}{log()}");
     }
 
+    public const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode GroupOrOther = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
+                                              UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    /// <summary>Writes a file created 0600 (never readable by others, not even between create and chmod).</summary>
     public static void WriteSecretFile(string path, string content)
     {
-        File.WriteAllText(path, content);
+        using (var stream = new FileStream(path, new FileStreamOptions
+               {
+                   Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+               }))
+        using (var writer = new StreamWriter(stream)) writer.Write(content);
+        // An existing file keeps its mode on truncation: close it too.
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    /// <summary>A directory for the owner alone (0700), and nothing inside it open to group or others (older data dirs).</summary>
+    public static void CloseDirectory(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        File.SetUnixFileMode(dir, OwnerOnly);
+        foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos("*", SearchOption.AllDirectories))
+            if ((entry.UnixFileMode & GroupOrOther) != 0 && entry.LinkTarget is null)
+                entry.UnixFileMode &= ~GroupOrOther;
     }
 }

@@ -23,6 +23,8 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     public int Port { get; }
     public string Password { get; }
     public string ServerUrl(string database) => $"postgresql://{Superuser}:{Uri.EscapeDataString(Password)}@127.0.0.1:{Port}/{database}";
+    /// <summary>The same URL without the password: for banners and logs.</summary>
+    public string DisplayUrl(string database) => $"postgresql://{Superuser}@127.0.0.1:{Port}/{database}";
 
     private EmbeddedPostgres(Process process, string binDir, string pgData, int port, string password, ConcurrentQueue<string> log, string listen)
         => (_process, _binDir, _pgData, Port, Password, _log, _listen) = (process, binDir, pgData, port, password, log, listen);
@@ -104,7 +106,9 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     private static Process Launch(string binDir, string pgData, int port, string listen, ConcurrentQueue<string> log)
     {
         var psi = ChildProcess.StartInfo(Path.Combine(binDir, "postgres"),
+            // The socket lives in the 0700 cluster directory; 0700 on the socket itself as well (default 0777).
             ["-D", pgData, "-p", port.ToString(), "-c", $"listen_addresses={listen}", "-c", $"unix_socket_directories={pgData}",
+             "-c", "unix_socket_permissions=0700",
              "-c", "max_connections=200", "-c", "logging_collector=off"], ChildProcess.IsRoot ? SystemUser : null);
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) => Keep(log, e.Data);

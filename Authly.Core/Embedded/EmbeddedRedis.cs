@@ -4,7 +4,12 @@ using Authly.Security;
 
 namespace Authly.Embedded;
 
-/// <summary>A private redis-server on a free loopback port, with a password and an append-only file under the data directory.</summary>
+/// <summary>
+/// A private redis-server on a free loopback port, with a password and an append-only file under
+/// the data directory. The append-only file holds every counter key (login:&lt;name&gt; for each
+/// username tried), so its directory is 0700 and Redis runs with umask 077: the files it creates
+/// later (AOF rewrites, RDB) are 0600 too.
+/// </summary>
 public sealed class EmbeddedRedis : IAsyncDisposable
 {
     private Process _process;
@@ -29,7 +34,7 @@ public sealed class EmbeddedRedis : IAsyncDisposable
     {
         var binary = FindBinary();
         var dir = Path.Combine(Path.GetFullPath(dataDir), "redis");
-        Directory.CreateDirectory(dir);
+        ChildProcess.CloseDirectory(dir);
         var passwordFile = Path.Combine(EmbeddedServices.SecretsDir(dataDir), "redis.password");
         if (!File.Exists(passwordFile)) ChildProcess.WriteSecretFile(passwordFile, OpaqueToken.New(24));
         var password = File.ReadAllText(passwordFile).Trim();
@@ -48,7 +53,8 @@ public sealed class EmbeddedRedis : IAsyncDisposable
 
     private static Process Launch(string binary, string conf, ConcurrentQueue<string> log)
     {
-        var process = new Process { StartInfo = ChildProcess.StartInfo(binary, [conf], null), EnableRaisingEvents = true };
+        // Redis has no umask setting; a shell sets it and then becomes redis-server (same pid, so signals reach Redis).
+        var process = new Process { StartInfo = ChildProcess.StartInfo("/bin/sh", ["-c", "umask 077 && exec \"$0\" \"$@\"", binary, conf], null), EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) log.Enqueue(e.Data); while (log.Count > 200) log.TryDequeue(out string? _); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) log.Enqueue(e.Data); while (log.Count > 200) log.TryDequeue(out string? _); };
         process.Start();

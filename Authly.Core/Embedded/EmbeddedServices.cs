@@ -13,6 +13,11 @@ public sealed class EmbeddedServices : IAsyncDisposable
     public string DataDir { get; }
     public string DatabaseUrl { get; }
     public string RedisUrl => Redis.Url;
+    /// <summary>Where DATABASE_URL and REDIS_URL (with their passwords) are written for the owner: &lt;data-dir&gt;/authly/credentials.env, 0600.</summary>
+    public string CredentialsFile => Path.Combine(DataDir, "authly", "credentials.env");
+    /// <summary>The service addresses without passwords, for banners.</summary>
+    public string DatabaseDisplayUrl { get; }
+    public string RedisDisplayUrl => $"redis://127.0.0.1:{Redis.Port}";
     /// <summary>JWT_SECRET_KEY for this data directory: generated once and kept, so stored signing keys stay readable.</summary>
     public string JwtSecret { get; }
     public string JwtRefreshSecret { get; }
@@ -21,6 +26,7 @@ public sealed class EmbeddedServices : IAsyncDisposable
     {
         (DataDir, Postgres, Redis, JwtSecret, JwtRefreshSecret) = (dataDir, pg, redis, jwt, jwtRefresh);
         DatabaseUrl = pg.ServerUrl(database);
+        DatabaseDisplayUrl = pg.DisplayUrl(database);
     }
 
     /// <summary>Fixed ports (0 = a free one) and the address PostgreSQL and Redis listen on (loopback unless asked).</summary>
@@ -30,8 +36,7 @@ public sealed class EmbeddedServices : IAsyncDisposable
     public static string SecretsDir(string dataDir)
     {
         var dir = Path.Combine(Path.GetFullPath(dataDir), "authly");
-        Directory.CreateDirectory(dir);
-        File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        ChildProcess.CloseDirectory(dir);
         return dir;
     }
 
@@ -39,9 +44,7 @@ public sealed class EmbeddedServices : IAsyncDisposable
     {
         options ??= new Options();
         dataDir = Path.GetFullPath(dataDir);
-        Directory.CreateDirectory(dataDir);
-        File.SetUnixFileMode(dataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
-                                      UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        await CloseDataDirectoryAsync(dataDir, ct);
         var jwt = Secret(Path.Combine(SecretsDir(dataDir), "jwt.secret"));
         var jwtRefresh = Secret(Path.Combine(SecretsDir(dataDir), "jwt-refresh.secret"));
         var pgTask = EmbeddedPostgres.StartAsync(dataDir, ct, options.PostgresPort, options.Listen);
@@ -53,7 +56,28 @@ public sealed class EmbeddedServices : IAsyncDisposable
         try { redis = await redisTask; }
         catch { await pg.DisposeAsync(); throw; }
         await pg.EnsureDatabaseAsync(database, null, ct);
-        return new EmbeddedServices(dataDir, pg, redis, database, jwt, jwtRefresh);
+        var services = new EmbeddedServices(dataDir, pg, redis, database, jwt, jwtRefresh);
+        ChildProcess.WriteSecretFile(services.CredentialsFile,
+            "# Written by Authly's embedded mode at each start (the ports may change). Owner only: keep it so.\n" +
+            $"DATABASE_URL={services.DatabaseUrl}\nREDIS_URL={services.RedisUrl}\n");
+        return services;
+    }
+
+    /// <summary>
+    /// The data directory is the owner's alone (0700). As root, PostgreSQL runs as the postgres
+    /// system user, which must pass through it to its own 0700 cluster: then the directory belongs
+    /// to the postgres group with search permission only (0710), still closed to everyone else.
+    /// </summary>
+    private static async Task CloseDataDirectoryAsync(string dataDir, CancellationToken ct)
+    {
+        Directory.CreateDirectory(dataDir);
+        var mode = ChildProcess.OwnerOnly;
+        if (ChildProcess.IsRoot)
+        {
+            await ChildProcess.RunCheckedAsync("chgrp", ["postgres", dataDir], null, ct);
+            mode |= UnixFileMode.GroupExecute;
+        }
+        File.SetUnixFileMode(dataDir, mode);
     }
 
     private static string Secret(string path)

@@ -7,8 +7,9 @@ namespace Authly.Tokens;
 
 /// <summary>
 /// RFC 7662 §2.1 caller authentication for introspection: a confidential client's credentials,
-/// or a bearer token carrying the 'introspect' scope. Unauthenticated calls are allowed while
-/// AUTHLY_INTROSPECTION_REQUIRE_AUTH=false (Authly's proxies and scripts) and are rate limited per IP.
+/// or a bearer token carrying the 'introspect' scope. Unauthenticated calls are allowed only while
+/// AUTHLY_INTROSPECTION_REQUIRE_AUTH=false (the default in embedded and testing mode; production
+/// warns loudly) and are rate limited per IP. A public client's id is no authentication: it is refused.
 /// </summary>
 public sealed class IntrospectionAccess(ClientAuthenticator authenticator, TokenIntrospection introspection, RateLimiter limiter, AuthlyOptions options)
 {

@@ -49,7 +49,8 @@ public sealed class AuthlyOptionsTests
             Assert.That(o.TrustedProxies, Is.Empty);
             Assert.That(o.PasswordGrantEnabled, Is.True);
             Assert.That(o.RegistrationEnabled, Is.True);
-            Assert.That(o.IntrospectionRequireAuth, Is.False);
+            Assert.That(o.IntrospectionRequireAuth, Is.True);
+            Assert.That(o.Warnings, Is.Empty);
             Assert.That(o.SigningAlgorithm, Is.EqualTo("RS256"));
             Assert.That(o.Argon2OpsLimit, Is.EqualTo(2));
             Assert.That(o.Argon2MemLimitKiB, Is.EqualTo(19456));
@@ -232,6 +233,40 @@ public sealed class AuthlyOptionsTests
     {
         var o = Load(("AUTHLY_MODE", "production"), ("JWT_SECRET_KEY", Secret), ("JWT_REFRESH_SECRET_KEY", RefreshSecret));
         Assert.That(o.UsesInsecureDefaults, Is.False);
+    }
+
+    [TestCase("production", true)]
+    [TestCase("cli", true)]
+    [TestCase("embedded", false)]
+    [TestCase("testing", false)]
+    [Description("RFC 7662 §2.1: introspection needs caller authentication unless the server only serves its own machine")]
+    public void Load_IntrospectionAuthentication_IsRequiredByDefaultOutsideEmbeddedAndTesting(string mode, bool required)
+    {
+        var o = Load(("AUTHLY_MODE", mode), ("JWT_SECRET_KEY", Secret), ("JWT_REFRESH_SECRET_KEY", RefreshSecret));
+        Assert.That(o.IntrospectionRequireAuth, Is.EqualTo(required));
+    }
+
+    [TestCase("production", "false", "INSECURE")]
+    [TestCase("cli", "false", "INSECURE")]
+    [TestCase("embedded", null, "embedded mode")]
+    [TestCase("embedded", "false", "embedded mode")]
+    [TestCase("testing", "false", "testing mode")]
+    [Description("RFC 7662 §4: open introspection is said once at start, loudly where it is a choice against the default")]
+    public void Load_OpenIntrospection_GivesOneWarning(string mode, string? setting, string says)
+    {
+        var o = Load(("AUTHLY_MODE", mode), ("JWT_SECRET_KEY", Secret), ("JWT_REFRESH_SECRET_KEY", RefreshSecret), ("AUTHLY_INTROSPECTION_REQUIRE_AUTH", setting));
+        Assert.That(o.IntrospectionRequireAuth, Is.False);
+        Assert.That(o.Warnings, Has.Count.EqualTo(1));
+        Assert.That(o.Warnings[0], Does.Contain(says).And.Contain("AUTHLY_INTROSPECTION_REQUIRE_AUTH"));
+    }
+
+    [TestCase("testing", null)]
+    [TestCase("embedded", "true")]
+    [TestCase("production", "true")]
+    public void Load_IntrospectionAuthRequiredOrTestingDefault_GivesNoWarning(string mode, string? setting)
+    {
+        var o = Load(("AUTHLY_MODE", mode), ("JWT_SECRET_KEY", Secret), ("JWT_REFRESH_SECRET_KEY", RefreshSecret), ("AUTHLY_INTROSPECTION_REQUIRE_AUTH", setting));
+        Assert.That(o.Warnings, Is.Empty);
     }
 
     [Test]

@@ -181,8 +181,23 @@ fi
 for ((i = 0; i < 20; i++)); do grep -q "standalone is ready" "$work/run1.log" && break; sleep 0.5; done
 check "banner: printed with API, docs, health, PostgreSQL and Redis URLs" bash -c "
   grep -q 'standalone is ready' '$work/run1.log' && grep -q '/api/v1' '$work/run1.log' && grep -q '/docs' '$work/run1.log' &&
-  grep -q '/health' '$work/run1.log' && grep -q 'postgresql://authly:.*@127.0.0.1:$pg_port/authly' '$work/run1.log' &&
-  grep -q 'redis://:.*@127.0.0.1:$redis_port' '$work/run1.log' && grep -q 'run-end-to-end-test' '$work/run1.log'"
+  grep -q '/health' '$work/run1.log' && grep -q 'postgresql://authly@127.0.0.1:$pg_port/authly' '$work/run1.log' &&
+  grep -q 'redis://127.0.0.1:$redis_port' '$work/run1.log' && grep -q 'run-end-to-end-test' '$work/run1.log' &&
+  grep -q '$data/authly/credentials.env' '$work/run1.log'"
+no_password_logged() {
+  local name
+  for name in postgres.password redis.password jwt.secret jwt-refresh.secret; do
+    ! grep -qF -- "$(cat "$data/authly/$name")" "$work/run1.log" || { echo "$name is in the log"; return 1; }
+  done
+}
+check "banner and log: no PostgreSQL, Redis or JWT secret printed (they stay in 0600 files)" no_password_logged
+data_closed() {
+  local open
+  open=$(find "$data" -perm /g+rw,o+rwx -printf '%m %p\n' 2>&1 | head -5)
+  [[ -z $open && $(stat -c %a "$data") == 700 && $(stat -c %a "$data/authly/credentials.env") == 600 ]] ||
+    { echo "open to others: ${open:-$(stat -c '%a %n' "$data" "$data/authly/credentials.env")}"; return 1; }
+}
+check "data: $data is 0700 and nothing in it (Redis AOF, secrets, credentials.env) is open to group or others" data_closed
 # shellcheck disable=SC2009 # pgrep cannot select by state and parent at once here
 no_banner_left() { ! pgrep -f -- "authly-banner --wait" && ! ps -o stat=,args= --ppid "$server_pid" | grep '^Z'; }
 check "banner: no stray banner process or zombie left" no_banner_left

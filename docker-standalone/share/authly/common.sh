@@ -97,6 +97,22 @@ authly_password_token() {
     --data-urlencode "username=$1" --data-urlencode "password=$2" --data-urlencode "scope=$3"
 }
 
+# RFC 7662 §2.1: outside embedded mode introspection answers authenticated callers only. The
+# helpers introspect with a token of their own that carries only the 'introspect' scope (an admin
+# may hold it), apart from the tokens they revoke. authly_introspection_login USER PASSWORD sets
+# AUTHLY_INTROSPECT_AUTH (curl arguments); if the server grants no such token, it stays empty and
+# introspection is anonymous, which embedded mode answers. HTTP_STATUS/HTTP_BODY are overwritten.
+AUTHLY_INTROSPECT_AUTH=()
+authly_introspection_login() {
+  authly_password_token "$1" "$2" introspect
+  AUTHLY_INTROSPECT_AUTH=()
+  if [[ $HTTP_STATUS == 200 ]] && jq -e '.scope | split(" ") | index("introspect")' <<<"$HTTP_BODY" >/dev/null 2>&1; then
+    AUTHLY_INTROSPECT_AUTH=(-H "Authorization: Bearer $(jq -r .access_token <<<"$HTTP_BODY")")
+  fi
+}
+# authly_introspect TOKEN: POST /api/v1/oauth/introspect as the caller set up above.
+authly_introspect() { authly_http POST /api/v1/oauth/introspect "${AUTHLY_INTROSPECT_AUTH[@]}" --data-urlencode "token=$1"; }
+
 # Explains the usual reason an admin call from outside the container is refused.
 authly_admin_hint() {
   if [[ $HTTP_STATUS == 403 && $HTTP_BODY == *ADMIN_API_LOCALHOST_ONLY* ]]; then
