@@ -133,10 +133,8 @@ token=$(curl -sf "$base/api/v1/oauth/token" -u "$(json_field client_id <<<"$clie
   --data-urlencode "scope=database:read cache:read cache:write" | json_field access_token)
 [[ -n "$token" ]] || { echo "bench-proxy: no token from the password grant" >&2; exit 2; }
 # The proxies introspect as a confidential client, as they must against a production Authly (RFC 7662 §2.1).
-admin_token=$(curl -sf "$base/api/v1/oauth/token" -d grant_type=password -d username=admin \
-  --data-urlencode "password=$admin_password" -d scope=admin:clients:write | json_field access_token)
 proxy_client=$(curl -sf "$base/admin/clients" -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
-  -d '{"client_name":"bench-proxy","client_type":"confidential","scope":"read","grant_types":["client_credentials"]}')
+  -d '{"client_name":"bench-proxy-introspection","client_type":"confidential","scope":"read","grant_types":["client_credentials"]}')
 AUTHLY_PROXY_CLIENT_ID=$(json_field client_id <<<"$proxy_client")
 AUTHLY_PROXY_CLIENT_SECRET=$(json_field client_secret <<<"$proxy_client")
 [[ -n "$AUTHLY_PROXY_CLIENT_ID" && -n "$AUTHLY_PROXY_CLIENT_SECRET" ]] || { echo "bench-proxy: could not create the proxies' client" >&2; exit 2; }
