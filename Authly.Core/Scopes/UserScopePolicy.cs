@@ -8,9 +8,10 @@ namespace Authly.Scopes;
 /// <list type="bullet">
 /// <item>Privileged: <c>admin:*</c>, and <c>introspect</c> (RFC 7662 §4: whoever may introspect learns
 /// about every other party's tokens) — only an admin may hold them.</item>
-/// <item>First-party: <c>admin:*</c> and <c>account:*</c> (the caller's own account record, ending all of
-/// its sessions, changing its password). What the first-party CLI asks for, and all that the client-less
-/// password grant ever yields. A third-party client gets them only when an admin registered it with them
+/// <item>First-party: <c>admin:*</c>, <c>introspect</c> (an admin's own tooling checks tokens: the standalone
+/// image's helpers, scripts run by an operator) and <c>account:*</c> (the caller's own account record, ending
+/// all of its sessions, changing its password). What the first-party CLI asks for, and all that the client-less
+/// password grant ever yields, clamped by <see cref="MayHold"/>. A third-party client gets them only when an admin registered it with them
 /// (a client's scopes are always its registration's); none is a default scope.</item>
 /// </list>
 /// </summary>
@@ -30,7 +31,7 @@ public static class UserScopePolicy
 
     /// <summary>Authly's own scopes: the only ones the client-less password grant (the CLI) yields; meaningless without a user.</summary>
     public static bool IsFirstParty(string scope) =>
-        scope.StartsWith(AdminPrefix, StringComparison.Ordinal) || scope.StartsWith(AccountPrefix, StringComparison.Ordinal);
+        IsPrivileged(scope) || scope.StartsWith(AccountPrefix, StringComparison.Ordinal);
 
     public static bool MayHold(User user, string scope) => user.IsAdmin || !IsPrivileged(scope);
 }

@@ -179,6 +179,19 @@ public sealed class TokenMisuseAttacks
         Assert.That(AuthlyApp.Str(body, "scope").Split(' '), Is.EquivalentTo(new[] { "admin:users:read", "admin:system:read" }));
     }
 
+    [Test, Description("RFC 7662 §2.1, §4: an admin's own tooling may introspect without a client; a non-admin asking for it gets nothing")]
+    public async Task ClientlessPasswordGrant_Introspect_OnlyForAnAdmin()
+    {
+        var admin = await OAuthAssert.TokenAsync(await _app.PostFormAsync(TokenPath, ("grant_type", "password"), ("username", AuthlyApp.AdminUsername),
+            ("password", AuthlyApp.AdminPassword), ("scope", "introspect read")));
+        Assert.That(AuthlyApp.Str(admin, "scope"), Is.EqualTo("introspect"));
+
+        var user = await _app.RegisterUserAsync();
+        var refused = await _app.PostFormAsync(TokenPath, ("grant_type", "password"), ("username", user.Username),
+            ("password", user.Password), ("scope", "introspect"));
+        await OAuthAssert.ErrorAsync(refused, HttpStatusCode.BadRequest, "invalid_scope");
+    }
+
     [Test, Description("RFC 6749 §3.3: a non-admin gets no admin scope, neither without a client nor through a client registered for it")]
     public async Task NonAdmin_AskingForAdminScopes_GetsNone()
     {
