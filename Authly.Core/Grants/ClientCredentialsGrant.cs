@@ -25,7 +25,7 @@ public sealed class ClientCredentialsGrant(TokenIssuer issuer, ScopeStore scopeS
                 $"client {client.ClientId} asked for {string.Join(' ', requested.Except(client.Scopes))}");
         var granted = (requested.Count > 0 ? requested : (IEnumerable<string>)client.Scopes)
             .Where(active.ContainsKey)
-            .Where(s => !UserScopePolicy.IsFirstParty(s))
+            .Where(s => !UserScopePolicy.NeedsUser(s))
             .ToList();
         // §5.2: a request none of whose scope can be granted (admin:* and account:* are for users only) is invalid_scope,
         // as in the password grant, rather than a token that grants nothing.

@@ -125,7 +125,7 @@ public sealed class IntrospectionAttacks
     private static async Task<string> PasswordTokenAsync(HttpClient http, string url)
     {
         var response = await http.PostAsync(url + "/api/v1/oauth/token", AuthlyApp.Form(("grant_type", "password"),
-            ("username", AuthlyApp.AdminUsername), ("password", AuthlyApp.AdminPassword), ("scope", "read")));
+            ("username", AuthlyApp.AdminUsername), ("password", AuthlyApp.AdminPassword), ("scope", "account:read")));
         return AuthlyApp.Str(await OAuthAssert.TokenAsync(response), "access_token");
     }
 }

@@ -159,7 +159,7 @@ public sealed class TokenMisuseAttacks
         var body = await OAuthAssert.TokenAsync(await _app.PostFormAsync(TokenPath, ("grant_type", "password"), ("username", user.Username),
             ("password", user.Password), ("scope", "read write openid email vault:read vault:write database:write cache:write offline_access account:write")));
         var granted = AuthlyApp.Str(body, "scope").Split(' ');
-        Assert.That(granted, Is.EquivalentTo(new[] { "account:write" }), AuthlyApp.Str(body, "scope"));
+        Assert.That(granted, Is.EquivalentTo(new[] { "vault:read", "vault:write", "account:write" }), AuthlyApp.Str(body, "scope"));
 
         var defaults = await OAuthAssert.TokenAsync(await _app.PostFormAsync(TokenPath, ("grant_type", "password"), ("username", user.Username),
             ("password", user.Password)));
@@ -167,7 +167,7 @@ public sealed class TokenMisuseAttacks
             Is.All.StartsWith("account:").Or.StartsWith("admin:"), AuthlyApp.Str(defaults, "scope"));
 
         var onlyOthers = await _app.PostFormAsync(TokenPath, ("grant_type", "password"), ("username", user.Username),
-            ("password", user.Password), ("scope", "vault:read database:write"));
+            ("password", user.Password), ("scope", "read database:write"));
         await OAuthAssert.ErrorAsync(onlyOthers, HttpStatusCode.BadRequest, "invalid_scope");
     }
 
@@ -190,6 +190,40 @@ public sealed class TokenMisuseAttacks
         var refused = await _app.PostFormAsync(TokenPath, ("grant_type", "password"), ("username", user.Username),
             ("password", user.Password), ("scope", "introspect"));
         await OAuthAssert.ErrorAsync(refused, HttpStatusCode.BadRequest, "invalid_scope");
+    }
+
+    [Test, Description("RFC 6749 §6, RFC 9700 §4.14: a client-less refresh token issued with wide scopes (before the first-party rule) refreshes to first-party scopes only")]
+    public async Task ClientlessRefreshToken_FromBeforeTheRule_DoesNotKeepItsWideScopes()
+    {
+        var user = await _app.RegisterUserAsync();
+        var first = await OAuthAssert.TokenAsync(await _app.PostFormAsync(TokenPath, ("grant_type", "password"), ("username", user.Username),
+            ("password", user.Password), ("scope", "account:read")));
+        // The row as the old client-less grant wrote it: every active non-privileged scope.
+        await _app.SqlScalarAsync<int>("UPDATE refresh_tokens SET scope = 'account:read read write database:write cache:write offline_access' WHERE user_id = @Id",
+            new { user.Id });
+        var refreshed = await OAuthAssert.TokenAsync(await _app.PostFormAsync(TokenPath, ("grant_type", "refresh_token"),
+            ("refresh_token", AuthlyApp.Str(first, "refresh_token"))));
+        Assert.That(AuthlyApp.Str(refreshed, "scope").Split(' '), Is.EquivalentTo(new[] { "account:read" }), AuthlyApp.Str(refreshed, "scope"));
+    }
+
+    [Test, Description("RFC 9700 §4.10: a third-party app holding vault scopes neither lists the user's Authly sessions nor ends them")]
+    public async Task ThirdPartyVaultToken_ListingAndEndingAuthlySessions_SeesNoneAndEndsNone()
+    {
+        var user = await _app.RegisterUserAsync();
+        using var browser = new BrowserFlow(_app);
+        await browser.SignInDirectlyAsync(user);
+        var sid = AuthlyApp.Str(await browser.SessionCheckAsync(), "sid");
+
+        var http = _app.BearerClient(await ThirdPartyTokenAsync(user, "vault:read vault:write"));
+        var listed = await http.GetAsync("/api/v1/vault/sessions");
+        var body = await listed.Content.ReadAsStringAsync();
+        Assert.That(listed.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
+        Assert.That(JsonNode.Parse(body)!["authly"]!.AsArray(), Is.Empty, body);
+        Assert.That(body, Does.Not.Contain(sid));
+
+        var ended = await http.DeleteAsync("/api/v1/vault/sessions/" + sid);
+        Assert.That(ended.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), await ended.Content.ReadAsStringAsync());
+        Assert.That((await browser.SessionCheckAsync())["active"]!.GetValue<bool>(), Is.True, "the third party ended the user's session");
     }
 
     [Test, Description("RFC 6749 §3.3: a non-admin gets no admin scope, neither without a client nor through a client registered for it")]

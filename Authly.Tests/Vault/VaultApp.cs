@@ -32,6 +32,15 @@ internal static partial class VaultApp
         return new User(user.Id, username, password, token);
     }
 
+    /// <summary>The user's token through a third-party app (this server's script client), not the first-party one in <see cref="User.Token"/>.</summary>
+    public static async Task<string> ThirdPartyTokenAsync(AuthlyApp app, User user, string scope = VaultScopes)
+    {
+        var (id, secret) = await app.ScriptClientAsync();
+        var response = await app.PostFormAsync("/api/v1/oauth/token", AuthlyApp.Basic(id, secret),
+            ("grant_type", "password"), ("username", user.Username), ("password", user.Password), ("scope", scope));
+        return AuthlyApp.Str(await OAuthAssert.TokenAsync(response), "access_token");
+    }
+
     /// <summary>A service client of the vault server (client_credentials) and a token for it.</summary>
     public static async Task<(string ClientId, string Token)> ServiceAsync(AuthlyApp app, string scope = VaultScopes)
     {

@@ -100,9 +100,12 @@ public sealed class VaultLocalProviderTests
         Assert.That((stored?.Purpose, stored?.CreatedBy), Is.EqualTo(("browser", $"user:{user.Id}")));
         // Connected in the browser (first party), it is granted to no client: the user's token of a third-party
         // client does not reach it (issue 11, RFC 9700 §4.10).
-        using var api = VaultApp.Client(app, user.Token);
+        using var api = VaultApp.Client(app, await VaultApp.ThirdPartyTokenAsync(app, user));
         var (status, body) = await VaultApp.SendAsync(api, HttpMethod.Get, $"/api/v1/vault/tokens/{entry}");
         Assert.That(status, Is.EqualTo(HttpStatusCode.NotFound), body.ToJsonString());
+        // The owner's first-party token does, so the owner can grant it to the apps that should use it.
+        using var owner = VaultApp.Client(app, user.Token);
+        Assert.That((await VaultApp.SendAsync(owner, HttpMethod.Get, $"/api/v1/vault/tokens/{entry}")).Status, Is.EqualTo(HttpStatusCode.OK));
     }
 
     [Test, Description("Issue #7: calls that reach a provider are rate limited per IP (429 RATE_LIMITED with Retry-After)")]

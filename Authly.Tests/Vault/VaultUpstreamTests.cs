@@ -362,7 +362,7 @@ public sealed class VaultUpstreamTests
             new { Id = AuthlyApp.Str(entry, "id") });
         Assert.That(grants, Is.EqualTo(clientId));
         // The owner's token of another client does not reach it (issue 11): the entry is granted to the service only.
-        var (ownerStatus, _) = await VaultApp.SendAsync(VaultApp.Client(_vault, user.Token), HttpMethod.Get, $"/api/v1/vault/tokens/{AuthlyApp.Str(entry, "id")}");
+        var (ownerStatus, _) = await VaultApp.SendAsync(VaultApp.Client(_vault, await VaultApp.ThirdPartyTokenAsync(_vault, user)), HttpMethod.Get, $"/api/v1/vault/tokens/{AuthlyApp.Str(entry, "id")}");
         Assert.That(ownerStatus, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That((await VaultApp.MintAsync(service, Guid.Parse(AuthlyApp.Str(entry, "id")))).Status, Is.EqualTo(HttpStatusCode.OK));
 
