@@ -67,7 +67,9 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens, Revocatio
         var granted = (requested.Count > 0 ? requested : original).AsEnumerable()
             .Where(active.ContainsKey)
             .Where(s => UserScopePolicy.MayHold(user, s))
-            .Where(s => client is null || client.Scopes.Contains(s, StringComparer.Ordinal));
+            // A client-less (first-party) family yields first-party scopes only, like the password grant that
+            // started it: families issued before that rule keep their wide scope in the row but not in new tokens.
+            .Where(s => client is null ? UserScopePolicy.IsFirstParty(s) : client.Scopes.Contains(s, StringComparer.Ordinal));
 
         // The new refresh token keeps the original scope (RFC 6749 §6), the access token gets the narrowed one.
         var (response, _, _) = await issuer.ForUserAsync(user, row.ClientId, ScopeSet.Join(granted), row.FamilyId, row.Scope, ct);
