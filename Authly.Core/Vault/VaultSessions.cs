@@ -27,7 +27,9 @@ public sealed class VaultSessions(SessionStore sessions, VaultEntryStore entries
     public async Task<Overview> ListAsync(VaultCaller caller, CancellationToken ct)
     {
         var userId = RequireUser(caller, VaultCaller.ReadScope);
-        var own = (await sessions.ListActiveAsync(userId, ct))
+        // Authly's own sessions (addresses, browsers, and the sids that end them) only to a first-party caller or
+        // account:read: a third-party app with vault access sees the provider sessions of its entries only.
+        var own = !MayManageAuthlySessions(caller, Scopes.UserScopePolicy.AccountRead) ? [] : (await sessions.ListActiveAsync(userId, ct))
             .Select(s => new UpstreamSession(s.Sid, s.CreatedAt, s.LastSeenAt, s.IdleExpiresAt, s.Ip, s.UserAgent)).ToList();
         var result = new List<ProviderSessions>();
         foreach (var e in await entries.ListAsync(userId, caller.ClientId, null, null, includeRevoked: false, 1000, 0, ct))
@@ -59,6 +61,8 @@ public sealed class VaultSessions(SessionStore sessions, VaultEntryStore entries
     public async Task EndAuthlySessionAsync(VaultCaller caller, string sid, CancellationToken ct)
     {
         var userId = RequireUser(caller, VaultCaller.WriteScope);
+        if (!MayManageAuthlySessions(caller, Scopes.UserScopePolicy.AccountWrite))
+            throw VaultException.Forbidden("Ending Authly sessions needs a first-party caller or the account:write scope");
         var ended = sid.Length <= 100 && await sessions.EndBySidAsync(sid, userId, ct);
         await audit.WriteAsync(caller, "session_end", ended ? "ok" : "NOT_FOUND", provider: VaultProvider.LocalName, ct: ct);
         if (!ended) throw VaultException.NotFound("Session");
@@ -75,6 +79,10 @@ public sealed class VaultSessions(SessionStore sessions, VaultEntryStore entries
         if (ended is null) throw new VaultException(501, $"The provider '{provider.Name}' offers no API to end a user's sessions", "NOT_SUPPORTED");
         if (ended is false) throw VaultException.NotFound("Session");
     }
+
+    /// <summary>The browser session and the first-party CLI (no client), or a token carrying the account scope.</summary>
+    private static bool MayManageAuthlySessions(VaultCaller caller, string accountScope) =>
+        caller.ClientId is null || caller.Scopes.Contains(accountScope);
 
     private static Guid RequireUser(VaultCaller caller, string scope)
     {
