@@ -25,7 +25,7 @@ public sealed class PasswordLogin(UserStore users, PasswordHasher hasher, Passwo
     {
         if (username.Length > 255 || password.Length > 1024) throw OAuthException.InvalidGrant(BadCredentials, "oversized credentials");
         await ReserveAsync(username, clientIp, ct);
-        var user = await users.FindByUsernameAsync(username, ct);
+        var user = UserRules.IsValidUsername(username) ? await users.FindByUsernameAsync(username, ct) : null;
         if (!hasher.Verify(password, user?.PasswordHash))
         {
             Attempted?.Invoke("failure");

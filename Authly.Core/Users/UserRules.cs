@@ -7,6 +7,14 @@ public static class UserRules
 {
     public const int MinPasswordLength = 8;
 
+    /// <summary>
+    /// Whether <paramref name="username"/> could have been registered. A login with any other name is an unknown user
+    /// without a lookup: PostgreSQL's lower() under a glibc locale folds non-ASCII letters (İ → i) that the counters'
+    /// invariant lower-casing keeps, so such a name would find an account under a lockout key of its own.
+    /// </summary>
+    public static bool IsValidUsername(string username) =>
+        username.Length is >= 1 and <= 50 && username.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '@');
+
     public static void CheckUsername(string? username)
     {
         if (string.IsNullOrWhiteSpace(username)) throw new UserValidationException("username", "username is required");

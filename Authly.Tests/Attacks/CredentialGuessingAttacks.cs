@@ -47,6 +47,21 @@ public sealed class CredentialGuessingAttacks
         Assert.That(app.Services.GetRequiredService<Authly.Security.PasswordHasher>().Verify(user.Password, stored!.PasswordHash), Is.True);
     }
 
+    [Test, Description("RFC 6749 §10.10: a locked username spelled with a non-ASCII look-alike (admİn for admin) is not a fresh lockout budget for the same account")]
+    public async Task LockedUsername_SpelledWithDottedCapitalI_DoesNotReachTheAccount()
+    {
+        using var app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "3" });
+        var user = await app.CreateUserAsync(username: "william_" + Guid.NewGuid().ToString("N")[..6]);
+        var http = app.CreateClient();
+        for (var i = 0; i < 3; i++) await GrantAsync(http, user.Username, "wrong-" + i);
+        await OAuthAssert.ErrorAsync(await GrantAsync(http, user.Username, user.Password), HttpStatusCode.TooManyRequests, "invalid_grant");
+        // PostgreSQL's lower() under a glibc locale folds İ to i, the counters' invariant lower-casing does not: the
+        // look-alike must be an unknown user, never the locked account under a lockout key of its own.
+        var lookAlike = user.Username.Replace('i', '\u0130');
+        await OAuthAssert.ErrorAsync(await GrantAsync(http, lookAlike, user.Password), HttpStatusCode.BadRequest, "invalid_grant", PasswordLogin.BadCredentials);
+        Assert.That(UserRules.IsValidUsername(lookAlike), Is.False);
+    }
+
     [TestCase(true, TestName = "ConcurrentWrongPasswords_WithRedis_AreEvaluatedAtMostTheLimit")]
     [TestCase(false, TestName = "ConcurrentWrongPasswords_InProcess_AreEvaluatedAtMostTheLimit")]
     [Description("RFC 6749 §10.10 / RFC 9700 §4.15: the attempt is reserved atomically before the slow check, so a burst cannot outrun the lockout")]
