@@ -59,6 +59,8 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
             {
                 if (r.UserId is { } named && named != caller.UserId) throw VaultException.Forbidden("A user can store tokens only for themselves");
                 userId = caller.UserId!.Value;
+                if (r.GrantTo is { Length: > 0 } && !caller.IsFirstPartyUser)
+                    throw VaultException.Forbidden("Only the user, at their browser or with the first-party CLI, can grant an entry to other clients");
                 grantTo = await CheckClientsAsync(r.GrantTo, ct);
                 // Stored through a third-party client: that client handed the token over, so it may use the entry (and only it).
                 if (caller.ClientId is { } via && !grantTo.Contains(via, StringComparer.Ordinal)) grantTo.Add(via);
@@ -188,7 +190,7 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
     public async Task<IReadOnlyList<VaultAudit.Record>> AuditAsync(VaultCaller caller, Guid id, int limit, int offset, CancellationToken ct)
     {
         var entry = await VisibleAsync(caller, id, VaultCaller.ReadScope, "audit", ct);
-        if (caller.Kind != VaultCaller.Kinds.User) throw VaultException.Forbidden("Only the entry's owner can read its access record");
+        if (!caller.IsFirstPartyUser) throw VaultException.Forbidden("Only the entry's owner, at their browser or with the first-party CLI, can read its access record");
         await audit.WriteAsync(caller, "audit", "ok", id, entry.ProviderName, ct: ct);
         return await audit.ListAsync(id, null, limit, offset, ct);
     }
@@ -215,10 +217,10 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
     private async Task<VaultEntry> OwnedAsync(VaultCaller caller, Guid id, string action, CancellationToken ct)
     {
         var entry = await VisibleAsync(caller, id, VaultCaller.WriteScope, action, ct);
-        if (caller.Kind != VaultCaller.Kinds.User)
+        if (!caller.IsFirstPartyUser)
         {
             await audit.WriteAsync(caller, action, "denied", id, entry.ProviderName, ct: ct);
-            throw VaultException.Forbidden("Only the entry's owner can change who may use it");
+            throw VaultException.Forbidden("Only the entry's owner, at their browser or with the first-party CLI, can change who may use it");
         }
         if (entry.Status == VaultEntry.Revoked) throw VaultException.Conflict("The entry is revoked", "ENTRY_REVOKED");
         return entry;

@@ -30,6 +30,12 @@ public sealed record VaultCaller(VaultCaller.Kinds Kind, Guid? UserId, string? C
         _ => UserId is null ? "admin:cli" : $"admin:{UserId}",
     };
 
+    /// <summary>
+    /// The user in person: at their browser or with the first-party CLI token, not an app acting with their token.
+    /// Only they decide which clients may use an entry, and read its access record (RFC 9700 §4.10).
+    /// </summary>
+    public bool IsFirstPartyUser => Kind == Kinds.User && ClientId is null;
+
     public void Require(string scope)
     {
         if (!Scopes.Contains(scope)) throw VaultException.InsufficientScope(scope);

@@ -100,6 +100,23 @@ public sealed class CrossUserAttacks
         Assert.That((await throughX.GetAsync($"/api/v1/vault/tokens/{entry}")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
+    [Test, Description("RFC 9700 §4.10: an app holding the user's token cannot pass the entry it was given on to another client, nor read its access record")]
+    public async Task ThirdPartyApp_GrantingItsEntryToAnotherClient_IsRefusedAndGrantsStay()
+    {
+        var owner = await _app.RegisterUserAsync();
+        var throughX = await VaultClientAsync(_clientX, owner);
+        var entry = await StoreEntryAsync(throughX, "drive");
+        var grant = await throughX.PostAsJsonAsync($"/api/v1/vault/tokens/{entry}/grants", new { client_id = _clientY.Id });
+        Assert.That(grant.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), await grant.Content.ReadAsStringAsync());
+        var ungrant = await throughX.DeleteAsync($"/api/v1/vault/tokens/{entry}/grants/{_clientX.Id}");
+        Assert.That(ungrant.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), await ungrant.Content.ReadAsStringAsync());
+        Assert.That((await throughX.GetAsync($"/api/v1/vault/tokens/{entry}/audit")).StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        var stored = await throughX.PostAsJsonAsync("/api/v1/vault/tokens", new { provider = "authly", purpose = "other", refresh_token = "rt-" + Guid.NewGuid(), grant_to = new[] { _clientY.Id } });
+        Assert.That(stored.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), await stored.Content.ReadAsStringAsync());
+        Assert.That(await _app.SqlScalarAsync<string>("SELECT string_agg(client_id, ' ') FROM vault_entry_grants WHERE entry_id = @Id", new { Id = entry }),
+            Is.EqualTo(_clientX.Id), "the grants changed");
+    }
+
     [Test, Description("RFC 9700 §4.10: ending another user's session by its sid is 404 and the session stays")]
     public async Task OtherUsersSession_EndedBySid_IsNotFoundAndStays()
     {
