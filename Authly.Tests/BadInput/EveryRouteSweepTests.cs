@@ -106,25 +106,6 @@ public sealed class EveryRouteSweepTests
         return sb.Length == 0 ? "/" : sb.ToString();
     }
 
-    /// <summary>The table contents that bad input must never change, as one string (timestamps of use left out).</summary>
-    private Task<string> SnapshotAsync() => _app.SqlScalarAsync<string>("""
-        SELECT concat_ws(' | ',
-            (SELECT count(*) || ':' || md5(coalesce(string_agg((to_jsonb(u) - 'last_login')::text, ',' ORDER BY u.id), '')) FROM users u),
-            (SELECT count(*) || ':' || md5(coalesce(string_agg(c::text, ',' ORDER BY c.id), '')) FROM clients c),
-            (SELECT count(*) || ':' || md5(coalesce(string_agg(s::text, ',' ORDER BY s.id), '')) FROM scopes s),
-            (SELECT count(*) FROM client_scopes),
-            (SELECT count(*) || ':' || count(*) FILTER (WHERE revoked_at IS NOT NULL) FROM refresh_token_families),
-            (SELECT count(*) || ':' || count(*) FILTER (WHERE rotated_at IS NOT NULL) FROM refresh_tokens),
-            (SELECT count(*) FROM revoked_tokens),
-            (SELECT count(*) FROM authorization_codes),
-            (SELECT count(*) FROM consents),
-            (SELECT count(*) FROM device_codes),
-            (SELECT count(*) || ':' || count(*) FILTER (WHERE ended_at IS NOT NULL) FROM sessions),
-            (SELECT count(*) FROM signing_keys),
-            (SELECT count(*) FROM vault_providers),
-            (SELECT count(*) FROM vault_entries),
-            (SELECT count(*) FROM vault_entry_grants))
-        """);
 
     private enum Caller { Anonymous, AdminBearer, AdminBrowser }
 
@@ -201,7 +182,7 @@ public sealed class EveryRouteSweepTests
             var http = ClientFor(caller);
             foreach (var route in routes.Where(r => caller == Caller.Anonymous || !InputlessActions.Contains(r.ToString())))
             {
-                var before = await SnapshotAsync();
+                var before = await _app.StateSnapshotAsync();
                 foreach (var (name, make) in BadRequests(route))
                 {
                     using var request = make();
@@ -209,7 +190,7 @@ public sealed class EveryRouteSweepTests
                     if ((int)response.StatusCode >= 500)
                         failures.Add($"{caller} {route} [{name}] → {(int)response.StatusCode} {Truncate(await response.Content.ReadAsStringAsync())}");
                 }
-                var after = await SnapshotAsync();
+                var after = await _app.StateSnapshotAsync();
                 if (after != before) failures.Add($"{caller} {route}: bad input changed the database\n  before {before}\n  after  {after}");
             }
         }
