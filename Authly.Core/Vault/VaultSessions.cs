@@ -80,9 +80,9 @@ public sealed class VaultSessions(SessionStore sessions, VaultEntryStore entries
         if (ended is false) throw VaultException.NotFound("Session");
     }
 
-    /// <summary>The browser session and the first-party CLI (no client), or a token carrying the account scope.</summary>
+    /// <summary>The user in person (browser session or first-party CLI), or a token carrying the account scope.</summary>
     private static bool MayManageAuthlySessions(VaultCaller caller, string accountScope) =>
-        caller.ClientId is null || caller.Scopes.Contains(accountScope);
+        caller.IsFirstPartyUser || caller.Scopes.Contains(accountScope);
 
     private static Guid RequireUser(VaultCaller caller, string scope)
     {
