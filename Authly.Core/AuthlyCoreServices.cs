@@ -40,7 +40,7 @@ public static class AuthlyCoreServices
             services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisUrl.Parse(options.RedisUrl)));
             services.AddSingleton<ICounterStore>(sp => new RedisCounterStore(sp.GetRequiredService<IConnectionMultiplexer>(), options.RedisPrefix,
                 new InProcessCounterStore(sp.GetRequiredService<TimeProvider>()), sp.GetRequiredService<ILogger<RedisCounterStore>>()));
-            services.AddSingleton<IClusterBus>(sp => new RedisClusterBus(sp.GetRequiredService<IConnectionMultiplexer>(), options.RedisPrefix));
+            services.AddSingleton<IClusterBus>(sp => new RedisClusterBus(sp.GetRequiredService<IConnectionMultiplexer>(), options.RedisPrefix, sp.GetRequiredService<ILogger<RedisClusterBus>>()));
         }
         else
         {
