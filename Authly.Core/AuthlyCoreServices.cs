@@ -48,6 +48,8 @@ public static class AuthlyCoreServices
             services.AddSingleton<IClusterBus, LocalClusterBus>();
         }
         services.AddSingleton<RateLimiter>();
+        // Lockouts and user-code budgets: PostgreSQL always, so no Redis outage weakens them (issue 12).
+        services.AddSingleton<AttemptGuardStore>();
         services.AddSingleton<PasswordGuard>();
 
         services.AddSingleton<PasswordHasher>();

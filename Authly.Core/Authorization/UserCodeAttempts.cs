@@ -7,16 +7,19 @@ namespace Authly.Authorization;
 /// RFC 8628 §5.1: the one budget of user code lookups. Everything that resolves a user code (the
 /// verification page by query, the code entry form, the approval) reserves an attempt here before
 /// it looks, against the signed-in account and against the caller's IP, so guesses through any
-/// mix of pages, sessions or parallel requests add up. The counter is incremented atomically
-/// before the lookup (one INCR in Redis), so a burst cannot slip in between a check and a count.
-/// Always on, whatever RATE_LIMIT_MAX_REQUESTS says: the numbers below are what make the short
-/// user code safe, not a tuning knob.
+/// mix of pages, sessions or parallel requests add up. The attempt is reserved atomically before
+/// the lookup (one transaction in <see cref="AttemptGuardStore"/>), so a burst cannot slip in
+/// between a check and a count, and the budget is kept in PostgreSQL: a Redis outage neither
+/// resets it nor splits it per node (issue 12 finding 2). Always on, whatever
+/// RATE_LIMIT_MAX_REQUESTS says: the numbers below are what make the short user code safe, not a
+/// tuning knob.
 /// </summary>
 /// <remarks>
 /// The arithmetic (RFC 8628 §5.1, §6.1). A user code is 8 characters from 20 consonants:
 /// N = 20^8 = 25,600,000,000 ≈ 2^34.6 codes. With L codes pending at once, one guess hits some
-/// live code with probability at most L/N. A code lives T = 10 minutes and the windows are fixed
-/// windows of the same 10 minutes, so any code's lifetime overlaps at most two windows: at most
+/// live code with probability at most L/N. A code lives T = 10 minutes; a budget counts in a window
+/// of the same 10 minutes from its first lookup, and once spent it is locked for 10 minutes from
+/// the last lookup it allowed, so any code's lifetime overlaps at most two budgets: at most
 /// 2 × 10 = 20 guesses per account and 2 × 30 = 60 per IP during one code's life.
 /// For a large deployment with L = 10,000 codes pending at the same moment:
 /// per account, 20 × 10^4 / 2.56×10^10 ≈ 7.8×10^-6; per IP (any number of accounts),
@@ -26,7 +29,7 @@ namespace Authly.Authorization;
 /// it; it never signs the attacker into the victim's account. Per account rather than per
 /// session: a session costs one sign-in, so a per-session budget would grow with every login.
 /// </remarks>
-public sealed class UserCodeAttempts(ICounterStore counters)
+public sealed class UserCodeAttempts(AttemptGuardStore attempts)
 {
     /// <summary>Lookups per signed-in account (all its sessions together) per <see cref="Window"/>.</summary>
     public const int PerAccount = 10;
@@ -37,12 +40,11 @@ public sealed class UserCodeAttempts(ICounterStore counters)
     /// <summary>Counts one lookup; throws a 429 <see cref="OAuthException"/> (with Retry-After) once either budget is spent.</summary>
     public async Task ReserveAsync(Guid userId, string? clientIp, CancellationToken ct)
     {
-        var (byAccount, accountLeft) = await counters.HitAsync("device-user-code:account:" + userId.ToString("N"), Window, ct);
-        var (byAddress, addressLeft) = await counters.HitAsync("device-user-code:ip:" + (clientIp ?? "unknown"), Window, ct);
-        if (byAccount <= PerAccount && byAddress <= PerAddress) return;
-        var retry = byAccount > PerAccount ? accountLeft : TimeSpan.Zero;
-        if (byAddress > PerAddress && addressLeft > retry) retry = addressLeft;
-        throw OAuthException.TooManyRequests((int)Math.Ceiling(retry.TotalSeconds), OAuthErrors.InvalidRequest,
-            "Too many codes tried. Try again later.");
+        var refusal = await attempts.ReserveAsync(
+            [("device-user-code:account:" + userId.ToString("N"), PerAccount), ("device-user-code:ip:" + (clientIp ?? "unknown"), PerAddress)],
+            Window, ct);
+        if (refusal is { } r)
+            throw OAuthException.TooManyRequests((int)Math.Ceiling(r.LockedFor.TotalSeconds), OAuthErrors.InvalidRequest,
+                "Too many codes tried. Try again later.");
     }
 }

@@ -10,12 +10,13 @@ namespace Authly.Counters;
 /// AUTHLY_LOCKOUT_MAX_ATTEMPTS per lower-cased username (whether or not the account exists, so the
 /// lock does not reveal which do) and AUTHLY_LOCKOUT_IP_MAX_ATTEMPTS per client address (one
 /// address guessing across many usernames). A key at its limit is locked for
-/// AUTHLY_LOCKOUT_DURATION_SECONDS on every node. Because the attempt is reserved first, a burst of
+/// AUTHLY_LOCKOUT_DURATION_SECONDS on every node, kept in PostgreSQL so that no Redis outage lifts
+/// or forgets it (issue 12 finding 2). Because the attempt is reserved first, a burst of
 /// concurrent guesses evaluates at most the limit (a check, then verify, then count let 28 of 40
 /// through). A right password clears the username's count and gives the address its attempt back
 /// (so an attacker's own good logins cannot wipe the address's earlier failures).
 /// </summary>
-public sealed class PasswordGuard(ICounterStore counters, AuthlyOptions options)
+public sealed class PasswordGuard(AttemptGuardStore counters, AuthlyOptions options)
 {
     public const string AccountLocked = "Too many failed attempts. Account temporarily locked.";
     public const string AddressLocked = "Too many failed attempts from this address. Try again later.";

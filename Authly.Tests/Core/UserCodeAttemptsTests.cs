@@ -1,7 +1,8 @@
 using Authly.Authorization;
 using Authly.Counters;
 using Authly.OAuth;
-using Authly.Tests.Infrastructure;
+using Dapper;
+using Npgsql;
 
 namespace Authly.Tests.Core;
 
@@ -9,9 +10,14 @@ namespace Authly.Tests.Core;
 [TestFixture, Category("Core"), Category("RFC8628")]
 public sealed class UserCodeAttemptsTests
 {
+    private NpgsqlDataSource _db = null!;
+
+    [SetUp] public async Task CreateDatabaseAsync() => _db = NpgsqlDataSource.Create(await TestServers.CreateDatabaseAsync());
+    [TearDown] public Task DisposeAsync() => _db.DisposeAsync().AsTask();
+
     private static readonly double CodeSpace = Math.Pow(DeviceAuthorization.UserCodeAlphabet.Length, DeviceAuthorization.UserCodeLength);
 
-    /// <summary>Fixed windows: a code's lifetime overlaps at most this many of them.</summary>
+    /// <summary>Budgets (a window from the first lookup, then a lock as long): a code's lifetime overlaps at most this many of them.</summary>
     private static int WindowsPerLifetime => (int)Math.Ceiling(DeviceAuthorization.Lifetime / UserCodeAttempts.Window) + 1;
 
     [Test, Description("RFC 8628 §6.1: 8 characters from 20 consonants (no vowels, so no words), 20^8 ≈ 2^34.6")]
@@ -45,7 +51,7 @@ public sealed class UserCodeAttemptsTests
     [Test, Description("RFC 8628 §5.1: past the account's budget every lookup is a 429 with Retry-After within the window, from any IP")]
     public async Task Reserve_OverTheAccountBudget_Throws429FromAnyAddress()
     {
-        var attempts = new UserCodeAttempts(new InProcessCounterStore(new TestClock(DateTimeOffset.UtcNow)));
+        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System));
         var user = Guid.NewGuid();
         for (var i = 0; i < UserCodeAttempts.PerAccount; i++)
             await attempts.ReserveAsync(user, $"192.0.2.{i}", CancellationToken.None);
@@ -57,21 +63,36 @@ public sealed class UserCodeAttemptsTests
     [Test, Description("RFC 8628 §5.1: past the address's budget every account on it is refused")]
     public async Task Reserve_OverTheAddressBudget_Throws429ForAnyAccount()
     {
-        var attempts = new UserCodeAttempts(new InProcessCounterStore(new TestClock(DateTimeOffset.UtcNow)));
+        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System));
         for (var i = 0; i < UserCodeAttempts.PerAddress; i++)
             await attempts.ReserveAsync(Guid.NewGuid(), "198.51.100.7", CancellationToken.None);
         Assert.ThrowsAsync<OAuthException>(() => attempts.ReserveAsync(Guid.NewGuid(), "198.51.100.7", CancellationToken.None));
     }
 
-    [Test, Description("RFC 8628 §5.1: the budget comes back after the window")]
+    [Test, Description("RFC 8628 §5.1: the budget comes back after the window (time moved on the database's clock, the one the budget reads)")]
     public async Task Reserve_AfterTheWindow_IsAllowedAgain()
     {
-        var clock = new TestClock(DateTimeOffset.UtcNow);
-        var attempts = new UserCodeAttempts(new InProcessCounterStore(clock));
+        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System));
         var user = Guid.NewGuid();
-        for (var i = 0; i <= UserCodeAttempts.PerAccount; i++)
-            try { await attempts.ReserveAsync(user, "203.0.113.9", CancellationToken.None); } catch (OAuthException) { }
-        clock.Advance(UserCodeAttempts.Window + TimeSpan.FromSeconds(1));
+        for (var i = 0; i < UserCodeAttempts.PerAccount; i++)
+            await attempts.ReserveAsync(user, "203.0.113.9", CancellationToken.None);
+        Assert.ThrowsAsync<OAuthException>(() => attempts.ReserveAsync(user, "203.0.113.9", CancellationToken.None));
+
+        await using (var conn = await _db.OpenConnectionAsync())
+            await conn.ExecuteAsync("UPDATE attempt_guards SET window_ends_at = window_ends_at - @Age, locked_until = locked_until - @Age",
+                new { Age = UserCodeAttempts.Window + TimeSpan.FromSeconds(1) });
+
         Assert.DoesNotThrowAsync(() => attempts.ReserveAsync(user, "203.0.113.9", CancellationToken.None));
+    }
+
+    [Test, Description("RFC 8628 §5.1 / Issue12_Finding2: the budget is kept in PostgreSQL: another node (another store on the same database) sees it spent")]
+    public async Task Issue12_Finding2_Reserve_OverTheAccountBudgetOnOneNode_IsRefusedOnAnother()
+    {
+        var user = Guid.NewGuid();
+        var first = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System));
+        for (var i = 0; i < UserCodeAttempts.PerAccount; i++)
+            await first.ReserveAsync(user, $"192.0.2.{i}", CancellationToken.None);
+        var second = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System));
+        Assert.ThrowsAsync<OAuthException>(() => second.ReserveAsync(user, "192.0.2.250", CancellationToken.None));
     }
 }

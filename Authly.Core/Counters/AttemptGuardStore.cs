@@ -1,0 +1,125 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Npgsql;
+
+namespace Authly.Counters;
+
+/// <summary>
+/// The attempt budgets of guess-able secrets (passwords, device user codes), kept in PostgreSQL on
+/// the database clock. Never in Redis with an in-process fallback: while Redis was down that
+/// fallback started empty (a locked user signed in), counted per node, and forgot on recovery the
+/// locks it had taken (issue 12 finding 2). Here a lock holds through any Redis outage and on every
+/// node; if PostgreSQL itself is down, the password check could not run either, so the error
+/// propagates (a 503, never a guess let through). One reserve is one short transaction whose row
+/// locks are taken in key order, so concurrent reserves on the same keys serialize without deadlock.
+/// </summary>
+public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock)
+{
+    private static readonly TimeSpan SweepEvery = TimeSpan.FromMinutes(1);
+    private long _nextSweepTicks;
+
+    // Rows for keys seen for the first time, then a row lock on each key, in key order (the
+    // no-op DO UPDATE takes the lock and returns the row as the previous holder committed it).
+    // A new row's window has already ended, so the update below starts it at one attempt.
+    private const string LockSql = """
+        INSERT INTO attempt_guards AS g (key_hash, attempts, window_ends_at)
+        SELECT k, 0, now() FROM unnest(@Keys) AS k ORDER BY k
+        ON CONFLICT (key_hash) DO UPDATE SET attempts = g.attempts
+        RETURNING g.key_hash AS KeyHash,
+                  COALESCE(EXTRACT(EPOCH FROM (g.locked_until - now()))::float8, 0) AS LockedSeconds
+        """;
+
+    // Counts one attempt on every key: a fresh window when the last one ended, and a lock for
+    // @LockFor on a key whose count reaches its maximum (that attempt still runs).
+    private const string CountSql = """
+        UPDATE attempt_guards g SET
+            attempts = CASE WHEN g.window_ends_at <= now() THEN 1 ELSE g.attempts + 1 END,
+            window_ends_at = CASE WHEN g.window_ends_at <= now() THEN now() + @LockFor ELSE g.window_ends_at END,
+            locked_until = CASE WHEN (CASE WHEN g.window_ends_at <= now() THEN 1 ELSE g.attempts + 1 END) >= k.max
+                                THEN now() + @LockFor ELSE g.locked_until END
+        FROM unnest(@Keys, @Maxes) AS k(key_hash, max)
+        WHERE g.key_hash = k.key_hash
+        """;
+
+    /// <summary>
+    /// Reserves one attempt on every key at once, before the slow check it guards (RFC 6749 §10.10:
+    /// counted first, so concurrent attempts cannot all pass a check-then-count). While any key is
+    /// locked the attempt is refused and nothing is counted: the answer is that key's index and how
+    /// long its lock lasts. Otherwise each key counts one more attempt within <paramref name="lockFor"/>,
+    /// and a key whose count reaches its limit is locked for <paramref name="lockFor"/> (this attempt
+    /// still runs, so at most <c>Max</c> attempts are ever evaluated). Null when reserved.
+    /// </summary>
+    public async Task<(int Index, TimeSpan LockedFor)?> ReserveAsync(IReadOnlyList<(string Key, int Max)> keys, TimeSpan lockFor, CancellationToken ct)
+    {
+        var hashes = keys.Select(k => Hash(k.Key)).ToArray();
+        if (hashes.Select(Convert.ToHexString).Distinct().Count() != hashes.Length)
+            throw new ArgumentException("each key may be reserved once per call", nameof(keys));
+
+        (int Index, TimeSpan LockedFor)? refusal = null;
+        await using (var conn = await db.OpenConnectionAsync(ct))
+        await using (var tx = await conn.BeginTransactionAsync(ct))
+        {
+            var rows = await conn.QueryAsync<(byte[] KeyHash, double LockedSeconds)>(
+                new CommandDefinition(LockSql, new { Keys = hashes }, tx, cancellationToken: ct));
+            foreach (var row in rows)
+            {
+                if (row.LockedSeconds <= 0 || row.LockedSeconds <= refusal?.LockedFor.TotalSeconds) continue;
+                var index = Array.FindIndex(hashes, h => h.AsSpan().SequenceEqual(row.KeyHash));
+                refusal = (index, TimeSpan.FromSeconds(row.LockedSeconds));
+            }
+            if (refusal is null)
+                await conn.ExecuteAsync(new CommandDefinition(CountSql,
+                    new { Keys = hashes, Maxes = keys.Select(k => k.Max).ToArray(), LockFor = lockFor }, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+        }
+        await SweepIfDueAsync(ct);
+        return refusal;
+    }
+
+    private const string ReleaseSql = """
+        UPDATE attempt_guards SET
+            attempts = CASE WHEN window_ends_at > now() THEN GREATEST(attempts - 1, 0) ELSE 0 END,
+            locked_until = CASE WHEN (CASE WHEN window_ends_at > now() THEN GREATEST(attempts - 1, 0) ELSE 0 END) < @Max
+                                THEN NULL ELSE locked_until END
+        WHERE key_hash = @Key
+        """;
+
+    /// <summary>Gives one reserved attempt back (it succeeded and should not count): the count goes down by one, and the lock goes once it is under <paramref name="max"/>.</summary>
+    public async Task ReleaseAsync(string key, int max, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await conn.ExecuteAsync(new CommandDefinition(ReleaseSql, new { Key = Hash(key), Max = max }, cancellationToken: ct));
+    }
+
+    private const string ResetSql = "DELETE FROM attempt_guards WHERE key_hash = @Key";
+
+    /// <summary>Forgets failures and any lock (after a successful login, or an admin unlock).</summary>
+    public async Task ResetAsync(string key, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await conn.ExecuteAsync(new CommandDefinition(ResetSql, new { Key = Hash(key) }, cancellationToken: ct));
+    }
+
+    // Guessed usernames and addresses add rows; those whose window and lock have ended go, a batch
+    // at a time. SKIP LOCKED: a row a reserve holds is never waited for (nor deadlocked on).
+    private const string SweepSql = """
+        DELETE FROM attempt_guards WHERE key_hash IN (
+            SELECT key_hash FROM attempt_guards
+            WHERE GREATEST(window_ends_at, locked_until) < now()
+            LIMIT 1000 FOR UPDATE SKIP LOCKED)
+        """;
+
+    /// <summary>At most once a minute per node: one cheap statement, after a reserve has committed.</summary>
+    private async Task SweepIfDueAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcTicks;
+        var due = Interlocked.Read(ref _nextSweepTicks);
+        if (now < due || Interlocked.CompareExchange(ref _nextSweepTicks, now + SweepEvery.Ticks, due) != due) return;
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await conn.ExecuteAsync(new CommandDefinition(SweepSql, cancellationToken: ct));
+    }
+
+    /// <summary>The stored key: a digest, because a "username" is sometimes a mistyped password.</summary>
+    private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+}
