@@ -26,10 +26,11 @@ public sealed class AuthlyMetrics : IDisposable
     private readonly Counter<long> _rateLimitHits;
     private readonly Counter<long> _lockouts;
     private readonly Counter<long> _vaultOperations;
+    private readonly Counter<long> _rateLimitLocal;
     private readonly DatabaseGauges _gauges;
 
     public AuthlyMetrics(GrantEngine grants, PasswordLogin login, RateLimiter limiter, RevocationList revocations, SessionStore sessions,
-        RefreshTokenStore refreshTokens, VaultAudit vaultAudit, NpgsqlDataSource db, IServiceProvider services, TimeProvider clock)
+        RefreshTokenStore refreshTokens, VaultAudit vaultAudit, NpgsqlDataSource db, IServiceProvider services, TimeProvider clock, ICounterStore counters)
     {
         HttpRequests = _meter.CreateCounter<long>("authly_http_requests_total", description: "HTTP requests by method, route template and status");
         HttpDuration = _meter.CreateHistogram<double>("authly_http_request_duration_seconds", "s", "HTTP request duration by method and route template");
@@ -50,6 +51,15 @@ public sealed class AuthlyMetrics : IDisposable
         // Start at zero, so the series exists (and dashboards show 0, not "no data") before the first event.
         _rateLimitHits.Add(0);
         _lockouts.Add(0);
+
+        // Issue 12: while Redis is unreachable, rate limits are counted per node (lockouts are not: PostgreSQL).
+        _rateLimitLocal = _meter.CreateCounter<long>("authly_rate_limit_local_total",
+            description: "Rate-limit hits counted on this node only because Redis was unreachable");
+        _rateLimitLocal.Add(0);
+        var shared = counters as RedisCounterStore;
+        if (shared is not null) shared.CountedLocally += () => _rateLimitLocal.Add(1);
+        _meter.CreateObservableGauge("authly_counter_store_degraded", () => shared is null ? -1 : shared.Degraded ? 1 : 0,
+            description: "1 while rate limits are counted per node because Redis is unreachable, 0 shared, -1 no Redis configured (always per node)");
 
         _gauges = new DatabaseGauges(sessions, refreshTokens, clock);
         _meter.CreateObservableGauge("authly_active_sessions", () => _gauges.Sessions, description: "Live login sessions");
