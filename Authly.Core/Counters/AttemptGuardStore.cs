@@ -21,23 +21,25 @@ public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock)
 
     // Rows for keys seen for the first time, then a row lock on each key, in key order (the
     // no-op DO UPDATE takes the lock and returns the row as the previous holder committed it).
-    // A new row's window has already ended, so the update below starts it at one attempt.
+    // A new row's window has already ended, so the update below starts it at one attempt. Times
+    // after the lock are read with clock_timestamp()/statement_timestamp(), not now(): now() is when
+    // the transaction began, possibly long before this reserve's turn came in the lock queue.
     private const string LockSql = """
         INSERT INTO attempt_guards AS g (key_hash, attempts, window_ends_at)
         SELECT k, 0, now() FROM unnest(@Keys) AS k ORDER BY k
         ON CONFLICT (key_hash) DO UPDATE SET attempts = g.attempts
         RETURNING g.key_hash AS KeyHash,
-                  COALESCE(EXTRACT(EPOCH FROM (g.locked_until - now()))::float8, 0) AS LockedSeconds
+                  COALESCE(EXTRACT(EPOCH FROM (g.locked_until - clock_timestamp()))::float8, 0) AS LockedSeconds
         """;
 
     // Counts one attempt on every key: a fresh window when the last one ended, and a lock for
     // @LockFor on a key whose count reaches its maximum (that attempt still runs).
     private const string CountSql = """
         UPDATE attempt_guards g SET
-            attempts = CASE WHEN g.window_ends_at <= now() THEN 1 ELSE g.attempts + 1 END,
-            window_ends_at = CASE WHEN g.window_ends_at <= now() THEN now() + @LockFor ELSE g.window_ends_at END,
-            locked_until = CASE WHEN (CASE WHEN g.window_ends_at <= now() THEN 1 ELSE g.attempts + 1 END) >= k.max
-                                THEN now() + @LockFor ELSE g.locked_until END
+            attempts = CASE WHEN g.window_ends_at <= statement_timestamp() THEN 1 ELSE g.attempts + 1 END,
+            window_ends_at = CASE WHEN g.window_ends_at <= statement_timestamp() THEN statement_timestamp() + @LockFor ELSE g.window_ends_at END,
+            locked_until = CASE WHEN (CASE WHEN g.window_ends_at <= statement_timestamp() THEN 1 ELSE g.attempts + 1 END) >= k.max
+                                THEN statement_timestamp() + @LockFor ELSE g.locked_until END
         FROM unnest(@Keys, @Maxes) AS k(key_hash, max)
         WHERE g.key_hash = k.key_hash
         """;
