@@ -62,6 +62,9 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
     public static Task<AuthlyApp> StartOnDatabaseAsync(string connectionString, IReadOnlyDictionary<string, string?>? overrides = null, TimeProvider? clock = null)
     {
         var app = Create(connectionString, overrides, withRedis: true, clock);
+        // Program exits the process on a configuration error, which would abort the whole test run: check the settings
+        // first, so a setting this server does not accept fails the fixture that gave it.
+        _ = AuthlyOptions.Load(key => app._settings.GetValueOrDefault(key));
         _ = app.Server;
         return Task.FromResult(app);
     }
