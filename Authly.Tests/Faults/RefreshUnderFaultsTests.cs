@@ -64,7 +64,9 @@ public sealed class RefreshUnderFaultsTests
     [Test, Description("Issue 12 finding 5: a node killed after its rotation reached PostgreSQL; the client's retry elsewhere does not burn the family")]
     public async Task NodeKilledMidRefresh_AfterTheRotationReachedPostgres_RetryOnTheOtherNodeDoesNotBurnTheFamily()
     {
+        var started = Stopwatch.StartNew();
         var victim = await _cluster.StartProcessAsync();
+        Record("node process start to ready", started.Elapsed);
         var user = await _a.CreateUserAsync();
         var first = await SignInAsync(_httpA, user.Username, user.Password);
         var refresh = AuthlyApp.Str(first, "refresh_token");
@@ -78,6 +80,7 @@ public sealed class RefreshUnderFaultsTests
         {
             var reached = await Eventually.TrueAsync(() => Task.FromResult(_cluster.Database.MarkerSeen), TimeSpan.FromSeconds(15));
             Assert.That(reached, Is.True, "the refresh on the victim never sent its rotation ('SET rotated_at') to PostgreSQL");
+            Record("rotation reached PostgreSQL, answer held; killing the node", started.Elapsed);
             victim.Kill();
         }
         finally { _cluster.Database.Resume(); }
