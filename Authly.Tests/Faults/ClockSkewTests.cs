@@ -61,8 +61,9 @@ public sealed class ClockSkewTests
         var interval = TimeSpan.FromSeconds(started["interval"]?.GetValue<int>() ?? 5);
         var deviceCode = AuthlyApp.Str(started, "device_code");
 
-        // B (ahead) first: a poll time recorded on B's clock is 30 s in A's future.
-        var nodes = new[] { ("B", _b.CreateClient()), ("A", _a.CreateClient()), ("B", _b.CreateClient()) };
+        // B (ahead) first: a poll time recorded on B's clock is 30 s in A's future, so A's next poll is the one that
+        // mixes clocks (the other order, A then B, looks slower to B and passes even without one clock).
+        var nodes = new[] { ("B", _b.CreateClient()), ("A", _a.CreateClient()) };
         var sincePoll = Stopwatch.StartNew();
         for (var i = 0; i < nodes.Length; i++)
         {
