@@ -54,6 +54,10 @@ public sealed class DatabaseOutageTests
         var access = AuthlyApp.Str(admin, "access_token");
         var refresh = AuthlyApp.Str(admin, "refresh_token");
         Assert.That(await ActiveAsync(http, access), Is.True, "precondition");
+        // A signed-in browser: its authorize request needs the session row (without one, the login page needs no database).
+        var user = await _a.RegisterUserAsync();
+        using var browser = new BrowserFlow(_a);
+        await browser.SignInDirectlyAsync(user);
 
         _cluster.Database.Cut();
         try
@@ -81,7 +85,7 @@ public sealed class DatabaseOutageTests
                 ("device_authorization", await PostAsync(http, "/api/v1/oauth/device_authorization", null, ("client_id", _deviceClient), ("scope", "openid"))),
             };
             Record("with PostgreSQL down: " + string.Join(", ", answers.Select(a => $"{a.What} {a.Answer.Item1}")));
-            var authorize = await http.GetAsync(new BrowserFlow.Request(_publicClient, Redirect).Url);
+            var authorize = await browser.GetAsync(new BrowserFlow.Request(_publicClient, Redirect).Url);
             // A valid JWT needs no database: its key was loaded before, and stays usable past the key-ring cache's lifetime.
             var jwtActive = await PostAsync(http, "/api/v1/oauth/introspect", null, ("token", access));
             // Stale-on-error: the client row is past its cache lifetime (clock moved 6 min) and PostgreSQL cannot be asked.
@@ -89,7 +93,7 @@ public sealed class DatabaseOutageTests
             Assert.Multiple(() =>
             {
                 foreach (var (what, answer) in answers) AssertTemporarilyUnavailable(what, answer);
-                Assert.That((int)authorize.StatusCode, Is.EqualTo(503), "authorize page");
+                Assert.That((int)authorize.StatusCode, Is.EqualTo(503), "authorize page of a signed-in user");
                 Assert.That(authorize.Headers.RetryAfter, Is.Not.Null, "authorize page Retry-After");
                 Assert.That(authorize.Headers.Location, Is.Null, "an outage is shown, not redirected");
                 Assert.That(jwtActive.Status, Is.EqualTo(200), "introspection of a valid access token: " + jwtActive.Body.ToJsonString());
