@@ -77,6 +77,24 @@ public sealed class AuthlyNode : IAsyncDisposable
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
     }
 
+    /// <summary>SIGTERM: what an orchestrator sends to stop a node (a rolling restart, a scale-down).</summary>
+    public void Terminate()
+    {
+        if (_process.HasExited) return;
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0 && !_process.HasExited) throw new InvalidOperationException($"kill -TERM {_process.Id} failed with {kill.ExitCode}");
+    }
+
+    /// <summary>The exit code once the process has exited within <paramref name="within"/>; null if it is still running.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan within)
+    {
+        using var cts = new CancellationTokenSource(within);
+        try { await _process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { return null; }
+        return _process.ExitCode;
+    }
+
     public async ValueTask DisposeAsync()
     {
         Kill();

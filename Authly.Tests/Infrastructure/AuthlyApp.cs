@@ -55,9 +55,25 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
         return app;
     }
 
-    private static async Task<AuthlyApp> CreateAsync(IReadOnlyDictionary<string, string?>? overrides, bool withRedis, TimeProvider? clock = null)
+    /// <summary>
+    /// A server on an existing database (<paramref name="connectionString"/>), so several in-process nodes can share one,
+    /// as the nodes of a cluster do. <paramref name="overrides"/> may point DATABASE_URL elsewhere (e.g. a proxy in front of it).
+    /// </summary>
+    public static Task<AuthlyApp> StartOnDatabaseAsync(string connectionString, IReadOnlyDictionary<string, string?>? overrides = null, TimeProvider? clock = null)
     {
-        var cs = await TestServers.CreateDatabaseAsync();
+        var app = Create(connectionString, overrides, withRedis: true, clock);
+        // Program exits the process on a configuration error, which would abort the whole test run: check the settings
+        // first, so a setting this server does not accept fails the fixture that gave it.
+        _ = AuthlyOptions.Load(key => app._settings.GetValueOrDefault(key));
+        _ = app.Server;
+        return Task.FromResult(app);
+    }
+
+    private static async Task<AuthlyApp> CreateAsync(IReadOnlyDictionary<string, string?>? overrides, bool withRedis, TimeProvider? clock = null) =>
+        Create(await TestServers.CreateDatabaseAsync(), overrides, withRedis, clock);
+
+    private static AuthlyApp Create(string cs, IReadOnlyDictionary<string, string?>? overrides, bool withRedis, TimeProvider? clock)
+    {
         var settings = new Dictionary<string, string?>
         {
             ["DATABASE_URL"] = cs,
