@@ -125,7 +125,8 @@ public sealed record AuthlyOptions
             AccessTokenExpireMinutes = reader.Int("ACCESS_TOKEN_EXPIRE_MINUTES", 60, 1, 60 * 24),
             RefreshTokenExpireDays = reader.Int("REFRESH_TOKEN_EXPIRE_DAYS", 7, 1, 365),
             ClockLeewaySeconds = reader.Int("AUTHLY_CLOCK_LEEWAY_SECONDS", Tokens.TokenLifetime.DefaultLeewaySeconds, 0, Tokens.TokenLifetime.MaxLeewaySeconds),
-            ShutdownDrainSeconds = reader.Int("AUTHLY_SHUTDOWN_DRAIN_SECONDS", 5, 0, 120),
+            // Embedded: one local process and no load balancer to leave, so Ctrl+C stops at once.
+            ShutdownDrainSeconds = reader.Int("AUTHLY_SHUTDOWN_DRAIN_SECONDS", mode == AuthlyMode.Embedded ? 0 : 5, 0, 120),
             AdminApiEnabled = reader.Bool("AUTHLY_ADMIN_API_ENABLED", true),
             AdminApiLocalhostOnly = reader.Bool("AUTHLY_ADMIN_API_LOCALHOST_ONLY", true),
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),

@@ -72,6 +72,8 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
             ["AUTHLY_ARGON2_OPSLIMIT"] = "1",
             ["AUTHLY_ARGON2_MEMLIMIT_KIB"] = "8192",
             ["LOG_LEVEL"] = "Warning",
+            // Disposing a fixture's server is not a rolling deploy: no readiness drain.
+            ["AUTHLY_SHUTDOWN_DRAIN_SECONDS"] = "0",
         };
         if (overrides is not null)
             foreach (var (k, v) in overrides) settings[k] = v;
