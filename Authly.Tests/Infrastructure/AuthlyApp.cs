@@ -80,6 +80,17 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
         return new AuthlyApp(cs, settings, clock);
     }
 
+    /// <summary>
+    /// Another node of the same deployment: same database, Redis prefix and settings, its own
+    /// process state (caches, key ring) and, optionally, its own clock.
+    /// </summary>
+    public AuthlyApp StartPeer(TimeProvider? clock = null)
+    {
+        var peer = new AuthlyApp(DatabaseConnectionString, new Dictionary<string, string?>(_settings), clock);
+        _ = peer.Server;
+        return peer;
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
