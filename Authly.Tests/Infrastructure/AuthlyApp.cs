@@ -84,9 +84,12 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
     /// Another node of the same deployment: same database, Redis prefix and settings, its own
     /// process state (caches, key ring) and, optionally, its own clock.
     /// </summary>
-    public AuthlyApp StartPeer(TimeProvider? clock = null)
+    public AuthlyApp StartPeer(TimeProvider? clock = null, IReadOnlyDictionary<string, string?>? overrides = null)
     {
-        var peer = new AuthlyApp(DatabaseConnectionString, new Dictionary<string, string?>(_settings), clock);
+        var settings = new Dictionary<string, string?>(_settings);
+        if (overrides is not null)
+            foreach (var (k, v) in overrides) settings[k] = v;
+        var peer = new AuthlyApp(DatabaseConnectionString, settings, clock);
         _ = peer.Server;
         return peer;
     }
