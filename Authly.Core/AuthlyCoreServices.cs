@@ -27,7 +27,7 @@ public static class AuthlyCoreServices
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ =>
         {
-            var builder = new NpgsqlDataSourceBuilder(DatabaseUrl.ToConnectionString(options.DatabaseUrl));
+            var builder = new NpgsqlDataSourceBuilder(DatabaseUrl.ForServer(options.DatabaseUrl)); // pool and timeout defaults: docs/configuration.md
             builder.ConnectionStringBuilder.ApplicationName ??= "authly";
             return builder.Build();
         });

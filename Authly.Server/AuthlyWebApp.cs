@@ -52,6 +52,9 @@ public static class AuthlyWebApp
         builder.Services.AddSingleton<Metrics.AuthlyMetrics>();
         builder.Services.AddSingleton<Metrics.PrometheusExporter>();
         builder.Services.AddHostedService<StartupService>();
+        builder.Services.AddSingleton<ShutdownDrain>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownDrain + ShutdownDrain.InFlightGrace);
         builder.Services.AddAuthlyBindingErrors();
         builder.Services.AddCors(c => c.AddPolicy(PublicCors, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
@@ -67,6 +70,12 @@ public static class AuthlyWebApp
         app.Services.GetRequiredService<Metrics.PrometheusExporter>();
         app.Services.GetRequiredService<Metrics.AuthlyMetrics>();
         app.UseRequestMetricsAndCorrelation();
+        var drain = app.Services.GetRequiredService<ShutdownDrain>();
+        app.Use((context, next) =>
+        {
+            if (drain.Draining) context.Response.Headers.Connection = "close"; // move keep-alive clients to another node
+            return next(context);
+        });
         if (accessLog) app.UseAuthlyAccessLog();
         app.UseAuthlySecurityHeaders();
         app.UseAuthlyBindingErrors();

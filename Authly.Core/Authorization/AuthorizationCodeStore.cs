@@ -7,9 +7,11 @@ namespace Authly.Authorization;
 /// <summary>
 /// Authorization codes: random, stored as SHA-256 hashes, valid for five minutes (RFC 6749
 /// §4.1.2 recommends at most ten), consumed by one atomic UPDATE. A code consumed twice is a
-/// replay: the second consumer learns what the first use issued, so it can be revoked.
+/// replay: the second consumer learns what the first use issued, so it can be revoked. The
+/// expiry is set and checked on the database clock, so a code minted on a node whose clock runs
+/// ahead lives its full five minutes on every node (issue 12 finding 7).
 /// </summary>
-public sealed class AuthorizationCodeStore(NpgsqlDataSource db, TimeProvider clock)
+public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
 
@@ -25,6 +27,8 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db, TimeProvider clo
         public string? SessionId { get; init; }
         public DateTime ExpiresAt { get; init; }
         public DateTime? ConsumedAt { get; init; }
+        /// <summary>expires_at &lt;= now() on the database clock when the row was read.</summary>
+        public bool Expired { get; init; }
         public Guid? FamilyId { get; init; }
         public string? AccessJti { get; init; }
         public DateTime? AccessExpiresAt { get; init; }
@@ -32,7 +36,7 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db, TimeProvider clo
 
     private const string InsertSql = """
         INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, expires_at)
-        VALUES (@Hash, @ClientId, @UserId, @RedirectUri, @Scope, @Challenge, @Nonce, @AuthTime, @SessionId, @ExpiresAt)
+        VALUES (@Hash, @ClientId, @UserId, @RedirectUri, @Scope, @Challenge, @Nonce, @AuthTime, @SessionId, now() + @Lifetime)
         """;
 
     public async Task<string> CreateAsync(AuthorizeRequest request, Guid userId, DateTime authTime, string? sessionId, CancellationToken ct)
@@ -44,12 +48,12 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db, TimeProvider clo
             Hash = OpaqueToken.Hash(code), ClientId = request.Client.ClientId, UserId = userId, RedirectUri = request.RedirectUri,
             Scope = Scopes.ScopeSet.Join(request.Scopes), Challenge = request.CodeChallenge, request.Nonce,
             AuthTime = DateTime.SpecifyKind(authTime, DateTimeKind.Utc), SessionId = sessionId,
-            ExpiresAt = (clock.GetUtcNow() + Lifetime).UtcDateTime,
+            Lifetime,
         }, cancellationToken: ct));
         return code;
     }
 
-    private const string Columns = "client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, expires_at, consumed_at, family_id, access_jti, access_expires_at";
+    private const string Columns = "client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, expires_at, consumed_at, family_id, access_jti, access_expires_at, expires_at <= now() AS expired";
     private const string ConsumeSql = $"UPDATE authorization_codes SET consumed_at = now() WHERE code_hash = @Hash AND client_id = @ClientId AND consumed_at IS NULL RETURNING {Columns}";
     private const string FindSql = $"SELECT {Columns} FROM authorization_codes WHERE code_hash = @Hash";
 

@@ -52,7 +52,10 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
         public string Scope { get; init; } = "";
         public DateTime ExpiresAt { get; init; }
         public int IntervalSeconds { get; init; }
-        public DateTime? PreviousPoll { get; init; }
+        /// <summary>Set by a poll: it came before the previous poll + the interval (database clock).</summary>
+        public bool TooFast { get; init; }
+        /// <summary>Set by a poll: expires_at has passed on the database clock.</summary>
+        public bool Expired { get; init; }
         public string Status { get; init; } = "";
         public Guid? UserId { get; init; }
         public DateTime? AuthTime { get; init; }
@@ -67,7 +70,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
 
     private const string InsertSql = """
         INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, expires_at, interval_seconds)
-        VALUES (@Hash, @UserCode, @ClientId, @Scope, @ExpiresAt, @Interval)
+        VALUES (@Hash, @UserCode, @ClientId, @Scope, now() + @Lifetime, @Interval)
         ON CONFLICT (user_code) DO NOTHING
         """;
 
@@ -89,7 +92,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
             var inserted = await conn.ExecuteAsync(new CommandDefinition(InsertSql, new
             {
                 Hash = OpaqueToken.Hash(deviceCode), UserCode = userCode, client.ClientId, Scope = ScopeSet.Join(granted),
-                ExpiresAt = (clock.GetUtcNow() + Lifetime).UtcDateTime, Interval = IntervalSeconds,
+                Lifetime, Interval = IntervalSeconds,
             }, cancellationToken: ct));
             if (inserted == 1)
             {
@@ -102,7 +105,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
 
     private const string PendingSql = """
         SELECT device_code_hash, user_code, client_id, scope, expires_at, interval_seconds, status, user_id, auth_time, session_id
-        FROM device_codes WHERE user_code = @UserCode AND status = 'pending' AND expires_at > @Now
+        FROM device_codes WHERE user_code = @UserCode AND status = 'pending' AND expires_at > now()
         """;
 
     /// <summary>
@@ -116,7 +119,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
         var normalized = Normalize(userCode);
         if (normalized.Length != UserCodeLength || normalized.Any(c => !UserCodeAlphabet.Contains(c))) return null;
         await using var conn = await db.OpenConnectionAsync(ct);
-        var row = await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(PendingSql, new { UserCode = normalized, Now = clock.GetUtcNow().UtcDateTime }, cancellationToken: ct));
+        var row = await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(PendingSql, new { UserCode = normalized }, cancellationToken: ct));
         return row is null ? null : new Shown(row, Format(normalized), SealHandle(row, verifier));
     }
 
@@ -149,7 +152,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
 
     private const string DecideSql = """
         UPDATE device_codes SET status = @Status, user_id = @UserId, auth_time = @AuthTime, session_id = @Sid
-        WHERE device_code_hash = @Hash AND status = 'pending' AND expires_at > @Now
+        WHERE device_code_hash = @Hash AND status = 'pending' AND expires_at > now()
         """;
 
     /// <summary>
@@ -165,27 +168,30 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
         return await conn.ExecuteAsync(new CommandDefinition(DecideSql, new
         {
             Hash = hash, Status = approve ? "approved" : "denied", UserId = verifier.UserId,
-            AuthTime = DateTime.SpecifyKind(authTime, DateTimeKind.Utc), verifier.Sid, Now = clock.GetUtcNow().UtcDateTime,
+            AuthTime = DateTime.SpecifyKind(authTime, DateTimeKind.Utc), verifier.Sid,
         }, cancellationToken: ct)) == 1;
     }
 
-    // Records this poll and, in the same statement, returns when the previous one was.
+    // Records this poll and, in the same statement, says whether it came too soon after the
+    // previous one (RFC 8628 §3.5 slow_down) and whether the code has expired. Both are decided on
+    // the database clock: polls that alternate between nodes whose clocks disagree must still be
+    // measured against one clock, or a node behind sees every poll as early (issue 12 finding 7).
     private const string PollSql = """
-        WITH prev AS (SELECT device_code_hash, last_polled_at, interval_seconds FROM device_codes WHERE device_code_hash = @Hash FOR UPDATE)
-        UPDATE device_codes d SET last_polled_at = @Now,
-            interval_seconds = CASE WHEN prev.last_polled_at IS NOT NULL
-                                     AND @Now < prev.last_polled_at + make_interval(secs => prev.interval_seconds)
-                                    THEN prev.interval_seconds + 5 ELSE prev.interval_seconds END
+        WITH prev AS (SELECT device_code_hash, last_polled_at, interval_seconds,
+                             last_polled_at IS NOT NULL AND now() < last_polled_at + make_interval(secs => interval_seconds) AS too_fast
+                      FROM device_codes WHERE device_code_hash = @Hash FOR UPDATE)
+        UPDATE device_codes d SET last_polled_at = now(),
+            interval_seconds = CASE WHEN prev.too_fast THEN prev.interval_seconds + 5 ELSE prev.interval_seconds END
         FROM prev WHERE d.device_code_hash = prev.device_code_hash
-        RETURNING d.user_code, d.client_id, d.scope, d.expires_at, prev.interval_seconds, prev.last_polled_at AS previous_poll,
-                  d.status, d.user_id, d.auth_time, d.session_id
+        RETURNING d.user_code, d.client_id, d.scope, d.expires_at, d.expires_at <= now() AS expired, prev.interval_seconds,
+                  prev.too_fast, d.status, d.user_id, d.auth_time, d.session_id
         """;
 
     public async Task<Row?> PollAsync(string deviceCode, CancellationToken ct)
     {
         if (deviceCode.Length > 256) return null;
         await using var conn = await db.OpenConnectionAsync(ct);
-        return await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(PollSql, new { Hash = OpaqueToken.Hash(deviceCode), Now = clock.GetUtcNow().UtcDateTime }, cancellationToken: ct));
+        return await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(PollSql, new { Hash = OpaqueToken.Hash(deviceCode) }, cancellationToken: ct));
     }
 
     private const string ConsumeSql = "UPDATE device_codes SET status = 'consumed' WHERE device_code_hash = @Hash AND status = 'approved'";

@@ -35,6 +35,10 @@ public sealed record AuthlyOptions
     public int LockoutDurationSeconds { get; init; } = 300;
     public int AccessTokenExpireMinutes { get; init; } = 60;
     public int RefreshTokenExpireDays { get; init; } = 7;
+    /// <summary>AUTHLY_CLOCK_LEEWAY_SECONDS: how far in the future nbf/iat of our JWTs may lie (another node's clock); none on exp (<see cref="Tokens.TokenLifetime"/>).</summary>
+    public int ClockLeewaySeconds { get; init; } = Tokens.TokenLifetime.DefaultLeewaySeconds;
+    /// <summary>AUTHLY_SHUTDOWN_DRAIN_SECONDS: on SIGTERM, /health/ready answers 503 and the listener keeps serving this long before the server stops.</summary>
+    public int ShutdownDrainSeconds { get; init; } = 5;
 
     public bool AdminApiEnabled { get; init; } = true;
     public bool AdminApiLocalhostOnly { get; init; } = true;
@@ -68,6 +72,8 @@ public sealed record AuthlyOptions
 
     public TimeSpan AccessTokenLifetime => TimeSpan.FromMinutes(AccessTokenExpireMinutes);
     public TimeSpan RefreshTokenLifetime => TimeSpan.FromDays(RefreshTokenExpireDays);
+    public TimeSpan ClockLeeway => TimeSpan.FromSeconds(ClockLeewaySeconds);
+    public TimeSpan ShutdownDrain => TimeSpan.FromSeconds(ShutdownDrainSeconds);
 
     public bool UsesInsecureDefaults =>
         JwtSecretKey == InsecureDefaultSecret || JwtRefreshSecretKey == InsecureDefaultRefreshSecret;
@@ -118,6 +124,9 @@ public sealed record AuthlyOptions
             LockoutDurationSeconds = reader.Int("AUTHLY_LOCKOUT_DURATION_SECONDS", 300, 1, 86_400 * 30),
             AccessTokenExpireMinutes = reader.Int("ACCESS_TOKEN_EXPIRE_MINUTES", 60, 1, 60 * 24),
             RefreshTokenExpireDays = reader.Int("REFRESH_TOKEN_EXPIRE_DAYS", 7, 1, 365),
+            ClockLeewaySeconds = reader.Int("AUTHLY_CLOCK_LEEWAY_SECONDS", Tokens.TokenLifetime.DefaultLeewaySeconds, 0, Tokens.TokenLifetime.MaxLeewaySeconds),
+            // Embedded: one local process and no load balancer to leave, so Ctrl+C stops at once.
+            ShutdownDrainSeconds = reader.Int("AUTHLY_SHUTDOWN_DRAIN_SECONDS", mode == AuthlyMode.Embedded ? 0 : 5, 0, 120),
             AdminApiEnabled = reader.Bool("AUTHLY_ADMIN_API_ENABLED", true),
             AdminApiLocalhostOnly = reader.Bool("AUTHLY_ADMIN_API_LOCALHOST_ONLY", true),
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),

@@ -15,7 +15,7 @@ namespace Authly.Grants;
 /// when the client is registered for the refresh_token grant.
 /// </summary>
 public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, RefreshTokenStore refreshTokens, RevocationList revocations,
-    UserStore users, ScopeStore scopeStore, TokenIssuer issuer, IdTokenIssuer idTokens, TimeProvider clock) : IGrantHandler
+    UserStore users, ScopeStore scopeStore, TokenIssuer issuer, IdTokenIssuer idTokens) : IGrantHandler
 {
     public string GrantType => GrantTypes.AuthorizationCode;
 
@@ -43,7 +43,7 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
                 await revocations.RevokeAsync(code.AccessJti, new DateTimeOffset(DateTime.SpecifyKind(accessExp, DateTimeKind.Utc)), ct);
             throw OAuthException.InvalidGrant("The authorization code is invalid", "code replay; issued tokens revoked");
         }
-        if (code.ExpiresAt <= clock.GetUtcNow().UtcDateTime) throw OAuthException.InvalidGrant("The authorization code has expired");
+        if (code.Expired) throw OAuthException.InvalidGrant("The authorization code has expired");
         // RFC 6749 §4.1.3: redirect_uri must be identical to the one in the authorization request.
         if (!string.Equals(code.RedirectUri, redirectUri, StringComparison.Ordinal))
             throw OAuthException.InvalidGrant("redirect_uri does not match the authorization request");

@@ -25,14 +25,13 @@ public sealed class DeviceCodeGrant(DeviceAuthorization devices, UserStore users
         var row = await devices.PollAsync(deviceCode, ct);
         if (row is null || row.ClientId != client.ClientId)
             throw OAuthException.InvalidGrant("The device code is invalid", row is null ? "unknown device code" : "device code of another client");
-        var now = clock.GetUtcNow().UtcDateTime;
-        if (row.ExpiresAt <= now) throw new OAuthException(OAuthErrors.ExpiredToken, "The device code has expired");
+        if (row.Expired) throw new OAuthException(OAuthErrors.ExpiredToken, "The device code has expired");
         switch (row.Status)
         {
             case "denied": throw OAuthException.AccessDenied("The user denied the request");
             case "consumed": throw OAuthException.InvalidGrant("The device code was already used");
         }
-        if (row.PreviousPoll is { } previous && now < previous.AddSeconds(row.IntervalSeconds))
+        if (row.TooFast)
             throw new OAuthException(OAuthErrors.SlowDown, "Polling too fast; wait longer between requests");
         if (row.Status == "pending") throw new OAuthException(OAuthErrors.AuthorizationPending, "The user has not yet completed authorization");
 
@@ -44,7 +43,7 @@ public sealed class DeviceCodeGrant(DeviceAuthorization devices, UserStore users
         var withRefresh = scopes.Contains("offline_access") || client.AllowsGrant(GrantTypes.RefreshToken);
         var (response, _, _) = await issuer.ForUserAsync(user, client.ClientId, ScopeSet.Join(scopes), null, null, ct, withRefresh);
         if (scopes.Contains("openid"))
-            response = response with { IdToken = await idTokens.CreateAsync(user, client.ClientId, scopes, null, row.AuthTime ?? now, row.SessionId, response.AccessToken, ct) };
+            response = response with { IdToken = await idTokens.CreateAsync(user, client.ClientId, scopes, null, row.AuthTime ?? clock.GetUtcNow().UtcDateTime, row.SessionId, response.AccessToken, ct) };
         return response;
     }
 }

@@ -38,6 +38,8 @@ public sealed record ProxyOptions
 
     /// <summary>The Redis the proxy relays to.</summary>
     public string? RedisUrl { get; init; }
+    /// <summary>AUTHLY_CLOCK_LEEWAY_SECONDS, as on the server: nbf/iat may lie this far in the future (<see cref="Tokens.TokenLifetime"/>).</summary>
+    public TimeSpan ClockLeeway { get; init; } = TimeSpan.FromSeconds(Tokens.TokenLifetime.DefaultLeewaySeconds);
 
     public const int DefaultPostgresPort = 5433;
     public const int DefaultRedisPort = 6380;
@@ -62,6 +64,7 @@ public sealed record ProxyOptions
             MaxResponseBytes = Int(get, "AUTHLY_PROXY_MAX_RESPONSE_BYTES", 1024 * 1024, 1024, 1024 * 1024 * 1024, errors),
             AdminScope = Blank(get("AUTHLY_PROXY_ADMIN_SCOPE")),
             RedisUrl = Blank(get("AUTHLY_PROXY_REDIS_URL")) ?? Blank(get("REDIS_URL")),
+            ClockLeeway = TimeSpan.FromSeconds(Int(get, "AUTHLY_CLOCK_LEEWAY_SECONDS", Tokens.TokenLifetime.DefaultLeewaySeconds, 0, Tokens.TokenLifetime.MaxLeewaySeconds, errors)),
         };
         if (errors.Count > 0) throw new FormatException(string.Join(Environment.NewLine, errors));
         return o;

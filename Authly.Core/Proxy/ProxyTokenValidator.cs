@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Authly.Scopes;
 using Authly.Security;
+using Authly.Tokens;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -15,7 +16,7 @@ namespace Authly.Proxy;
 /// <list type="number">
 /// <item>a JWT is checked here first — signature against Authly's JWKS (fetched once, fetched
 /// again at most every 10 s when a token names a kid it has not seen, so a key rotation is picked
-/// up), typ, iss, aud, exp and nbf against the clock. A token that fails this is refused with no
+/// up), typ, iss, aud, and exp, nbf and iat against the clock by <see cref="TokenLifetime"/>. A token that fails this is refused with no
 /// round trip;</item>
 /// <item>then RFC 7662 introspection at Authly says whether it is still active (revoked tokens,
 /// deactivated users) and, for a token that cannot be checked locally (an HS256 deployment, whose
@@ -109,10 +110,10 @@ public sealed class ProxyTokenValidator(ProxyOptions options, HttpClient http, T
             catch (ArgumentException) { return LocalResult.Invalid; }
             if (result.IsValid && result.SecurityToken is JsonWebToken jwt)
             {
-                var now = clock.GetUtcNow();
-                if (jwt.ValidTo == DateTime.MinValue || new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero) <= now) return LocalResult.Invalid;
-                if (jwt.ValidFrom != DateTime.MinValue && new DateTimeOffset(jwt.ValidFrom, TimeSpan.Zero) > now + TimeSpan.FromSeconds(5)) return LocalResult.Invalid;
-                return LocalResult.Valid;
+                if (!jwt.TryGetPayloadValue<long>("exp", out var exp)) return LocalResult.Invalid;
+                long? nbf = jwt.TryGetPayloadValue<long>("nbf", out var n) ? n : null;
+                long? iat = jwt.TryGetPayloadValue<long>("iat", out var i) ? i : null;
+                return TokenLifetime.IsCurrent(exp, nbf, iat, clock.GetUtcNow().ToUnixTimeSeconds(), options.ClockLeeway) ? LocalResult.Valid : LocalResult.Invalid;
             }
             if (result.Exception is not SecurityTokenSignatureKeyNotFoundException) return LocalResult.Invalid;
         }

@@ -7,9 +7,10 @@ namespace Authly.Sessions;
 /// <summary>
 /// Login sessions. The browser holds an opaque secret (HttpOnly cookie); the database holds
 /// its hash. A session ends at its idle or absolute expiry, at logout, or when an admin or a
-/// password change ends it.
+/// password change ends it. Every expiry is set and compared on the database clock (now()), so
+/// nodes whose clocks disagree still agree on when a session ends (issue 12 finding 7).
 /// </summary>
-public sealed class SessionStore(NpgsqlDataSource db, TimeProvider clock)
+public sealed class SessionStore(NpgsqlDataSource db)
 {
     public static readonly TimeSpan IdleLifetime = TimeSpan.FromHours(8);
     public static readonly TimeSpan AbsoluteLifetime = TimeSpan.FromDays(7);
@@ -18,7 +19,7 @@ public sealed class SessionStore(NpgsqlDataSource db, TimeProvider clock)
 
     private const string InsertSql = $"""
         INSERT INTO sessions (id_hash, sid, user_id, auth_time, idle_expires_at, absolute_expires_at, ip, user_agent)
-        VALUES (@Hash, @Sid, @UserId, @Now, @Idle, @Absolute, @Ip, @UserAgent)
+        VALUES (@Hash, @Sid, @UserId, now(), now() + @Idle, now() + @Absolute, @Ip, @UserAgent)
         RETURNING {Columns}
         """;
 
@@ -26,12 +27,11 @@ public sealed class SessionStore(NpgsqlDataSource db, TimeProvider clock)
     public async Task<(string Secret, Session Session)> CreateAsync(Guid userId, string? ip, string? userAgent, CancellationToken ct)
     {
         var secret = OpaqueToken.New(32);
-        var now = clock.GetUtcNow().UtcDateTime;
         await using var conn = await db.OpenConnectionAsync(ct);
         var session = await conn.QuerySingleAsync<Session>(new CommandDefinition(InsertSql, new
         {
-            Hash = OpaqueToken.Hash(secret), Sid = OpaqueToken.New(16), UserId = userId, Now = now,
-            Idle = now + IdleLifetime, Absolute = now + AbsoluteLifetime,
+            Hash = OpaqueToken.Hash(secret), Sid = OpaqueToken.New(16), UserId = userId,
+            Idle = IdleLifetime, Absolute = AbsoluteLifetime,
             Ip = ip, UserAgent = userAgent is { Length: > 300 } ua ? ua[..300] : userAgent,
         }, cancellationToken: ct));
         return (secret, session);
@@ -39,8 +39,8 @@ public sealed class SessionStore(NpgsqlDataSource db, TimeProvider clock)
 
     // Finding a live session also slides its idle expiry, in one statement.
     private const string TouchSql = $"""
-        UPDATE sessions SET last_seen_at = @Now, idle_expires_at = LEAST(@Now + @Idle, absolute_expires_at)
-        WHERE id_hash = @Hash AND ended_at IS NULL AND idle_expires_at > @Now AND absolute_expires_at > @Now
+        UPDATE sessions SET last_seen_at = now(), idle_expires_at = LEAST(now() + @Idle, absolute_expires_at)
+        WHERE id_hash = @Hash AND ended_at IS NULL AND idle_expires_at > now() AND absolute_expires_at > now()
         RETURNING {Columns}
         """;
 
@@ -50,7 +50,7 @@ public sealed class SessionStore(NpgsqlDataSource db, TimeProvider clock)
         await using var conn = await db.OpenConnectionAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(TouchSql, new
         {
-            Hash = OpaqueToken.Hash(secret), Now = clock.GetUtcNow().UtcDateTime, Idle = IdleLifetime,
+            Hash = OpaqueToken.Hash(secret), Idle = IdleLifetime,
         }, cancellationToken: ct));
     }
 
@@ -59,12 +59,6 @@ public sealed class SessionStore(NpgsqlDataSource db, TimeProvider clock)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(FindBySidSql, new { Sid = sid }, cancellationToken: ct));
-    }
-
-    public bool IsLive(Session s)
-    {
-        var now = clock.GetUtcNow().UtcDateTime;
-        return s.EndedAt is null && s.IdleExpiresAt > now && s.AbsoluteExpiresAt > now;
     }
 
     private const string EndBySecretSql = $"UPDATE sessions SET ended_at = now() WHERE id_hash = @Hash AND ended_at IS NULL RETURNING {Columns}";

@@ -14,6 +14,8 @@ public sealed class Migrator(NpgsqlDataSource db)
 {
     // Any fixed 64-bit number; it only has to be the same on every node.
     private const long AdvisoryLockKey = 0x417574686C79;
+    /// <summary>Dapper's commandTimeout: 0 is Npgsql's "no limit".</summary>
+    private const int NoTimeout = 0;
 
     private const string CreateJournalSql = """
         CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -51,10 +53,15 @@ public sealed class Migrator(NpgsqlDataSource db)
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
-        await conn.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_lock(@Key)", new { Key = AdvisoryLockKey }, cancellationToken: ct));
+        // The server's pool gives every statement a few seconds (DatabaseUrl.ForServer); a migration
+        // may rewrite a large table, and waiting for another node's migration holds the lock below
+        // for as long as that takes. Neither has a timeout here; the session setting ends with the
+        // connection's return to the pool (DISCARD ALL) and is reset below as well.
+        await conn.ExecuteAsync(new CommandDefinition("SET statement_timeout = 0", commandTimeout: NoTimeout, cancellationToken: ct));
+        await conn.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_lock(@Key)", new { Key = AdvisoryLockKey }, commandTimeout: NoTimeout, cancellationToken: ct));
         try
         {
-            await conn.ExecuteAsync(new CommandDefinition(CreateJournalSql, cancellationToken: ct));
+            await conn.ExecuteAsync(new CommandDefinition(CreateJournalSql, commandTimeout: NoTimeout, cancellationToken: ct));
             var applied = (await conn.QueryAsync<(string Version, string Checksum)>(new CommandDefinition(AppliedSql, cancellationToken: ct)))
                 .ToDictionary(r => r.Version, r => r.Checksum);
             var done = new List<string>();
@@ -69,7 +76,7 @@ public sealed class Migrator(NpgsqlDataSource db)
                     continue;
                 }
                 await using var tx = await conn.BeginTransactionAsync(ct);
-                await conn.ExecuteAsync(new CommandDefinition(script.Sql, transaction: tx, cancellationToken: ct));
+                await conn.ExecuteAsync(new CommandDefinition(script.Sql, transaction: tx, commandTimeout: NoTimeout, cancellationToken: ct));
                 await conn.ExecuteAsync(new CommandDefinition(RecordSql, new { script.Version, script.Checksum }, tx, cancellationToken: ct));
                 await tx.CommitAsync(ct);
                 done.Add(script.Version);
@@ -79,6 +86,7 @@ public sealed class Migrator(NpgsqlDataSource db)
         finally
         {
             await conn.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@Key)", new { Key = AdvisoryLockKey }, cancellationToken: CancellationToken.None));
+            await conn.ExecuteAsync(new CommandDefinition("RESET statement_timeout", cancellationToken: CancellationToken.None));
         }
     }
 }

@@ -63,8 +63,8 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
 
     /// <summary>
     /// Validates one of our access tokens: signature by a key in the ring with that key's own
-    /// algorithm (no alg:none, no HS/RS confusion), typ at+jwt, iss, aud, exp and nbf
-    /// against our clock. Returns null for anything else; never throws for bad input.
+    /// algorithm (no alg:none, no HS/RS confusion), typ at+jwt, iss, aud, and exp, nbf and iat
+    /// against our clock by <see cref="TokenLifetime"/>. Returns null for anything else; never throws for bad input.
     /// Revocation is checked by the caller.
     /// </summary>
     public async Task<AccessTokenClaims?> ValidateAsync(string token, CancellationToken ct)
@@ -95,7 +95,7 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
         if (!jwt.TryGetPayloadValue<string>("client_id", out var clientId)) return null;
         jwt.TryGetPayloadValue<string>("scope", out var scope);
         jwt.TryGetPayloadValue<string>("username", out var username);
-        jwt.TryGetPayloadValue<long>("iat", out var iat);
+        jwt.TryGetPayloadValue<long>("iat", out var iat); // 0 when absent: IsCurrent then skips it
         var claims = new AccessTokenClaims(jwt.Issuer, jwt.Subject, Audience, clientId, scope ?? "", username, jti, iat, exp, nbf);
         if (!IsCurrent(claims, now)) return null;
         Remember(token, claims, ring, now);
@@ -114,8 +114,8 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
             // other algorithm, so this opens no confusion; HS256 mode has only its one key.
             ValidAlgorithms = ring.All.Select(k => k.Algorithm).Distinct().ToArray(),
             ValidTypes = [AccessTokenType],
-            // Lifetime is checked below against the injected clock, with no skew: an expired
-            // token must introspect as inactive the moment it expires.
+            // Lifetime is checked by TokenLifetime against the injected clock: no leeway on exp (an
+            // expired token introspects as inactive the moment it expires), AUTHLY_CLOCK_LEEWAY_SECONDS on nbf/iat.
             ValidateLifetime = false,
             RequireExpirationTime = true,
             RequireSignedTokens = true,
@@ -136,8 +136,8 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
         catch (Exception) { return null; }
     }
 
-    /// <summary>Not expired (no skew: an expired token is inactive the moment it expires) and not before its nbf (5 s skew).</summary>
-    private static bool IsCurrent(AccessTokenClaims claims, long now) => claims.Expires > now && !(claims.NotBefore > now + 5);
+    private bool IsCurrent(AccessTokenClaims claims, long now) =>
+        TokenLifetime.IsCurrent(claims.Expires, claims.NotBefore, claims.IssuedAt == 0 ? null : claims.IssuedAt, now, options.ClockLeeway);
 
     private void Remember(string token, AccessTokenClaims claims, SigningKeyStore.KeyRing ring, long now)
     {

@@ -30,11 +30,13 @@ public static class HealthEndpoints
     }
 
     /// <summary>
-    /// Not ready only without the database: an unreachable vault provider is reported ("degraded")
-    /// but does not take the node out of its load balancer, unless the probe asks with ?strict=true.
+    /// Not ready without the database or while shutting down (<see cref="ShutdownDrain"/>): an
+    /// unreachable vault provider is reported ("degraded") but does not take the node out of its
+    /// load balancer, unless the probe asks with ?strict=true.
     /// </summary>
-    private static async Task<IResult> ReadyAsync(NpgsqlDataSource db, Vault.VaultHealth vault, bool? strict, CancellationToken ct)
+    private static async Task<IResult> ReadyAsync(NpgsqlDataSource db, Vault.VaultHealth vault, ShutdownDrain drain, bool? strict, CancellationToken ct)
     {
+        if (drain.Draining) return Results.Json(new { status = "shutting down" }, statusCode: 503);
         if (await PingDatabaseAsync(db, ct) != "connected")
             return Results.Json(new { status = "not ready", database = "disconnected" }, statusCode: 503);
         var providers = await vault.CheckAsync(ct);

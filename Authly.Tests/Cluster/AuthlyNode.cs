@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace Authly.Tests.Cluster;
 
@@ -77,23 +78,25 @@ public sealed class AuthlyNode : IAsyncDisposable
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
     }
 
-    /// <summary>SIGTERM: what an orchestrator sends to stop a node (a rolling restart, a scale-down).</summary>
+    /// <summary>SIGTERM, as an orchestrator sends it before a rolling restart: the node drains and exits on its own.</summary>
     public void Terminate()
     {
-        if (_process.HasExited) return;
-        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()]);
-        kill.WaitForExit();
-        if (kill.ExitCode != 0 && !_process.HasExited) throw new InvalidOperationException($"kill -TERM {_process.Id} failed with {kill.ExitCode}");
+        if (!_process.HasExited && kill(_process.Id, SigTerm) != 0)
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
-    /// <summary>The exit code once the process has exited within <paramref name="within"/>; null if it is still running.</summary>
-    public async Task<int?> WaitForExitAsync(TimeSpan within)
+    /// <summary>The exit code once the process has exited, or null if it is still running at the deadline.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
     {
-        using var cts = new CancellationTokenSource(within);
+        using var cts = new CancellationTokenSource(timeout);
         try { await _process.WaitForExitAsync(cts.Token); }
         catch (OperationCanceledException) { return null; }
         return _process.ExitCode;
     }
+
+    private const int SigTerm = 15;
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
 
     public async ValueTask DisposeAsync()
     {

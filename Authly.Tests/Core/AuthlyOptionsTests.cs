@@ -57,6 +57,8 @@ public sealed class AuthlyOptionsTests
             Assert.That(o.LogLevel, Is.EqualTo("Information"));
             Assert.That(o.LogJson, Is.False);
             Assert.That(o.MigrateOnStart, Is.True);
+            Assert.That(o.ClockLeewaySeconds, Is.EqualTo(60));
+            Assert.That(o.ShutdownDrainSeconds, Is.EqualTo(5));
         });
     }
 
@@ -134,6 +136,12 @@ public sealed class AuthlyOptionsTests
     }
 
     [TestCase("RATE_LIMIT_MAX_REQUESTS", "lots")]
+    [TestCase("AUTHLY_CLOCK_LEEWAY_SECONDS", "-1")]
+    [TestCase("AUTHLY_CLOCK_LEEWAY_SECONDS", "301")]
+    [TestCase("AUTHLY_CLOCK_LEEWAY_SECONDS", "1m")]
+    [TestCase("AUTHLY_SHUTDOWN_DRAIN_SECONDS", "-1")]
+    [TestCase("AUTHLY_SHUTDOWN_DRAIN_SECONDS", "121")]
+    [TestCase("AUTHLY_SHUTDOWN_DRAIN_SECONDS", "5s")]
     [TestCase("RATE_LIMIT_MAX_REQUESTS", "-1")]
     [TestCase("RATE_LIMIT_WINDOW_SECONDS", "0")]
     [TestCase("AUTHLY_LOCKOUT_MAX_ATTEMPTS", "0")]
@@ -275,6 +283,15 @@ public sealed class AuthlyOptionsTests
         var e = LoadFails(Testing, ("AUTHLY_SIGNING_ALGORITHM", "HS256"), ("JWT_SECRET_KEY", "tiny-secret"));
         Assert.That(e.Problems.Single(), Does.Contain("JWT_SECRET_KEY"));
         Assert.That(e.Message, Does.Not.Contain("tiny-secret"), "secrets are never echoed");
+    }
+
+    [Test, Description("Issue12_Finding7/8: leeway and drain can be set; embedded mode (one local process, no load balancer) does not drain by default")]
+    public void Load_ClockLeewayAndShutdownDrain_AreReadAndEmbeddedDoesNotDrain()
+    {
+        var o = Load(Testing, ("AUTHLY_CLOCK_LEEWAY_SECONDS", "0"), ("AUTHLY_SHUTDOWN_DRAIN_SECONDS", "120"));
+        Assert.That((o.ClockLeeway, o.ShutdownDrain), Is.EqualTo((TimeSpan.Zero, TimeSpan.FromMinutes(2))));
+        Assert.That(Load(("AUTHLY_MODE", "embedded")).ShutdownDrainSeconds, Is.Zero);
+        Assert.That(Load(("AUTHLY_MODE", "embedded"), ("AUTHLY_SHUTDOWN_DRAIN_SECONDS", "3")).ShutdownDrainSeconds, Is.EqualTo(3));
     }
 
     // ---- DATABASE_URL ----

@@ -88,10 +88,26 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
             ["AUTHLY_ARGON2_OPSLIMIT"] = "1",
             ["AUTHLY_ARGON2_MEMLIMIT_KIB"] = "8192",
             ["LOG_LEVEL"] = "Warning",
+            // Disposing a fixture's server is not a rolling deploy: no readiness drain.
+            ["AUTHLY_SHUTDOWN_DRAIN_SECONDS"] = "0",
         };
         if (overrides is not null)
             foreach (var (k, v) in overrides) settings[k] = v;
         return new AuthlyApp(cs, settings, clock);
+    }
+
+    /// <summary>
+    /// Another node of the same deployment: same database, Redis prefix and settings, its own
+    /// process state (caches, key ring) and, optionally, its own clock.
+    /// </summary>
+    public AuthlyApp StartPeer(TimeProvider? clock = null, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>(_settings);
+        if (overrides is not null)
+            foreach (var (k, v) in overrides) settings[k] = v;
+        var peer = new AuthlyApp(DatabaseConnectionString, settings, clock);
+        _ = peer.Server;
+        return peer;
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
