@@ -35,6 +35,11 @@ public sealed record AuthlyOptions
     public int LockoutDurationSeconds { get; init; } = 300;
     public int AccessTokenExpireMinutes { get; init; } = 60;
     public int RefreshTokenExpireDays { get; init; } = 7;
+    /// <summary>
+    /// AUTHLY_REFRESH_RETRY_GRACE_SECONDS: how long the client that rotated a refresh token may present it again and get the
+    /// same answer (a retry after a lost response) instead of reuse detection; 0 turns it off. Measured on the database clock.
+    /// </summary>
+    public int RefreshRetryGraceSeconds { get; init; } = 10;
 
     public bool AdminApiEnabled { get; init; } = true;
     public bool AdminApiLocalhostOnly { get; init; } = true;
@@ -68,6 +73,7 @@ public sealed record AuthlyOptions
 
     public TimeSpan AccessTokenLifetime => TimeSpan.FromMinutes(AccessTokenExpireMinutes);
     public TimeSpan RefreshTokenLifetime => TimeSpan.FromDays(RefreshTokenExpireDays);
+    public TimeSpan RefreshRetryGrace => TimeSpan.FromSeconds(RefreshRetryGraceSeconds);
 
     public bool UsesInsecureDefaults =>
         JwtSecretKey == InsecureDefaultSecret || JwtRefreshSecretKey == InsecureDefaultRefreshSecret;
@@ -118,6 +124,8 @@ public sealed record AuthlyOptions
             LockoutDurationSeconds = reader.Int("AUTHLY_LOCKOUT_DURATION_SECONDS", 300, 1, 86_400 * 30),
             AccessTokenExpireMinutes = reader.Int("ACCESS_TOKEN_EXPIRE_MINUTES", 60, 1, 60 * 24),
             RefreshTokenExpireDays = reader.Int("REFRESH_TOKEN_EXPIRE_DAYS", 7, 1, 365),
+            // Kept short: within it a thief replaying a just-rotated token gets the same tokens instead of burning the family.
+            RefreshRetryGraceSeconds = reader.Int("AUTHLY_REFRESH_RETRY_GRACE_SECONDS", 10, 0, 300),
             AdminApiEnabled = reader.Bool("AUTHLY_ADMIN_API_ENABLED", true),
             AdminApiLocalhostOnly = reader.Bool("AUTHLY_ADMIN_API_LOCALHOST_ONLY", true),
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),
