@@ -39,6 +39,11 @@ public sealed record AuthlyOptions
     public int ClockLeewaySeconds { get; init; } = Tokens.TokenLifetime.DefaultLeewaySeconds;
     /// <summary>AUTHLY_SHUTDOWN_DRAIN_SECONDS: on SIGTERM, /health/ready answers 503 and the listener keeps serving this long before the server stops.</summary>
     public int ShutdownDrainSeconds { get; init; } = 5;
+    /// <summary>
+    /// AUTHLY_REFRESH_RETRY_GRACE_SECONDS: how long the client that rotated a refresh token may present it again and get the
+    /// same answer (a retry after a lost response) instead of reuse detection; 0 turns it off. Measured on the database clock.
+    /// </summary>
+    public int RefreshRetryGraceSeconds { get; init; } = 10;
 
     public bool AdminApiEnabled { get; init; } = true;
     public bool AdminApiLocalhostOnly { get; init; } = true;
@@ -74,6 +79,7 @@ public sealed record AuthlyOptions
     public TimeSpan RefreshTokenLifetime => TimeSpan.FromDays(RefreshTokenExpireDays);
     public TimeSpan ClockLeeway => TimeSpan.FromSeconds(ClockLeewaySeconds);
     public TimeSpan ShutdownDrain => TimeSpan.FromSeconds(ShutdownDrainSeconds);
+    public TimeSpan RefreshRetryGrace => TimeSpan.FromSeconds(RefreshRetryGraceSeconds);
 
     public bool UsesInsecureDefaults =>
         JwtSecretKey == InsecureDefaultSecret || JwtRefreshSecretKey == InsecureDefaultRefreshSecret;
@@ -127,6 +133,8 @@ public sealed record AuthlyOptions
             ClockLeewaySeconds = reader.Int("AUTHLY_CLOCK_LEEWAY_SECONDS", Tokens.TokenLifetime.DefaultLeewaySeconds, 0, Tokens.TokenLifetime.MaxLeewaySeconds),
             // Embedded: one local process and no load balancer to leave, so Ctrl+C stops at once.
             ShutdownDrainSeconds = reader.Int("AUTHLY_SHUTDOWN_DRAIN_SECONDS", mode == AuthlyMode.Embedded ? 0 : 5, 0, 120),
+            // Kept short: within it a thief replaying a just-rotated token gets the same tokens instead of burning the family.
+            RefreshRetryGraceSeconds = reader.Int("AUTHLY_REFRESH_RETRY_GRACE_SECONDS", 10, 0, 300),
             AdminApiEnabled = reader.Bool("AUTHLY_ADMIN_API_ENABLED", true),
             AdminApiLocalhostOnly = reader.Bool("AUTHLY_ADMIN_API_LOCALHOST_ONLY", true),
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),

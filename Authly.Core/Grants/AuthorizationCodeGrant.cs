@@ -36,9 +36,9 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         if (!consumed)
         {
             // §4.1.2: the code was used before; revoke everything issued from it.
-            if (code.FamilyId is { } family)
-                foreach (var (jti, exp) in await refreshTokens.RevokeFamilyAsync(family, "authorization code replay", ct))
-                    await revocations.RevokeAsync(jti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
+            // The family (with every access token issued from it) is revoked in one transaction; the code's own
+            // access token is one of them, and is revoked on its own too for codes that issued no refresh token.
+            if (code.FamilyId is { } family) await refreshTokens.RevokeFamilyAsync(family, "authorization code replay", ct);
             if (code.AccessJti is not null && code.AccessExpiresAt is { } accessExp)
                 await revocations.RevokeAsync(code.AccessJti, new DateTimeOffset(DateTime.SpecifyKind(accessExp, DateTimeKind.Utc)), ct);
             throw OAuthException.InvalidGrant("The authorization code is invalid", "code replay; issued tokens revoked");

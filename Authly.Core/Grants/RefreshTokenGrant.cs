@@ -8,9 +8,11 @@ namespace Authly.Grants;
 
 /// <summary>
 /// RFC 6749 §6 with OAuth 2.1 §4.3.1 rotation: every use returns a new refresh token; a
-/// rotated token presented again revokes its family and the access tokens issued from it.
+/// rotated token presented again revokes its family and the access tokens issued from it, unless
+/// it is the same client's retry of the family's latest rotation within the grace window
+/// (AUTHLY_REFRESH_RETRY_GRACE_SECONDS), which gets the same answer again.
 /// </summary>
-public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens, RevocationList revocations, UserStore users,
+public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens, UserStore users,
     ScopeStore scopeStore, TokenIssuer issuer) : IGrantHandler
 {
     public string GrantType => GrantTypes.RefreshToken;
@@ -36,13 +38,16 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens, Revocatio
         if (peek is { RotatedAt: null } && !requested.IsSubsetOf(ScopeSet.Parse(peek.Scope)))
             throw OAuthException.InvalidScope("The requested scope exceeds the scope originally granted");
 
-        var result = await refreshTokens.RotateAsync(token, ct);
-        switch (result.Status)
+        // One transaction from here to CommitAsync: rotation, the user read, the successor and its access-token link.
+        // A failure anywhere rolls all of it back, so the client's retry finds its token current, not reused.
+        await using var rotation = await refreshTokens.RotateAsync(token, client?.ClientId, request.Scope, ct);
+        switch (rotation.Status)
         {
+            case RefreshTokenStore.RotateStatus.Retried:
+                // A retry within AUTHLY_REFRESH_RETRY_GRACE_SECONDS after a lost answer: the same answer again.
+                return rotation.RetriedResponse!;
             case RefreshTokenStore.RotateStatus.Reused:
-                foreach (var (jti, exp) in result.RevokedAccessTokens)
-                    await revocations.RevokeAsync(jti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
-                throw OAuthException.InvalidGrant("The refresh token is invalid", $"reuse of a rotated token; family {result.Token!.FamilyId} revoked");
+                throw OAuthException.InvalidGrant("The refresh token is invalid", $"reuse of a rotated token; family {rotation.Token!.FamilyId} revoked");
             case RefreshTokenStore.RotateStatus.Unknown:
                 throw OAuthException.InvalidGrant("The refresh token is invalid", "unknown refresh token");
             case RefreshTokenStore.RotateStatus.Expired:
@@ -50,11 +55,12 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens, Revocatio
             case RefreshTokenStore.RotateStatus.Revoked:
                 throw OAuthException.InvalidGrant("The refresh token has been revoked");
         }
-        var row = result.Token!;
+        var row = rotation.Token!;
 
-        var user = await users.FindByIdAsync(row.UserId, ct);
+        var user = await users.FindByIdAsync(row.UserId, rotation.Transaction, ct);
         if (user is null || !user.IsActive)
         {
+            await rotation.DisposeAsync(); // releases the family row, which the revocation locks
             await refreshTokens.RevokeFamilyAsync(row.FamilyId, "user inactive", ct);
             throw OAuthException.InvalidGrant("The refresh token is invalid", "user missing or deactivated");
         }
@@ -72,7 +78,8 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens, Revocatio
             .Where(s => client is null ? UserScopePolicy.IsFirstParty(s) : client.Scopes.Contains(s, StringComparer.Ordinal));
 
         // The new refresh token keeps the original scope (RFC 6749 §6), the access token gets the narrowed one.
-        var (response, _, _) = await issuer.ForUserAsync(user, row.ClientId, ScopeSet.Join(granted), row.FamilyId, row.Scope, ct);
+        var response = await issuer.ForRotationAsync(rotation, user, ScopeSet.Join(granted), ct);
+        await refreshTokens.CommitAsync(rotation, response, ct);
         return response;
     }
 }

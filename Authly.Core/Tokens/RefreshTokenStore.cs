@@ -1,3 +1,7 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Authly.Configuration;
+using Authly.OAuth;
 using Authly.Security;
 using Dapper;
 using Npgsql;
@@ -6,10 +10,14 @@ namespace Authly.Tokens;
 
 /// <summary>
 /// Opaque refresh tokens in families (one family per grant), stored only as SHA-256 hashes.
-/// Rotation is one atomic UPDATE; presenting a token that was already rotated is reuse and
-/// revokes the whole family (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2).
+/// A refresh is one transaction (<see cref="RotateAsync"/> … <see cref="CommitAsync"/>); presenting
+/// a token that was already rotated is reuse and revokes the whole family (OAuth 2.1 §4.3.1,
+/// RFC 9700 §4.14.2), except a retry by the same client within the grace window, which gets the
+/// answer the rotation gave. Revoking a family is complete when its one transaction commits: the
+/// family is marked and every live access token issued from it is in <c>revoked_tokens</c>.
+/// Expiry and the grace window are measured on the database clock, so nodes whose clocks differ agree.
 /// </summary>
-public sealed class RefreshTokenStore(NpgsqlDataSource db, TimeProvider clock)
+public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revocations, AuthlyOptions options)
 {
     public sealed record Row
     {
@@ -23,16 +31,52 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, TimeProvider clock)
         public DateTime? RotatedAt { get; init; }
         public DateTime? FamilyRevokedAt { get; init; }
         public string? Username { get; init; }
+        /// <summary>Not rotated, family not revoked, and unexpired by the database clock.</summary>
+        public bool IsCurrent { get; init; }
     }
 
-    public enum RotateStatus { Rotated, Unknown, Expired, Revoked, Reused }
+    public enum RotateStatus { Rotated, Retried, Unknown, Expired, Revoked, Reused }
 
-    public sealed record RotateResult(RotateStatus Status, Row? Token, IReadOnlyList<(string Jti, DateTime ExpiresAt)> RevokedAccessTokens);
+    /// <summary>
+    /// What presenting a refresh token led to. When <see cref="Status"/> is <c>Rotated</c> it holds the open
+    /// transaction in which the token was marked used and its family row locked (FOR SHARE): the user read and the
+    /// new token join it, and <see cref="CommitAsync"/> makes all of it durable at once. Disposed uncommitted, it
+    /// rolls back and the presented token stays current. <c>Retried</c> carries the answer of the earlier rotation.
+    /// </summary>
+    public sealed class Rotation : IAsyncDisposable
+    {
+        private readonly NpgsqlConnection? _conn;
+        private readonly NpgsqlTransaction? _tx;
+
+        internal Rotation(RotateStatus status, Row? token, TokenResponse? retried = null)
+        {
+            (Status, Token, RetriedResponse) = (status, token, retried);
+        }
+
+        internal Rotation(Row token, NpgsqlConnection conn, NpgsqlTransaction tx, string presented, string? requestedScope)
+        {
+            (Status, Token, _conn, _tx, Presented, RequestedScope) = (RotateStatus.Rotated, token, conn, tx, presented, requestedScope);
+        }
+
+        public RotateStatus Status { get; }
+        public Row? Token { get; }
+        public TokenResponse? RetriedResponse { get; }
+        /// <summary>The rotation's transaction, for reads that must see the same state as the rotation (the user).</summary>
+        public NpgsqlTransaction Transaction => _tx ?? throw new InvalidOperationException("No rotation in progress.");
+        internal string Presented { get; } = "";
+        internal string? RequestedScope { get; }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_tx is not null) await _tx.DisposeAsync();
+            if (_conn is not null) await _conn.DisposeAsync();
+        }
+    }
 
     private const string CreateFamilySql = "INSERT INTO refresh_token_families (user_id, client_id) VALUES (@UserId, @ClientId) RETURNING id";
     private const string InsertSql = """
         INSERT INTO refresh_tokens (family_id, token_hash, user_id, client_id, scope, expires_at, access_jti, access_expires_at)
-        VALUES (@FamilyId, @Hash, @UserId, @ClientId, @Scope, @ExpiresAt, @AccessJti, @AccessExpiresAt)
+        VALUES (@FamilyId, @Hash, @UserId, @ClientId, @Scope, now() + @Lifetime, @AccessJti, @AccessExpiresAt)
         """;
 
     /// <summary>Issues a refresh token in <paramref name="familyId"/> (a new family when null); returns the token and its family.</summary>
@@ -45,23 +89,46 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, TimeProvider clock)
         await conn.ExecuteAsync(new CommandDefinition(InsertSql, new
         {
             FamilyId = family, Hash = OpaqueToken.Hash(token), UserId = userId, ClientId = clientId, Scope = scope,
-            ExpiresAt = (clock.GetUtcNow() + lifetime).UtcDateTime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime,
+            Lifetime = lifetime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime,
         }, cancellationToken: ct));
         return (token, family);
     }
 
+    /// <summary>The successor of a rotated token, in the rotation's transaction: same family, user, client and scope.</summary>
+    public async Task<string> IssueAsync(Rotation rotation, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
+    {
+        var row = rotation.Token!;
+        var token = OpaqueToken.New(32);
+        var tx = rotation.Transaction;
+        await tx.Connection!.ExecuteAsync(new CommandDefinition(InsertSql, new
+        {
+            row.FamilyId, Hash = OpaqueToken.Hash(token), row.UserId, row.ClientId, row.Scope,
+            Lifetime = options.RefreshTokenLifetime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime,
+        }, tx, cancellationToken: ct));
+        return token;
+    }
+
     private const string Columns = """
         t.id, t.family_id, t.user_id, t.client_id, t.scope, t.issued_at, t.expires_at, t.rotated_at,
-        f.revoked_at AS family_revoked_at, u.username
+        f.revoked_at AS family_revoked_at, u.username,
+        (t.rotated_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > now()) AS is_current
         """;
 
-    // One statement marks the token used, and only if nobody else has: two concurrent uses
-    // cannot both succeed (the loser is treated as reuse).
+    // Shared with family revocation's FOR UPDATE: a revocation either commits first (seen here, the refresh
+    // fails) or waits for this refresh to commit and then finds the access token it issued.
+    private const string LockFamilySql = """
+        SELECT f.revoked_at IS NOT NULL FROM refresh_token_families f
+        WHERE f.id = (SELECT family_id FROM refresh_tokens WHERE token_hash = @Hash)
+        FOR SHARE
+        """;
+
+    // One statement marks the token used, and only if nobody else has: of concurrent uses one wins; the others
+    // wait for its transaction and then find the token rotated (a retry, or reuse).
     private const string RotateSql = $"""
-        UPDATE refresh_tokens t SET rotated_at = @Now
+        UPDATE refresh_tokens t SET rotated_at = now()
         FROM refresh_token_families f, users u
         WHERE t.token_hash = @Hash AND f.id = t.family_id AND u.id = t.user_id
-          AND t.rotated_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > @Now
+          AND t.rotated_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > now()
         RETURNING {Columns}
         """;
     private const string FindSql = $"""
@@ -70,32 +137,114 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, TimeProvider clock)
         WHERE t.token_hash = @Hash
         """;
 
-    public async Task<RotateResult> RotateAsync(string token, CancellationToken ct)
+    private sealed record RetryState
     {
-        if (token.Length > 512) return new RotateResult(RotateStatus.Unknown, null, []);
+        public byte[]? RetryResponse { get; init; }
+        public bool? WithinGrace { get; init; }
+        public bool SuccessorCurrent { get; init; }
+    }
+
+    // Only the latest rotation of a family may be retried (its successor is still unused), within the window.
+    private const string RetryStateSql = """
+        SELECT t.retry_response, t.rotated_at > now() - @Grace AS within_grace,
+               EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.id = t.replaced_by AND n.rotated_at IS NULL) AS successor_current
+        FROM refresh_tokens t WHERE t.token_hash = @Hash
+        """;
+
+    /// <summary>
+    /// Presents <paramref name="token"/> for a refresh by <paramref name="clientId"/> (null: the first-party CLI).
+    /// <paramref name="requestedScope"/> is the request's scope parameter: a retry must repeat it to get the earlier answer.
+    /// </summary>
+    public async Task<Rotation> RotateAsync(string token, string? clientId, string? requestedScope, CancellationToken ct)
+    {
+        if (token.Length > 512) return new Rotation(RotateStatus.Unknown, null);
         var hash = OpaqueToken.Hash(token);
-        var now = clock.GetUtcNow().UtcDateTime;
-        await using var conn = await db.OpenConnectionAsync(ct);
-        var row = await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(RotateSql, new { Hash = hash, Now = now }, cancellationToken: ct));
-        if (row is not null) return new RotateResult(RotateStatus.Rotated, row, []);
-
-        var existing = await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(FindSql, new { Hash = hash }, cancellationToken: ct));
-        if (existing is null) return new RotateResult(RotateStatus.Unknown, null, []);
-        if (existing.FamilyRevokedAt is not null) return new RotateResult(RotateStatus.Revoked, existing, []);
-        if (existing.RotatedAt is not null)
+        Row? existing;
+        RetryState? retry;
+        NpgsqlConnection? conn = await db.OpenConnectionAsync(ct);
+        NpgsqlTransaction? tx = null;
+        try
         {
-            var revoked = await RevokeFamilyAsync(conn, existing.FamilyId, "refresh token reuse detected", ct);
-            return new RotateResult(RotateStatus.Reused, existing, revoked);
+            tx = await conn.BeginTransactionAsync(ct);
+            var revoked = await conn.QuerySingleOrDefaultAsync<bool?>(new CommandDefinition(LockFamilySql, new { Hash = hash }, tx, cancellationToken: ct));
+            if (revoked is null) return new Rotation(RotateStatus.Unknown, null);
+            if (revoked == false)
+            {
+                var rotated = await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(RotateSql, new { Hash = hash }, tx, cancellationToken: ct));
+                if (rotated is not null)
+                {
+                    var rotation = new Rotation(rotated, conn, tx, token, requestedScope);
+                    (conn, tx) = (null, null); // owned by the rotation now
+                    return rotation;
+                }
+            }
+            existing = await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(FindSql, new { Hash = hash }, tx, cancellationToken: ct));
+            retry = await conn.QuerySingleOrDefaultAsync<RetryState>(new CommandDefinition(RetryStateSql,
+                new { Hash = hash, Grace = options.RefreshRetryGrace }, tx, cancellationToken: ct));
         }
-        return new RotateResult(RotateStatus.Expired, existing, []);
+        finally
+        {
+            if (tx is not null) await tx.DisposeAsync();
+            if (conn is not null) await conn.DisposeAsync();
+        }
+
+        if (existing is null) return new Rotation(RotateStatus.Unknown, null);
+        if (existing.FamilyRevokedAt is not null) return new Rotation(RotateStatus.Revoked, existing);
+        if (existing.RotatedAt is null) return new Rotation(RotateStatus.Expired, existing);
+        // A retry after a lost answer: the same client repeating the same request on the family's latest rotation,
+        // within the window. Anything else presenting a rotated token is reuse, as without the window.
+        if (options.RefreshRetryGraceSeconds > 0 && existing.ClientId == clientId
+            && retry is { WithinGrace: true, SuccessorCurrent: true, RetryResponse: { } sealedAnswer }
+            && OpenRetryAnswer(token, existing.Id, requestedScope, sealedAnswer) is { } answer)
+            return new Rotation(RotateStatus.Retried, existing, answer);
+        await RevokeFamilyAsync(existing.FamilyId, "refresh token reuse detected", ct);
+        return new Rotation(RotateStatus.Reused, existing);
     }
 
-    /// <summary>A refresh token that is current: not rotated, not expired, family not revoked.</summary>
-    public async Task<Row?> FindActiveAsync(string token, CancellationToken ct)
+    private const string RecordAnswerSql = """
+        UPDATE refresh_tokens SET retry_response = @Answer, replaced_by = (SELECT id FROM refresh_tokens WHERE token_hash = @NewHash)
+        WHERE id = @Id
+        """;
+    // At most one retry answer per family: the one of its latest rotation.
+    private const string ForgetOlderAnswersSql = """
+        UPDATE refresh_tokens SET retry_response = NULL WHERE family_id = @FamilyId AND id <> @Id AND retry_response IS NOT NULL
+        """;
+
+    /// <summary>Records the answer of the rotation (sealed, for a retry within the window) and commits the whole refresh.</summary>
+    public async Task CommitAsync(Rotation rotation, TokenResponse response, CancellationToken ct)
     {
-        var row = await FindAsync(token, ct);
-        return row is { RotatedAt: null, FamilyRevokedAt: null } && row.ExpiresAt > clock.GetUtcNow().UtcDateTime ? row : null;
+        var row = rotation.Token!;
+        var tx = rotation.Transaction;
+        var answer = options.RefreshRetryGraceSeconds > 0 ? SealRetryAnswer(rotation.Presented, row.Id, rotation.RequestedScope, response) : null;
+        await tx.Connection!.ExecuteAsync(new CommandDefinition(RecordAnswerSql,
+            new { Answer = answer, NewHash = OpaqueToken.Hash(response.RefreshToken!), row.Id }, tx, cancellationToken: ct));
+        await tx.Connection!.ExecuteAsync(new CommandDefinition(ForgetOlderAnswersSql, new { row.FamilyId, row.Id }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
     }
+
+    // The answer holds live tokens, so it is sealed under a key only the holder of the rotated token can derive
+    // (HKDF of the token, which the database keeps only as a SHA-256 hash). The row id and the requested scope
+    // are bound as associated data: the answer opens for a repeat of the same request on the same token only.
+    private const string RetryPurpose = "authly-refresh-retry-v1";
+
+    private static byte[] SealRetryAnswer(string presented, Guid rowId, string? requestedScope, TokenResponse response) =>
+        new SecretBox(presented, RetryPurpose).Seal(JsonSerializer.SerializeToUtf8Bytes(response), RetryAssociatedData(rowId, requestedScope));
+
+    private static TokenResponse? OpenRetryAnswer(string presented, Guid rowId, string? requestedScope, byte[] sealedAnswer)
+    {
+        try
+        {
+            var plain = new SecretBox(presented, RetryPurpose).Open(sealedAnswer, RetryAssociatedData(rowId, requestedScope));
+            return JsonSerializer.Deserialize<TokenResponse>(plain);
+        }
+        catch (CryptographicException) { return null; }
+    }
+
+    private static string RetryAssociatedData(Guid rowId, string? requestedScope) => $"{rowId:N}|{requestedScope?.Trim() ?? ""}";
+
+    /// <summary>A refresh token that is current: not rotated, not expired (database clock), family not revoked.</summary>
+    public async Task<Row?> FindActiveAsync(string token, CancellationToken ct) =>
+        await FindAsync(token, ct) is { IsCurrent: true } row ? row : null;
 
     public async Task<Row?> FindAsync(string token, CancellationToken ct)
     {
@@ -104,47 +253,65 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, TimeProvider clock)
         return await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(FindSql, new { Hash = OpaqueToken.Hash(token) }, cancellationToken: ct));
     }
 
-    /// <summary>Revokes a family; returns the still-live access tokens issued from it, for the revocation list.</summary>
-    public async Task<IReadOnlyList<(string Jti, DateTime ExpiresAt)>> RevokeFamilyAsync(Guid familyId, string reason, CancellationToken ct)
-    {
-        await using var conn = await db.OpenConnectionAsync(ct);
-        return await RevokeFamilyAsync(conn, familyId, reason, ct);
-    }
+    private const string LockFamilySqlForRevoke = "SELECT id FROM refresh_token_families WHERE id = @FamilyId FOR UPDATE";
 
-    private const string RevokeFamilySql = """
-        UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = @Reason
-        WHERE id = @FamilyId AND revoked_at IS NULL
-        """;
-    private const string FamilyAccessTokensSql = """
-        SELECT access_jti, access_expires_at FROM refresh_tokens WHERE family_id = @FamilyId AND access_expires_at > now()
-        """;
+    /// <summary>
+    /// Revokes a family and every live access token issued from it, in one transaction; then tells this node's
+    /// <see cref="RevocationList"/> and the others. Idempotent: a family revoked before (perhaps by an interrupted
+    /// call) still gets all its access tokens recorded. Throws if the database does not commit: the caller may then
+    /// report no success.
+    /// </summary>
+    public Task RevokeFamilyAsync(Guid familyId, string reason, CancellationToken ct) =>
+        RevokeFamiliesAsync(LockFamilySqlForRevoke, new { FamilyId = familyId }, reason, ct);
 
-    private static async Task<IReadOnlyList<(string Jti, DateTime ExpiresAt)>> RevokeFamilyAsync(NpgsqlConnection conn, Guid familyId, string reason, CancellationToken ct)
-    {
-        await conn.ExecuteAsync(new CommandDefinition(RevokeFamilySql, new { FamilyId = familyId, Reason = reason }, cancellationToken: ct));
-        return (await conn.QueryAsync<(string, DateTime)>(new CommandDefinition(FamilyAccessTokensSql, new { FamilyId = familyId }, cancellationToken: ct))).AsList();
-    }
-
-    private const string UserFamiliesSql = """
+    // Families whose access tokens may still be live: unrevoked, or revoked within the longest access-token
+    // lifetime (ACCESS_TOKEN_EXPIRE_MINUTES is at most one day). Locked in id order so concurrent calls cannot deadlock.
+    private const string LockUserFamiliesSql = """
         SELECT id FROM refresh_token_families f
-        WHERE user_id = @UserId AND revoked_at IS NULL
+        WHERE user_id = @UserId AND (revoked_at IS NULL OR revoked_at > now() - interval '1 day')
           AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id AND t.access_jti = @KeepAccessJti)
+        ORDER BY id
+        FOR UPDATE
         """;
 
-    /// <summary>Revokes every family of a user (deactivation, password reset, logout everywhere).</summary>
-    public Task<IReadOnlyList<(string Jti, DateTime ExpiresAt)>> RevokeAllForUserAsync(Guid userId, string reason, CancellationToken ct) =>
+    /// <summary>Revokes every family of a user (deactivation, password reset, logout everywhere), as <see cref="RevokeFamilyAsync"/> does one.</summary>
+    public Task RevokeAllForUserAsync(Guid userId, string reason, CancellationToken ct) =>
         RevokeAllForUserAsync(userId, reason, keepFamilyOfAccessJti: null, ct);
 
     /// <summary>Revokes every family of a user except the one that issued <paramref name="keepFamilyOfAccessJti"/> (the caller's own).</summary>
-    public async Task<IReadOnlyList<(string Jti, DateTime ExpiresAt)>> RevokeAllForUserAsync(Guid userId, string reason, string? keepFamilyOfAccessJti,
-        CancellationToken ct)
+    public Task RevokeAllForUserAsync(Guid userId, string reason, string? keepFamilyOfAccessJti, CancellationToken ct) =>
+        RevokeFamiliesAsync(LockUserFamiliesSql, new { UserId = userId, KeepAccessJti = keepFamilyOfAccessJti }, reason, ct);
+
+    private const string MarkRevokedSql = """
+        UPDATE refresh_token_families SET revoked_at = coalesce(revoked_at, now()), revoked_reason = coalesce(revoked_reason, @Reason)
+        WHERE id = ANY(@Ids)
+        """;
+    // The access tokens are found by the same transaction that holds the family rows: a refresh that committed
+    // before the lock was granted has its row here, and none can commit after.
+    private const string RevokeAccessTokensSql = """
+        WITH live AS (
+            SELECT access_jti, access_expires_at FROM refresh_tokens WHERE family_id = ANY(@Ids) AND access_expires_at > now()
+        ), recorded AS (
+            INSERT INTO revoked_tokens (jti, expires_at) SELECT access_jti, access_expires_at FROM live ON CONFLICT (jti) DO NOTHING
+        )
+        SELECT access_jti, access_expires_at FROM live
+        """;
+    private const string ForgetAnswersSql = "UPDATE refresh_tokens SET retry_response = NULL WHERE family_id = ANY(@Ids) AND retry_response IS NOT NULL";
+
+    private async Task RevokeFamiliesAsync(string lockFamiliesSql, object args, string reason, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
-        var families = await conn.QueryAsync<Guid>(new CommandDefinition(UserFamiliesSql, new { UserId = userId, KeepAccessJti = keepFamilyOfAccessJti },
-            cancellationToken: ct));
-        var all = new List<(string, DateTime)>();
-        foreach (var f in families) all.AddRange(await RevokeFamilyAsync(conn, f, reason, ct));
-        return all;
+        List<(string Jti, DateTime ExpiresAt)> revoked;
+        await using (var conn = await db.OpenConnectionAsync(ct))
+        await using (var tx = await conn.BeginTransactionAsync(ct))
+        {
+            var ids = (await conn.QueryAsync<Guid>(new CommandDefinition(lockFamiliesSql, args, tx, cancellationToken: ct))).ToArray();
+            if (ids.Length == 0) return;
+            await conn.ExecuteAsync(new CommandDefinition(MarkRevokedSql, new { Ids = ids, Reason = reason }, tx, cancellationToken: ct));
+            revoked = (await conn.QueryAsync<(string, DateTime)>(new CommandDefinition(RevokeAccessTokensSql, new { Ids = ids }, tx, cancellationToken: ct))).AsList();
+            await conn.ExecuteAsync(new CommandDefinition(ForgetAnswersSql, new { Ids = ids }, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+        }
+        await revocations.AnnounceAsync(revoked);
     }
 
     private const string CountActiveFamiliesSql = "SELECT count(*) FROM refresh_token_families WHERE revoked_at IS NULL";

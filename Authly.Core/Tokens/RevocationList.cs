@@ -59,7 +59,25 @@ public sealed class RevocationList
         if (expires <= _clock.GetUtcNow()) return;
         await using (var conn = await _db.OpenConnectionAsync(ct))
             await conn.ExecuteAsync(new CommandDefinition(InsertSql, new { Jti = jti, ExpiresAt = expires.UtcDateTime }, cancellationToken: ct));
+        await AnnounceAsync(jti, expires);
+    }
+
+    /// <summary>
+    /// Takes into this node's set, and announces to the others, revocations already committed to
+    /// <c>revoked_tokens</c> by the caller's own transaction (<see cref="RefreshTokenStore"/> revoking
+    /// families). Best effort by design: the revocation is complete without it, and a node that
+    /// misses the message finds the rows at its next re-read.
+    /// </summary>
+    public async Task AnnounceAsync(IEnumerable<(string Jti, DateTime ExpiresAt)> committed)
+    {
+        foreach (var (jti, expiresAt) in committed)
+            await AnnounceAsync(jti, new DateTimeOffset(DateTime.SpecifyKind(expiresAt, DateTimeKind.Utc)));
+    }
+
+    private async Task AnnounceAsync(string jti, DateTimeOffset expires)
+    {
         _revoked[jti] = expires.ToUnixTimeSeconds();
+        // Never throws (IClusterBus): a Redis outage must not turn a committed revocation into an error.
         await _bus.PublishAsync(Topic, $"{jti}|{expires.ToUnixTimeSeconds()}");
     }
 

@@ -34,4 +34,21 @@ public sealed class TokenIssuer(JwtIssuer jwt, RefreshTokenStore refreshTokens, 
         };
         return (response, family, access);
     }
+
+    /// <summary>
+    /// The answer to a refresh (RFC 6749 §6): a new access token and the rotated token's successor, written in the
+    /// rotation's transaction so that the caller's <see cref="RefreshTokenStore.CommitAsync"/> makes them durable together.
+    /// </summary>
+    public async Task<TokenResponse> ForRotationAsync(RefreshTokenStore.Rotation rotation, User user, string scope, CancellationToken ct)
+    {
+        var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), rotation.Token!.ClientId ?? FirstPartyClientId, scope, user.Username, ct);
+        var refresh = await refreshTokens.IssueAsync(rotation, access.Jti, access.Expires, ct);
+        return new TokenResponse
+        {
+            AccessToken = access.Token,
+            ExpiresIn = (int)options.AccessTokenLifetime.TotalSeconds,
+            RefreshToken = refresh,
+            Scope = scope,
+        };
+    }
 }

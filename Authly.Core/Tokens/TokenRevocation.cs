@@ -35,8 +35,9 @@ public sealed class TokenRevocation(JwtIssuer jwt, RevocationList revocations, R
         var row = await refreshTokens.FindAsync(token, ct);
         if (row is null) return false;
         if (!await MayRevokeAsync(row.ClientId ?? TokenIssuer.FirstPartyClientId, caller, ct)) return true;
-        foreach (var (jti, exp) in await refreshTokens.RevokeFamilyAsync(row.FamilyId, "revoked (RFC 7009)", ct))
-            await revocations.RevokeAsync(jti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
+        // Complete when it returns (family and its access tokens, one transaction); a failure throws, so the
+        // caller never hears 200 for a half-done revocation. Revoking a revoked family again completes it.
+        await refreshTokens.RevokeFamilyAsync(row.FamilyId, "revoked (RFC 7009)", ct);
         return true;
     }
 

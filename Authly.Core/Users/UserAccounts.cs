@@ -10,7 +10,7 @@ namespace Authly.Users;
 /// that takes access away (deactivation, password reset or change) also revokes the user's
 /// refresh tokens, the access tokens issued with them, and their sessions, at once.
 /// </summary>
-public sealed class UserAccounts(UserStore users, PasswordHasher hasher, RefreshTokenStore refreshTokens, RevocationList revocations,
+public sealed class UserAccounts(UserStore users, PasswordHasher hasher, RefreshTokenStore refreshTokens,
     SessionStore sessions, PasswordGuard guard, PasswordLogin login)
 {
     public async Task<User> RegisterAsync(string? username, string? email, string? password, CancellationToken ct)
@@ -82,8 +82,7 @@ public sealed class UserAccounts(UserStore users, PasswordHasher hasher, Refresh
         if (!await login.VerifyAsync(user, currentPassword, clientIp, ct)) throw new UserValidationException("current_password", "Current password is incorrect");
         if (currentPassword == newPassword) throw new UserValidationException("new_password", "The new password must differ from the current one");
         var updated = await users.UpdateAsync(id, new UserProfile { RequiresPasswordChange = false }, hasher.Hash(newPassword!), ct);
-        foreach (var (jti, exp) in await refreshTokens.RevokeAllForUserAsync(id, "password changed", callerAccessJti, ct))
-            await revocations.RevokeAsync(jti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
+        await refreshTokens.RevokeAllForUserAsync(id, "password changed", callerAccessJti, ct);
         await sessions.EndAllForUserAsync(id, callerSid, ct);
         return updated!;
     }
@@ -112,8 +111,8 @@ public sealed class UserAccounts(UserStore users, PasswordHasher hasher, Refresh
     /// <summary>Revokes every refresh family (and the access tokens issued with them) and ends every session.</summary>
     public async Task RevokeEverythingAsync(Guid id, string reason, CancellationToken ct)
     {
-        foreach (var (jti, exp) in await refreshTokens.RevokeAllForUserAsync(id, reason, ct))
-            await revocations.RevokeAsync(jti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
+        // One transaction for all the families and their access tokens; idempotent, so a retried call completes an interrupted one.
+        await refreshTokens.RevokeAllForUserAsync(id, reason, ct);
         await sessions.EndAllForUserAsync(id, ct);
     }
 }

@@ -25,6 +25,10 @@ public sealed class UserStore(NpgsqlDataSource db)
         return await conn.QuerySingleOrDefaultAsync<User>(new CommandDefinition(FindByIdSql, new { Id = id }, cancellationToken: ct));
     }
 
+    /// <summary>The user as seen by <paramref name="tx"/> (a refresh reads it inside its rotation).</summary>
+    public Task<User?> FindByIdAsync(Guid id, NpgsqlTransaction tx, CancellationToken ct) =>
+        tx.Connection!.QuerySingleOrDefaultAsync<User>(new CommandDefinition(FindByIdSql, new { Id = id }, tx, cancellationToken: ct));
+
     private const string InsertSql = $"""
         INSERT INTO users (username, email, password_hash, is_active, is_verified, is_admin, requires_password_change)
         VALUES (@Username, @Email, @PasswordHash, @IsActive, @IsVerified, @IsAdmin, @RequiresPasswordChange)

@@ -84,6 +84,10 @@ public sealed class SeveralNodesTests
         var refresh = AuthlyApp.Str(first, "refresh_token");
         var rotated = await PostAsync(_nodes[1].Url, "/api/v1/oauth/token", ("grant_type", "refresh_token"), ("refresh_token", refresh));
         Assert.That(rotated.ContainsKey("access_token"), Is.True, rotated.ToJsonString());
+        // Past the retry window (AUTHLY_REFRESH_RETRY_GRACE_SECONDS, database clock): a replay is now reuse, not a retry.
+        await using (var conn = new Npgsql.NpgsqlConnection(_env["DATABASE_URL"]))
+            await Dapper.SqlMapper.ExecuteAsync(conn, "UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 hour' WHERE token_hash = @Hash",
+                new { Hash = OpaqueToken.Hash(refresh) });
         var replay = await PostAsync(_nodes[2].Url, "/api/v1/oauth/token", ("grant_type", "refresh_token"), ("refresh_token", refresh));
         Assert.That(AuthlyApp.Str(replay, "error"), Is.EqualTo("invalid_grant"));
         var newer = await PostAsync(_nodes[0].Url, "/api/v1/oauth/token", ("grant_type", "refresh_token"), ("refresh_token", AuthlyApp.Str(rotated, "refresh_token")));
