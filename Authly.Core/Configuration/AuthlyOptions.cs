@@ -35,6 +35,9 @@ public sealed record AuthlyOptions
     public int LockoutDurationSeconds { get; init; } = 300;
     public int AccessTokenExpireMinutes { get; init; } = 60;
     public int RefreshTokenExpireDays { get; init; } = 7;
+    /// <summary>How long a cache (clients, scopes, signing keys, vault providers) may serve its last good value while PostgreSQL is unreachable.</summary>
+    public int StaleCacheSeconds { get; init; } = 3600;
+    public TimeSpan StaleCacheFor => TimeSpan.FromSeconds(StaleCacheSeconds);
 
     public bool AdminApiEnabled { get; init; } = true;
     public bool AdminApiLocalhostOnly { get; init; } = true;
@@ -118,6 +121,7 @@ public sealed record AuthlyOptions
             LockoutDurationSeconds = reader.Int("AUTHLY_LOCKOUT_DURATION_SECONDS", 300, 1, 86_400 * 30),
             AccessTokenExpireMinutes = reader.Int("ACCESS_TOKEN_EXPIRE_MINUTES", 60, 1, 60 * 24),
             RefreshTokenExpireDays = reader.Int("REFRESH_TOKEN_EXPIRE_DAYS", 7, 1, 365),
+            StaleCacheSeconds = reader.Int("AUTHLY_STALE_CACHE_SECONDS", 3600, 0, 86_400 * 7),
             AdminApiEnabled = reader.Bool("AUTHLY_ADMIN_API_ENABLED", true),
             AdminApiLocalhostOnly = reader.Bool("AUTHLY_ADMIN_API_LOCALHOST_ONLY", true),
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),
