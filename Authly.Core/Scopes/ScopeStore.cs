@@ -55,10 +55,8 @@ public sealed class ScopeStore
     private void Invalidate()
     {
         Interlocked.Increment(ref _generation);
-        // Kept for an outage, but expired: the next lookup re-reads. Serving it while the database is
-        // down only repeats what was true before the change, which is all any node could know then.
-        var current = _active;
-        if (current is not null) _active = new ActiveSet(current.ByName, DateTimeOffset.MinValue, current.Confirmed);
+        // Dropped, not kept for an outage: a set from before a change must never be served after it.
+        _active = null;
     }
 
     private const string Columns = "id, scope_name, description, is_default, is_active, created_at, updated_at";
