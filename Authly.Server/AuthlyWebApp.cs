@@ -79,6 +79,7 @@ public static class AuthlyWebApp
         if (accessLog) app.UseAuthlyAccessLog();
         app.UseAuthlySecurityHeaders();
         app.UseAuthlyBindingErrors();
+        app.UseAuthlyOutageResponses();
         app.UseCors();
         app.MapOpenApi("/openapi.json");
         app.UseSwaggerUI(o =>

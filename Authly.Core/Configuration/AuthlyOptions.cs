@@ -44,6 +44,9 @@ public sealed record AuthlyOptions
     /// same answer (a retry after a lost response) instead of reuse detection; 0 turns it off. Measured on the database clock.
     /// </summary>
     public int RefreshRetryGraceSeconds { get; init; } = 10;
+    /// <summary>How long a cache (clients, scopes, signing keys, vault providers) may serve its last good value while PostgreSQL is unreachable.</summary>
+    public int StaleCacheSeconds { get; init; } = 3600;
+    public TimeSpan StaleCacheFor => TimeSpan.FromSeconds(StaleCacheSeconds);
 
     public bool AdminApiEnabled { get; init; } = true;
     public bool AdminApiLocalhostOnly { get; init; } = true;
@@ -135,6 +138,7 @@ public sealed record AuthlyOptions
             ShutdownDrainSeconds = reader.Int("AUTHLY_SHUTDOWN_DRAIN_SECONDS", mode == AuthlyMode.Embedded ? 0 : 5, 0, 120),
             // Kept short: within it a thief replaying a just-rotated token gets the same tokens instead of burning the family.
             RefreshRetryGraceSeconds = reader.Int("AUTHLY_REFRESH_RETRY_GRACE_SECONDS", 10, 0, 300),
+            StaleCacheSeconds = reader.Int("AUTHLY_STALE_CACHE_SECONDS", 3600, 0, 86_400 * 7),
             AdminApiEnabled = reader.Bool("AUTHLY_ADMIN_API_ENABLED", true),
             AdminApiLocalhostOnly = reader.Bool("AUTHLY_ADMIN_API_LOCALHOST_ONLY", true),
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),

@@ -11,6 +11,8 @@ public static class OAuthErrors
     public const string InvalidScope = "invalid_scope";
     public const string AccessDenied = "access_denied";
     public const string ServerError = "server_error";
+    /// <summary>RFC 6749 §4.1.2.1/§5.2 (as extended by common practice for the token endpoint): a dependency is down, retry later.</summary>
+    public const string TemporarilyUnavailable = "temporarily_unavailable";
     public const string InvalidToken = "invalid_token";
     public const string InsufficientScope = "insufficient_scope";
     public const string UnsupportedTokenType = "unsupported_token_type";

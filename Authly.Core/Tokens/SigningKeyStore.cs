@@ -5,7 +5,9 @@ using System.Text.Json;
 using Authly.Cluster;
 using Authly.Configuration;
 using Authly.Security;
+using Authly.Storage;
 using Dapper;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 using Npgsql;
 
@@ -15,7 +17,9 @@ namespace Authly.Tokens;
 /// The signing keys every node shares. Rows live in PostgreSQL with the private part sealed
 /// under a key derived from JWT_SECRET_KEY; each node caches the ring and reloads it when a
 /// rotation is announced (or after five minutes, in case the announcement was missed).
-/// A retired key stays in the JWKS until every token it signed has expired.
+/// A retired key stays in the JWKS until every token it signed has expired. While PostgreSQL is
+/// unreachable the last ring loaded keeps signing and verifying for at most AUTHLY_STALE_CACHE_SECONDS
+/// (issue 12 finding 4: introspection of valid tokens failed once the five minutes ran out mid-outage).
 /// </summary>
 public sealed class SigningKeyStore
 {
@@ -28,16 +32,24 @@ public sealed class SigningKeyStore
     private readonly SecretBox _box;
     private readonly SemaphoreSlim _loadLock = new(1, 1);
     private volatile KeyRing? _ring;
+    // The last ring the database gave; kept when an announcement drops _ring, for serving during an outage.
+    private volatile KeyRing? _lastGood;
+    private readonly StaleServing _stale;
     // Reloads forced by a kid this node does not know, at most one per interval: a flood of tokens
     // with made-up kids must not become a flood of database reads.
     private static readonly TimeSpan UnknownKidReloadInterval = TimeSpan.FromSeconds(10);
     private long _lastUnknownKidReload = long.MinValue;
 
-    public sealed record KeyRing(SigningKey Active, IReadOnlyList<SigningKey> All, DateTimeOffset Expires);
+    public sealed record KeyRing(SigningKey Active, IReadOnlyList<SigningKey> All, DateTimeOffset Expires)
+    {
+        /// <summary>When the database last gave this ring: the bound for serving it during an outage.</summary>
+        public DateTimeOffset Confirmed { get; init; }
+    }
 
-    public SigningKeyStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock, AuthlyOptions options)
+    public SigningKeyStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock, AuthlyOptions options, ILogger<SigningKeyStore> log)
     {
         (_db, _bus, _clock, _options) = (db, bus, clock, options);
+        _stale = new StaleServing(log, "signing keys", options.StaleCacheFor);
         _box = new SecretBox(options.JwtSecretKey, "authly-signing-keys");
         bus.Subscribe(Topic, _ => _ring = null);
     }
@@ -53,8 +65,19 @@ public sealed class SigningKeyStore
         try
         {
             ring = _ring;
-            if (ring is not null && ring.Expires > _clock.GetUtcNow()) return ring;
-            ring = await LoadAsync(ct);
+            var now = _clock.GetUtcNow();
+            if (ring is not null && ring.Expires > now) return ring;
+            try
+            {
+                ring = await LoadAsync(ct);
+                _stale.Recovered();
+                _lastGood = ring;
+            }
+            catch (Exception e) when (_lastGood is { } last && _stale.MayServe(e, last.Confirmed, now))
+            {
+                // The last good ring, with the database tried again by one request every few seconds.
+                ring = last with { Expires = now + StaleServing.RetryEvery };
+            }
             _ring = ring;
             return ring;
         }
@@ -95,7 +118,7 @@ public sealed class SigningKeyStore
             // Compatibility mode: one shared secret, nothing published in the JWKS.
             var hs = new SigningKey("hs256", "HS256", new SymmetricSecurityKey(Encoding.UTF8.GetBytes(_options.JwtSecretKey)) { KeyId = "hs256" },
                 null, DateTime.UnixEpoch, null, null);
-            return new KeyRing(hs, [hs], DateTimeOffset.MaxValue);
+            return new KeyRing(hs, [hs], DateTimeOffset.MaxValue) { Confirmed = _clock.GetUtcNow() };
         }
         for (var attempt = 0; ; attempt++)
         {
@@ -105,7 +128,8 @@ public sealed class SigningKeyStore
             if (active is not null && active.Alg == _options.SigningAlgorithm)
             {
                 var keys = rows.Select(ToKey).ToList();
-                return new KeyRing(keys.First(k => k.IsActive), keys, _clock.GetUtcNow() + CacheFor);
+                var now = _clock.GetUtcNow();
+                return new KeyRing(keys.First(k => k.IsActive), keys, now + CacheFor) { Confirmed = now };
             }
             if (attempt > 2) throw new InvalidOperationException("Could not establish an active signing key.");
             // No active key yet, or the configured algorithm changed: rotate to a new one.

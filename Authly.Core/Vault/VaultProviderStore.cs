@@ -1,6 +1,10 @@
 using System.Collections.Concurrent;
 using Authly.Cluster;
+using Authly.Configuration;
+using Authly.Storage;
 using Dapper;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace Authly.Vault;
@@ -8,6 +12,7 @@ namespace Authly.Vault;
 /// <summary>
 /// Upstream providers as rows; client secrets sealed under a per-row data key. Lookups are cached
 /// per node for a short time (every mint needs one); changes are broadcast so all nodes drop them.
+/// While PostgreSQL is unreachable a cached provider is served for at most AUTHLY_STALE_CACHE_SECONDS.
 /// </summary>
 public sealed class VaultProviderStore
 {
@@ -18,12 +23,44 @@ public sealed class VaultProviderStore
     private readonly VaultCipher _cipher;
     private readonly IClusterBus _bus;
     private readonly TimeProvider _clock;
-    private readonly ConcurrentDictionary<string, (VaultProvider? Provider, DateTimeOffset Expires)> _cache = new(StringComparer.Ordinal);
+    private readonly StaleServing _stale;
+    private readonly ConcurrentDictionary<string, (VaultProvider? Provider, DateTimeOffset Expires, DateTimeOffset Confirmed)> _cache = new(StringComparer.Ordinal);
 
+    public VaultProviderStore(NpgsqlDataSource db, VaultCipher cipher, IClusterBus bus, TimeProvider clock, AuthlyOptions options, ILogger<VaultProviderStore> log)
+        : this(db, cipher, bus, clock, new StaleServing(log, "vault providers", options.StaleCacheFor)) { }
+
+    /// <summary>For one-shot commands (the CLI), which have no outage to ride out.</summary>
     public VaultProviderStore(NpgsqlDataSource db, VaultCipher cipher, IClusterBus bus, TimeProvider clock)
+        : this(db, cipher, bus, clock, new StaleServing(NullLogger.Instance, "vault providers", TimeSpan.Zero)) { }
+
+    private VaultProviderStore(NpgsqlDataSource db, VaultCipher cipher, IClusterBus bus, TimeProvider clock, StaleServing stale)
     {
-        (_db, _cipher, _bus, _clock) = (db, cipher, bus, clock);
+        (_db, _cipher, _bus, _clock, _stale) = (db, cipher, bus, clock, stale);
         bus.Subscribe(Topic, _ => _cache.Clear());
+    }
+
+    /// <summary>A cached lookup: fresh from the cache, else from the database, else (outage) the last good answer.</summary>
+    private async Task<VaultProvider?> CachedAsync(string key, string sql, object args, CancellationToken ct)
+    {
+        var now = _clock.GetUtcNow();
+        var found = _cache.TryGetValue(key, out var hit);
+        if (found && hit.Expires > now) return hit.Provider;
+        VaultProvider? provider;
+        try
+        {
+            await using var conn = await _db.OpenConnectionAsync(ct);
+            provider = await conn.QuerySingleOrDefaultAsync<VaultProvider>(new CommandDefinition(sql, args, cancellationToken: ct));
+        }
+        catch (Exception e) when (found && _stale.MayServe(e, hit.Confirmed, now))
+        {
+            // A change clears the cache, so what is served here was true when the database was last reached.
+            _cache.TryUpdate(key, (hit.Provider, now + StaleServing.RetryEvery, hit.Confirmed), hit);
+            return hit.Provider;
+        }
+        _stale.Recovered();
+        if (_cache.Count > 1000) _cache.Clear();
+        _cache[key] = (provider, now + CacheFor, now);
+        return provider;
     }
 
     private const string Columns = """
@@ -36,26 +73,11 @@ public sealed class VaultProviderStore
     public async Task<VaultProvider?> FindAsync(string name, CancellationToken ct)
     {
         if (name.Length > 63) return null;
-        var now = _clock.GetUtcNow();
-        if (_cache.TryGetValue("n:" + name, out var hit) && hit.Expires > now) return hit.Provider;
-        await using var conn = await _db.OpenConnectionAsync(ct);
-        var provider = await conn.QuerySingleOrDefaultAsync<VaultProvider>(new CommandDefinition(FindSql, new { Name = name }, cancellationToken: ct));
-        if (_cache.Count > 1000) _cache.Clear();
-        _cache["n:" + name] = (provider, now + CacheFor);
-        return provider;
+        return await CachedAsync("n:" + name, FindSql, new { Name = name }, ct);
     }
 
     private const string GetSql = $"SELECT {Columns} FROM vault_providers WHERE id = @Id";
-    public async Task<VaultProvider?> GetAsync(Guid id, CancellationToken ct)
-    {
-        var now = _clock.GetUtcNow();
-        if (_cache.TryGetValue("i:" + id, out var hit) && hit.Expires > now) return hit.Provider;
-        await using var conn = await _db.OpenConnectionAsync(ct);
-        var provider = await conn.QuerySingleOrDefaultAsync<VaultProvider>(new CommandDefinition(GetSql, new { Id = id }, cancellationToken: ct));
-        if (_cache.Count > 1000) _cache.Clear();
-        _cache["i:" + id] = (provider, now + CacheFor);
-        return provider;
-    }
+    public Task<VaultProvider?> GetAsync(Guid id, CancellationToken ct) => CachedAsync("i:" + id, GetSql, new { Id = id }, ct);
 
     private const string ListSql = $"SELECT {Columns} FROM vault_providers WHERE (@IncludeInactive OR is_active) ORDER BY name";
     public async Task<IReadOnlyList<VaultProvider>> ListAsync(bool includeInactive, CancellationToken ct)

@@ -14,6 +14,11 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
         catch (ApiException e) { return Write(e); }
         catch (ClientValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
         catch (Users.UserValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
+        catch (OAuth.OAuthException e) when (e.Error == OAuth.OAuthErrors.TemporarilyUnavailable)
+        {
+            http.Response.Headers.RetryAfter = (e.RetryAfterSeconds ?? Storage.DependencyOutage.RetryAfterSeconds).ToString();
+            return Write(Unavailable);
+        }
         catch (OAuth.OAuthException e) when (e.RetryAfterSeconds is { } retry)
         {
             // A throttled Core call (the password guard on change-password): 429 with Retry-After, as everywhere.
@@ -27,12 +32,12 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
             return Write(new ApiException(e.Status, e.Detail, e.ErrorCode, e.Field));
         }
         catch (BadHttpRequestException e) { return Write(new ApiException(e.StatusCode, e.StatusCode == 413 ? "Request body is larger than 1 MiB" : "Malformed request")); }
-        catch (Exception e) when (IsDatabaseUnavailable(e) && !http.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (Storage.DependencyOutage.Is(e) && !http.RequestAborted.IsCancellationRequested)
         {
             // The caller did nothing wrong and a retry may work: 503, not a 500 that reads like a bug.
             log.LogWarning("Database unavailable on {Path}: {Error}", LogText.Safe(http.Request.Path), LogText.Safe(e.Message));
-            http.Response.Headers.RetryAfter = "5";
-            return Write(new ApiException(StatusCodes.Status503ServiceUnavailable, "Database unavailable", "DATABASE_UNAVAILABLE"));
+            http.Response.Headers.RetryAfter = Storage.DependencyOutage.RetryAfterSeconds.ToString();
+            return Write(Unavailable);
         }
         catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {
@@ -41,11 +46,8 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
         }
     }
 
-    /// <summary>PostgreSQL cannot be reached or refuses connections (as opposed to a statement it rejected).</summary>
-    public static bool IsDatabaseUnavailable(Exception e) =>
-        e is Npgsql.PostgresException { SqlState: "55000" or "57P01" or "57P02" or "57P03" or "53300" or "3D000" }
-        || e is Npgsql.NpgsqlException and not Npgsql.PostgresException
-        || e is TimeoutException && e.Source?.StartsWith("Npgsql", StringComparison.Ordinal) == true;
+    /// <summary>The JSON APIs' outage answer; the caller adds Retry-After.</summary>
+    public static ApiException Unavailable => new(StatusCodes.Status503ServiceUnavailable, "Database unavailable", "DATABASE_UNAVAILABLE");
 
     public static IResult Write(ApiException e)
     {

@@ -1,5 +1,6 @@
 using Authly.Security;
 using Authly.OAuth;
+using Authly.Storage;
 using Microsoft.Net.Http.Headers;
 
 namespace Authly.Server.Http;
@@ -7,6 +8,7 @@ namespace Authly.Server.Http;
 /// <summary>
 /// The one place an <see cref="OAuthException"/> becomes HTTP: RFC 6749 §5.2 body, no-store,
 /// 401 + WWW-Authenticate for invalid_client, RFC 6750 §3.1 for bearer errors, 429 + Retry-After.
+/// A dependency outage (<see cref="DependencyOutage"/>) is 503 temporarily_unavailable + Retry-After.
 /// Anything else is a generic 500 that leaks nothing.
 /// </summary>
 public sealed class OAuthErrorFilter(ILogger<OAuthErrorFilter> log) : IEndpointFilter
@@ -29,12 +31,22 @@ public sealed class OAuthErrorFilter(ILogger<OAuthErrorFilter> log) : IEndpointF
         {
             return Write(http, OAuthException.InvalidRequest("The request body is too large"), StatusCodes.Status413PayloadTooLarge);
         }
+        catch (Exception e) when (DependencyOutage.Is(e) && !http.RequestAborted.IsCancellationRequested)
+        {
+            // The caller did nothing wrong and a retry may work: 503, not a 500 that reads like a bug.
+            log.LogWarning("Dependency unavailable on {Path}: {Error}", LogText.Safe(http.Request.Path), LogText.Safe(e.Message));
+            return Write(http, Unavailable(e));
+        }
         catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {
             log.LogError(e, "Unhandled error on {Path}", LogText.Safe(http.Request.Path));
             return Write(http, new OAuthException(OAuthErrors.ServerError, "The server could not complete the request"), StatusCodes.Status500InternalServerError);
         }
     }
+
+    /// <summary>RFC 6749 §5.2 shape for an outage: temporarily_unavailable with Retry-After (503 in <see cref="Write"/>).</summary>
+    public static OAuthException Unavailable(Exception e) =>
+        OAuthException.TemporarilyUnavailable(DependencyOutage.RetryAfterSeconds, e.GetType().Name);
 
     public static void NoStore(HttpResponse response)
     {
@@ -60,8 +72,9 @@ public sealed class OAuthErrorFilter(ILogger<OAuthErrorFilter> log) : IEndpointF
         return Results.Json(new OAuthErrorBody(e.Error, e.Description), statusCode: code);
     }
 
-    private static int StatusFor(OAuthException e) => e.RetryAfterSeconds is not null
-        ? StatusCodes.Status429TooManyRequests
+    private static int StatusFor(OAuthException e) =>
+        e.Error == OAuthErrors.TemporarilyUnavailable ? StatusCodes.Status503ServiceUnavailable
+        : e.RetryAfterSeconds is not null ? StatusCodes.Status429TooManyRequests
         : e.Error switch
         {
             OAuthErrors.InvalidToken => StatusCodes.Status401Unauthorized,

@@ -43,6 +43,7 @@ public sealed class AuthlyOptionsTests
             Assert.That(o.LockoutDurationSeconds, Is.EqualTo(300));
             Assert.That(o.AccessTokenExpireMinutes, Is.EqualTo(60));
             Assert.That(o.RefreshTokenExpireDays, Is.EqualTo(7));
+            Assert.That(o.StaleCacheSeconds, Is.EqualTo(3600));
             Assert.That(o.Issuer, Is.Null);
             Assert.That(o.AdminApiEnabled, Is.True);
             Assert.That(o.AdminApiLocalhostOnly, Is.True);
@@ -83,6 +84,8 @@ public sealed class AuthlyOptionsTests
         yield return Case("AUTHLY_LOCKOUT_DURATION_SECONDS", "900", o => o.LockoutDurationSeconds, 900);
         yield return Case("ACCESS_TOKEN_EXPIRE_MINUTES", " 15 ", o => o.AccessTokenExpireMinutes, 15);
         yield return Case("REFRESH_TOKEN_EXPIRE_DAYS", "30", o => o.RefreshTokenExpireDays, 30);
+        yield return Case("AUTHLY_STALE_CACHE_SECONDS", "0", o => o.StaleCacheSeconds, 0);
+        yield return Case("AUTHLY_STALE_CACHE_SECONDS", "600", o => o.StaleCacheSeconds, 600);
         yield return Case("AUTHLY_ADMIN_API_ENABLED", "false", o => o.AdminApiEnabled, false);
         yield return Case("AUTHLY_ADMIN_API_LOCALHOST_ONLY", "no", o => o.AdminApiLocalhostOnly, false);
         yield return Case("AUTHLY_PASSWORD_GRANT_ENABLED", "0", o => o.PasswordGrantEnabled, false);
@@ -148,6 +151,9 @@ public sealed class AuthlyOptionsTests
     [TestCase("AUTHLY_LOCKOUT_DURATION_SECONDS", "5m")]
     [TestCase("ACCESS_TOKEN_EXPIRE_MINUTES", "1.5")]
     [TestCase("REFRESH_TOKEN_EXPIRE_DAYS", "99999999999")]
+    [TestCase("AUTHLY_STALE_CACHE_SECONDS", "-1")]
+    [TestCase("AUTHLY_STALE_CACHE_SECONDS", "1h")]
+    [TestCase("AUTHLY_STALE_CACHE_SECONDS", "604801")]
     [TestCase("AUTHLY_ADMIN_API_ENABLED", "maybe")]
     [TestCase("AUTHLY_ADMIN_API_LOCALHOST_ONLY", "tru")]
     [TestCase("LOG_JSON", "json")]

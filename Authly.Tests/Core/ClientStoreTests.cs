@@ -1,4 +1,6 @@
 using Authly.Clients;
+using Authly.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
 using Authly.Security;
 using Authly.Tests.Infrastructure;
 using Npgsql;
@@ -19,7 +21,10 @@ public sealed class ClientStoreTests
 
     private static readonly CancellationToken None = CancellationToken.None;
 
-    private ClientStore Store(TimeProvider? clock = null) => new(_db, new SilentClusterBus(), clock ?? TimeProvider.System);
+    private ClientStore Store(TimeProvider? clock = null) =>
+        new(_db, new SilentClusterBus(), clock ?? TimeProvider.System, Options, NullLogger<ClientStore>.Instance);
+
+    private static readonly AuthlyOptions Options = new() { DatabaseUrl = "", JwtSecretKey = "" };
 
     private static Task<ClientStore.Created> CreateAsync(ClientStore store) => store.CreateAsync(new ClientRegistration
     {

@@ -15,7 +15,8 @@ public sealed class ScopeStoreTests
     public async Task CreateDatabaseAsync()
     {
         _db = NpgsqlDataSource.Create(await TestServers.CreateDatabaseAsync());
-        _store = new ScopeStore(_db, new SilentClusterBus(), TimeProvider.System);
+        _store = new ScopeStore(_db, new SilentClusterBus(), TimeProvider.System, new Authly.Configuration.AuthlyOptions { DatabaseUrl = "", JwtSecretKey = "" },
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ScopeStore>.Instance);
     }
 
     [TearDown] public Task DisposeAsync() => _db.DisposeAsync().AsTask();

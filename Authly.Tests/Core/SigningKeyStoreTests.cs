@@ -41,7 +41,8 @@ public sealed class SigningKeyStoreTests
     {
         var db = NpgsqlDataSource.Create(cs);
         _disposables.Add(db);
-        return new SigningKeyStore(db, bus ?? new LocalClusterBus(), TimeProvider.System, Options(cs, secret, algorithm));
+        return new SigningKeyStore(db, bus ?? new LocalClusterBus(), TimeProvider.System, Options(cs, secret, algorithm),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<SigningKeyStore>.Instance);
     }
 
     private static JwtIssuer Jwt(SigningKeyStore keys, AuthlyOptions options)

@@ -19,7 +19,8 @@ public sealed class ClientStoreTests
     public async Task FindActive_ClientDeactivatedWithoutAnnouncement_IsNotFoundOnceTheCachedEntryExpires()
     {
         var clock = new TestClock(DateTimeOffset.UtcNow);
-        var store = new ClientStore(_db, new LocalClusterBus(), clock);
+        var store = new ClientStore(_db, new LocalClusterBus(), clock, new Authly.Configuration.AuthlyOptions { DatabaseUrl = "", JwtSecretKey = "" },
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ClientStore>.Instance);
         var created = await store.CreateAsync(new ClientRegistration
         {
             ClientName = "cache test", ClientType = ClientTypes.Confidential, Scope = "read", GrantTypes = ["client_credentials"],
