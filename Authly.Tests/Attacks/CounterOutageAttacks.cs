@@ -20,9 +20,9 @@ namespace Authly.Tests.Attacks;
 public sealed class CounterOutageAttacks
 {
     private const string TokenPath = "/api/v1/oauth/token";
-    private KillableRedis _redis = null!;
+    private PrivateRedis _redis = null!;
 
-    [SetUp] public async Task StartRedisAsync() => _redis = await KillableRedis.StartAsync();
+    [SetUp] public async Task StartRedisAsync() => _redis = await PrivateRedis.StartAsync();
     [TearDown] public Task StopRedisAsync() => _redis.DisposeAsync().AsTask();
 
     private Task<AuthlyApp> StartNodeAsync(int maxAttempts, string? sharedDatabase = null)
@@ -42,7 +42,7 @@ public sealed class CounterOutageAttacks
     /// <summary>Stops Redis and waits until the node has noticed (its connection is down), so the test really runs during the outage.</summary>
     private async Task RedisOutageAsync(params AuthlyApp[] nodes)
     {
-        await _redis.StopAsync();
+        await _redis.KillAsync();
         foreach (var node in nodes)
             Assert.That(await Eventually.TrueAsync(() => Task.FromResult(!node.Services.GetRequiredService<IConnectionMultiplexer>().IsConnected), TimeSpan.FromSeconds(30)),
                 Is.True, "the node still thinks Redis is up");

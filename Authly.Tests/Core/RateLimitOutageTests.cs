@@ -19,7 +19,7 @@ public sealed class RateLimitOutageTests
     [Test, Description("Issue12_Finding2: during a Redis outage rate limits count per node, authly_counter_store_degraded and authly_rate_limit_local_total show it, and Redis coming back ends it")]
     public async Task Issue12_Finding2_RateLimit_DuringARedisOutage_CountsPerNode_ShowsTheMetric_AndRecovers()
     {
-        await using var redis = await KillableRedis.StartAsync();
+        await using var redis = await PrivateRedis.StartAsync();
         var settings = new Dictionary<string, string?>
         {
             ["REDIS_URL"] = redis.Url,
@@ -30,7 +30,7 @@ public sealed class RateLimitOutageTests
         using var second = await AuthlyApp.StartAsync(settings);
         var store = (RedisCounterStore)first.Services.GetRequiredService<ICounterStore>();
 
-        await redis.StopAsync();
+        await redis.KillAsync();
         foreach (var node in new[] { first, second })
             Assert.That(await Eventually.TrueAsync(() => Task.FromResult(!node.Services.GetRequiredService<IConnectionMultiplexer>().IsConnected), TimeSpan.FromSeconds(30)), Is.True);
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using Authly.Embedded;
 
-namespace Authly.Tests.Faults;
+namespace Authly.Tests.Infrastructure;
 
 /// <summary>
 /// A redis-server of one fixture's own, on a free loopback port, that can be killed (SIGKILL) and started again on
