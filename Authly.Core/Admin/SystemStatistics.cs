@@ -1,3 +1,4 @@
+using Authly.Storage;
 using Dapper;
 using Npgsql;
 
@@ -38,7 +39,7 @@ public sealed class SystemStatistics(NpgsqlDataSource db)
 
     public async Task<Counts> ReadAsync(CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.QuerySingleAsync<Counts>(new CommandDefinition(CountsSql, cancellationToken: ct));
     }
 }

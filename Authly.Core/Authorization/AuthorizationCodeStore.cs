@@ -1,3 +1,4 @@
+using Authly.Storage;
 using Authly.Security;
 using Dapper;
 using Npgsql;
@@ -42,7 +43,7 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
     public async Task<string> CreateAsync(AuthorizeRequest request, Guid userId, DateTime authTime, string? sessionId, CancellationToken ct)
     {
         var code = OpaqueToken.New(32);
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         await conn.ExecuteAsync(new CommandDefinition(InsertSql, new
         {
             Hash = OpaqueToken.Hash(code), ClientId = request.Client.ClientId, UserId = userId, RedirectUri = request.RedirectUri,
@@ -65,7 +66,7 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
     {
         if (code.Length > 256) return (null, false);
         var hash = OpaqueToken.Hash(code);
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         var row = await conn.QuerySingleOrDefaultAsync<Code>(new CommandDefinition(ConsumeSql, new { Hash = hash, ClientId = clientId }, cancellationToken: ct));
         if (row is not null) return (row, true);
         return (await conn.QuerySingleOrDefaultAsync<Code>(new CommandDefinition(FindSql, new { Hash = hash }, cancellationToken: ct)), false);
@@ -77,7 +78,7 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
     /// <summary>Remembers what a code produced, so a replay can revoke it.</summary>
     public async Task RecordIssuedAsync(string code, Guid? familyId, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         await conn.ExecuteAsync(new CommandDefinition(RecordIssueSql, new
         {
             Hash = OpaqueToken.Hash(code), FamilyId = familyId, Jti = accessJti, Expires = accessExpires.UtcDateTime,

@@ -1,3 +1,4 @@
+using Authly.Storage;
 using Dapper;
 using Npgsql;
 
@@ -9,7 +10,7 @@ public sealed class ConsentStore(NpgsqlDataSource db)
     private const string GetSql = "SELECT scopes FROM consents WHERE user_id = @UserId AND client_id = @ClientId";
     public async Task<bool> CoversAsync(Guid userId, string clientId, IEnumerable<string> scopes, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         var granted = await conn.QuerySingleOrDefaultAsync<string[]>(new CommandDefinition(GetSql, new { UserId = userId, ClientId = clientId }, cancellationToken: ct));
         return granted is not null && scopes.All(s => granted.Contains(s, StringComparer.Ordinal));
     }
@@ -21,7 +22,7 @@ public sealed class ConsentStore(NpgsqlDataSource db)
         """;
     public async Task GrantAsync(Guid userId, string clientId, IEnumerable<string> scopes, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         await conn.ExecuteAsync(new CommandDefinition(UpsertSql, new { UserId = userId, ClientId = clientId, Scopes = scopes.ToArray() }, cancellationToken: ct));
     }
 }

@@ -1,3 +1,4 @@
+using Authly.Storage;
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Security.Cryptography;
@@ -85,7 +86,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
         var granted = requested.Count > 0 ? requested : client.Scopes.Where(active.ContainsKey).ToHashSet();
 
         var deviceCode = OpaqueToken.New(32);
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         for (var attempt = 0; ; attempt++)
         {
             var userCode = new string(Enumerable.Range(0, UserCodeLength).Select(_ => UserCodeAlphabet[RandomNumberGenerator.GetInt32(UserCodeAlphabet.Length)]).ToArray());
@@ -118,7 +119,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
         await attempts.ReserveAsync(verifier.UserId, verifier.ClientIp, ct);
         var normalized = Normalize(userCode);
         if (normalized.Length != UserCodeLength || normalized.Any(c => !UserCodeAlphabet.Contains(c))) return null;
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         var row = await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(PendingSql, new { UserCode = normalized }, cancellationToken: ct));
         return row is null ? null : new Shown(row, Format(normalized), SealHandle(row, verifier));
     }
@@ -164,7 +165,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
     {
         await attempts.ReserveAsync(verifier.UserId, verifier.ClientIp, ct);
         if (OpenHandle(handle, verifier) is not { } hash) return false;
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.ExecuteAsync(new CommandDefinition(DecideSql, new
         {
             Hash = hash, Status = approve ? "approved" : "denied", UserId = verifier.UserId,
@@ -190,7 +191,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
     public async Task<Row?> PollAsync(string deviceCode, CancellationToken ct)
     {
         if (deviceCode.Length > 256) return null;
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(PollSql, new { Hash = OpaqueToken.Hash(deviceCode) }, cancellationToken: ct));
     }
 
@@ -198,7 +199,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
     /// <summary>Marks an approved code used; only one poll can win.</summary>
     public async Task<bool> ConsumeAsync(string deviceCode, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.ExecuteAsync(new CommandDefinition(ConsumeSql, new { Hash = OpaqueToken.Hash(deviceCode) }, cancellationToken: ct)) == 1;
     }
 }

@@ -136,7 +136,7 @@ public sealed class ClientStore
         Dictionary<string, Client> fresh;
         try
         {
-            await using var conn = await _db.OpenConnectionAsync(ct);
+            await using var conn = await _db.OpenAsync(ct);
             fresh = (await conn.QueryAsync<Client>(new CommandDefinition(RevalidateSql, new { Ids = held.Select(kv => kv.Key).ToArray() }, cancellationToken: ct)))
                 .ToDictionary(c => c.ClientId, StringComparer.Ordinal);
         }
@@ -155,7 +155,7 @@ public sealed class ClientStore
     private const string GetSql = $"SELECT {Columns} FROM clients c WHERE c.client_id = @ClientId";
     public async Task<Client?> GetAsync(string clientId, CancellationToken ct)
     {
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<Client>(new CommandDefinition(GetSql, new { ClientId = clientId }, cancellationToken: ct));
     }
 
@@ -165,7 +165,7 @@ public sealed class ClientStore
         """;
     public async Task<IReadOnlyList<Client>> ListAsync(int limit, int offset, bool includeInactive, CancellationToken ct)
     {
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         return (await conn.QueryAsync<Client>(new CommandDefinition(ListSql,
             new { Limit = limit, Offset = offset, IncludeInactive = includeInactive }, cancellationToken: ct))).AsList();
     }
@@ -206,7 +206,7 @@ public sealed class ClientStore
         var clientId = "authly_" + OpaqueToken.New(16);
         var secret = isPublic ? null : OpaqueToken.New(32);
 
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         await EnsureScopesExistAsync(conn, tx, scopes, ct);
         var id = await conn.ExecuteScalarAsync<Guid>(new CommandDefinition(InsertSql, new
@@ -260,7 +260,7 @@ public sealed class ClientStore
         ClientRules.ValidateMerged(merged.ClientType, merged.TokenEndpointAuthMethod, merged.RedirectUris, merged.PostLogoutRedirectUris, merged.GrantTypes);
         var scopes = r.Scope is null ? null : ScopeSet.Parse(r.Scope).ToArray();
 
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         if (scopes is not null) await EnsureScopesExistAsync(conn, tx, scopes, ct);
         await conn.ExecuteAsync(new CommandDefinition(UpdateSql, new
@@ -282,7 +282,7 @@ public sealed class ClientStore
     private const string DeactivateSql = "UPDATE clients SET is_active = false, updated_at = now() WHERE client_id = @ClientId";
     public async Task<bool> DeactivateAsync(string clientId, CancellationToken ct)
     {
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         var n = await conn.ExecuteAsync(new CommandDefinition(DeactivateSql, new { ClientId = clientId }, cancellationToken: ct));
         await ChangedAsync(clientId);
         return n > 0;
@@ -296,7 +296,7 @@ public sealed class ClientStore
     public async Task<string?> RegenerateSecretAsync(string clientId, CancellationToken ct)
     {
         var secret = OpaqueToken.New(32);
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         var n = await conn.ExecuteAsync(new CommandDefinition(RegenerateSql, new { ClientId = clientId, Hash = OpaqueToken.Hash(secret) }, cancellationToken: ct));
         await ChangedAsync(clientId);
         return n > 0 ? secret : null;

@@ -1,3 +1,4 @@
+using Authly.Storage;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
@@ -59,7 +60,7 @@ public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock)
             throw new ArgumentException("each key may be reserved once per call", nameof(keys));
 
         (int Index, TimeSpan LockedFor)? refusal = null;
-        await using (var conn = await db.OpenConnectionAsync(ct))
+        await using (var conn = await db.OpenAsync(ct))
         await using (var tx = await conn.BeginTransactionAsync(ct))
         {
             var rows = await conn.QueryAsync<(byte[] KeyHash, double LockedSeconds)>(
@@ -90,7 +91,7 @@ public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock)
     /// <summary>Gives one reserved attempt back (it succeeded and should not count): the count goes down by one, and the lock goes once it is under <paramref name="max"/>.</summary>
     public async Task ReleaseAsync(string key, int max, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         await conn.ExecuteAsync(new CommandDefinition(ReleaseSql, new { Key = Hash(key), Max = max }, cancellationToken: ct));
     }
 
@@ -99,7 +100,7 @@ public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock)
     /// <summary>Forgets failures and any lock (after a successful login, or an admin unlock).</summary>
     public async Task ResetAsync(string key, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         await conn.ExecuteAsync(new CommandDefinition(ResetSql, new { Key = Hash(key) }, cancellationToken: ct));
     }
 
@@ -118,7 +119,7 @@ public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock)
         var now = clock.GetUtcNow().UtcTicks;
         var due = Interlocked.Read(ref _nextSweepTicks);
         if (now < due || Interlocked.CompareExchange(ref _nextSweepTicks, now + SweepEvery.Ticks, due) != due) return;
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         await conn.ExecuteAsync(new CommandDefinition(SweepSql, cancellationToken: ct));
     }
 

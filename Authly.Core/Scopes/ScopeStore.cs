@@ -72,7 +72,7 @@ public sealed class ScopeStore
         var generation = Interlocked.Read(ref _generation);
         try
         {
-            await using var conn = await _db.OpenConnectionAsync(ct);
+            await using var conn = await _db.OpenAsync(ct);
             var rows = await conn.QueryAsync<Scope>(new CommandDefinition(ActiveSql, cancellationToken: ct));
             _stale.Recovered();
             var set = new ActiveSet(rows.ToDictionary(s => s.ScopeName, StringComparer.Ordinal), now + CacheFor, now);
@@ -96,7 +96,7 @@ public sealed class ScopeStore
         """;
     public async Task<IReadOnlyList<Scope>> ListAsync(int limit, int offset, bool includeInactive, bool defaultOnly, CancellationToken ct)
     {
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         return (await conn.QueryAsync<Scope>(new CommandDefinition(ListSql,
             new { Limit = limit, Offset = offset, IncludeInactive = includeInactive, DefaultOnly = defaultOnly }, cancellationToken: ct))).AsList();
     }
@@ -104,7 +104,7 @@ public sealed class ScopeStore
     private const string GetSql = $"SELECT {Columns} FROM scopes WHERE scope_name = @Name";
     public async Task<Scope?> GetAsync(string name, CancellationToken ct)
     {
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<Scope>(new CommandDefinition(GetSql, new { Name = name }, cancellationToken: ct));
     }
 
@@ -117,7 +117,7 @@ public sealed class ScopeStore
     /// <summary>Creates a scope; null when the name exists.</summary>
     public async Task<Scope?> CreateAsync(string name, string? description, bool isDefault, bool isActive, CancellationToken ct)
     {
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         var scope = await conn.QuerySingleOrDefaultAsync<Scope>(new CommandDefinition(InsertSql,
             new { Name = name, Description = description, IsDefault = isDefault, IsActive = isActive }, cancellationToken: ct));
         if (scope is not null) await ChangedAsync(name);
@@ -134,7 +134,7 @@ public sealed class ScopeStore
         """;
     public async Task<Scope?> UpdateAsync(string name, string? description, bool? isDefault, bool? isActive, CancellationToken ct)
     {
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         var scope = await conn.QuerySingleOrDefaultAsync<Scope>(new CommandDefinition(UpdateSql,
             new { Name = name, Description = description, IsDefault = isDefault, IsActive = isActive }, cancellationToken: ct));
         if (scope is not null) await ChangedAsync(name);
@@ -144,7 +144,7 @@ public sealed class ScopeStore
     private const string DeleteSql = "DELETE FROM scopes WHERE scope_name = @Name";
     public async Task<bool> DeleteAsync(string name, CancellationToken ct)
     {
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         var n = await conn.ExecuteAsync(new CommandDefinition(DeleteSql, new { Name = name }, cancellationToken: ct));
         if (n > 0) await ChangedAsync(name);
         return n > 0;

@@ -1,3 +1,4 @@
+using Authly.Storage;
 using Authly.Security;
 using Dapper;
 using Npgsql;
@@ -27,7 +28,7 @@ public sealed class SessionStore(NpgsqlDataSource db)
     public async Task<(string Secret, Session Session)> CreateAsync(Guid userId, string? ip, string? userAgent, CancellationToken ct)
     {
         var secret = OpaqueToken.New(32);
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         var session = await conn.QuerySingleAsync<Session>(new CommandDefinition(InsertSql, new
         {
             Hash = OpaqueToken.Hash(secret), Sid = OpaqueToken.New(16), UserId = userId,
@@ -47,7 +48,7 @@ public sealed class SessionStore(NpgsqlDataSource db)
     public async Task<Session?> FindActiveAsync(string? secret, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(secret) || secret.Length > 100) return null;
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(TouchSql, new
         {
             Hash = OpaqueToken.Hash(secret), Idle = IdleLifetime,
@@ -57,7 +58,7 @@ public sealed class SessionStore(NpgsqlDataSource db)
     private const string FindBySidSql = $"SELECT {Columns} FROM sessions WHERE sid = @Sid";
     public async Task<Session?> FindBySidAsync(string sid, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(FindBySidSql, new { Sid = sid }, cancellationToken: ct));
     }
 
@@ -65,7 +66,7 @@ public sealed class SessionStore(NpgsqlDataSource db)
     public async Task<Session?> EndAsync(string? secret, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(secret) || secret.Length > 100) return null;
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(EndBySecretSql, new { Hash = OpaqueToken.Hash(secret) }, cancellationToken: ct));
     }
 
@@ -73,7 +74,7 @@ public sealed class SessionStore(NpgsqlDataSource db)
     /// <summary>Ends one session by its public id (optionally only if it belongs to <paramref name="userId"/>).</summary>
     public async Task<bool> EndBySidAsync(string sid, Guid? userId, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.ExecuteAsync(new CommandDefinition(EndBySidSql, new { Sid = sid, UserId = userId }, cancellationToken: ct)) > 0;
     }
 
@@ -85,7 +86,7 @@ public sealed class SessionStore(NpgsqlDataSource db)
     /// <summary>Ends every session of the user except <paramref name="keepSid"/> (the caller's own).</summary>
     public async Task<int> EndAllForUserAsync(Guid userId, string? keepSid, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.ExecuteAsync(new CommandDefinition(EndAllSql, new { UserId = userId, KeepSid = keepSid }, cancellationToken: ct));
     }
 
@@ -96,14 +97,14 @@ public sealed class SessionStore(NpgsqlDataSource db)
         """;
     public async Task<IReadOnlyList<Session>> ListActiveAsync(Guid userId, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return (await conn.QueryAsync<Session>(new CommandDefinition(ListSql, new { UserId = userId }, cancellationToken: ct))).AsList();
     }
 
     private const string CountActiveSql = "SELECT count(*) FROM sessions WHERE ended_at IS NULL AND idle_expires_at > now() AND absolute_expires_at > now()";
     public async Task<long> CountActiveAsync(CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountActiveSql, cancellationToken: ct));
     }
 }

@@ -1,3 +1,4 @@
+using Authly.Storage;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Authly.Configuration;
@@ -84,7 +85,7 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         TimeSpan lifetime, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
     {
         var token = OpaqueToken.New(32);
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         var family = familyId ?? await conn.ExecuteScalarAsync<Guid>(new CommandDefinition(CreateFamilySql, new { UserId = userId, ClientId = clientId }, cancellationToken: ct));
         await conn.ExecuteAsync(new CommandDefinition(InsertSql, new
         {
@@ -161,7 +162,7 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         var hash = OpaqueToken.Hash(token);
         Row? existing;
         RetryState? retry;
-        NpgsqlConnection? conn = await db.OpenConnectionAsync(ct);
+        NpgsqlConnection? conn = await db.OpenAsync(ct);
         NpgsqlTransaction? tx = null;
         try
         {
@@ -249,7 +250,7 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
     public async Task<Row?> FindAsync(string token, CancellationToken ct)
     {
         if (token.Length > 512) return null;
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(FindSql, new { Hash = OpaqueToken.Hash(token) }, cancellationToken: ct));
     }
 
@@ -301,7 +302,7 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
     private async Task RevokeFamiliesAsync(string lockFamiliesSql, object args, string reason, CancellationToken ct)
     {
         List<(string Jti, DateTime ExpiresAt)> revoked;
-        await using (var conn = await db.OpenConnectionAsync(ct))
+        await using (var conn = await db.OpenAsync(ct))
         await using (var tx = await conn.BeginTransactionAsync(ct))
         {
             var ids = (await conn.QueryAsync<Guid>(new CommandDefinition(lockFamiliesSql, args, tx, cancellationToken: ct))).ToArray();
@@ -317,7 +318,7 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
     private const string CountActiveFamiliesSql = "SELECT count(*) FROM refresh_token_families WHERE revoked_at IS NULL";
     public async Task<long> CountActiveFamiliesAsync(CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountActiveFamiliesSql, cancellationToken: ct));
     }
 }

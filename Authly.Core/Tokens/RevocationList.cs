@@ -1,3 +1,4 @@
+using Authly.Storage;
 using System.Collections.Concurrent;
 using System.Globalization;
 using Authly.Cluster;
@@ -57,7 +58,7 @@ public sealed class RevocationList
     public async Task RevokeAsync(string jti, DateTimeOffset expires, CancellationToken ct)
     {
         if (expires <= _clock.GetUtcNow()) return;
-        await using (var conn = await _db.OpenConnectionAsync(ct))
+        await using (var conn = await _db.OpenAsync(ct))
             await conn.ExecuteAsync(new CommandDefinition(InsertSql, new { Jti = jti, ExpiresAt = expires.UtcDateTime }, cancellationToken: ct));
         await AnnounceAsync(jti, expires);
     }
@@ -102,7 +103,7 @@ public sealed class RevocationList
             Interlocked.Exchange(ref _nextSyncTicks, (_clock.GetUtcNow() + SyncEvery).UtcTicks);
             // Re-read a margin before the last sync: rows committed late by slow transactions still arrive.
             var since = _syncedUpTo == DateTime.MinValue ? DateTime.UnixEpoch : _syncedUpTo.AddSeconds(-30);
-            await using var conn = await _db.OpenConnectionAsync(ct);
+            await using var conn = await _db.OpenAsync(ct);
             var rows = await conn.QueryAsync<(string Jti, DateTime ExpiresAt, DateTime RevokedAt)>(
                 new CommandDefinition(SyncSql, new { Since = DateTime.SpecifyKind(since, DateTimeKind.Utc) }, cancellationToken: ct));
             var newest = _syncedUpTo;

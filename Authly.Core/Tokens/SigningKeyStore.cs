@@ -122,7 +122,7 @@ public sealed class SigningKeyStore
         }
         for (var attempt = 0; ; attempt++)
         {
-            await using var conn = await _db.OpenConnectionAsync(ct);
+            await using var conn = await _db.OpenAsync(ct);
             var rows = (await conn.QueryAsync<Row>(new CommandDefinition(LoadSql, cancellationToken: ct))).AsList();
             var active = rows.FirstOrDefault(r => r.RetiredAt is null);
             if (active is not null && active.Alg == _options.SigningAlgorithm)
@@ -175,7 +175,7 @@ public sealed class SigningKeyStore
     {
         if (_options.SigningAlgorithm == "HS256")
             throw new InvalidOperationException("Key rotation is not available in HS256 compatibility mode: change JWT_SECRET_KEY instead.");
-        await using (var conn = await _db.OpenConnectionAsync(ct))
+        await using (var conn = await _db.OpenAsync(ct))
             await RotateCoreAsync(conn, onlyIfNeeded: false, ct);
         _ring = null;
         await _bus.PublishAsync(Topic, "rotated");

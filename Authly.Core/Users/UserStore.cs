@@ -1,3 +1,4 @@
+using Authly.Storage;
 using Dapper;
 using Npgsql;
 
@@ -14,14 +15,14 @@ public sealed class UserStore(NpgsqlDataSource db)
     private const string FindByUsernameSql = $"SELECT {Columns} FROM users WHERE lower(username) = lower(@Username)";
     public async Task<User?> FindByUsernameAsync(string username, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<User>(new CommandDefinition(FindByUsernameSql, new { Username = username }, cancellationToken: ct));
     }
 
     private const string FindByIdSql = $"SELECT {Columns} FROM users WHERE id = @Id";
     public async Task<User?> FindByIdAsync(Guid id, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<User>(new CommandDefinition(FindByIdSql, new { Id = id }, cancellationToken: ct));
     }
 
@@ -38,7 +39,7 @@ public sealed class UserStore(NpgsqlDataSource db)
     public async Task<User?> CreateAsync(string username, string email, string passwordHash, bool isActive, bool isVerified,
         bool isAdmin, bool requiresPasswordChange, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         try
         {
             return await conn.QuerySingleAsync<User>(new CommandDefinition(InsertSql, new
@@ -56,21 +57,21 @@ public sealed class UserStore(NpgsqlDataSource db)
     private const string TouchLoginSql = "UPDATE users SET last_login = now() WHERE id = @Id";
     public async Task RecordLoginAsync(Guid id, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         await conn.ExecuteAsync(new CommandDefinition(TouchLoginSql, new { Id = id }, cancellationToken: ct));
     }
 
     private const string CountSql = "SELECT count(*) FROM users";
     public async Task<long> CountAsync(CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountSql, cancellationToken: ct));
     }
 
     private const string CountActiveAdminsSql = "SELECT count(*) FROM users WHERE is_admin AND is_active";
     public async Task<long> CountActiveAdminsAsync(CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountActiveAdminsSql, cancellationToken: ct));
     }
 
@@ -98,7 +99,7 @@ public sealed class UserStore(NpgsqlDataSource db)
             Username = EscapeLike(filter.Username), Email = EscapeLike(filter.Email), filter.IsActive, filter.IsAdmin, filter.IsVerified,
             Search = EscapeLike(filter.Search), Limit = limit, Offset = offset,
         };
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         var users = (await conn.QueryAsync<User>(new CommandDefinition(ListSql, args, cancellationToken: ct))).AsList();
         var total = await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountFilteredSql, args, cancellationToken: ct));
         return (users, total);
@@ -136,7 +137,7 @@ public sealed class UserStore(NpgsqlDataSource db)
     /// </summary>
     public async Task<User?> UpdateAsync(Guid id, UserProfile p, string? passwordHash, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         try
         {
@@ -168,7 +169,7 @@ public sealed class UserStore(NpgsqlDataSource db)
     /// <summary>Deletes a user; false when there is none; throws for the last active admin.</summary>
     public async Task<bool> DeleteAsync(Guid id, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         var n = await conn.ExecuteAsync(new CommandDefinition(DeleteSql, new { Id = id }, tx, cancellationToken: ct));
         if (n == 0 && await conn.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM users WHERE id = @Id)", new { Id = id }, tx, cancellationToken: ct)))

@@ -1,3 +1,4 @@
+using Authly.Storage;
 using System.Text.Json.Serialization;
 using Dapper;
 using Microsoft.Extensions.Logging;
@@ -39,7 +40,7 @@ public sealed class VaultAudit(NpgsqlDataSource db, ILogger<VaultAudit> log)
         Recorded?.Invoke(action, outcome);
         try
         {
-            await using var conn = await db.OpenConnectionAsync(ct);
+            await using var conn = await db.OpenAsync(ct);
             await conn.ExecuteAsync(new CommandDefinition(InsertSql, new
             {
                 caller.Actor, EntryId = entryId, Provider = provider, Action = action, Outcome = outcome,
@@ -59,7 +60,7 @@ public sealed class VaultAudit(NpgsqlDataSource db, ILogger<VaultAudit> log)
         """;
     public async Task<IReadOnlyList<Record>> ListAsync(Guid? entryId, string? actor, int limit, int offset, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return (await conn.QueryAsync<Record>(new CommandDefinition(ListSql,
             new { EntryId = entryId, Actor = actor, Limit = limit, Offset = offset }, cancellationToken: ct))).AsList();
     }

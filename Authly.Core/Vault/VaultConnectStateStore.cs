@@ -1,3 +1,4 @@
+using Authly.Storage;
 using Dapper;
 using Npgsql;
 
@@ -47,7 +48,7 @@ public sealed class VaultConnectStateStore(NpgsqlDataSource db, VaultCipher ciph
         var context = RowContextOf(stateHash, userId, providerId);
         using var key = cipher.NewDataKey(context);
         var now = clock.GetUtcNow().UtcDateTime;
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         // Old states are useless; sweeping them here keeps the table small without a job.
         await conn.ExecuteAsync(new CommandDefinition(CleanupSql, new { Before = now - TimeSpan.FromHours(1) }, cancellationToken: ct));
         await conn.ExecuteAsync(new CommandDefinition(InsertSql, new
@@ -68,7 +69,7 @@ public sealed class VaultConnectStateStore(NpgsqlDataSource db, VaultCipher ciph
     /// <summary>Marks the state used and returns it with its verifier; null when unknown, used or expired.</summary>
     public async Task<(State State, string CodeVerifier)?> ConsumeAsync(byte[] stateHash, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         var state = await conn.QuerySingleOrDefaultAsync<State>(new CommandDefinition(ConsumeSql, new { StateHash = stateHash }, cancellationToken: ct));
         if (state is null || state.ExpiresAt <= clock.GetUtcNow().UtcDateTime) return null;
         using var key = cipher.OpenDataKey(state.KeyId, state.WrappedKey, state.RowContext);

@@ -1,3 +1,4 @@
+using Authly.Storage;
 using Dapper;
 using Npgsql;
 
@@ -26,7 +27,7 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
     private const string GetSql = $"SELECT {Columns} FROM vault_entries e JOIN vault_providers p ON p.id = e.provider_id WHERE e.id = @Id";
     public async Task<VaultEntry?> GetAsync(Guid id, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<VaultEntry>(new CommandDefinition(GetSql, new { Id = id }, cancellationToken: ct));
     }
 
@@ -46,7 +47,7 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
         int limit, int offset, CancellationToken ct)
     {
         if (userId is null && clientId is null) throw new ArgumentException("list by user or by client");
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return (await conn.QueryAsync<VaultEntry>(new CommandDefinition(ListSql, new
         {
             UserId = userId, ClientId = clientId, Provider = provider, Purpose = purpose, IncludeRevoked = includeRevoked, Limit = limit, Offset = offset,
@@ -91,7 +92,7 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
     {
         for (var attempt = 0; ; attempt++)
         {
-            await using var conn = await db.OpenConnectionAsync(ct);
+            await using var conn = await db.OpenAsync(ct);
             await using var tx = await conn.BeginTransactionAsync(ct);
             var existing = await conn.QuerySingleOrDefaultAsync<VaultEntry>(new CommandDefinition(FindLiveForUpdateSql,
                 new { t.UserId, ProviderId = t.Provider.Id, t.Purpose }, tx, cancellationToken: ct));
@@ -193,7 +194,7 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
     /// </summary>
     public async Task<T> UpdateLockedAsync<T>(Guid id, Func<VaultEntry, Task<(Change? Change, T Result)>> work, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         await conn.ExecuteAsync(new CommandDefinition(LockTimeoutSql, transaction: tx, cancellationToken: ct));
         VaultEntry? entry;
@@ -235,20 +236,20 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
     private const string TouchSql = "UPDATE vault_entries SET last_used_at = now() WHERE id = @Id";
     public async Task TouchAsync(Guid id, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         await conn.ExecuteAsync(new CommandDefinition(TouchSql, new { Id = id }, cancellationToken: ct));
     }
 
     public async Task AddGrantAsync(Guid entryId, string clientId, string createdBy, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         await conn.ExecuteAsync(new CommandDefinition(GrantSql, new { EntryId = entryId, ClientId = clientId, CreatedBy = createdBy }, cancellationToken: ct));
     }
 
     private const string UngrantSql = "DELETE FROM vault_entry_grants WHERE entry_id = @EntryId AND client_id = @ClientId";
     public async Task<bool> RemoveGrantAsync(Guid entryId, string clientId, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return await conn.ExecuteAsync(new CommandDefinition(UngrantSql, new { EntryId = entryId, ClientId = clientId }, cancellationToken: ct)) > 0;
     }
 
@@ -256,7 +257,7 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
     /// <summary>How many live entries each vault key wraps: after a rotation only the current key should be left.</summary>
     public async Task<IReadOnlyDictionary<string, long>> CountByKeyAsync(CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         return (await conn.QueryAsync<(string KeyId, long Count)>(new CommandDefinition(CountByKeySql, cancellationToken: ct)))
             .ToDictionary(r => r.KeyId, r => r.Count, StringComparer.Ordinal);
     }
@@ -276,7 +277,7 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
     {
         var counts = new VaultKeyRotation.Counts();
         var skip = new HashSet<Guid>();
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = await db.OpenAsync(ct);
         while (true)
         {
             var rows = (await conn.QueryAsync<(Guid Id, Guid UserId, Guid ProviderId, string KeyId, byte[] WrappedKey)>(new CommandDefinition(StaleSql,

@@ -48,7 +48,7 @@ public sealed class VaultProviderStore
         VaultProvider? provider;
         try
         {
-            await using var conn = await _db.OpenConnectionAsync(ct);
+            await using var conn = await _db.OpenAsync(ct);
             provider = await conn.QuerySingleOrDefaultAsync<VaultProvider>(new CommandDefinition(sql, args, cancellationToken: ct));
         }
         catch (Exception e) when (found && _stale.MayServe(e, hit.Confirmed, now))
@@ -82,7 +82,7 @@ public sealed class VaultProviderStore
     private const string ListSql = $"SELECT {Columns} FROM vault_providers WHERE (@IncludeInactive OR is_active) ORDER BY name";
     public async Task<IReadOnlyList<VaultProvider>> ListAsync(bool includeInactive, CancellationToken ct)
     {
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         return (await conn.QueryAsync<VaultProvider>(new CommandDefinition(ListSql, new { IncludeInactive = includeInactive }, cancellationToken: ct))).AsList();
     }
 
@@ -100,7 +100,7 @@ public sealed class VaultProviderStore
     {
         var id = Guid.NewGuid();
         var (keyId, wrapped, sealedSecret) = SealSecret(id, clientSecret);
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         var row = await conn.QuerySingleOrDefaultAsync<VaultProvider>(new CommandDefinition(InsertSql, new
         {
             Id = id, Name = name, DisplayName = displayName, Issuer = issuer, ClientId = clientId, AuthMethod = authMethod,
@@ -124,7 +124,7 @@ public sealed class VaultProviderStore
     /// <summary>Saves the fields of <paramref name="merged"/>; a non-null <paramref name="newSecret"/> replaces the secret ("" removes it).</summary>
     public async Task<VaultProvider> UpdateAsync(VaultProvider merged, string? newSecret, CancellationToken ct)
     {
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         if (newSecret is not null)
         {
@@ -144,7 +144,7 @@ public sealed class VaultProviderStore
     private const string SetLocalClientSql = "UPDATE vault_providers SET client_id = @ClientId, updated_at = now() WHERE id = @Id AND client_id IS NULL";
     public async Task<bool> SetLocalClientAsync(Guid id, string clientId, CancellationToken ct)
     {
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         var won = await conn.ExecuteAsync(new CommandDefinition(SetLocalClientSql, new { Id = id, ClientId = clientId }, cancellationToken: ct)) > 0;
         await _bus.PublishAsync(Topic, "local");
         _cache.Clear();
@@ -180,7 +180,7 @@ public sealed class VaultProviderStore
     public async Task<VaultKeyRotation.Counts> RewrapAsync(int batchSize, CancellationToken ct)
     {
         var counts = new VaultKeyRotation.Counts();
-        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var conn = await _db.OpenAsync(ct);
         var skip = new HashSet<Guid>();
         while (true)
         {
