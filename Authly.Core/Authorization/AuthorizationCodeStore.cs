@@ -72,14 +72,31 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
         return (await conn.QuerySingleOrDefaultAsync<Code>(new CommandDefinition(FindSql, new { Hash = hash }, cancellationToken: ct)), false);
     }
 
-    private const string RecordIssueSql = """
-        UPDATE authorization_codes SET family_id = @FamilyId, access_jti = @Jti, access_expires_at = @Expires WHERE code_hash = @Hash
-        """;
-    /// <summary>Remembers what a code produced, so a replay can revoke it.</summary>
-    public async Task RecordIssuedAsync(string code, Guid? familyId, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
+    private const string MarkReplayedSql = $"UPDATE authorization_codes SET replayed_at = coalesce(replayed_at, now()) WHERE code_hash = @Hash RETURNING {Columns}";
+
+    /// <summary>
+    /// Marks a code as replayed (RFC 6749 §4.1.2) and returns what it has produced so far. The row lock
+    /// orders this against <see cref="RecordIssuedAsync"/>: either the replay sees what the first
+    /// redemption issued, or that redemption sees the replay.
+    /// </summary>
+    public async Task<Code?> MarkReplayedAsync(string code, CancellationToken ct)
     {
         await using var conn = await db.OpenAsync(ct);
-        await conn.ExecuteAsync(new CommandDefinition(RecordIssueSql, new
+        return await conn.QuerySingleOrDefaultAsync<Code>(new CommandDefinition(MarkReplayedSql, new { Hash = OpaqueToken.Hash(code) }, cancellationToken: ct));
+    }
+
+    private const string RecordIssueSql = """
+        UPDATE authorization_codes SET family_id = @FamilyId, access_jti = @Jti, access_expires_at = @Expires WHERE code_hash = @Hash
+        RETURNING replayed_at IS NOT NULL
+        """;
+    /// <summary>
+    /// Remembers what a code produced, so a replay can revoke it. True when a replay was marked while this
+    /// redemption was issuing: the caller must then revoke what it issued, as the replay could not.
+    /// </summary>
+    public async Task<bool> RecordIssuedAsync(string code, Guid? familyId, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return await conn.ExecuteScalarAsync<bool>(new CommandDefinition(RecordIssueSql, new
         {
             Hash = OpaqueToken.Hash(code), FamilyId = familyId, Jti = accessJti, Expires = accessExpires.UtcDateTime,
         }, cancellationToken: ct));

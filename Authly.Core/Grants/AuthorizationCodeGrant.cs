@@ -36,11 +36,9 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         if (!consumed)
         {
             // §4.1.2: the code was used before; revoke everything issued from it.
-            // The family (with every access token issued from it) is revoked in one transaction; the code's own
-            // access token is one of them, and is revoked on its own too for codes that issued no refresh token.
-            if (code.FamilyId is { } family) await refreshTokens.RevokeFamilyAsync(family, "authorization code replay", ct);
-            if (code.AccessJti is not null && code.AccessExpiresAt is { } accessExp)
-                await revocations.RevokeAsync(code.AccessJti, new DateTimeOffset(DateTime.SpecifyKind(accessExp, DateTimeKind.Utc)), ct);
+            // A first redemption still issuing has recorded nothing yet: the mark makes it revoke what it issues.
+            var issued = await codes.MarkReplayedAsync(codeValue, ct) ?? code;
+            await RevokeIssuedAsync(issued.FamilyId, issued.AccessJti, issued.AccessExpiresAt, ct);
             throw OAuthException.InvalidGrant("The authorization code is invalid", "code replay; issued tokens revoked");
         }
         if (code.Expired) throw OAuthException.InvalidGrant("The authorization code has expired");
@@ -57,12 +55,26 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         var withRefresh = scopes.Contains("offline_access") || client.AllowsGrant(GrantTypes.RefreshToken);
 
         var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, ScopeSet.Join(scopes), null, null, ct, withRefresh);
-        await codes.RecordIssuedAsync(codeValue, familyId, access.Jti, access.Expires, ct);
+        if (await codes.RecordIssuedAsync(codeValue, familyId, access.Jti, access.Expires, ct))
+        {
+            // §4.1.2: the code was replayed while these tokens were being issued; the replay could not see them.
+            await RevokeIssuedAsync(familyId, access.Jti, access.Expires.UtcDateTime, ct);
+            throw OAuthException.InvalidGrant("The authorization code is invalid", "code replayed during its redemption; issued tokens revoked");
+        }
         if (scopes.Contains("openid"))
             response = response with
             {
                 IdToken = await idTokens.CreateAsync(user, client.ClientId, scopes, code.Nonce, code.AuthTime, code.SessionId, response.AccessToken, ct),
             };
         return response;
+    }
+
+    // The family (with every access token issued from it) is revoked in one transaction; the code's own
+    // access token is one of them, and is revoked on its own too for codes that issued no refresh token.
+    private async Task RevokeIssuedAsync(Guid? familyId, string? accessJti, DateTime? accessExpires, CancellationToken ct)
+    {
+        if (familyId is { } family) await refreshTokens.RevokeFamilyAsync(family, "authorization code replay", ct);
+        if (accessJti is not null && accessExpires is { } exp)
+            await revocations.RevokeAsync(accessJti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
     }
 }
