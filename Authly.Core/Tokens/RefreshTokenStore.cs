@@ -222,19 +222,25 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         await tx.CommitAsync(ct);
     }
 
-    // The answer holds live tokens, so it is sealed under a key only the holder of the rotated token can derive
-    // (HKDF of the token, which the database keeps only as a SHA-256 hash). The row id and the requested scope
-    // are bound as associated data: the answer opens for a repeat of the same request on the same token only.
+    // The answer holds live tokens, so it is sealed under a key only this server, for the holder of the rotated token,
+    // can derive: HKDF of JWT_REFRESH_SECRET_KEY and the token (which the database keeps only as a SHA-256 hash). The
+    // token alone is not enough: a rotated token is meant to be dead, and may sit in a client's old storage or logs,
+    // so with it a copy of the database (a backup, a replica) must still not open the successor it holds. The row id
+    // and the requested scope are bound as associated data: the answer opens for a repeat of the same request on the
+    // same token only.
     private const string RetryPurpose = "authly-refresh-retry-v1";
 
-    private static byte[] SealRetryAnswer(string presented, Guid rowId, string? requestedScope, TokenResponse response) =>
-        new SecretBox(presented, RetryPurpose).Seal(JsonSerializer.SerializeToUtf8Bytes(response), RetryAssociatedData(rowId, requestedScope));
+    // Tokens are base64url, so the separator makes the secret/token split unambiguous.
+    private SecretBox RetryBox(string presented) => new(options.JwtRefreshSecretKey + "\n" + presented, RetryPurpose);
 
-    private static TokenResponse? OpenRetryAnswer(string presented, Guid rowId, string? requestedScope, byte[] sealedAnswer)
+    private byte[] SealRetryAnswer(string presented, Guid rowId, string? requestedScope, TokenResponse response) =>
+        RetryBox(presented).Seal(JsonSerializer.SerializeToUtf8Bytes(response), RetryAssociatedData(rowId, requestedScope));
+
+    private TokenResponse? OpenRetryAnswer(string presented, Guid rowId, string? requestedScope, byte[] sealedAnswer)
     {
         try
         {
-            var plain = new SecretBox(presented, RetryPurpose).Open(sealedAnswer, RetryAssociatedData(rowId, requestedScope));
+            var plain = RetryBox(presented).Open(sealedAnswer, RetryAssociatedData(rowId, requestedScope));
             return JsonSerializer.Deserialize<TokenResponse>(plain);
         }
         catch (CryptographicException) { return null; }

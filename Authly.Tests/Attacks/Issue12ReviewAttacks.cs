@@ -1,0 +1,85 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Authly.Security;
+using Authly.Tests.Infrastructure;
+using Dapper;
+
+namespace Authly.Tests.Attacks;
+
+/// <summary>
+/// A second review of issue 12 ("fail safe under faults"), as an attacker who can read the database
+/// (a backup, a read replica, a leaked dump) but holds none of the server's secrets. What the new
+/// tables keep must give such a reader nothing that the project's rule already denies: no usable
+/// token (secrets stored only as hashes) and no list of what people typed.
+/// </summary>
+[TestFixture, Category("Attacks")]
+public sealed class Issue12ReviewAttacks
+{
+    private const string TokenPath = "/api/v1/oauth/token";
+    private AuthlyApp _app = null!;
+    private AuthlyApp.TestUser _user = null!;
+    private string _public = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        _app = await AuthlyApp.StartAsync();
+        _user = await _app.CreateUserAsync();
+        (_public, _) = await _app.CreateClientAsync(new { client_name = "spa", client_type = "public", scope = "read", grant_types = new[] { "password", "refresh_token" } });
+    }
+
+    [OneTimeTearDown] public void Stop() => _app.Dispose();
+
+    private Task<HttpResponseMessage> RefreshAsync(string refresh) =>
+        _app.PostFormAsync(TokenPath, ("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", _public));
+
+    [Test, Description("Issue12_Finding5 review: the sealed retry answer needs a server secret; a database copy plus an old rotated token yields no live token")]
+    public async Task DatabaseCopy_PlusOldRotatedToken_DoesNotOpenTheStoredAnswer()
+    {
+        // The client logs in and rotates once; it keeps refresh1 unused (an app in the background for an hour).
+        var login = await OAuthAssert.TokenAsync(await _app.PostFormAsync(TokenPath, ("grant_type", "password"), ("client_id", _public),
+            ("username", _user.Username), ("password", _user.Password)));
+        var refresh0 = AuthlyApp.Str(login, "refresh_token");
+        var rotated = await OAuthAssert.TokenAsync(await RefreshAsync(refresh0));
+        var refresh1 = AuthlyApp.Str(rotated, "refresh_token");
+        // The window is long over: refresh0 is a dead token in the client's old storage or logs, where rotation
+        // (OAuth 2.1 §4.3.1) says it is harmless. The attacker has it, and a copy of the database.
+        await _app.SqlScalarAsync<int>("UPDATE refresh_tokens SET rotated_at = now() - interval '1 hour' WHERE token_hash = @Hash RETURNING 1",
+            new { Hash = OpaqueToken.Hash(refresh0) });
+        await using var db = _app.Database();
+        await using var conn = await db.OpenConnectionAsync();
+        var stored = await conn.QuerySingleAsync<(Guid Id, byte[]? Answer)>(
+            "SELECT id, retry_response FROM refresh_tokens WHERE token_hash = @Hash", new { Hash = OpaqueToken.Hash(refresh0) });
+
+        // The scheme is public (this repository): HKDF of the rotated token, the row id and the request's scope as associated data.
+        if (stored.Answer is { } answer)
+        {
+            byte[]? opened = null;
+            try { opened = new SecretBox(refresh0, "authly-refresh-retry-v1").Open(answer, $"{stored.Id:N}|"); }
+            catch (CryptographicException) { }
+            Assert.That(opened is null || !Encoding.UTF8.GetString(opened).Contains(refresh1), Is.True,
+                "a database copy and a rotated token gave the attacker the family's current refresh token");
+        }
+        // And what the attacker would have gained was live: the client's current token still works.
+        Assert.That(await _app.SqlScalarAsync<bool>("SELECT rotated_at IS NULL FROM refresh_tokens WHERE token_hash = @Hash",
+            new { Hash = OpaqueToken.Hash(refresh1) }), Is.True);
+    }
+
+    [Test, Description("Issue12_Finding2 review: a password typed into the username field is not kept as an unkeyed digest in attempt_guards")]
+    public async Task PasswordTypedAsUsername_IsNotRecoverableFromAttemptGuards()
+    {
+        // People type their password into the username field; the guard counts that "username" before anything else.
+        var typed = "Summer2026!" + Guid.NewGuid().ToString("N")[..6];
+        var response = await _app.PostFormAsync(TokenPath, ("grant_type", "password"), ("client_id", _public),
+            ("username", typed), ("password", "anything"));
+        await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_grant");
+
+        // A database reader runs a password dictionary through the published key format. The guess is right here
+        // (one candidate stands for a dictionary): it must still not match a stored key.
+        var candidate = SHA256.HashData(Encoding.UTF8.GetBytes("login:" + typed.ToLowerInvariant()));
+        Assert.That(await _app.SqlScalarAsync<long>("SELECT count(*) FROM attempt_guards"), Is.GreaterThan(0), "precondition: the attempt was counted");
+        Assert.That(await _app.SqlScalarAsync<long>("SELECT count(*) FROM attempt_guards WHERE key_hash = @Candidate", new { Candidate = candidate }),
+            Is.Zero, "attempt_guards confirmed a dictionary guess of what was typed into the username field");
+    }
+}
