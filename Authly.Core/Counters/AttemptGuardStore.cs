@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Authly.Configuration;
 using Dapper;
 using Npgsql;
 
@@ -14,8 +15,12 @@ namespace Authly.Counters;
 /// propagates (a 503, never a guess let through). One reserve is one short transaction whose row
 /// locks are taken in key order, so concurrent reserves on the same keys serialize without deadlock.
 /// </summary>
-public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock)
+public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock, AuthlyOptions options)
 {
+    // HMAC key for the stored keys, derived from JWT_SECRET_KEY (see Hash).
+    private readonly byte[] _keyKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(options.JwtSecretKey), 32,
+        salt: Encoding.UTF8.GetBytes("authly-attempt-guards-v1"), info: "attempt_guards.key_hash"u8.ToArray());
+
     private static readonly TimeSpan SweepEvery = TimeSpan.FromMinutes(1);
     private long _nextSweepTicks;
 
@@ -122,6 +127,10 @@ public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock)
         await conn.ExecuteAsync(new CommandDefinition(SweepSql, cancellationToken: ct));
     }
 
-    /// <summary>The stored key: a digest, because a "username" is sometimes a mistyped password.</summary>
-    private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+    /// <summary>
+    /// The stored key: a keyed digest (HMAC-SHA256 under a key derived from JWT_SECRET_KEY), because a "username" is
+    /// sometimes a mistyped password and a key may be a client address. A plain SHA-256 of such low-entropy text is a
+    /// dictionary lookup away from the text itself for anyone holding a copy of the table.
+    /// </summary>
+    private byte[] Hash(string key) => HMACSHA256.HashData(_keyKey, Encoding.UTF8.GetBytes(key));
 }
