@@ -84,15 +84,23 @@ public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock, A
         return refusal;
     }
 
+    // A lock outlives the window it was taken in (it runs for @LockFor from the attempt that reached the limit), so
+    // once the window has ended the attempt given back cannot be told from the ones that took the lock: the count
+    // starts over, the lock stays. Lifting it there let a good login that finished late clear a lock its own
+    // address's guesses had earned.
     private const string ReleaseSql = """
         UPDATE attempt_guards SET
             attempts = CASE WHEN window_ends_at > now() THEN GREATEST(attempts - 1, 0) ELSE 0 END,
-            locked_until = CASE WHEN (CASE WHEN window_ends_at > now() THEN GREATEST(attempts - 1, 0) ELSE 0 END) < @Max
+            locked_until = CASE WHEN window_ends_at > now() AND GREATEST(attempts - 1, 0) < @Max
                                 THEN NULL ELSE locked_until END
         WHERE key_hash = @Key
         """;
 
-    /// <summary>Gives one reserved attempt back (it succeeded and should not count): the count goes down by one, and the lock goes once it is under <paramref name="max"/>.</summary>
+    /// <summary>
+    /// Gives one reserved attempt back (it succeeded and should not count): within the window the count goes down by
+    /// one, and the lock goes once it is under <paramref name="max"/>; after the window the count starts over and a
+    /// running lock stays.
+    /// </summary>
     public async Task ReleaseAsync(string key, int max, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);

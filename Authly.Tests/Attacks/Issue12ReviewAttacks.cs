@@ -1,9 +1,12 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Authly.Configuration;
+using Authly.Counters;
 using Authly.Security;
 using Authly.Tests.Infrastructure;
 using Dapper;
+using Npgsql;
 
 namespace Authly.Tests.Attacks;
 
@@ -81,5 +84,29 @@ public sealed class Issue12ReviewAttacks
         Assert.That(await _app.SqlScalarAsync<long>("SELECT count(*) FROM attempt_guards"), Is.GreaterThan(0), "precondition: the attempt was counted");
         Assert.That(await _app.SqlScalarAsync<long>("SELECT count(*) FROM attempt_guards WHERE key_hash = @Candidate", new { Candidate = candidate }),
             Is.Zero, "attempt_guards confirmed a dictionary guess of what was typed into the username field");
+    }
+
+    [Test, Description("Issue12_Finding2 review (RFC 6749 §10.10): an attempt given back after its window ended does not lift a lock that still runs")]
+    public async Task GoodLogin_FinishingAfterTheWindowEnded_DoesNotLiftTheAddressLock()
+    {
+        await using var db = NpgsqlDataSource.Create(await TestServers.CreateDatabaseAsync());
+        var store = new AttemptGuardStore(db, TimeProvider.System, new AuthlyOptions { DatabaseUrl = "" });
+        const string address = "login-ip:192.0.2.7";
+        var lockFor = TimeSpan.FromMinutes(5);
+        var ct = CancellationToken.None;
+        // The attacker's own good login reserves the address's first attempt (its window opens) ...
+        Assert.That(await store.ReserveAsync([(address, 3)], lockFor, ct), Is.Null);
+        // ... and its guesses at other accounts spend the rest: the third attempt locks the address for five minutes.
+        Assert.That(await store.ReserveAsync([(address, 3)], lockFor, ct), Is.Null);
+        Assert.That(await store.ReserveAsync([(address, 3)], lockFor, ct), Is.Null);
+        Assert.That(await store.ReserveAsync([(address, 3)], lockFor, ct), Is.Not.Null, "precondition: the address is locked");
+        // The window the first attempt opened ends; the lock, taken later, runs on. (The state a few seconds of
+        // guessing produce; set here rather than waited for.) Only then does the good login's slow check finish.
+        await using (var conn = await db.OpenConnectionAsync())
+            await conn.ExecuteAsync("UPDATE attempt_guards SET window_ends_at = now() - interval '1 second'");
+        await store.ReleaseAsync(address, 3, ct);
+
+        Assert.That(await store.ReserveAsync([(address, 3)], lockFor, ct), Is.Not.Null,
+            "giving back the good login's attempt lifted a lock taken by the guesses");
     }
 }
