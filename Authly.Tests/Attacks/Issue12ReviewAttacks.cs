@@ -3,9 +3,13 @@ using System.Security.Cryptography;
 using System.Text;
 using Authly.Configuration;
 using Authly.Counters;
+using Authly.OAuth;
 using Authly.Security;
 using Authly.Tests.Infrastructure;
+using Authly.Tokens;
+using Authly.Users;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Authly.Tests.Attacks;
@@ -108,5 +112,31 @@ public sealed class Issue12ReviewAttacks
 
         Assert.That(await store.ReserveAsync([(address, 3)], lockFor, ct), Is.Not.Null,
             "giving back the good login's attempt lifted a lock taken by the guesses");
+    }
+
+    [Test, Description("Issue12_Finding1 review: a password login whose check passed just before a password reset gets nothing that outlives the reset")]
+    public async Task PasswordLogin_CheckedJustBeforeAReset_IssuesNothingThatOutlivesTheReset()
+    {
+        var victim = await _app.CreateUserAsync();
+        var ct = CancellationToken.None;
+        // The attacker knows the password and signs in again and again; one login's password check has just passed ...
+        var checkedUser = await _app.Services.GetRequiredService<PasswordLogin>().CheckAsync(victim.Username, victim.Password, "192.0.2.9", ct);
+        // ... when the victim resets the password, which revokes every refresh family of the account ...
+        Assert.That(await _app.Services.GetRequiredService<UserAccounts>().ResetPasswordAsync(victim.Id, "N3w-" + Guid.NewGuid().ToString("N"), ct), Is.Not.Null);
+        // ... and only then does that login get its tokens (the order a slow Argon2 check and a fast reset produce).
+        TokenResponse? issued = null;
+        try { (issued, _, _) = await _app.Services.GetRequiredService<TokenIssuer>().ForUserAsync(checkedUser, null, "", null, null, ct); }
+        catch (OAuthException e) { Assert.That(e.Error, Is.EqualTo(OAuthErrors.InvalidGrant)); }
+
+        if (issued is not null)
+        {
+            foreach (var token in new[] { issued.AccessToken, issued.RefreshToken! })
+            {
+                var introspection = await AuthlyApp.JsonAsync(await _app.PostFormAsync("/api/v1/oauth/introspect", ("token", token)));
+                Assert.That(introspection["active"]!.GetValue<bool>(), Is.False, "a token issued for the old password outlived the reset");
+            }
+        }
+        Assert.That(await _app.SqlScalarAsync<long>("SELECT count(*) FROM refresh_token_families WHERE user_id = @Id AND revoked_at IS NULL",
+            new { victim.Id }), Is.Zero, "the reset left a live refresh family behind");
     }
 }
