@@ -1,15 +1,20 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Authly.Clients;
+using Authly.Cluster;
 using Authly.Configuration;
 using Authly.Counters;
 using Authly.OAuth;
 using Authly.Security;
+using Authly.Storage;
+using Authly.Tests.Faults;
 using Authly.Tests.Infrastructure;
 using Authly.Tokens;
 using Authly.Users;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace Authly.Tests.Attacks;
@@ -138,5 +143,45 @@ public sealed class Issue12ReviewAttacks
         }
         Assert.That(await _app.SqlScalarAsync<long>("SELECT count(*) FROM refresh_token_families WHERE user_id = @Id AND revoked_at IS NULL",
             new { victim.Id }), Is.Zero, "the reset left a live refresh family behind");
+    }
+
+    [Test, Description("Issue12_Finding3/4 review: a client deactivated elsewhere is not served from the stale cache by a read its announcement overtook")]
+    public async Task DeactivatedClient_AnnouncedWhileAReadFails_IsNotServedStale()
+    {
+        var ct = CancellationToken.None;
+        var direct = await TestServers.CreateDatabaseAsync();
+        var b = new NpgsqlConnectionStringBuilder(direct);
+        await using var proxy = FaultyTcpProxy.Start(b.Host!, b.Port);
+        var throughProxy = new NpgsqlConnectionStringBuilder(direct) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 2, CommandTimeout = 2 };
+        await using var dbA = NpgsqlDataSource.Create(direct);
+        await using var dbB = NpgsqlDataSource.Create(throughProxy.ConnectionString);
+        var options = new AuthlyOptions { DatabaseUrl = "" };
+        var clockB = new TestClock(DateTimeOffset.UtcNow);
+        var toB = new LocalClusterBus(); // what reaches node B from the others
+        var nodeA = new ClientStore(dbA, new SilentClusterBus(), TimeProvider.System, options, NullLogger<ClientStore>.Instance);
+        var nodeB = new ClientStore(dbB, toB, clockB, options, NullLogger<ClientStore>.Instance);
+        var created = await nodeA.CreateAsync(new ClientRegistration
+        {
+            ClientName = "svc", ClientType = ClientTypes.Confidential, Scope = "read", GrantTypes = ["client_credentials"],
+        }, ct);
+        var id = created.Client.ClientId;
+        Assert.That(await nodeB.FindActiveAsync(id, ct), Is.Not.Null, "precondition: node B caches the client");
+
+        // An admin deactivates the client on node A (committed); node B's entry is due for a re-read.
+        await nodeA.DeactivateAsync(id, ct);
+        clockB.Advance(TimeSpan.FromSeconds(61));
+        proxy.Stall(); // node B's database stops answering
+        // One request on B claims the periodic re-validation (which hangs), another re-reads the client (which hangs).
+        var revalidating = nodeB.FindActiveAsync("another-client", ct);
+        var lookup = nodeB.FindActiveAsync(id, ct);
+        // The announcement of the deactivation reaches B while that read hangs; then the read fails (an outage).
+        await toB.PublishAsync("clients", id);
+
+        Client? served = null;
+        try { served = await lookup; }
+        catch (Exception e) when (DependencyOutage.Is(e)) { } // a 503: nothing to serve
+        try { await revalidating; }
+        catch (Exception e) when (DependencyOutage.Is(e)) { }
+        Assert.That(served, Is.Null, "node B served a client it had been told was deactivated");
     }
 }
