@@ -100,7 +100,9 @@ public sealed class ClientStore
         var generation = Interlocked.Read(ref _generation);
         Client? client;
         try { client = await GetAsync(clientId, ct); }
-        catch (Exception e) when (cached is not null && _stale.MayServe(e, cached.Confirmed, now))
+        // Not when a change was announced while this read ran: the entry read above is then from before the change
+        // (a deactivation, a new secret) and must not be served after it, outage or not.
+        catch (Exception e) when (cached is not null && Interlocked.Read(ref _generation) == generation && _stale.MayServe(e, cached.Confirmed, now))
         {
             // The last good answer, retried against the database at most every few seconds. An entry a
             // change removed meanwhile is not put back (TryUpdate compares with the entry read above).

@@ -1,6 +1,7 @@
 using Authly.Storage;
 using System.Security.Cryptography;
 using System.Text;
+using Authly.Configuration;
 using Dapper;
 using Npgsql;
 
@@ -15,8 +16,12 @@ namespace Authly.Counters;
 /// propagates (a 503, never a guess let through). One reserve is one short transaction whose row
 /// locks are taken in key order, so concurrent reserves on the same keys serialize without deadlock.
 /// </summary>
-public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock)
+public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock, AuthlyOptions options)
 {
+    // HMAC key for the stored keys, derived from JWT_SECRET_KEY (see Hash).
+    private readonly byte[] _keyKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(options.JwtSecretKey), 32,
+        salt: Encoding.UTF8.GetBytes("authly-attempt-guards-v1"), info: "attempt_guards.key_hash"u8.ToArray());
+
     private static readonly TimeSpan SweepEvery = TimeSpan.FromMinutes(1);
     private long _nextSweepTicks;
 
@@ -80,15 +85,23 @@ public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock)
         return refusal;
     }
 
+    // A lock outlives the window it was taken in (it runs for @LockFor from the attempt that reached the limit), so
+    // once the window has ended the attempt given back cannot be told from the ones that took the lock: the count
+    // starts over, the lock stays. Lifting it there let a good login that finished late clear a lock its own
+    // address's guesses had earned.
     private const string ReleaseSql = """
         UPDATE attempt_guards SET
             attempts = CASE WHEN window_ends_at > now() THEN GREATEST(attempts - 1, 0) ELSE 0 END,
-            locked_until = CASE WHEN (CASE WHEN window_ends_at > now() THEN GREATEST(attempts - 1, 0) ELSE 0 END) < @Max
+            locked_until = CASE WHEN window_ends_at > now() AND GREATEST(attempts - 1, 0) < @Max
                                 THEN NULL ELSE locked_until END
         WHERE key_hash = @Key
         """;
 
-    /// <summary>Gives one reserved attempt back (it succeeded and should not count): the count goes down by one, and the lock goes once it is under <paramref name="max"/>.</summary>
+    /// <summary>
+    /// Gives one reserved attempt back (it succeeded and should not count): within the window the count goes down by
+    /// one, and the lock goes once it is under <paramref name="max"/>; after the window the count starts over and a
+    /// running lock stays.
+    /// </summary>
     public async Task ReleaseAsync(string key, int max, CancellationToken ct)
     {
         await using var conn = await db.OpenAsync(ct);
@@ -123,6 +136,10 @@ public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock)
         await conn.ExecuteAsync(new CommandDefinition(SweepSql, cancellationToken: ct));
     }
 
-    /// <summary>The stored key: a digest, because a "username" is sometimes a mistyped password.</summary>
-    private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+    /// <summary>
+    /// The stored key: a keyed digest (HMAC-SHA256 under a key derived from JWT_SECRET_KEY), because a "username" is
+    /// sometimes a mistyped password and a key may be a client address. A plain SHA-256 of such low-entropy text is a
+    /// dictionary lookup away from the text itself for anyone holding a copy of the table.
+    /// </summary>
+    private byte[] Hash(string key) => HMACSHA256.HashData(_keyKey, Encoding.UTF8.GetBytes(key));
 }

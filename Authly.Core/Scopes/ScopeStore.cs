@@ -80,7 +80,8 @@ public sealed class ScopeStore
             else cached?.ReleaseRefresh();
             return set.ByName;
         }
-        catch (Exception e) when (cached is not null && _stale.MayServe(e, cached.Confirmed, now))
+        // Not when a change was announced while this read ran: the set read above is then from before it.
+        catch (Exception e) when (cached is not null && Interlocked.Read(ref _generation) == generation && _stale.MayServe(e, cached.Confirmed, now))
         {
             // The last good set, with the database tried again by one request every few seconds.
             Interlocked.CompareExchange(ref _active, new ActiveSet(cached.ByName, now + StaleServing.RetryEvery, cached.Confirmed), cached);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Authly.Configuration;
 using Authly.OAuth;
 using Authly.Security;
+using Authly.Users;
 using Dapper;
 using Npgsql;
 
@@ -74,24 +75,43 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         }
     }
 
-    private const string CreateFamilySql = "INSERT INTO refresh_token_families (user_id, client_id) VALUES (@UserId, @ClientId) RETURNING id";
+    // A new family is created only for the user as the grant saw them (still active, same password hash), and the user
+    // row stays locked FOR SHARE until the family and its first token commit: a password change, reset or deactivation
+    // (an UPDATE of that row, followed by the revocation of every family) either waits for this login and then revokes
+    // what it issued, or comes first and this login fails. Before, a login whose password check passed just before a
+    // reset created its family after the reset's revocation had run, and that family outlived the reset.
+    private const string CreateFamilySql = """
+        INSERT INTO refresh_token_families (user_id, client_id)
+        SELECT u.id, @ClientId FROM users u WHERE u.id = @UserId AND u.is_active AND u.password_hash = @PasswordHash
+        FOR SHARE
+        RETURNING id
+        """;
     private const string InsertSql = """
         INSERT INTO refresh_tokens (family_id, token_hash, user_id, client_id, scope, expires_at, access_jti, access_expires_at)
         VALUES (@FamilyId, @Hash, @UserId, @ClientId, @Scope, now() + @Lifetime, @AccessJti, @AccessExpiresAt)
         """;
 
-    /// <summary>Issues a refresh token in <paramref name="familyId"/> (a new family when null); returns the token and its family.</summary>
-    public async Task<(string Token, Guid FamilyId)> IssueAsync(Guid? familyId, Guid userId, string? clientId, string scope,
+    /// <summary>
+    /// Issues a refresh token in <paramref name="familyId"/> (a new family when null) for <paramref name="user"/> as the
+    /// grant read it; returns the token and its family. A new family and its first token commit together, and only while
+    /// the user is still active with the password the grant checked.
+    /// </summary>
+    /// <exception cref="OAuthException">invalid_grant: the user was deactivated or their password changed meanwhile</exception>
+    public async Task<(string Token, Guid FamilyId)> IssueAsync(Guid? familyId, User user, string? clientId, string scope,
         TimeSpan lifetime, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
     {
         var token = OpaqueToken.New(32);
         await using var conn = await db.OpenAsync(ct);
-        var family = familyId ?? await conn.ExecuteScalarAsync<Guid>(new CommandDefinition(CreateFamilySql, new { UserId = userId, ClientId = clientId }, cancellationToken: ct));
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        var family = familyId ?? await conn.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(CreateFamilySql,
+                new { UserId = user.Id, ClientId = clientId, user.PasswordHash }, tx, cancellationToken: ct))
+            ?? throw OAuthException.InvalidGrant("The user's credentials changed; sign in again", "user deactivated or password changed while signing in");
         await conn.ExecuteAsync(new CommandDefinition(InsertSql, new
         {
-            FamilyId = family, Hash = OpaqueToken.Hash(token), UserId = userId, ClientId = clientId, Scope = scope,
+            FamilyId = family, Hash = OpaqueToken.Hash(token), UserId = user.Id, ClientId = clientId, Scope = scope,
             Lifetime = lifetime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime,
-        }, cancellationToken: ct));
+        }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
         return (token, family);
     }
 
@@ -223,19 +243,25 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         await tx.CommitAsync(ct);
     }
 
-    // The answer holds live tokens, so it is sealed under a key only the holder of the rotated token can derive
-    // (HKDF of the token, which the database keeps only as a SHA-256 hash). The row id and the requested scope
-    // are bound as associated data: the answer opens for a repeat of the same request on the same token only.
+    // The answer holds live tokens, so it is sealed under a key only this server, for the holder of the rotated token,
+    // can derive: HKDF of JWT_REFRESH_SECRET_KEY and the token (which the database keeps only as a SHA-256 hash). The
+    // token alone is not enough: a rotated token is meant to be dead, and may sit in a client's old storage or logs,
+    // so with it a copy of the database (a backup, a replica) must still not open the successor it holds. The row id
+    // and the requested scope are bound as associated data: the answer opens for a repeat of the same request on the
+    // same token only.
     private const string RetryPurpose = "authly-refresh-retry-v1";
 
-    private static byte[] SealRetryAnswer(string presented, Guid rowId, string? requestedScope, TokenResponse response) =>
-        new SecretBox(presented, RetryPurpose).Seal(JsonSerializer.SerializeToUtf8Bytes(response), RetryAssociatedData(rowId, requestedScope));
+    // Tokens are base64url, so the separator makes the secret/token split unambiguous.
+    private SecretBox RetryBox(string presented) => new(options.JwtRefreshSecretKey + "\n" + presented, RetryPurpose);
 
-    private static TokenResponse? OpenRetryAnswer(string presented, Guid rowId, string? requestedScope, byte[] sealedAnswer)
+    private byte[] SealRetryAnswer(string presented, Guid rowId, string? requestedScope, TokenResponse response) =>
+        RetryBox(presented).Seal(JsonSerializer.SerializeToUtf8Bytes(response), RetryAssociatedData(rowId, requestedScope));
+
+    private TokenResponse? OpenRetryAnswer(string presented, Guid rowId, string? requestedScope, byte[] sealedAnswer)
     {
         try
         {
-            var plain = new SecretBox(presented, RetryPurpose).Open(sealedAnswer, RetryAssociatedData(rowId, requestedScope));
+            var plain = RetryBox(presented).Open(sealedAnswer, RetryAssociatedData(rowId, requestedScope));
             return JsonSerializer.Deserialize<TokenResponse>(plain);
         }
         catch (CryptographicException) { return null; }

@@ -23,7 +23,7 @@ public sealed class TokenIssuer(JwtIssuer jwt, RefreshTokenStore refreshTokens, 
         var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), clientId ?? FirstPartyClientId, scope, user.Username, ct);
         if (!withRefreshToken)
             return (new TokenResponse { AccessToken = access.Token, ExpiresIn = (int)options.AccessTokenLifetime.TotalSeconds, Scope = scope }, null, access);
-        var (refresh, family) = await refreshTokens.IssueAsync(familyId, user.Id, clientId, refreshScope ?? scope,
+        var (refresh, family) = await refreshTokens.IssueAsync(familyId, user, clientId, refreshScope ?? scope,
             options.RefreshTokenLifetime, access.Jti, access.Expires, ct);
         var response = new TokenResponse
         {

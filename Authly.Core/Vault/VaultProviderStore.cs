@@ -36,13 +36,17 @@ public sealed class VaultProviderStore
     private VaultProviderStore(NpgsqlDataSource db, VaultCipher cipher, IClusterBus bus, TimeProvider clock, StaleServing stale)
     {
         (_db, _cipher, _bus, _clock, _stale) = (db, cipher, bus, clock, stale);
-        bus.Subscribe(Topic, _ => _cache.Clear());
+        bus.Subscribe(Topic, _ => { Interlocked.Increment(ref _generation); _cache.Clear(); });
     }
+
+    // Bumped by every change, so a lookup that began before one neither serves (outage) nor caches what it held.
+    private long _generation;
 
     /// <summary>A cached lookup: fresh from the cache, else from the database, else (outage) the last good answer.</summary>
     private async Task<VaultProvider?> CachedAsync(string key, string sql, object args, CancellationToken ct)
     {
         var now = _clock.GetUtcNow();
+        var generation = Interlocked.Read(ref _generation);
         var found = _cache.TryGetValue(key, out var hit);
         if (found && hit.Expires > now) return hit.Provider;
         VaultProvider? provider;
@@ -51,7 +55,7 @@ public sealed class VaultProviderStore
             await using var conn = await _db.OpenAsync(ct);
             provider = await conn.QuerySingleOrDefaultAsync<VaultProvider>(new CommandDefinition(sql, args, cancellationToken: ct));
         }
-        catch (Exception e) when (found && _stale.MayServe(e, hit.Confirmed, now))
+        catch (Exception e) when (found && Interlocked.Read(ref _generation) == generation && _stale.MayServe(e, hit.Confirmed, now))
         {
             // A change clears the cache, so what is served here was true when the database was last reached.
             _cache.TryUpdate(key, (hit.Provider, now + StaleServing.RetryEvery, hit.Confirmed), hit);
@@ -59,7 +63,7 @@ public sealed class VaultProviderStore
         }
         _stale.Recovered();
         if (_cache.Count > 1000) _cache.Clear();
-        _cache[key] = (provider, now + CacheFor, now);
+        if (Interlocked.Read(ref _generation) == generation) _cache[key] = (provider, now + CacheFor, now);
         return provider;
     }
 

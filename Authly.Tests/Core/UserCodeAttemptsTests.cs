@@ -1,4 +1,5 @@
 using Authly.Authorization;
+using Authly.Configuration;
 using Authly.Counters;
 using Authly.OAuth;
 using Dapper;
@@ -11,6 +12,7 @@ namespace Authly.Tests.Core;
 public sealed class UserCodeAttemptsTests
 {
     private NpgsqlDataSource _db = null!;
+    private static readonly AuthlyOptions TestOptions = new() { DatabaseUrl = "" };
 
     [SetUp] public async Task CreateDatabaseAsync() => _db = NpgsqlDataSource.Create(await TestServers.CreateDatabaseAsync());
     [TearDown] public Task DisposeAsync() => _db.DisposeAsync().AsTask();
@@ -51,7 +53,7 @@ public sealed class UserCodeAttemptsTests
     [Test, Description("RFC 8628 §5.1: past the account's budget every lookup is a 429 with Retry-After within the window, from any IP")]
     public async Task Reserve_OverTheAccountBudget_Throws429FromAnyAddress()
     {
-        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System));
+        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System, TestOptions));
         var user = Guid.NewGuid();
         for (var i = 0; i < UserCodeAttempts.PerAccount; i++)
             await attempts.ReserveAsync(user, $"192.0.2.{i}", CancellationToken.None);
@@ -63,7 +65,7 @@ public sealed class UserCodeAttemptsTests
     [Test, Description("RFC 8628 §5.1: past the address's budget every account on it is refused")]
     public async Task Reserve_OverTheAddressBudget_Throws429ForAnyAccount()
     {
-        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System));
+        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System, TestOptions));
         for (var i = 0; i < UserCodeAttempts.PerAddress; i++)
             await attempts.ReserveAsync(Guid.NewGuid(), "198.51.100.7", CancellationToken.None);
         Assert.ThrowsAsync<OAuthException>(() => attempts.ReserveAsync(Guid.NewGuid(), "198.51.100.7", CancellationToken.None));
@@ -72,7 +74,7 @@ public sealed class UserCodeAttemptsTests
     [Test, Description("RFC 8628 §5.1: the budget comes back after the window (time moved on the database's clock, the one the budget reads)")]
     public async Task Reserve_AfterTheWindow_IsAllowedAgain()
     {
-        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System));
+        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System, TestOptions));
         var user = Guid.NewGuid();
         for (var i = 0; i < UserCodeAttempts.PerAccount; i++)
             await attempts.ReserveAsync(user, "203.0.113.9", CancellationToken.None);
@@ -89,10 +91,10 @@ public sealed class UserCodeAttemptsTests
     public async Task Issue12_Finding2_Reserve_OverTheAccountBudgetOnOneNode_IsRefusedOnAnother()
     {
         var user = Guid.NewGuid();
-        var first = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System));
+        var first = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System, TestOptions));
         for (var i = 0; i < UserCodeAttempts.PerAccount; i++)
             await first.ReserveAsync(user, $"192.0.2.{i}", CancellationToken.None);
-        var second = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System));
+        var second = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System, TestOptions));
         Assert.ThrowsAsync<OAuthException>(() => second.ReserveAsync(user, "192.0.2.250", CancellationToken.None));
     }
 }
