@@ -6,9 +6,9 @@ namespace Authly.Embedded;
 
 /// <summary>
 /// A private redis-server on a free loopback port, with a password and an append-only file under
-/// the data directory. The append-only file holds every counter key (login:&lt;name&gt; for each
-/// username tried), so its directory is 0700 and Redis runs with umask 077: the files it creates
-/// later (AOF rewrites, RDB) are 0600 too.
+/// the data directory. The append-only file holds the rate-limit counter keys (per client address;
+/// lockouts are in PostgreSQL), so its directory is 0700 and Redis runs with umask 077:
+/// the files it creates later (AOF rewrites, RDB) are 0600 too.
 /// </summary>
 public sealed class EmbeddedRedis : IAsyncDisposable
 {

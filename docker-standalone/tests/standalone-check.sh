@@ -292,7 +292,7 @@ done
 locked=$(curl -s -o /dev/null -w '%{http_code}' "$url/api/v1/oauth/token" -d grant_type=password -d username=admin --data-urlencode "password=$admin_pw")
 check "lockout: 10 wrong passwords lock the admin (right password then gets 429)" test "$locked" = 429
 unlock=$(helper AUTHLY_ADMIN_PASSWORD="$admin_pw" "$bin/unlock-admin-account" 2>&1)
-check "unlock-admin-account: unlocks (admin API refused for the locked admin, then Redis)" grep -q "^Unlocked 'admin'" <<<"$unlock"
+check "unlock-admin-account: unlocks (admin API refused for the locked admin, then the database)" grep -q "^Unlocked 'admin'" <<<"$unlock"
 after=$(curl -s -o /dev/null -w '%{http_code}' "$url/api/v1/oauth/token" -d grant_type=password -d username=admin --data-urlencode "password=$admin_pw")
 check "unlock-admin-account: the admin signs in again" test "$after" = 200
 check "unlock-admin-account: killed no process" kill -0 "$server_pid"
