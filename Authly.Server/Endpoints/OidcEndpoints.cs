@@ -36,7 +36,7 @@ public static class OidcEndpoints
         if (token is null)
         {
             // RFC 6750 §3.1: no credentials → 401 with a bare challenge.
-            request.HttpContext.Response.Headers.WWWAuthenticate = "Bearer realm=\"authly\"";
+            request.HttpContext.Response.Headers.WWWAuthenticate = BearerChallenge.Header();
             throw OAuthException.InvalidToken("An access token is required");
         }
         var claims = await introspection.ValidateAccessTokenAsync(token, ct) ?? throw OAuthException.InvalidToken("The access token is invalid or expired");

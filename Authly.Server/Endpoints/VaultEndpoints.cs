@@ -1,4 +1,5 @@
 using Authly.Admin;
+using Authly.OAuth;
 using Authly.Server.Http;
 using Authly.Server.Pages;
 using Authly.Vault;
@@ -67,7 +68,7 @@ public static class VaultEndpoints
             var caller = await callers.FromBearerAsync(token, address.Of(http)?.ToString(), http.RequestAborted);
             if (caller is null)
             {
-                http.Response.Headers.WWWAuthenticate = token is null ? "Bearer realm=\"authly\"" : "Bearer realm=\"authly\", error=\"invalid_token\"";
+                http.Response.Headers.WWWAuthenticate = BearerChallenge.Header(token is null ? null : OAuthErrors.InvalidToken);
                 throw new ApiException(401, token is null ? "Not authenticated" : "Invalid or expired token");
             }
             http.Items[typeof(VaultCaller)] = caller;

@@ -1,5 +1,6 @@
 using Authly.Admin;
 using Authly.Configuration;
+using Authly.OAuth;
 
 namespace Authly.Server.Http;
 
@@ -26,12 +27,12 @@ public sealed class AdminAuthorizationFilter(AdminAccess access, AuthlyOptions o
         {
             case AdminAccess.Outcome.NoToken:
             case AdminAccess.Outcome.InvalidToken:
-                http.Response.Headers.WWWAuthenticate = "Bearer realm=\"authly\"" + (decision.Outcome == AdminAccess.Outcome.InvalidToken ? ", error=\"invalid_token\"" : "");
+                http.Response.Headers.WWWAuthenticate = BearerChallenge.Header(decision.Outcome == AdminAccess.Outcome.InvalidToken ? OAuthErrors.InvalidToken : null);
                 throw new ApiException(401, decision.Outcome == AdminAccess.Outcome.NoToken ? "Not authenticated" : "Invalid or expired token");
             case AdminAccess.Outcome.NotAdmin:
                 throw new ApiException(403, "Administrative privileges required");
             case AdminAccess.Outcome.MissingScope:
-                http.Response.Headers.WWWAuthenticate = $"Bearer realm=\"authly\", error=\"insufficient_scope\", scope=\"{scope}\"";
+                http.Response.Headers.WWWAuthenticate = BearerChallenge.Header(OAuthErrors.InsufficientScope, scope: scope);
                 throw new ApiException(403, $"Insufficient scope: requires {scope}");
         }
         http.Items[typeof(AdminAccess.Decision)] = decision;

@@ -1,3 +1,4 @@
+using Authly.OAuth;
 using Authly.Tokens;
 using Authly.Users;
 
@@ -21,12 +22,12 @@ public sealed class BearerUserFilter(TokenIntrospection introspection, UserStore
         var user = claims?.UserId is { } id ? await users.FindByIdAsync(id, http.RequestAborted) : null;
         if (claims is null || user is not { IsActive: true })
         {
-            http.Response.Headers.WWWAuthenticate = token is null ? "Bearer realm=\"authly\"" : "Bearer realm=\"authly\", error=\"invalid_token\"";
+            http.Response.Headers.WWWAuthenticate = BearerChallenge.Header(token is null ? null : OAuthErrors.InvalidToken);
             throw new ApiException(401, token is null ? "Not authenticated" : "Invalid or expired token");
         }
         if (http.GetEndpoint()?.Metadata.GetMetadata<AccountScope>() is { } needed && !AccountAccess.Allows(claims, needed.Scope))
         {
-            http.Response.Headers.WWWAuthenticate = $"Bearer realm=\"authly\", error=\"insufficient_scope\", scope=\"{needed.Scope}\"";
+            http.Response.Headers.WWWAuthenticate = BearerChallenge.Header(OAuthErrors.InsufficientScope, scope: needed.Scope);
             throw new ApiException(403, $"Insufficient scope: requires {needed.Scope} (or the first-party CLI)", "INSUFFICIENT_SCOPE");
         }
         http.Items[typeof(User)] = user;

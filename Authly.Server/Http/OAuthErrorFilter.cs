@@ -67,7 +67,7 @@ public sealed class OAuthErrorFilter(ILogger<OAuthErrorFilter> log) : IEndpointF
         // RFC 6750 §3.1: a request without credentials gets a bare challenge, which the endpoint has
         // already set; only a presented token that failed gets the error code.
         else if (e.Error is OAuthErrors.InvalidToken or OAuthErrors.InsufficientScope && http.Response.Headers.WWWAuthenticate.Count == 0)
-            http.Response.Headers.WWWAuthenticate = $"Bearer realm=\"authly\", error=\"{e.Error}\", error_description=\"{e.Description.Replace("\"", "'")}\"";
+            http.Response.Headers.WWWAuthenticate = BearerChallenge.Header(e.Error, e.Description);
         if (e.RetryAfterSeconds is { } retry) http.Response.Headers.RetryAfter = retry.ToString();
         return Results.Json(new OAuthErrorBody(e.Error, e.Description), statusCode: code);
     }

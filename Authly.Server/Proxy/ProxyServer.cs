@@ -6,6 +6,7 @@ using Authly.Proxy;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Authly.Security;
+using Authly.Server.Http;
 using Npgsql;
 
 namespace Authly.Server.Proxy;
@@ -266,11 +267,8 @@ public sealed class ProxyServer : IAsyncDisposable
     /// </summary>
     public static string Challenge(ProxyException e, bool triedBearer)
     {
-        var sb = new StringBuilder($"Bearer realm=\"{Realm}\"");
-        if (e.BearerError is null || (e.Status == 401 && !triedBearer)) return sb.ToString();
-        sb.Append($", error=\"{e.BearerError}\", error_description=\"{e.Message.Replace("\"", "'").Replace("\\", "/")}\"");
-        if (e.RequiredScope is { } scope) sb.Append($", scope=\"{scope}\"");
-        return sb.ToString();
+        if (e.BearerError is null || (e.Status == 401 && !triedBearer)) return BearerChallenge.Header(realm: Realm);
+        return BearerChallenge.Header(e.BearerError, e.Message, e.RequiredScope, Realm);
     }
 
     /// <summary>Until Ctrl-C or SIGTERM (the host's lifetime handles both) or <paramref name="ct"/>.</summary>
