@@ -18,9 +18,6 @@ internal static partial class Sodium
     [LibraryImport(Library, EntryPoint = "crypto_pwhash_str_verify")]
     public static partial int PwhashStrVerify(byte[] hash, byte[] password, ulong passwordLength);
 
-    [LibraryImport(Library, EntryPoint = "crypto_pwhash_str_needs_rehash")]
-    public static partial int PwhashStrNeedsRehash(byte[] hash, ulong opsLimit, nuint memLimit);
-
     private static readonly Lazy<bool> Initialised = new(() =>
     {
         try

@@ -55,13 +55,6 @@ public sealed class SessionStore(NpgsqlDataSource db)
         }, cancellationToken: ct));
     }
 
-    private const string FindBySidSql = $"SELECT {Columns} FROM sessions WHERE sid = @Sid";
-    public async Task<Session?> FindBySidAsync(string sid, CancellationToken ct)
-    {
-        await using var conn = await db.OpenAsync(ct);
-        return await conn.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(FindBySidSql, new { Sid = sid }, cancellationToken: ct));
-    }
-
     private const string EndBySecretSql = $"UPDATE sessions SET ended_at = now() WHERE id_hash = @Hash AND ended_at IS NULL RETURNING {Columns}";
     public async Task<Session?> EndAsync(string? secret, CancellationToken ct)
     {

@@ -61,13 +61,6 @@ public sealed class UserStore(NpgsqlDataSource db)
         await conn.ExecuteAsync(new CommandDefinition(TouchLoginSql, new { Id = id }, cancellationToken: ct));
     }
 
-    private const string CountSql = "SELECT count(*) FROM users";
-    public async Task<long> CountAsync(CancellationToken ct)
-    {
-        await using var conn = await db.OpenAsync(ct);
-        return await conn.ExecuteScalarAsync<long>(new CommandDefinition(CountSql, cancellationToken: ct));
-    }
-
     private const string CountActiveAdminsSql = "SELECT count(*) FROM users WHERE is_admin AND is_active";
     public async Task<long> CountActiveAdminsAsync(CancellationToken ct)
     {
