@@ -90,7 +90,7 @@ public static class LoginEndpoints
                 callerAccessJti: null, current.Sid, address.Of(http)?.ToString(), ct);
             return Results.Redirect(returnTo);
         }
-        catch (UserValidationException e) { return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, e.Message, 400); }
+        catch (ValidationException e) { return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, e.Message, 400); }
         catch (OAuthException e) when (e.RetryAfterSeconds is { } retry)
         {
             // The password guard: the current password is checked like a login, and locks like one.

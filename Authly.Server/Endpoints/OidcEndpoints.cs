@@ -83,7 +83,7 @@ public static class OidcEndpoints
             var updated = await accounts.UpdateAsync(user.Id, profile, ct) ?? user;
             return Results.Json(UserClaims.For(updated, claims.Scopes));
         }
-        catch (UserValidationException e) { throw OAuthException.InvalidRequest(e.Message); }
+        catch (ValidationException e) { throw OAuthException.InvalidRequest(e.Message); }
     }
 
     private static async Task<IResult> LogoutAsync(HttpContext http, IdTokenIssuer idTokens, ClientStore clients, BrowserSession browser,

@@ -1,6 +1,5 @@
 using Authly.Security;
 using System.Text.Json;
-using Authly.Clients;
 
 namespace Authly.Server.Http;
 
@@ -12,8 +11,7 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
         var http = context.HttpContext;
         try { return await next(context); }
         catch (ApiException e) { return Write(e); }
-        catch (ClientValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
-        catch (Users.UserValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
+        catch (ValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
         catch (OAuth.OAuthException e) when (e.Error == OAuth.OAuthErrors.TemporarilyUnavailable)
         {
             http.Response.Headers.RetryAfter = (e.RetryAfterSeconds ?? Storage.DependencyOutage.RetryAfterSeconds).ToString();
