@@ -54,7 +54,7 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         var scopes = ScopeSet.Parse(code.Scope).Where(active.ContainsKey).Where(s => UserScopePolicy.MayHold(user, s)).ToHashSet(StringComparer.Ordinal);
         var withRefresh = scopes.Contains("offline_access") || client.AllowsGrant(GrantTypes.RefreshToken);
 
-        var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, ScopeSet.Join(scopes), null, null, ct, withRefresh);
+        var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, ScopeSet.Join(scopes), ct, withRefresh);
         if (await codes.RecordIssuedAsync(codeValue, familyId, access.Jti, access.Expires, ct))
         {
             // §4.1.2: the code was replayed while these tokens were being issued; the replay could not see them.

@@ -41,7 +41,7 @@ public sealed class DeviceCodeGrant(DeviceAuthorization devices, UserStore users
         var active = await scopeStore.ActiveAsync(ct);
         var scopes = ScopeSet.Parse(row.Scope).Where(active.ContainsKey).Where(s => UserScopePolicy.MayHold(user, s)).ToHashSet(StringComparer.Ordinal);
         var withRefresh = scopes.Contains("offline_access") || client.AllowsGrant(GrantTypes.RefreshToken);
-        var (response, _, _) = await issuer.ForUserAsync(user, client.ClientId, ScopeSet.Join(scopes), null, null, ct, withRefresh);
+        var (response, _, _) = await issuer.ForUserAsync(user, client.ClientId, ScopeSet.Join(scopes), ct, withRefresh);
         if (scopes.Contains("openid"))
             response = response with { IdToken = await idTokens.CreateAsync(user, client.ClientId, scopes, null, row.AuthTime ?? clock.GetUtcNow().UtcDateTime, row.SessionId, response.AccessToken, ct) };
         return response;

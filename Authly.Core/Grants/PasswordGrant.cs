@@ -25,7 +25,7 @@ public sealed class PasswordGrant(PasswordLogin login, ScopeStore scopeStore, To
         var password = request.Required(Parameters.Password);
         var user = await login.CheckAsync(username, password, request.RemoteIp, ct);
         var scope = await GrantedScopeAsync(user, client, request.Scope, ct);
-        var (response, _, _) = await issuer.ForUserAsync(user, client?.ClientId, scope, familyId: null, refreshScope: null, ct);
+        var (response, _, _) = await issuer.ForUserAsync(user, client?.ClientId, scope, ct);
         return response with { RequiresPasswordChange = user.RequiresPasswordChange };
     }
 

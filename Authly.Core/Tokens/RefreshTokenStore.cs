@@ -92,38 +92,38 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         """;
 
     /// <summary>
-    /// Issues a refresh token in <paramref name="familyId"/> (a new family when null) for <paramref name="user"/> as the
-    /// grant read it; returns the token and its family. A new family and its first token commit together, and only while
-    /// the user is still active with the password the grant checked.
+    /// Issues the first refresh token of a new family for <paramref name="user"/> as the grant read it; returns the token and
+    /// its family. The family and its first token commit together, and only while the user is still active with the
+    /// password the grant checked.
     /// </summary>
     /// <exception cref="OAuthException">invalid_grant: the user was deactivated or their password changed meanwhile</exception>
-    public async Task<(string Token, Guid FamilyId)> IssueAsync(Guid? familyId, User user, string? clientId, string scope,
-        TimeSpan lifetime, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
+    public async Task<(string Token, Guid FamilyId)> IssueAsync(User user, string? clientId, string scope,
+        string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
     {
-        var token = OpaqueToken.New(32);
         await using var conn = await db.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        var family = familyId ?? await conn.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(CreateFamilySql,
+        var family = await conn.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(CreateFamilySql,
                 new { UserId = user.Id, ClientId = clientId, user.PasswordHash }, tx, cancellationToken: ct))
             ?? throw OAuthException.InvalidGrant("The user's credentials changed; sign in again", "user deactivated or password changed while signing in");
-        await conn.ExecuteAsync(new CommandDefinition(InsertSql, new
-        {
-            FamilyId = family, Hash = OpaqueToken.Hash(token), UserId = user.Id, ClientId = clientId, Scope = scope,
-            Lifetime = lifetime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime,
-        }, tx, cancellationToken: ct));
+        var token = await InsertAsync(tx, family, user.Id, clientId, scope, accessJti, accessExpires, ct);
         await tx.CommitAsync(ct);
         return (token, family);
     }
 
     /// <summary>The successor of a rotated token, in the rotation's transaction: same family, user, client and scope.</summary>
-    public async Task<string> IssueAsync(Rotation rotation, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
+    public Task<string> IssueAsync(Rotation rotation, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
     {
         var row = rotation.Token!;
+        return InsertAsync(rotation.Transaction, row.FamilyId, row.UserId, row.ClientId, row.Scope, accessJti, accessExpires, ct);
+    }
+
+    private async Task<string> InsertAsync(NpgsqlTransaction tx, Guid familyId, Guid userId, string? clientId, string scope,
+        string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
+    {
         var token = OpaqueToken.New(32);
-        var tx = rotation.Transaction;
         await tx.Connection!.ExecuteAsync(new CommandDefinition(InsertSql, new
         {
-            row.FamilyId, Hash = OpaqueToken.Hash(token), row.UserId, row.ClientId, row.Scope,
+            FamilyId = familyId, Hash = OpaqueToken.Hash(token), UserId = userId, ClientId = clientId, Scope = scope,
             Lifetime = options.RefreshTokenLifetime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime,
         }, tx, cancellationToken: ct));
         return token;

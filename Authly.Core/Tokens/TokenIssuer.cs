@@ -13,26 +13,17 @@ public sealed class TokenIssuer(JwtIssuer jwt, RefreshTokenStore refreshTokens, 
     public async Task<TokenResponse> ForClientAsync(string clientId, string scope, CancellationToken ct)
     {
         var access = await jwt.CreateAccessTokenAsync(clientId, clientId, scope, username: null, ct);
-        return new TokenResponse { AccessToken = access.Token, ExpiresIn = (int)options.AccessTokenLifetime.TotalSeconds, Scope = scope };
+        return Response(access, null, scope);
     }
 
-    /// <param name="refreshScope">the scope the refresh token keeps (RFC 6749 §6: unchanged by narrowing); defaults to <paramref name="scope"/></param>
+    /// <summary>A user's first tokens from a grant: the access token and, unless asked not to, a refresh token in a new family.</summary>
     public async Task<(TokenResponse Response, Guid? FamilyId, JwtIssuer.Issued Access)> ForUserAsync(User user, string? clientId, string scope,
-        Guid? familyId, string? refreshScope, CancellationToken ct, bool withRefreshToken = true)
+        CancellationToken ct, bool withRefreshToken = true)
     {
         var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), clientId ?? FirstPartyClientId, scope, user.Username, ct);
-        if (!withRefreshToken)
-            return (new TokenResponse { AccessToken = access.Token, ExpiresIn = (int)options.AccessTokenLifetime.TotalSeconds, Scope = scope }, null, access);
-        var (refresh, family) = await refreshTokens.IssueAsync(familyId, user, clientId, refreshScope ?? scope,
-            options.RefreshTokenLifetime, access.Jti, access.Expires, ct);
-        var response = new TokenResponse
-        {
-            AccessToken = access.Token,
-            ExpiresIn = (int)options.AccessTokenLifetime.TotalSeconds,
-            RefreshToken = refresh,
-            Scope = scope,
-        };
-        return (response, family, access);
+        if (!withRefreshToken) return (Response(access, null, scope), null, access);
+        var (refresh, family) = await refreshTokens.IssueAsync(user, clientId, scope, access.Jti, access.Expires, ct);
+        return (Response(access, refresh, scope), family, access);
     }
 
     /// <summary>
@@ -43,12 +34,14 @@ public sealed class TokenIssuer(JwtIssuer jwt, RefreshTokenStore refreshTokens, 
     {
         var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), rotation.Token!.ClientId ?? FirstPartyClientId, scope, user.Username, ct);
         var refresh = await refreshTokens.IssueAsync(rotation, access.Jti, access.Expires, ct);
-        return new TokenResponse
-        {
-            AccessToken = access.Token,
-            ExpiresIn = (int)options.AccessTokenLifetime.TotalSeconds,
-            RefreshToken = refresh,
-            Scope = scope,
-        };
+        return Response(access, refresh, scope);
     }
+
+    private TokenResponse Response(JwtIssuer.Issued access, string? refreshToken, string scope) => new()
+    {
+        AccessToken = access.Token,
+        ExpiresIn = (int)options.AccessTokenLifetime.TotalSeconds,
+        RefreshToken = refreshToken,
+        Scope = scope,
+    };
 }

@@ -130,7 +130,7 @@ public sealed class Issue12ReviewAttacks
         Assert.That(await _app.Services.GetRequiredService<UserAccounts>().ResetPasswordAsync(victim.Id, "N3w-" + Guid.NewGuid().ToString("N"), ct), Is.Not.Null);
         // ... and only then does that login get its tokens (the order a slow Argon2 check and a fast reset produce).
         TokenResponse? issued = null;
-        try { (issued, _, _) = await _app.Services.GetRequiredService<TokenIssuer>().ForUserAsync(checkedUser, null, "", null, null, ct); }
+        try { (issued, _, _) = await _app.Services.GetRequiredService<TokenIssuer>().ForUserAsync(checkedUser, null, "", ct); }
         catch (OAuthException e) { Assert.That(e.Error, Is.EqualTo(OAuthErrors.InvalidGrant)); }
 
         if (issued is not null)
