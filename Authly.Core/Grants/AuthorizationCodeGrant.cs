@@ -69,12 +69,12 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         return response;
     }
 
-    // The family (with every access token issued from it) is revoked in one transaction; the code's own
-    // access token is one of them, and is revoked on its own too for codes that issued no refresh token.
+    // The family is revoked with every access token issued from it, the code's own included (its refresh row links it),
+    // in one transaction; a code that issued no refresh token has only its access token to revoke.
     private async Task RevokeIssuedAsync(Guid? familyId, string? accessJti, DateTime? accessExpires, CancellationToken ct)
     {
         if (familyId is { } family) await refreshTokens.RevokeFamilyAsync(family, "authorization code replay", ct);
-        if (accessJti is not null && accessExpires is { } exp)
+        else if (accessJti is not null && accessExpires is { } exp)
             await revocations.RevokeAsync(accessJti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
     }
 }
