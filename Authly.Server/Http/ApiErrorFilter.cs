@@ -11,6 +11,18 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
         var http = context.HttpContext;
         try { return await next(context); }
         catch (ApiException e) { return Write(e); }
+        catch (AuthlyException e)
+        {
+            // The private detail (an upstream's status and error code, a key id) helps the operator; it never holds a token.
+            if (e.Private is not null || e.Status >= 500) log.LogWarning("API error {Status} {Code} on {Path}: {Detail}", e.Status, e.Code, LogText.Safe(http.Request.Path), LogText.Safe(e.Private ?? e.Detail));
+            if (e.RetryAfterSeconds is { } after) http.Response.Headers.RetryAfter = after.ToString();
+            return Write(new ApiException(e.Status, e.Detail, e.Code, e.Field));
+        }
+        catch (ThrottledException e)
+        {
+            http.Response.Headers.RetryAfter = e.RetryAfterSeconds.ToString();
+            return Write(new ApiException(StatusCodes.Status429TooManyRequests, e.Description, e.ApiCode));
+        }
         catch (ValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
         catch (OAuth.OAuthException e) when (e.Error == OAuth.OAuthErrors.TemporarilyUnavailable)
         {

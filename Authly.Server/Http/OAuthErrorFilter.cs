@@ -27,6 +27,10 @@ public sealed class OAuthErrorFilter(ILogger<OAuthErrorFilter> log) : IEndpointF
             if (e.Detail is not null) log.LogInformation("OAuth error {Error} on {Path}: {Detail}", e.Error, LogText.Safe(http.Request.Path), LogText.Safe(e.Detail));
             return Write(http, e);
         }
+        catch (ThrottledException e)
+        {
+            return Write(http, new OAuthException(e.OAuthError, e.Description, null, e.RetryAfterSeconds));
+        }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return Write(http, OAuthException.InvalidRequest("The request body is too large"), StatusCodes.Status413PayloadTooLarge);
