@@ -92,7 +92,7 @@ public sealed class PgWireTests
     {
         var r = await PsqlAsync("not-a-token", "SELECT 1");
         Assert.That(r.ExitCode, Is.EqualTo(2), r.Stdout);
-        Assert.That(r.Stderr, Does.Contain("FATAL").And.Contain(ProxyException.InvalidToken));
+        Assert.That(r.Stderr, Does.Contain("FATAL").And.Contain(ProxyErrors.InvalidToken));
     }
 
     [TestCase("COPY items TO STDOUT", "_readToken")]

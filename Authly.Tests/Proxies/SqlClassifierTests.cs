@@ -243,7 +243,7 @@ public sealed class SqlClassifierTests
     [TestCase("SELECT (1", "Unbalanced parentheses")]
     public void Classify_Rejects(string sql, string message)
     {
-        var e = Assert.Throws<SqlRejectedException>(() => SqlClassifier.Classify(sql))!;
+        var e = Assert.Throws<AuthlyException>(() => SqlClassifier.Classify(sql))!;
         Assert.That(e.Message, Does.Contain(message).IgnoreCase);
     }
 
@@ -253,7 +253,7 @@ public sealed class SqlClassifierTests
         // scan.l quotecontinue: the second segment is still an E'' string, so \' does not end it and the
         // quote after the space does: "; DROP TABLE x" is a second statement, not text.
         var sql = "SELECT E'a'\n'\\' '; DROP TABLE x; --'";
-        var e = Assert.Throws<SqlRejectedException>(() => SqlClassifier.Classify(sql))!;
+        var e = Assert.Throws<AuthlyException>(() => SqlClassifier.Classify(sql))!;
         Assert.That(e.Message, Is.EqualTo("Only one statement per request is allowed"));
     }
 
@@ -265,7 +265,7 @@ public sealed class SqlClassifierTests
     public void Classify_InputOverOneMebibyte_IsRejected()
     {
         var sql = "SELECT '" + new string('x', SqlClassifier.MaxBytes) + "'";
-        var e = Assert.Throws<SqlRejectedException>(() => SqlClassifier.Classify(sql))!;
+        var e = Assert.Throws<AuthlyException>(() => SqlClassifier.Classify(sql))!;
         Assert.That(e.Message, Does.Contain("1 MiB"));
     }
 
@@ -273,7 +273,7 @@ public sealed class SqlClassifierTests
     public void Classify_MultiByteInputOverOneMebibyteOfUtf8_IsRejected()
     {
         var sql = "SELECT '" + new string('é', SqlClassifier.MaxBytes / 2) + "'";
-        Assert.Throws<SqlRejectedException>(() => SqlClassifier.Classify(sql));
+        Assert.Throws<AuthlyException>(() => SqlClassifier.Classify(sql));
     }
 
     [Test]
@@ -300,5 +300,5 @@ public sealed class SqlClassifierTests
     [TestCase("SELECT $99999999999999999999")]
     [TestCase("SELECT '$1")]
     public void MaxPlaceholder_Rejects(string sql) =>
-        Assert.Throws<SqlRejectedException>(() => SqlClassifier.MaxPlaceholder(sql));
+        Assert.Throws<AuthlyException>(() => SqlClassifier.MaxPlaceholder(sql));
 }
