@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.Extensions.Logging;
 using Authly.Proxy;
 using Authly.Server.Proxy;
 
@@ -125,10 +124,7 @@ public static class ProxyCommands
                                         "check fails (503) until they name a confidential client");
             try
             {
-                var level = Environment.GetEnvironmentVariable("LOG_LEVEL") is { Length: > 0 } l && Enum.TryParse<LogLevel>(l, ignoreCase: true, out var parsed)
-                    ? parsed : LogLevel.Information;
-                var json = Environment.GetEnvironmentVariable("LOG_JSON") is { } j && (j.Equals("true", StringComparison.OrdinalIgnoreCase) || j == "1");
-                await using var server = await ProxyServer.StartAsync(kind, options, logLevel: level, ct: ct, jsonLogs: json);
+                await using var server = await ProxyServer.StartAsync(kind, options, ct: ct);
                 var wireHost = options.ListenHost;
                 Console.WriteLine(kind == "postgres"
                     ? $"""
@@ -154,9 +150,9 @@ public static class ProxyCommands
                 return 0;
             }
             catch (OperationCanceledException) { return 0; }
-            catch (UnsafeDatabaseRoleException e)
+            catch (AuthlyException e) when (e.Code == ProxyErrors.UnsafeDatabaseRoleCode)
             {
-                Console.Error.WriteLine("error: " + e.Message);
+                Console.Error.WriteLine("error: " + e.Detail);
                 return 2;
             }
             catch (Npgsql.NpgsqlException e)

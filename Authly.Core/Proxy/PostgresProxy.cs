@@ -39,71 +39,71 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
     public const string WriteScope = "database:write";
     public const int MaxParameters = 1000;
 
-    /// <summary>Classifies the statement and checks the caller's scopes for it; throws 400/403 <see cref="ProxyException"/>.</summary>
+    /// <summary>Classifies the statement and checks the caller's scopes for it; throws a 400/403 <see cref="AuthlyException"/> (<see cref="ProxyErrors"/>).</summary>
     public SqlVerdict Authorize(ProxyPrincipal caller, string sql)
     {
-        SqlVerdict verdict;
-        try { verdict = SqlClassifier.Classify(sql); }
-        catch (SqlRejectedException e) { throw ProxyException.BadRequest(e.Message); }
+        var verdict = SqlClassifier.Classify(sql);
         switch (verdict.Access)
         {
             case SqlAccess.Read when !caller.Has(ReadScope):
-                throw ProxyException.Scope(ReadScope, $"Insufficient scope: {ReadScope} is required for {verdict.Reason}");
+                throw ProxyErrors.Scope(ReadScope, $"Insufficient scope: {ReadScope} is required for {verdict.Reason}");
             case SqlAccess.Write when !caller.Has(WriteScope):
-                throw ProxyException.Scope(WriteScope, $"Insufficient scope: {WriteScope} is required for {verdict.Reason}");
+                throw ProxyErrors.Scope(WriteScope, $"Insufficient scope: {WriteScope} is required for {verdict.Reason}");
             case SqlAccess.Admin when options.AdminScope is null:
-                throw ProxyException.Forbidden($"Statement not allowed through the proxy: {verdict.Reason}");
+                throw ProxyErrors.Forbidden($"Statement not allowed through the proxy: {verdict.Reason}");
             case SqlAccess.Admin when !caller.Has(options.AdminScope):
-                throw ProxyException.Scope(options.AdminScope, $"Insufficient scope: {options.AdminScope} is required for {verdict.Reason}");
+                throw ProxyErrors.Scope(options.AdminScope, $"Insufficient scope: {options.AdminScope} is required for {verdict.Reason}");
         }
         return verdict;
     }
 
-    /// <summary>Authorizes and runs one statement for the caller; every failure is a <see cref="ProxyException"/> with a clear message.</summary>
+    /// <summary>Authorizes and runs one statement for the caller; every failure is an <see cref="AuthlyException"/> (<see cref="ProxyErrors"/>) with a clear message.</summary>
     public async Task<SqlResult> ExecuteAsync(ProxyPrincipal caller, string sql, IReadOnlyList<JsonNode?> parameters, CancellationToken ct)
     {
         var verdict = Authorize(caller, sql);
         // Npgsql runs COPY only through its own COPY API, never in a batch; the rows would also bypass the row and size limits.
         if (verdict.IsCopyStream)
-            throw ProxyException.BadRequest(
+            throw ProxyErrors.BadRequest(
                 "COPY ... FROM STDIN and COPY ... TO STDOUT are not supported through the proxy: read with SELECT, and load rows with " +
-                "INSERT ... VALUES or INSERT ... SELECT * FROM json_populate_recordset(NULL::<table>, $1) (SQLSTATE 0A000)");
-        if (parameters.Count > MaxParameters) throw ProxyException.BadRequest($"At most {MaxParameters} parameters are allowed");
+                "INSERT ... VALUES or INSERT ... SELECT * FROM json_populate_recordset(NULL::<table>, $1) (SQLSTATE 0A000)",
+                PostgresErrorCodes.FeatureNotSupported);
+        if (parameters.Count > MaxParameters) throw ProxyErrors.BadRequest($"At most {MaxParameters} parameters are allowed");
         var used = SqlClassifier.MaxPlaceholder(sql);
         if (used != parameters.Count)
-            throw ProxyException.BadRequest($"The query uses {used} parameter(s) ($1..${used}) but {parameters.Count} were given");
+            throw ProxyErrors.BadRequest($"The query uses {used} parameter(s) ($1..${used}) but {parameters.Count} were given");
 
         // A connection the pool handed out may have died with a PostgreSQL restart; Npgsql notices on
         // first use. One retry on a fresh pool is safe unless a COMMIT was already on its way.
         for (var attempt = 0; ; attempt++)
         {
             var committing = false;
-            try { return await RunAsync(caller, sql, parameters, verdict, () => committing = true, ct) with { Statement = verdict.Reason }; }
-            catch (Exception e) when (!committing && attempt == 0 && IsConnectionFailure(e) && !ct.IsCancellationRequested)
+            NpgsqlConnection? conn = null;
+            try
+            {
+                conn = await db.OpenConnectionAsync(ct);
+                return await RunAsync(conn, caller, sql, parameters, verdict, () => committing = true, ct) with { Statement = verdict.Reason };
+            }
+            catch (Exception e) when (!committing && attempt == 0 && IsConnectionFailure(e, opened: conn is not null) && !ct.IsCancellationRequested)
             {
                 log.LogInformation("PostgreSQL connection lost ({Reason}); retrying on a fresh connection", LogText.Safe(e.Message));
                 db.Clear();
             }
-            catch (Exception e) when (IsConnectionFailure(e) && !ct.IsCancellationRequested)
+            catch (Exception e) when (IsConnectionFailure(e, opened: conn is not null) && !ct.IsCancellationRequested)
             {
                 log.LogWarning("PostgreSQL unavailable: {Reason}", LogText.Safe(e.Message));
-                throw ProxyException.Unavailable("Database unavailable");
+                throw ProxyErrors.Unavailable("Database unavailable");
+            }
+            finally
+            {
+                if (conn is not null) await conn.DisposeAsync();
             }
         }
     }
 
     /// <param name="markSent">called just before a write's COMMIT: from then on a lost connection leaves the outcome unknown</param>
-    private async Task<SqlResult> RunAsync(ProxyPrincipal caller, string sql, IReadOnlyList<JsonNode?> parameters, SqlVerdict verdict,
-        Action markSent, CancellationToken ct)
+    private async Task<SqlResult> RunAsync(NpgsqlConnection conn, ProxyPrincipal caller, string sql, IReadOnlyList<JsonNode?> parameters,
+        SqlVerdict verdict, Action markSent, CancellationToken ct)
     {
-        NpgsqlConnection conn;
-        try { conn = await db.OpenConnectionAsync(ct); }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
-        {
-            // Refused at the door (server down, database closed, bad credentials of the proxy itself): nothing ran.
-            throw new ConnectionLost(e);
-        }
-        await using var _ = conn;
         var statement = new NpgsqlBatchCommand(sql);
         foreach (var p in parameters) statement.Parameters.Add(Parameter(p));
         // The server-side statement_timeout ends the query; this only guards against a server that stops answering.
@@ -197,7 +197,7 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
         while (await reader.ReadAsync(ct))
         {
             if (rows.Count == options.MaxRows)
-                throw new ProxyException(413, $"The result has more than {options.MaxRows} rows; add a LIMIT or narrow the query");
+                throw ProxyErrors.TooLarge($"The result has more than {options.MaxRows} rows; add a LIMIT or narrow the query");
             var row = new object?[columns.Length];
             for (var i = 0; i < row.Length; i++)
             {
@@ -205,7 +205,7 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
                 bytes += EstimateSize(row[i]) + columns[i].Name.Length + 4;
             }
             if (bytes > options.MaxResponseBytes)
-                throw new ProxyException(413, $"The result is larger than {options.MaxResponseBytes} bytes; select fewer rows or columns");
+                throw ProxyErrors.TooLarge($"The result is larger than {options.MaxResponseBytes} bytes; select fewer rows or columns");
             rows.Add(row);
         }
         await reader.CloseAsync();
@@ -259,33 +259,34 @@ public sealed class PostgresProxy(NpgsqlDataSource db, ProxyOptions options, ILo
         _ => 24,
     };
 
-    private ProxyException Translate(PostgresException e)
+    private AuthlyException Translate(PostgresException e)
     {
         switch (e.SqlState)
         {
             case PostgresErrorCodes.QueryCanceled:
-                return new ProxyException(408, $"Query exceeded the statement timeout of {(long)options.StatementTimeout.TotalMilliseconds} ms");
+                return ProxyErrors.StatementTimeout($"Query exceeded the statement timeout of {(long)options.StatementTimeout.TotalMilliseconds} ms");
             case PostgresErrorCodes.InsufficientPrivilege:
-                return ProxyException.Forbidden("Permission denied: " + e.MessageText);
+                return ProxyErrors.Forbidden("Permission denied: " + e.MessageText);
             case PostgresErrorCodes.ReadOnlySqlTransaction:
-                return ProxyException.Scope(WriteScope, "Insufficient scope: the statement writes, which needs " + WriteScope);
+                return ProxyErrors.Scope(WriteScope, "Insufficient scope: the statement writes, which needs " + WriteScope);
             case PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.TooManyConnections:
                 log.LogWarning("PostgreSQL unavailable: {Reason}", LogText.Safe(e.MessageText));
-                return ProxyException.Unavailable("Database unavailable");
+                return ProxyErrors.Unavailable("Database unavailable");
             default:
                 // The caller wrote the statement; PostgreSQL's own message (not its internal detail) is what they need to fix it.
-                return new ProxyException(400, $"Query failed: {e.MessageText} (SQLSTATE {e.SqlState})");
+                // Its SQLSTATE travels on to a PostgreSQL-wire client as it is.
+                return ProxyErrors.BadRequest($"Query failed: {e.MessageText} (SQLSTATE {e.SqlState})", e.SqlState);
         }
     }
 
-    private sealed class ConnectionLost(Exception inner) : Exception(inner.Message, inner);
-
-    private static bool IsConnectionFailure(Exception e) =>
-        e is ConnectionLost
+    /// <param name="opened">false: the pool could not hand out a connection (server down, database closed, bad credentials
+    /// of the proxy itself), so nothing ran and any Npgsql failure or timeout counts</param>
+    private static bool IsConnectionFailure(Exception e, bool opened) =>
+        !opened && e is NpgsqlException or TimeoutException
         || e is NpgsqlException { IsTransient: true } and not PostgresException
         || e is NpgsqlException and not PostgresException && e.InnerException is System.IO.IOException or System.Net.Sockets.SocketException
         || e is PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow }
-        || e is ProxyException { Status: 503 };
+        || e is AuthlyException { Status: 503 };
 
     /// <summary>The JSON body of a result, as POST /query answers it.</summary>
     public static JsonObject ToJson(SqlResult result)

@@ -84,7 +84,7 @@ public static class PostgresRoleCheck
     /// <summary>Most problems listed one by one; a role that owns Authly's schema would otherwise fill a screen.</summary>
     private const int MaxListed = 12;
 
-    /// <summary>Throws <see cref="UnsafeDatabaseRoleException"/> when the proxy must not run with this login and <paramref name="role"/>.</summary>
+    /// <summary>Throws <see cref="ProxyErrors.UnsafeDatabaseRole"/> (409, code UNSAFE_DATABASE_ROLE) when the proxy must not run with this login and <paramref name="role"/>.</summary>
     public static async Task VerifyAsync(NpgsqlDataSource db, string role, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
@@ -118,7 +118,7 @@ public static class PostgresRoleCheck
                 problems.Add($"{who} {reader.GetString(1)}");
             }
         }
-        if (problems.Count > 0) throw new UnsafeDatabaseRoleException(Message(login, superuser, role, problems));
+        if (problems.Count > 0) throw ProxyErrors.UnsafeDatabaseRole(Message(login, superuser, role, problems));
     }
 
     private static async Task<bool> CanSetRoleAsync(NpgsqlConnection conn, string role, CancellationToken ct)

@@ -40,6 +40,10 @@ public sealed record ProxyOptions
     public string? RedisUrl { get; init; }
     /// <summary>AUTHLY_CLOCK_LEEWAY_SECONDS, as on the server: nbf/iat may lie this far in the future (<see cref="Tokens.TokenLifetime"/>).</summary>
     public TimeSpan ClockLeeway { get; init; } = TimeSpan.FromSeconds(Tokens.TokenLifetime.DefaultLeewaySeconds);
+    /// <summary>LOG_LEVEL, as on the server: Trace, Debug, Information, Warning, Error or Critical.</summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Information;
+    /// <summary>LOG_JSON, as on the server: one JSON object per log line.</summary>
+    public bool LogJson { get; init; }
 
     public const int DefaultPostgresPort = 5433;
     public const int DefaultRedisPort = 6380;
@@ -65,6 +69,8 @@ public sealed record ProxyOptions
             AdminScope = Blank(get("AUTHLY_PROXY_ADMIN_SCOPE")),
             RedisUrl = Blank(get("AUTHLY_PROXY_REDIS_URL")) ?? Blank(get("REDIS_URL")),
             ClockLeeway = TimeSpan.FromSeconds(Int(get, "AUTHLY_CLOCK_LEEWAY_SECONDS", Tokens.TokenLifetime.DefaultLeewaySeconds, 0, Tokens.TokenLifetime.MaxLeewaySeconds, errors)),
+            LogLevel = Level(get, "LOG_LEVEL", errors),
+            LogJson = Bool(get, "LOG_JSON", errors),
         };
         if (errors.Count > 0) throw new FormatException(string.Join(Environment.NewLine, errors));
         return o;
@@ -123,6 +129,35 @@ public sealed record ProxyOptions
         s.Length is > 0 and <= 63 && (char.IsAsciiLetterLower(s[0]) || s[0] == '_') && s.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_');
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+
+    private static readonly Microsoft.Extensions.Logging.LogLevel[] Levels =
+    [
+        Microsoft.Extensions.Logging.LogLevel.Trace, Microsoft.Extensions.Logging.LogLevel.Debug, Microsoft.Extensions.Logging.LogLevel.Information,
+        Microsoft.Extensions.Logging.LogLevel.Warning, Microsoft.Extensions.Logging.LogLevel.Error, Microsoft.Extensions.Logging.LogLevel.Critical,
+    ];
+
+    private static Microsoft.Extensions.Logging.LogLevel Level(Func<string, string?> get, string name, List<string> errors)
+    {
+        var raw = Blank(get(name));
+        if (raw is null) return Microsoft.Extensions.Logging.LogLevel.Information;
+        foreach (var level in Levels)
+            if (level.ToString().Equals(raw, StringComparison.OrdinalIgnoreCase)) return level;
+        errors.Add($"{name}: '{raw}' must be one of {string.Join(", ", Levels)}");
+        return Microsoft.Extensions.Logging.LogLevel.Information;
+    }
+
+    private static bool Bool(Func<string, string?> get, string name, List<string> errors)
+    {
+        var raw = Blank(get(name));
+        switch (raw?.ToLowerInvariant())
+        {
+            case null or "false" or "0" or "no" or "off": return false;
+            case "true" or "1" or "yes" or "on": return true;
+            default:
+                errors.Add($"{name}: '{raw}' must be true or false");
+                return false;
+        }
+    }
 
     private static int Int(Func<string, string?> get, string name, int fallback, int min, int max, List<string> errors)
     {

@@ -45,24 +45,24 @@ public sealed class ProxyTokenValidator(ProxyOptions options, HttpClient http, T
     /// <summary>The token of an <c>Authorization: Bearer …</c> header (RFC 6750 §2.1), or a 401.</summary>
     public static string BearerToken(string? authorization)
     {
-        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) throw ProxyException.MissingAuth();
+        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) throw ProxyErrors.MissingAuth();
         var token = authorization[7..].Trim();
         // b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" followed by "="s.
-        if (token.Length is 0 or > MaxTokenLength) throw ProxyException.MissingAuth();
+        if (token.Length is 0 or > MaxTokenLength) throw ProxyErrors.MissingAuth();
         var end = token.Length;
         while (end > 0 && token[end - 1] == '=') end--;
         for (var i = 0; i < end; i++)
-            if (!(char.IsAsciiLetterOrDigit(token[i]) || token[i] is '-' or '.' or '_' or '~' or '+' or '/')) throw ProxyException.MissingAuth();
+            if (!(char.IsAsciiLetterOrDigit(token[i]) || token[i] is '-' or '.' or '_' or '~' or '+' or '/')) throw ProxyErrors.MissingAuth();
         return token;
     }
 
     public Task<ProxyPrincipal> AuthenticateHeaderAsync(string? authorization, CancellationToken ct) =>
         AuthenticateAsync(BearerToken(authorization), ct);
 
-    /// <summary>The principal of a valid, active token; a 401 <see cref="ProxyException"/> otherwise (503 when Authly cannot be asked).</summary>
+    /// <summary>The principal of a valid, active token; a 401 <see cref="AuthlyException"/> otherwise (503 when Authly cannot be asked).</summary>
     public async Task<ProxyPrincipal> AuthenticateAsync(string token, CancellationToken ct)
     {
-        if (token.Length is 0 or > MaxTokenLength) throw ProxyException.BadToken();
+        if (token.Length is 0 or > MaxTokenLength) throw ProxyErrors.BadToken();
         var now = clock.GetUtcNow();
         var cacheKey = Convert.ToHexString(OpaqueToken.Hash(token));
         if (_active.TryGetValue(cacheKey, out var hit) && hit.Until > now) return hit.Principal;
@@ -71,7 +71,7 @@ public sealed class ProxyTokenValidator(ProxyOptions options, HttpClient http, T
         if (LooksLikeJwt(token) && metadata.JwksUri is not null)
         {
             var local = await CheckLocallyAsync(token, metadata, ct);
-            if (local == LocalResult.Invalid) throw ProxyException.BadToken();
+            if (local == LocalResult.Invalid) throw ProxyErrors.BadToken();
         }
         var (principal, exp) = await IntrospectAsync(token, metadata, ct);
         var until = now + PositiveCacheFor;
@@ -160,11 +160,11 @@ public sealed class ProxyTokenValidator(ProxyOptions options, HttpClient http, T
         {
             throw Unavailable("introspection failed: " + e.Message);
         }
-        if (body["active"] is not JsonValue a || !a.TryGetValue<bool>(out var active) || !active) throw ProxyException.BadToken();
+        if (body["active"] is not JsonValue a || !a.TryGetValue<bool>(out var active) || !active) throw ProxyErrors.BadToken();
         var sub = Str(body, "sub");
-        if (string.IsNullOrEmpty(sub)) throw ProxyException.BadToken();
+        if (string.IsNullOrEmpty(sub)) throw ProxyErrors.BadToken();
         DateTimeOffset? exp = body["exp"] is JsonValue ev && ev.TryGetValue<long>(out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
-        if (exp is { } e2 && e2 <= clock.GetUtcNow()) throw ProxyException.BadToken();
+        if (exp is { } e2 && e2 <= clock.GetUtcNow()) throw ProxyErrors.BadToken();
         return (new ProxyPrincipal(sub, Str(body, "username"), Str(body, "client_id"), ScopeSet.Parse(Str(body, "scope") ?? "")), exp);
     }
 
@@ -210,10 +210,10 @@ public sealed class ProxyTokenValidator(ProxyOptions options, HttpClient http, T
         }
     }
 
-    private ProxyException Unavailable(string detail)
+    private AuthlyException Unavailable(string detail)
     {
         log.LogWarning("Cannot check tokens with Authly at {AuthlyUrl}: {Detail}", options.AuthlyUrl, LogText.Safe(detail));
-        return ProxyException.Unavailable("Authorization server unavailable");
+        return ProxyErrors.Unavailable("Authorization server unavailable");
     }
 
     private static bool LooksLikeJwt(string token) => token.Count(c => c == '.') == 2;

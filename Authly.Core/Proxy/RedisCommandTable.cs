@@ -30,7 +30,7 @@ public static class RedisCommandTable
 
     /// <param name="Max">-1 for no upper bound.</param>
     /// <param name="PairedFrom">When ≥ 0, the arguments from this index on come in pairs (MSET, HSET).</param>
-    /// <param name="Options">Validates the options; throws <see cref="RedisCommandRejectedException"/>.</param>
+    /// <param name="Options">Validates the options; throws a 400 <see cref="AuthlyException"/>.</param>
     private sealed record Spec(
         RedisAccess Access, int Min, int Max, Keys Keys, int PairedFrom = -1, Action<string, IReadOnlyList<byte[]>>? Options = null);
 
@@ -182,8 +182,8 @@ public static class RedisCommandTable
     /// Looks up the command (ASCII case-insensitive), checks arity and options, and prefixes every key argument
     /// with <see cref="PrefixFor"/>. Values, fields and members are passed through untouched.
     /// </summary>
-    /// <exception cref="RedisCommandRejectedException">The command is not allowed, has the wrong number of
-    /// arguments, or has an option the proxy refuses.</exception>
+    /// <exception cref="AuthlyException">403 when the command is not allowed; 400 when it has the wrong number of
+    /// arguments or an option the proxy refuses.</exception>
     public static RedisPlan Plan(string command, IReadOnlyList<byte[]> args, string subject)
     {
         ArgumentNullException.ThrowIfNull(command);
@@ -191,7 +191,8 @@ public static class RedisCommandTable
         var prefix = Encoding.UTF8.GetBytes(PrefixFor(subject));
         var name = Normalize(command);
         if (name is null || !Commands.TryGetValue(name, out var spec))
-            throw new RedisCommandRejectedException($"Command '{Display(command)}' is not allowed");
+            // A refused command is a permission matter (403); a malformed allowed one (arity, options) is the caller's input (400).
+            throw ProxyErrors.Forbidden($"Command '{Display(command)}' is not allowed");
         for (var i = 0; i < args.Count; i++)
         {
             if (args[i] is null)
@@ -200,7 +201,7 @@ public static class RedisCommandTable
 
         if (args.Count < spec.Min || (spec.Max != Many && args.Count > spec.Max)
             || (spec.PairedFrom >= 0 && (args.Count - spec.PairedFrom) % 2 != 0))
-            throw new RedisCommandRejectedException($"Wrong number of arguments for '{name}'");
+            throw ProxyErrors.BadRequest($"Wrong number of arguments for '{name}'");
         spec.Options?.Invoke(name, args);
 
         if (spec.Keys == Keys.Scan)
@@ -295,7 +296,7 @@ public static class RedisCommandTable
         // Redis parses the cursor as an unsigned 64-bit number.
         if (!ulong.TryParse(Encoding.ASCII.GetString(args[0]), System.Globalization.NumberStyles.None,
                 System.Globalization.CultureInfo.InvariantCulture, out _))
-            throw new RedisCommandRejectedException("SCAN cursor must be an unsigned integer");
+            throw ProxyErrors.BadRequest("SCAN cursor must be an unsigned integer");
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 1; i < args.Count; i += 2)
         {
@@ -303,9 +304,9 @@ public static class RedisCommandTable
             if (option is not ("MATCH" or "COUNT" or "TYPE"))
                 throw Unsupported("SCAN", args[i]);
             if (!seen.Add(option))
-                throw new RedisCommandRejectedException($"SCAN option '{option}' is given more than once");
+                throw ProxyErrors.BadRequest($"SCAN option '{option}' is given more than once");
             if (i + 1 >= args.Count)
-                throw new RedisCommandRejectedException($"SCAN option '{option}' needs a value");
+                throw ProxyErrors.BadRequest($"SCAN option '{option}' needs a value");
         }
     }
 
@@ -321,14 +322,14 @@ public static class RedisCommandTable
             {
                 case "NX" or "XX":
                     if (condition is not null && condition != option)
-                        throw new RedisCommandRejectedException("SET options NX and XX cannot be combined");
+                        throw ProxyErrors.BadRequest("SET options NX and XX cannot be combined");
                     condition = option;
                     break;
                 case "GET":
                     break;
                 case "EX" or "PX" or "EXAT" or "PXAT" or "KEEPTTL":
                     if (expiry is not null && expiry != option)
-                        throw new RedisCommandRejectedException(
+                        throw ProxyErrors.BadRequest(
                             $"SET options {expiry} and {option} cannot be combined; give at most one of EX, PX, EXAT, PXAT and KEEPTTL");
                     expiry = option;
                     if (option != "KEEPTTL")
@@ -338,7 +339,7 @@ public static class RedisCommandTable
                     throw Unsupported("SET", args[i]);
             }
             if (!seen.Add(option))
-                throw new RedisCommandRejectedException($"SET option '{option}' is given more than once");
+                throw ProxyErrors.BadRequest($"SET option '{option}' is given more than once");
         }
     }
 
@@ -355,10 +356,10 @@ public static class RedisCommandTable
             case "EX" or "PX" or "EXAT" or "PXAT":
                 RequirePositive("GETEX", option, args, 2);
                 if (args.Count > 3)
-                    throw new RedisCommandRejectedException("GETEX accepts only one option");
+                    throw ProxyErrors.BadRequest("GETEX accepts only one option");
                 return;
             case "PERSIST":
-                throw new RedisCommandRejectedException("GETEX accepts only one option");
+                throw ProxyErrors.BadRequest("GETEX accepts only one option");
             default:
                 throw Unsupported("GETEX", args[1]);
         }
@@ -381,9 +382,9 @@ public static class RedisCommandTable
             switch (OptionName(args[i]))
             {
                 case "DB":
-                    throw new RedisCommandRejectedException("COPY option 'DB' is not allowed: the proxy works in one database");
+                    throw ProxyErrors.BadRequest("COPY option 'DB' is not allowed: the proxy works in one database");
                 case "REPLACE" when replace:
-                    throw new RedisCommandRejectedException("COPY option 'REPLACE' is given more than once");
+                    throw ProxyErrors.BadRequest("COPY option 'REPLACE' is given more than once");
                 case "REPLACE":
                     replace = true;
                     break;
@@ -399,11 +400,11 @@ public static class RedisCommandTable
             || !long.TryParse(Encoding.ASCII.GetString(args[index]), System.Globalization.NumberStyles.None,
                 System.Globalization.CultureInfo.InvariantCulture, out var value)
             || value <= 0)
-            throw new RedisCommandRejectedException($"{command} option '{option}' needs a positive integer");
+            throw ProxyErrors.BadRequest($"{command} option '{option}' needs a positive integer");
     }
 
-    private static RedisCommandRejectedException Unsupported(string command, byte[] option) =>
-        new($"{command} option '{Display(Encoding.UTF8.GetString(option))}' is not supported");
+    private static AuthlyException Unsupported(string command, byte[] option) =>
+        ProxyErrors.BadRequest($"{command} option '{Display(Encoding.UTF8.GetString(option))}' is not supported");
 
     /// <summary>
     /// The upper-case ASCII form of an option, or null when it is not a plain ASCII word. Comparing after an

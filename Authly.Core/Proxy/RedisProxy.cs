@@ -16,15 +16,9 @@ public sealed class RedisProxy(RedisUpstream redis)
 
     public RedisPlan Authorize(ProxyPrincipal caller, string command, IReadOnlyList<byte[]> args)
     {
-        RedisPlan plan;
-        try { plan = RedisCommandTable.Plan(command, args, caller.Subject); }
-        catch (RedisCommandRejectedException e)
-        {
-            // A refused command is a permission matter (403); a malformed one (arity, options) is the caller's input (400).
-            throw RedisCommandTable.IsAllowed(command) ? ProxyException.BadRequest(e.Message) : ProxyException.Forbidden(e.Message);
-        }
+        var plan = RedisCommandTable.Plan(command, args, caller.Subject);
         var scope = plan.Access == RedisAccess.Read ? ReadScope : WriteScope;
-        if (!caller.Has(scope)) throw ProxyException.Scope(scope, $"Insufficient scope: {scope} is required for {plan.Command}");
+        if (!caller.Has(scope)) throw ProxyErrors.Scope(scope, $"Insufficient scope: {scope} is required for {plan.Command}");
         return plan;
     }
 
@@ -41,13 +35,13 @@ public sealed class RedisProxy(RedisUpstream redis)
         return reply;
     }
 
-    /// <summary>A reply as JSON for POST /command: strings, integers, arrays, null; an error reply is a <see cref="ProxyException"/> (400).</summary>
+    /// <summary>A reply as JSON for POST /command: strings, integers, arrays, null; an error reply is a 400 <see cref="AuthlyException"/>.</summary>
     public static JsonNode? ToJson(RespValue v) => v.Kind switch
     {
         RespKind.Simple or RespKind.Bulk => JsonValue.Create(v.Text),
         RespKind.Integer => JsonValue.Create(v.Integer),
         RespKind.Null or RespKind.NullArray => null,
         RespKind.Array => new JsonArray(v.Items!.Select(ToJson).ToArray()),
-        _ => throw ProxyException.BadRequest("Redis error: " + v.Text),
+        _ => throw ProxyErrors.BadRequest("Redis error: " + v.Text),
     };
 }

@@ -53,12 +53,12 @@ public sealed class RedisUpstream(string redisUrl, int maxIdle = 32) : IAsyncDis
                 if (_idle.Count < maxIdle) _idle.Add(conn); else conn.Dispose();
                 return reply;
             }
-            catch (Exception e) when (e is IOException or SocketException or RespProtocolException or OperationCanceledException && !ct.IsCancellationRequested)
+            catch (Exception e) when (e is IOException or SocketException or InvalidDataException or OperationCanceledException && !ct.IsCancellationRequested)
             {
                 conn?.Dispose();
                 // A pooled connection may have died with a Redis restart: that is only known on use.
                 if (attempt == 0 && (!written || idempotent)) continue;
-                throw new ProxyException(503, "Cache unavailable");
+                throw ProxyErrors.Unavailable("Cache unavailable");
             }
         }
     }

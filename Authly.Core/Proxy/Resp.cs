@@ -25,10 +25,9 @@ public sealed record RespValue(RespKind Kind, byte[]? Bytes = null, long Integer
 
 public enum RespKind { Simple, Error, Integer, Bulk, Array, Null, NullArray }
 
-/// <summary>A peer broke the protocol (or exceeded a limit); the connection cannot continue.</summary>
-public sealed class RespProtocolException(string message) : Exception(message);
 
-/// <summary>Reads RESP2 values from a stream, with limits so a peer cannot make it allocate without bound.</summary>
+/// <summary>Reads RESP2 values from a stream, with limits so a peer cannot make it allocate without bound. A peer that breaks
+/// the protocol (or a limit) gets <see cref="InvalidDataException"/>: the connection cannot continue, and nothing is answered.</summary>
 public sealed class RespReader(Stream stream, int maxBulkBytes = 64 * 1024 * 1024, int maxArrayItems = 1024 * 1024)
 {
     /// <summary>The largest bulk string accepted; a server lowers it for clients that have not logged in.</summary>
@@ -56,15 +55,15 @@ public sealed class RespReader(Stream stream, int maxBulkBytes = 64 * 1024 * 102
         }
         var value = await ReadValueAsync(0, ct);
         if (value.Kind != RespKind.Array || value.Items!.Any(i => i.Kind != RespKind.Bulk))
-            throw new RespProtocolException("expected an array of bulk strings");
+            throw new InvalidDataException("expected an array of bulk strings");
         return value.Items!.Select(i => i.Bytes!).ToArray();
     }
 
     private async ValueTask<RespValue> ReadValueAsync(int depth, CancellationToken ct)
     {
-        if (depth > 32) throw new RespProtocolException("nesting too deep");
+        if (depth > 32) throw new InvalidDataException("nesting too deep");
         var line = await ReadLineAsync(ct);
-        if (line.Length == 0) throw new RespProtocolException("empty line");
+        if (line.Length == 0) throw new InvalidDataException("empty line");
         var body = line.AsSpan(1);
         switch ((char)line[0])
         {
@@ -75,30 +74,30 @@ public sealed class RespReader(Stream stream, int maxBulkBytes = 64 * 1024 * 102
             {
                 var length = Number(body);
                 if (length == -1) return RespValue.NullBulk;
-                if (length < 0 || length > MaxBulkBytes) throw new RespProtocolException("bulk length out of range");
+                if (length < 0 || length > MaxBulkBytes) throw new InvalidDataException("bulk length out of range");
                 var bytes = new byte[length];
                 await ReadExactAsync(bytes, ct);
                 var crlf = new byte[2];
                 await ReadExactAsync(crlf, ct);
-                if (crlf[0] != '\r' || crlf[1] != '\n') throw new RespProtocolException("bulk string not followed by CRLF");
+                if (crlf[0] != '\r' || crlf[1] != '\n') throw new InvalidDataException("bulk string not followed by CRLF");
                 return RespValue.Bulk(bytes);
             }
             case '*':
             {
                 var count = Number(body);
                 if (count == -1) return new RespValue(RespKind.NullArray);
-                if (count < 0 || count > MaxArrayItems) throw new RespProtocolException("array length out of range");
+                if (count < 0 || count > MaxArrayItems) throw new InvalidDataException("array length out of range");
                 var items = new RespValue[count];
                 for (var i = 0; i < count; i++) items[i] = await ReadValueAsync(depth + 1, ct);
                 return RespValue.Array(items);
             }
-            default: throw new RespProtocolException($"unexpected type byte '{(char)line[0]}'");
+            default: throw new InvalidDataException($"unexpected type byte '{(char)line[0]}'");
         }
     }
 
     private static long Number(ReadOnlySpan<byte> s) =>
         long.TryParse(Encoding.ASCII.GetString(s), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
-            ? n : throw new RespProtocolException("malformed number");
+            ? n : throw new InvalidDataException("malformed number");
 
     private async ValueTask<byte[]> ReadLineAsync(CancellationToken ct)
     {
@@ -114,9 +113,9 @@ public sealed class RespReader(Stream stream, int maxBulkBytes = 64 * 1024 * 102
                 return line;
             }
             scanned = _end;
-            if (_end - _start >= _buffer.Length) throw new RespProtocolException("line too long");
+            if (_end - _start >= _buffer.Length) throw new InvalidDataException("line too long");
             var before = _end - _start;
-            if (!await FillAsync(ct)) throw new RespProtocolException("connection closed mid-value");
+            if (!await FillAsync(ct)) throw new InvalidDataException("connection closed mid-value");
             scanned = _start + before;
         }
     }
@@ -126,7 +125,7 @@ public sealed class RespReader(Stream stream, int maxBulkBytes = 64 * 1024 * 102
         var filled = 0;
         while (filled < into.Length)
         {
-            if (_start == _end && !await FillAsync(ct)) throw new RespProtocolException("connection closed mid-value");
+            if (_start == _end && !await FillAsync(ct)) throw new InvalidDataException("connection closed mid-value");
             var n = Math.Min(into.Length - filled, _end - _start);
             Buffer.BlockCopy(_buffer, _start, into, filled, n);
             _start += n;

@@ -20,7 +20,7 @@ public static class SqlClassifier
     /// <summary>EXPLAIN ANALYZE and COPY (query) classify the statement inside them; nothing real nests deeper.</summary>
     private const int MaxNesting = 4;
 
-    /// <summary>The scope class <paramref name="sql"/> needs and why; throws <see cref="SqlRejectedException"/> for text the proxy refuses.</summary>
+    /// <summary>The scope class <paramref name="sql"/> needs and why; throws a 400 <see cref="AuthlyException"/> for text the proxy refuses.</summary>
     public static SqlVerdict Classify(string sql)
     {
         var tokens = SingleStatement(sql);
@@ -32,7 +32,43 @@ public static class SqlClassifier
         // reading it (SHOW, SELECT) stays a read.
         if (verdict.Access == SqlAccess.Write && Names(tokens, "pg_settings"))
             verdict = new SqlVerdict(SqlAccess.Admin, "write to pg_settings (changes a setting, as set_config does)");
-        return verdict;
+        return verdict with { ReturnsRows = ReturnsRows(tokens) };
+    }
+
+    /// <summary>
+    /// Whether the statement answers with rows: its main verb (after a WITH's CTEs, which sit in parentheses) is a
+    /// query, or it is INSERT/UPDATE/DELETE/MERGE with a RETURNING clause of its own (one inside a CTE feeds the CTE).
+    /// </summary>
+    private static bool ReturnsRows(List<SqlToken> t)
+    {
+        var i = 0;
+        while (i < t.Count && t[i].IsPunctuation('(')) i++;
+        if (i >= t.Count || t[i].Kind != SqlTokenKind.Word) return false;
+        var depth = t[i].Depth;
+        var verb = t[i].Text;
+        if (verb == "with")
+            verb = t.Skip(i + 1).FirstOrDefault(x => x.Depth == depth && x.Kind == SqlTokenKind.Word
+                && x.Text is "select" or "values" or "table" or "insert" or "update" or "delete" or "merge").Text;
+        return verb switch
+        {
+            "select" or "values" or "table" or "show" or "explain" => true,
+            "insert" or "update" or "delete" or "merge" => t.Any(x => x.Depth == depth && x.IsWord("returning")),
+            _ => false,
+        };
+    }
+
+    /// <summary>
+    /// <c>DISCARD ALL</c> and nothing else (comments aside): drivers reset pooled connections with it, and a proxy
+    /// session holds no state to discard, so the wire listener answers it itself. False for text the lexer refuses.
+    /// </summary>
+    public static bool IsDiscardAll(string sql)
+    {
+        try
+        {
+            var t = Tokenize(sql);
+            return t.Count == 2 && t[0].IsWord("discard") && t[1].IsWord("all");
+        }
+        catch (AuthlyException) { return false; }
     }
 
     /// <summary>Whether an identifier (plain, quoted or Unicode-escaped) in the statement is <paramref name="name"/>.</summary>
@@ -79,7 +115,7 @@ public static class SqlClassifier
         {
             if (token.Kind != SqlTokenKind.Parameter) continue;
             if (!int.TryParse(token.Text, out var n) || n > MaxPlaceholderNumber)
-                throw new SqlRejectedException($"Placeholders above ${MaxPlaceholderNumber} are not allowed");
+                throw ProxyErrors.BadRequest($"Placeholders above ${MaxPlaceholderNumber} are not allowed");
             max = Math.Max(max, n);
         }
         return max;
@@ -90,7 +126,7 @@ public static class SqlClassifier
         ArgumentNullException.ThrowIfNull(sql);
         // Every UTF-8 byte is at least one char, so the cheap length test settles most oversized input.
         if (sql.Length > MaxBytes || Encoding.UTF8.GetByteCount(sql) > MaxBytes)
-            throw new SqlRejectedException("SQL statement is longer than 1 MiB");
+            throw ProxyErrors.BadRequest("SQL statement is longer than 1 MiB");
         return SqlLexer.Tokenize(sql);
     }
 
@@ -105,10 +141,10 @@ public static class SqlClassifier
         var semicolon = tokens.FindIndex(t => t.IsPunctuation(';'));
         if (semicolon >= 0)
         {
-            if (semicolon < tokens.Count - 1) throw new SqlRejectedException("Only one statement per request is allowed");
+            if (semicolon < tokens.Count - 1) throw ProxyErrors.BadRequest("Only one statement per request is allowed");
             tokens.RemoveAt(semicolon);
         }
-        if (tokens.Count == 0) throw new SqlRejectedException("SQL statement is empty");
+        if (tokens.Count == 0) throw ProxyErrors.BadRequest("SQL statement is empty");
         return tokens;
     }
 

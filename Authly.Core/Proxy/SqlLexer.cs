@@ -116,7 +116,7 @@ internal static class SqlLexer
             }
             else if (c == ')')
             {
-                if (--depth < 0) throw new SqlRejectedException("Unbalanced parentheses in SQL statement");
+                if (--depth < 0) throw ProxyErrors.BadRequest("Unbalanced parentheses in SQL statement");
                 tokens.Add(new SqlToken(SqlTokenKind.Punctuation, ")", depth));
                 i++;
             }
@@ -128,7 +128,7 @@ internal static class SqlLexer
                 i++;
             }
         }
-        if (depth != 0) throw new SqlRejectedException("Unbalanced parentheses in SQL statement");
+        if (depth != 0) throw ProxyErrors.BadRequest("Unbalanced parentheses in SQL statement");
         return tokens;
     }
 
@@ -222,7 +222,7 @@ internal static class SqlLexer
                 i++;
             }
         }
-        throw new SqlRejectedException("Unterminated block comment in SQL statement");
+        throw ProxyErrors.BadRequest("Unterminated block comment in SQL statement");
     }
 
     /// <summary>
@@ -256,7 +256,7 @@ internal static class SqlLexer
                 i++;
             }
         }
-        throw new SqlRejectedException("Unterminated quoted string in SQL statement");
+        throw ProxyErrors.BadRequest("Unterminated quoted string in SQL statement");
     }
 
     /// <summary>
@@ -311,7 +311,7 @@ internal static class SqlLexer
                 i++;
             }
         }
-        throw new SqlRejectedException("Unterminated quoted identifier in SQL statement");
+        throw ProxyErrors.BadRequest("Unterminated quoted identifier in SQL statement");
     }
 
     /// <summary>
@@ -336,7 +336,7 @@ internal static class SqlLexer
         }
         var delimiter = sql[i..(j + 1)];
         var close = sql.IndexOf(delimiter, j + 1, StringComparison.Ordinal);
-        if (close < 0) throw new SqlRejectedException("Unterminated dollar-quoted string in SQL statement");
+        if (close < 0) throw ProxyErrors.BadRequest("Unterminated dollar-quoted string in SQL statement");
         return Add(tokens, SqlTokenKind.String, sql, i, close + delimiter.Length, depth);
     }
 

@@ -11,4 +11,10 @@ public sealed record SqlVerdict(SqlAccess Access, string Reason)
     /// relay, so it is refused with a hint instead of being run.
     /// </summary>
     public bool IsCopyStream { get; init; }
+
+    /// <summary>
+    /// PostgreSQL answers the statement with rows: a query (SELECT, VALUES, TABLE, SHOW, EXPLAIN, or WITH ... SELECT)
+    /// or a data-modifying statement with its own RETURNING clause. A write without RETURNING answers a command tag only.
+    /// </summary>
+    public bool ReturnsRows { get; init; }
 }

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Authly.Proxy;
 using Authly.Security;
 
@@ -15,20 +14,21 @@ namespace Authly.Server.Proxy;
 /// obeys exactly the rules of POST /query. The proxy runs every statement in a transaction of its
 /// own, so the session never is inside a transaction: ReadyForQuery always says 'I', and BEGIN,
 /// COMMIT and session settings are refused by the proxy's classifier, as over HTTP.
+/// This is the state machine (prepared statements, portals, skip-until-Sync); <see cref="PgWireReader"/>
+/// reads and parses frontend messages, <see cref="PgWireWriter"/> writes backend messages.
+/// Every failure is an <see cref="AuthlyException"/>: one that ends a statement is an ERROR and the session
+/// goes on; one that escapes the message loop (a protocol violation, a failed or expired login) is FATAL.
 /// </summary>
-internal sealed partial class PgWireSession(
+internal sealed class PgWireSession(
     Stream stream, IPEndPoint? remote, PgWireListener owner, ProxyTokenValidator validator, PostgresProxy proxy, ILogger log)
 {
-    public const int MaxMessageBytes = 16 * 1024 * 1024;
     /// <summary>An unauthenticated client may send no more than a token's worth (the validator takes up to 16 KiB).</summary>
     private const int MaxPasswordBytes = 17 * 1024;
-    /// <summary>PostgreSQL's own limit for a startup packet.</summary>
-    private const int MaxStartupBytes = 10_000;
     private const int ProtocolV3 = 3 << 16, SslRequestCode = 80877103, GssEncRequestCode = 80877104, CancelRequestCode = 80877102;
     private const int OutputFlushBytes = 64 * 1024;
 
-    private readonly Input _in = new(stream);
-    private readonly MemoryStream _out = new();
+    private readonly PgWireReader _in = new(stream);
+    private readonly PgWireWriter _out = new(stream);
     private readonly Dictionary<string, Statement> _statements = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Portal> _portals = new(StringComparer.Ordinal);
     private string? _token; // never logged
@@ -54,13 +54,6 @@ internal sealed partial class PgWireSession(
         public int Position { get; set; }
     }
 
-    /// <summary>An error the client is told about with an ErrorResponse; fatal ones end the connection.</summary>
-    private sealed class WireError(string sqlState, string message, bool fatal = false) : Exception(message)
-    {
-        public string SqlState { get; } = sqlState;
-        public bool Fatal { get; } = fatal;
-    }
-
     /// <summary>Cancels the statement running now, if any (a CancelRequest with this session's key).</summary>
     public void CancelQuery()
     {
@@ -75,12 +68,12 @@ internal sealed partial class PgWireSession(
             if (!await StartupAsync(ct)) return;
             await LoopAsync(ct);
         }
-        catch (WireError e) when (e.Fatal)
+        catch (AuthlyException e)
         {
             try
             {
-                Error("FATAL", e.SqlState, e.Message);
-                await FlushAsync(ct);
+                _out.ErrorResponse(e, fatal: true);
+                await _out.FlushAsync(ct);
             }
             catch (Exception ignored) when (ignored is IOException or ObjectDisposedException or OperationCanceledException) { }
         }
@@ -98,18 +91,14 @@ internal sealed partial class PgWireSession(
         Dictionary<string, string> parameters;
         while (true)
         {
-            var header = new byte[4];
-            if (!await _in.ReadExactlyAsync(header, eofOk: true, ct)) return false;
-            var length = BinaryPrimitives.ReadInt32BigEndian(header);
-            if (length is < 8 or > MaxStartupBytes) throw new WireError("08P01", "invalid length of startup packet", fatal: true);
-            var body = new byte[length - 4];
-            await _in.ReadExactlyAsync(body, eofOk: false, ct);
+            var body = await _in.ReadStartupPacketAsync(ct);
+            if (body is null) return false;
             var code = BinaryPrimitives.ReadInt32BigEndian(body);
             if (code is SslRequestCode or GssEncRequestCode)
             {
                 // No TLS here: the listener serves loopback only. 'N' lets libpq go on in plaintext (or stop, with sslmode=require).
-                _out.WriteByte((byte)'N');
-                await FlushAsync(ct);
+                _out.EncryptionRefused();
+                await _out.FlushAsync(ct);
                 continue;
             }
             if (code == CancelRequestCode)
@@ -117,48 +106,36 @@ internal sealed partial class PgWireSession(
                 if (body.Length == 12) owner.Cancel(BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(4)), BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(8)));
                 return false;
             }
-            if (code >> 16 != 3) throw new WireError("0A000", $"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: server supports 3.0", fatal: true);
-            try { parameters = StartupParameters(body.AsSpan(4)); }
-            catch (ArgumentOutOfRangeException) { throw new WireError("08P01", "invalid startup packet layout", fatal: true); }
+            if (code >> 16 != 3) throw PgWireErrors.NotSupported($"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: server supports 3.0");
+            parameters = PgWireReader.StartupParameters(body.AsSpan(4));
             var extensions = parameters.Keys.Where(k => k.StartsWith("_pq_.", StringComparison.Ordinal)).ToList();
-            if (code != ProtocolV3 || extensions.Count > 0)
-            {
-                // Protocol §55.2.1: a newer minor version or protocol options are answered with what this server speaks.
-                Begin('v');
-                Int32(0);
-                Int32(extensions.Count);
-                foreach (var x in extensions) CString(x);
-                End();
-            }
+            // Protocol §55.2.1: a newer minor version or protocol options are answered with what this server speaks.
+            if (code != ProtocolV3 || extensions.Count > 0) _out.NegotiateProtocolVersion(extensions);
             break;
         }
 
         if (remote is null || !IPAddress.IsLoopback(remote.Address))
-            throw new WireError("28000", "the Authly wire listener accepts tokens only from loopback (use the HTTP proxy over TLS)", fatal: true);
+            throw PgWireErrors.NotFromHere("the Authly wire listener accepts tokens only from loopback (use the HTTP proxy over TLS)");
 
         parameters.TryGetValue("user", out var user);
         parameters.TryGetValue("application_name", out var application);
-        Begin('R');
-        Int32(3); // AuthenticationCleartextPassword
-        End();
-        await FlushAsync(ct);
-        var (type, message) = await ReadMessageAsync(ct, MaxPasswordBytes);
-        if (type != 'p') throw new WireError("08P01", $"expected a password message, got '{(char)type}'", fatal: true);
-        var token = CString(message, 0, out _).Trim();
+        _out.Authentication(3); // AuthenticationCleartextPassword
+        await _out.FlushAsync(ct);
+        var (type, message) = await ReadMessageAsync(MaxPasswordBytes, ct);
+        var token = PgWireReader.Password(type, message).Trim();
         ProxyPrincipal principal;
         try { principal = await validator.AuthenticateAsync(token, ct); }
-        catch (ProxyException e)
+        catch (AuthlyException e)
         {
-            log.LogInformation("PostgreSQL wire client {Remote} (user {User}) refused: {Reason}", remote, LogText.Safe(user ?? ""), e.Message);
-            throw new WireError(e.Status == 503 ? "08006" : "28P01", e.Message, fatal: true);
+            // Answered FATAL as it is: 28P01 for a bad token (401), 08006 when Authly cannot be asked (503).
+            log.LogInformation("PostgreSQL wire client {Remote} (user {User}) refused: {Reason}", remote, LogText.Safe(user ?? ""), e.Detail);
+            throw;
         }
         _token = token;
         log.LogInformation("PostgreSQL wire client {Remote} authenticated as {Caller} (application {Application})",
             remote, LogText.Safe(principal.DisplayName), LogText.Safe(application ?? ""));
 
-        Begin('R');
-        Int32(0); // AuthenticationOk
-        End();
+        _out.Authentication(0); // AuthenticationOk
         foreach (var (name, value) in new[]
                  {
                      ("server_version", "16.0 (Authly proxy)"), ("server_encoding", "UTF8"), ("client_encoding", "UTF8"),
@@ -166,31 +143,10 @@ internal sealed partial class PgWireSession(
                      ("standard_conforming_strings", "on"), ("TimeZone", "UTC"), ("is_superuser", "off"),
                      ("session_authorization", principal.DisplayName), ("application_name", application ?? ""),
                  })
-        {
-            Begin('S');
-            CString(name);
-            CString(value);
-            End();
-        }
-        Begin('K');
-        Int32(ProcessId);
-        Int32(SecretKey);
-        End();
-        ReadyForQuery();
+            _out.ParameterStatus(name, value);
+        _out.BackendKeyData(ProcessId, SecretKey);
+        _out.ReadyForQuery();
         return true;
-    }
-
-    private static Dictionary<string, string> StartupParameters(ReadOnlySpan<byte> body)
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        var pos = 0;
-        while (pos < body.Length && body[pos] != 0)
-        {
-            var name = CString(body, pos, out pos);
-            var value = CString(body, pos, out pos);
-            result[name] = value;
-        }
-        return result;
     }
 
     // ------------------------------------------------------------------ message loop
@@ -199,58 +155,51 @@ internal sealed partial class PgWireSession(
     {
         while (true)
         {
-            var (type, body) = await ReadMessageAsync(ct);
+            var (type, body) = await ReadMessageAsync(PgWireReader.MaxMessageBytes, ct);
             if (type == 'X') return;
             if (_skipUntilSync && type != 'S') continue;
+            var message = PgWireReader.ParseMessage(type, body);
             try
             {
-                switch ((char)type)
+                switch (message)
                 {
-                    case 'Q': await SimpleQueryAsync(CString(body, 0, out _), ct); break;
-                    case 'P': Parse(body); break;
-                    case 'B': Bind(body); break;
-                    case 'D': await DescribeAsync(body, ct); break;
-                    case 'E': await ExecuteAsync(body, ct); break;
-                    case 'C': Close(body); break;
-                    case 'H': await FlushAsync(ct); break;
-                    case 'S':
+                    case PgWireReader.Query q: await SimpleQueryAsync(q.Sql, ct); break;
+                    case PgWireReader.Parse p: Parse(p); break;
+                    case PgWireReader.Bind b: Bind(b); break;
+                    case PgWireReader.Describe d: await DescribeAsync(d, ct); break;
+                    case PgWireReader.Execute e: await ExecuteAsync(e, ct); break;
+                    case PgWireReader.Close c: Close(c); break;
+                    case PgWireReader.Flush: await _out.FlushAsync(ct); break;
+                    case PgWireReader.Sync:
                         _skipUntilSync = false;
                         // Sync ends the implicit transaction, and portals live no longer than a transaction.
                         _portals.Clear();
-                        ReadyForQuery();
+                        _out.ReadyForQuery();
                         break;
-                    case 'F': throw new WireError("0A000", "the function call protocol is not supported");
-                    case 'd' or 'c' or 'f': break; // COPY data outside COPY: ignored, as PostgreSQL does
-                    default: throw new WireError("08P01", $"invalid frontend message type {type}", fatal: true);
+                    case PgWireReader.FunctionCall: throw PgWireErrors.NotSupported("the function call protocol is not supported");
+                    case PgWireReader.CopyOutsideCopy: break;
                 }
             }
             catch (Exception e) when (e is IndexOutOfRangeException or ArgumentOutOfRangeException)
             {
-                // A message shorter than its fields claim: the stream cannot be trusted any more.
-                throw new WireError("08P01", "invalid message format", fatal: true);
+                // A value shorter than its type claims (a binary parameter): the stream cannot be trusted any more.
+                throw PgWireErrors.Protocol("invalid message format");
             }
-            catch (WireError e) when (!e.Fatal)
+            catch (AuthlyException e) when (e.Status != 401)
             {
-                Error("ERROR", e.SqlState, e.Message);
-                if (type is (byte)'Q' or (byte)'F') ReadyForQuery();
+                // A 401 (the token expired mid-session) ends the connection; any other failure ends the statement only.
+                _out.ErrorResponse(e, fatal: false);
+                if (message is PgWireReader.Query or PgWireReader.FunctionCall) _out.ReadyForQuery();
                 else _skipUntilSync = true; // protocol §55.2.3: after an error, discard until Sync
             }
         }
     }
 
-    /// <param name="limit">the largest body accepted; before authentication only a password fits (a token is at most 16 KiB)</param>
-    private async Task<(byte Type, byte[] Body)> ReadMessageAsync(CancellationToken ct, int limit = MaxMessageBytes)
+    private async Task<(byte Type, byte[] Body)> ReadMessageAsync(int limit, CancellationToken ct)
     {
         // Replies are buffered and sent when the client has nothing more queued, so pipelined messages get one write.
-        if (!_in.HasBuffered) await FlushAsync(ct);
-        var header = new byte[5];
-        if (!await _in.ReadExactlyAsync(header, eofOk: true, ct)) throw new EndOfStreamException();
-        var length = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1));
-        if (length < 4) throw new WireError("08P01", "invalid message length", fatal: true);
-        if (length - 4 > limit) throw new WireError("54000", $"message of {length} bytes exceeds the limit of {limit}", fatal: true);
-        var body = new byte[length - 4];
-        await _in.ReadExactlyAsync(body, eofOk: false, ct);
-        return (header[0], body);
+        if (!_in.HasBuffered) await _out.FlushAsync(ct);
+        return await _in.ReadMessageAsync(limit, ct);
     }
 
     // ------------------------------------------------------------------ simple query protocol
@@ -262,54 +211,41 @@ internal sealed partial class PgWireSession(
         _portals.Remove("");
         if (IsEmpty(sql))
         {
-            Begin('I');
-            End();
-            ReadyForQuery();
+            _out.EmptyQueryResponse();
+            _out.ReadyForQuery();
             return;
         }
         var result = await RunAsync(sql, [], ct);
         var portal = new Portal(new Statement(sql, []), [], []);
         Encode(portal, result);
-        if (result.IsQuery) RowDescription(result.Columns, portal.Formats!);
-        foreach (var row in portal.Rows!) DataRow(row);
-        CommandComplete(result.CommandTag);
-        ReadyForQuery();
+        if (result.IsQuery) _out.RowDescription(result.Columns, portal.Formats!);
+        foreach (var row in portal.Rows!) _out.DataRow(row);
+        _out.CommandComplete(result.CommandTag);
+        _out.ReadyForQuery();
     }
 
     // ------------------------------------------------------------------ extended query protocol
 
-    private void Parse(byte[] body)
+    private void Parse(PgWireReader.Parse message)
     {
-        var name = CString(body, 0, out var pos);
-        var sql = CString(body, pos, out pos);
-        var count = BinaryPrimitives.ReadInt16BigEndian(body.AsSpan(pos));
-        pos += 2;
-        var types = new uint[count];
-        for (var i = 0; i < count; i++, pos += 4) types[i] = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(pos));
-        if (name.Length > 0 && _statements.ContainsKey(name)) throw new WireError("42P05", $"prepared statement \"{name}\" already exists");
-        _statements[name] = new Statement(sql, types);
-        Begin('1');
-        End();
+        if (message.Name.Length > 0 && _statements.ContainsKey(message.Name))
+            throw PgWireErrors.Name("42P05", $"prepared statement \"{message.Name}\" already exists");
+        _statements[message.Name] = new Statement(message.Sql, message.ParameterTypes);
+        _out.ParseComplete();
     }
 
-    private void Bind(byte[] body)
+    private void Bind(PgWireReader.Bind message)
     {
-        var portalName = CString(body, 0, out var pos);
-        var statementName = CString(body, pos, out pos);
-        var statement = _statements.GetValueOrDefault(statementName)
-                        ?? throw new WireError("26000", $"prepared statement \"{statementName}\" does not exist");
-        var formats = ReadInt16s(body, ref pos);
-        var count = BinaryPrimitives.ReadInt16BigEndian(body.AsSpan(pos));
-        pos += 2;
-        if (formats.Length > 1 && formats.Length != count) throw new WireError("08P01", $"bind message has {formats.Length} parameter formats but {count} parameters");
+        var statement = _statements.GetValueOrDefault(message.Statement)
+                        ?? throw PgWireErrors.Name("26000", $"prepared statement \"{message.Statement}\" does not exist");
+        var formats = message.ParameterFormats;
+        var count = message.Values.Length;
+        if (formats.Length > 1 && formats.Length != count)
+            throw PgWireErrors.Protocol($"bind message has {formats.Length} parameter formats but {count} parameters");
         var parameters = new JsonNode?[count];
         for (var i = 0; i < count; i++)
         {
-            var length = BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(pos));
-            pos += 4;
-            if (length < 0) continue; // SQL NULL
-            var bytes = body.AsSpan(pos, length);
-            pos += length;
+            if (message.Values[i] is not { } bytes) continue; // SQL NULL
             var format = formats.Length == 0 ? 0 : formats[formats.Length == 1 ? 0 : i];
             string text;
             if (format == 0) text = Encoding.UTF8.GetString(bytes);
@@ -317,105 +253,95 @@ internal sealed partial class PgWireSession(
             {
                 var oid = i < statement.ParameterTypes.Length ? statement.ParameterTypes[i] : 0;
                 text = PgWireValues.FromBinary(bytes, oid)
-                       ?? throw new WireError("0A000", $"binary parameter ${i + 1} of type oid {oid} is not supported; send it in text format");
+                       ?? throw PgWireErrors.NotSupported($"binary parameter ${i + 1} of type oid {oid} is not supported; send it in text format");
             }
             parameters[i] = JsonValue.Create(text);
         }
-        var resultFormats = ReadInt16s(body, ref pos);
-        if (portalName.Length > 0 && _portals.ContainsKey(portalName)) throw new WireError("42P03", $"portal \"{portalName}\" already exists");
-        _portals[portalName] = new Portal(statement, parameters, resultFormats);
-        Begin('2');
-        End();
+        if (message.Portal.Length > 0 && _portals.ContainsKey(message.Portal))
+            throw PgWireErrors.Name("42P03", $"portal \"{message.Portal}\" already exists");
+        _portals[message.Portal] = new Portal(statement, parameters, message.ResultFormats);
+        _out.BindComplete();
     }
 
-    private async Task DescribeAsync(byte[] body, CancellationToken ct)
+    private async Task DescribeAsync(PgWireReader.Describe message, CancellationToken ct)
     {
-        var kind = (char)body[0];
-        var name = CString(body, 1, out _);
-        if (kind == 'S')
+        if (message.Kind == 'S')
         {
-            var statement = _statements.GetValueOrDefault(name) ?? throw new WireError("26000", $"prepared statement \"{name}\" does not exist");
+            var statement = _statements.GetValueOrDefault(message.Name)
+                            ?? throw PgWireErrors.Name("26000", $"prepared statement \"{message.Name}\" does not exist");
             var count = Math.Max(statement.ParameterTypes.Length, Placeholders(statement.Sql));
-            Begin('t');
-            Int16((short)count);
             // Parameters travel as text of unknown type and PostgreSQL infers their type; "text" is the honest description.
-            for (var i = 0; i < count; i++) Int32(unchecked((int)(i < statement.ParameterTypes.Length && statement.ParameterTypes[i] != 0 ? statement.ParameterTypes[i] : PgWireValues.Text)));
-            End();
+            var types = new uint[count];
+            for (var i = 0; i < count; i++)
+                types[i] = i < statement.ParameterTypes.Length && statement.ParameterTypes[i] != 0 ? statement.ParameterTypes[i] : PgWireValues.Text;
+            _out.ParameterDescription(types);
             var columns = await StatementColumnsAsync(statement, count, ct);
-            if (columns.Count == 0) NoData();
-            else RowDescription(columns, new short[columns.Count]);
+            if (columns.Count == 0) _out.NoData();
+            else _out.RowDescription(columns, new short[columns.Count]);
         }
-        else if (kind == 'P')
+        else if (message.Kind == 'P')
         {
-            var portal = _portals.GetValueOrDefault(name) ?? throw new WireError("34000", $"portal \"{name}\" does not exist");
+            var portal = _portals.GetValueOrDefault(message.Name) ?? throw PgWireErrors.Name("34000", $"portal \"{message.Name}\" does not exist");
             await EnsureRunAsync(portal, ct);
-            if (portal.Result is { IsQuery: true } r) RowDescription(r.Columns, portal.Formats!);
-            else NoData();
+            if (portal.Result is { IsQuery: true } r) _out.RowDescription(r.Columns, portal.Formats!);
+            else _out.NoData();
         }
-        else throw new WireError("08P01", $"invalid Describe kind '{kind}'");
+        else throw PgWireErrors.Protocol($"invalid Describe kind '{message.Kind}'");
     }
 
     /// <summary>
     /// The row shape of a prepared statement before it is bound. Only PostgreSQL knows it, and the proxy
     /// offers no describe-only call, so a read is run once with NULL parameters in the proxy's read-only
-    /// transaction (side-effect free). A write without RETURNING returns no rows; a write with RETURNING
-    /// cannot be described without running it, so that is refused rather than guessed.
+    /// transaction (side-effect free). A write that returns no rows (<see cref="SqlVerdict.ReturnsRows"/>: no
+    /// RETURNING) has none; a write with RETURNING cannot be described without running it, so that is refused
+    /// rather than guessed.
     /// </summary>
     private async Task<IReadOnlyList<SqlColumn>> StatementColumnsAsync(Statement statement, int parameterCount, CancellationToken ct)
     {
         if (statement.Columns is { } known) return known;
         if (IsEmpty(statement.Sql)) return [];
         var principal = await PrincipalAsync(ct);
-        SqlVerdict verdict;
-        try { verdict = proxy.Authorize(principal, Trim(statement.Sql)); }
-        catch (ProxyException e) { throw new WireError(SqlState(e), e.Message); }
+        var verdict = proxy.Authorize(principal, Trim(statement.Sql));
         if (verdict.Access != SqlAccess.Read)
         {
-            if (!ReturningWord().IsMatch(statement.Sql)) return statement.Columns = [];
-            throw new WireError("0A000", "describing a prepared statement that writes and returns rows is not supported; " +
-                                         "execute it through the unnamed statement (Bind/Describe portal/Execute) instead");
+            if (!verdict.ReturnsRows) return statement.Columns = [];
+            throw PgWireErrors.NotSupported("describing a prepared statement that writes and returns rows is not supported; " +
+                                            "execute it through the unnamed statement (Bind/Describe portal/Execute) instead");
         }
         var result = await RunAsync(statement.Sql, new JsonNode?[parameterCount], ct);
         return statement.Columns = result.Columns;
     }
 
-    private async Task ExecuteAsync(byte[] body, CancellationToken ct)
+    private async Task ExecuteAsync(PgWireReader.Execute message, CancellationToken ct)
     {
-        var name = CString(body, 0, out var pos);
-        var maxRows = BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(pos));
-        var portal = _portals.GetValueOrDefault(name) ?? throw new WireError("34000", $"portal \"{name}\" does not exist");
+        var portal = _portals.GetValueOrDefault(message.Portal) ?? throw PgWireErrors.Name("34000", $"portal \"{message.Portal}\" does not exist");
         if (IsEmpty(portal.Statement.Sql))
         {
-            Begin('I');
-            End();
+            _out.EmptyQueryResponse();
             return;
         }
         await EnsureRunAsync(portal, ct);
         var rows = portal.Rows!;
-        var end = maxRows > 0 ? Math.Min(rows.Count, portal.Position + maxRows) : rows.Count;
+        var end = message.MaxRows > 0 ? Math.Min(rows.Count, portal.Position + message.MaxRows) : rows.Count;
         for (; portal.Position < end; portal.Position++)
         {
-            DataRow(rows[portal.Position]);
-            if (_out.Length > OutputFlushBytes) await FlushAsync(ct);
+            _out.DataRow(rows[portal.Position]);
+            if (_out.Buffered > OutputFlushBytes) await _out.FlushAsync(ct);
         }
         if (portal.Position < rows.Count)
         {
-            Begin('s'); // PortalSuspended: the client asked for at most maxRows; the rest waits for another Execute
-            End();
+            _out.PortalSuspended();
             return;
         }
-        CommandComplete(portal.Result!.CommandTag);
+        _out.CommandComplete(portal.Result!.CommandTag);
     }
 
-    private void Close(byte[] body)
+    private void Close(PgWireReader.Close message)
     {
-        var kind = (char)body[0];
-        var name = CString(body, 1, out _);
-        if (kind == 'S') _statements.Remove(name);
-        else if (kind == 'P') _portals.Remove(name);
-        else throw new WireError("08P01", $"invalid Close kind '{kind}'");
-        Begin('3');
-        End();
+        if (message.Kind == 'S') _statements.Remove(message.Name);
+        else if (message.Kind == 'P') _portals.Remove(message.Name);
+        else throw PgWireErrors.Protocol($"invalid Close kind '{message.Kind}'");
+        _out.CloseComplete();
     }
 
     /// <summary>Runs a portal's statement once (at Describe or Execute, whichever comes first) and keeps the encoded rows.</summary>
@@ -439,12 +365,12 @@ internal sealed partial class PgWireSession(
         var columns = result.Columns;
         var requested = portal.ResultFormats;
         if (requested.Length > 1 && requested.Length != columns.Count)
-            throw new WireError("08P01", $"bind message has {requested.Length} result formats but the query has {columns.Count} columns");
+            throw PgWireErrors.Protocol($"bind message has {requested.Length} result formats but the query has {columns.Count} columns");
         var formats = new short[columns.Count];
         for (var i = 0; i < formats.Length; i++)
         {
             formats[i] = requested.Length == 0 ? (short)0 : requested[requested.Length == 1 ? 0 : i];
-            if (formats[i] is not (0 or 1)) throw new WireError("08P01", $"invalid format code {formats[i]}");
+            if (formats[i] is not (0 or 1)) throw PgWireErrors.Protocol($"invalid format code {formats[i]}");
         }
         var rows = new List<byte[]?[]>(result.Rows.Count);
         foreach (var row in result.Rows)
@@ -461,7 +387,7 @@ internal sealed partial class PgWireSession(
                                      or PgWireValues.Name or PgWireValues.Json or PgWireValues.Jsonb or PgWireValues.Unknown or PgWireValues.Numeric)
                                      ? null
                                      : PgWireValues.ToBinary(row[i]!, columns[i].TypeOid))
-                                 ?? throw new WireError("0A000", $"binary output of type {columns[i].TypeName} (column \"{columns[i].Name}\") is not supported; request text results");
+                                 ?? throw PgWireErrors.NotSupported($"binary output of type {columns[i].TypeName} (column \"{columns[i].Name}\") is not supported; request text results");
                 }
             }
             rows.Add(encoded);
@@ -481,7 +407,7 @@ internal sealed partial class PgWireSession(
     {
         var trimmed = Trim(sql);
         // Drivers reset pooled connections with DISCARD ALL; a proxy session holds no state to discard.
-        if (DiscardAll().IsMatch(trimmed)) return new SqlResult([], [], 0, "DISCARD ALL");
+        if (SqlClassifier.IsDiscardAll(trimmed)) return new SqlResult([], [], 0, "DISCARD ALL");
         var principal = await PrincipalAsync(ct);
         using var query = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Volatile.Write(ref _query, query);
@@ -492,19 +418,19 @@ internal sealed partial class PgWireSession(
             owner.Metrics?.Record("pgwire", 200, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             return result;
         }
-        catch (ProxyException e)
+        catch (AuthlyException e)
         {
             owner.Metrics?.Record("pgwire", e.Status, System.Diagnostics.Stopwatch.GetElapsedTime(started));
-            throw new WireError(SqlState(e), e.Message);
+            throw;
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            throw new WireError("57014", "canceling statement due to user request");
+            throw PgWireErrors.Canceled();
         }
-        catch (Exception e) when (e is not OperationCanceledException and not WireError)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             log.LogError(e, "PostgreSQL wire statement failed unexpectedly");
-            throw new WireError("XX000", "internal error in the Authly proxy");
+            throw PgWireErrors.Internal();
         }
         finally
         {
@@ -512,209 +438,21 @@ internal sealed partial class PgWireSession(
         }
     }
 
+    /// <summary>The session's caller now; a token that expired or was revoked since login ends the session (FATAL 28P01).</summary>
     private async Task<ProxyPrincipal> PrincipalAsync(CancellationToken ct)
     {
         try { return await validator.AuthenticateAsync(_token!, ct); }
-        catch (ProxyException e) when (e.Status == 401)
-        {
-            throw new WireError("28P01", "the access token has expired or was revoked; reconnect with a new one", fatal: true);
-        }
-        catch (ProxyException e) { throw new WireError("08006", e.Message); }
-    }
-
-    /// <summary>
-    /// The SQLSTATE for a proxy refusal: PostgreSQL's own when the message carries it (a failed
-    /// statement), else the class that matches the HTTP status.
-    /// </summary>
-    private static string SqlState(ProxyException e)
-    {
-        var m = SqlStateSuffix().Match(e.Message);
-        if (m.Success) return m.Groups[1].Value;
-        return e.Status switch
-        {
-            401 => "28000", 403 => "42501", 408 => "57014", 413 => "54000", 503 => "08006", 400 => "42601", _ => "XX000",
-        };
+        catch (AuthlyException e) when (e.Status == 401) { throw PgWireErrors.TokenExpired(); }
     }
 
     private static int Placeholders(string sql)
     {
         try { return SqlClassifier.MaxPlaceholder(sql); }
-        catch (SqlRejectedException) { return 0; }
+        catch (AuthlyException) { return 0; } // the statement is refused with the reason when it runs
     }
 
     private static bool IsEmpty(string sql) => sql.All(c => char.IsWhiteSpace(c) || c == ';');
 
     /// <summary>psql sends statements with their terminating semicolon; the proxy takes one statement without it.</summary>
     private static string Trim(string sql) => sql.TrimEnd().TrimEnd(';').TrimEnd();
-
-    [GeneratedRegex(@"\(SQLSTATE ([0-9A-Z]{5})\)$")]
-    private static partial Regex SqlStateSuffix();
-
-    [GeneratedRegex(@"^\s*DISCARD\s+ALL\s*$", RegexOptions.IgnoreCase)]
-    private static partial Regex DiscardAll();
-
-    [GeneratedRegex(@"\bRETURNING\b", RegexOptions.IgnoreCase)]
-    private static partial Regex ReturningWord();
-
-    // ------------------------------------------------------------------ backend messages
-
-    private void ReadyForQuery()
-    {
-        Begin('Z');
-        _out.WriteByte((byte)'I');
-        End();
-    }
-
-    private void NoData()
-    {
-        Begin('n');
-        End();
-    }
-
-    private void CommandComplete(string tag)
-    {
-        Begin('C');
-        CString(tag);
-        End();
-    }
-
-    private void RowDescription(IReadOnlyList<SqlColumn> columns, short[] formats)
-    {
-        Begin('T');
-        Int16((short)columns.Count);
-        for (var i = 0; i < columns.Count; i++)
-        {
-            CString(columns[i].Name);
-            Int32(0); // table oid: not known through the proxy
-            Int16(0); // column number
-            Int32(unchecked((int)columns[i].TypeOid));
-            Int16(-1); // typlen
-            Int32(-1); // typmod
-            Int16(formats[i]);
-        }
-        End();
-    }
-
-    private void DataRow(byte[]?[] values)
-    {
-        Begin('D');
-        Int16((short)values.Length);
-        foreach (var v in values)
-        {
-            Int32(v?.Length ?? -1);
-            if (v is not null) _out.Write(v);
-        }
-        End();
-    }
-
-    private void Error(string severity, string sqlState, string message)
-    {
-        Begin('E');
-        _out.WriteByte((byte)'S'); CString(severity);
-        _out.WriteByte((byte)'V'); CString(severity);
-        _out.WriteByte((byte)'C'); CString(sqlState);
-        _out.WriteByte((byte)'M'); CString(message);
-        _out.WriteByte(0);
-        End();
-    }
-
-    private long _lengthAt;
-
-    private void Begin(char type)
-    {
-        _out.WriteByte((byte)type);
-        _lengthAt = _out.Length;
-        Int32(0);
-    }
-
-    private void End() => BinaryPrimitives.WriteInt32BigEndian(_out.GetBuffer().AsSpan((int)_lengthAt), (int)(_out.Length - _lengthAt));
-
-    private void Int16(short v)
-    {
-        Span<byte> b = stackalloc byte[2];
-        BinaryPrimitives.WriteInt16BigEndian(b, v);
-        _out.Write(b);
-    }
-
-    private void Int32(int v)
-    {
-        Span<byte> b = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(b, v);
-        _out.Write(b);
-    }
-
-    private void CString(string s)
-    {
-        // A NUL would end the string early on the client; PostgreSQL text never holds one.
-        _out.Write(Encoding.UTF8.GetBytes(s.Replace('\0', ' ')));
-        _out.WriteByte(0);
-    }
-
-    private async Task FlushAsync(CancellationToken ct)
-    {
-        if (_out.Length == 0) return;
-        await stream.WriteAsync(_out.GetBuffer().AsMemory(0, (int)_out.Length), ct);
-        await stream.FlushAsync(ct);
-        _out.SetLength(0);
-    }
-
-    // ------------------------------------------------------------------ frontend message parsing
-
-    private static string CString(ReadOnlySpan<byte> body, int start, out int next)
-    {
-        if (start >= body.Length) throw new WireError("08P01", "invalid message format", fatal: true);
-        var end = body[start..].IndexOf((byte)0);
-        if (end < 0) throw new WireError("08P01", "invalid string in message", fatal: true);
-        next = start + end + 1;
-        return Encoding.UTF8.GetString(body.Slice(start, end));
-    }
-
-    private static short[] ReadInt16s(byte[] body, ref int pos)
-    {
-        var count = BinaryPrimitives.ReadInt16BigEndian(body.AsSpan(pos));
-        pos += 2;
-        var values = new short[count];
-        for (var i = 0; i < count; i++, pos += 2) values[i] = BinaryPrimitives.ReadInt16BigEndian(body.AsSpan(pos));
-        return values;
-    }
-
-    /// <summary>Buffered reads, so the session can tell whether the client has more messages queued before it flushes replies.</summary>
-    private sealed class Input(Stream stream)
-    {
-        private readonly byte[] _buffer = new byte[16 * 1024];
-        private int _start, _end;
-
-        public bool HasBuffered => _end > _start;
-
-        /// <returns>false at a clean end of stream before the first byte, when <paramref name="eofOk"/></returns>
-        public async ValueTask<bool> ReadExactlyAsync(Memory<byte> destination, bool eofOk, CancellationToken ct)
-        {
-            var filled = 0;
-            while (filled < destination.Length)
-            {
-                if (_start == _end)
-                {
-                    if (destination.Length - filled >= _buffer.Length)
-                    {
-                        var direct = await stream.ReadAsync(destination[filled..], ct);
-                        if (direct == 0) throw new EndOfStreamException();
-                        filled += direct;
-                        continue;
-                    }
-                    _start = 0;
-                    _end = await stream.ReadAsync(_buffer, ct);
-                    if (_end == 0)
-                    {
-                        if (filled == 0 && eofOk) return false;
-                        throw new EndOfStreamException();
-                    }
-                }
-                var take = Math.Min(_end - _start, destination.Length - filled);
-                _buffer.AsMemory(_start, take).CopyTo(destination[filled..]);
-                _start += take;
-                filled += take;
-            }
-            return true;
-        }
-    }
 }

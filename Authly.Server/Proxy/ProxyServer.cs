@@ -45,16 +45,17 @@ public sealed class ProxyServer : IAsyncDisposable
     /// <param name="kind">"postgres" or "redis"</param>
     /// <param name="authlyHttp">how to reach Authly (tests hand in the in-memory server's client); null: a new HttpClient</param>
     /// <param name="clock">the clock tokens are checked against (tests move it)</param>
-    /// <param name="jsonLogs">one JSON object per log line (LOG_JSON=true), as `authly serve` writes them</param>
+    /// <param name="logLevel">overrides <see cref="ProxyOptions.LogLevel"/> (tests quieten the proxy)</param>
+    /// <param name="jsonLogs">overrides <see cref="ProxyOptions.LogJson"/>: one JSON object per log line, as `authly serve` writes them</param>
     public static async Task<ProxyServer> StartAsync(string kind, ProxyOptions options, HttpClient? authlyHttp = null, TimeProvider? clock = null,
-        LogLevel logLevel = LogLevel.Information, CancellationToken ct = default, bool jsonLogs = false)
+        LogLevel? logLevel = null, CancellationToken ct = default, bool? jsonLogs = null)
     {
         var problems = options.Problems(kind);
         if (problems.Count > 0) throw new ArgumentException(string.Join(Environment.NewLine, problems));
         NpgsqlDataSource? db = null;
         if (kind == "postgres")
         {
-            // Before anything listens: the login and --role are checked against the live database (UnsafeDatabaseRoleException).
+            // Before anything listens: the login and --role are checked against the live database (ProxyErrors.UnsafeDatabaseRole).
             db = new NpgsqlDataSourceBuilder(options.ConnectionString()) { Name = "authly-proxy" }.Build();
             try { await PostgresRoleCheck.VerifyAsync(db, options.DatabaseRole!, ct); }
             catch
@@ -66,9 +67,9 @@ public sealed class ProxyServer : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        if (jsonLogs) builder.Logging.AddJsonConsole();
+        if (jsonLogs ?? options.LogJson) builder.Logging.AddJsonConsole();
         else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-        builder.Logging.SetMinimumLevel(logLevel);
+        builder.Logging.SetMinimumLevel(logLevel ?? options.LogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning); // host chatter (content root, environment) says nothing here
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -129,12 +130,12 @@ public sealed class ProxyServer : IAsyncDisposable
             var caller = await validator.AuthenticateHeaderAsync(Authorization(context), ct);
             var body = await ReadBodyAsync(context, ct);
             var query = body["query"] is JsonValue q && q.GetValueKind() == JsonValueKind.String ? q.GetValue<string>()
-                : throw ProxyException.BadRequest("'query' is required and must be a string");
+                : throw ProxyErrors.BadRequest("'query' is required and must be a string");
             var parameters = body["params"] switch
             {
                 null => [],
                 JsonArray a => a.ToList(),
-                _ => throw ProxyException.BadRequest("'params' must be an array"),
+                _ => throw ProxyErrors.BadRequest("'params' must be an array"),
             };
             context.Items[AuditCaller] = caller;
             var result = await proxy.ExecuteAsync(caller, query, parameters, ct);
@@ -158,7 +159,7 @@ public sealed class ProxyServer : IAsyncDisposable
             var caller = await validator.AuthenticateHeaderAsync(Authorization(context), ct);
             var body = await ReadBodyAsync(context, ct);
             var command = body["command"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>()
-                : throw ProxyException.BadRequest("'command' is required and must be a string");
+                : throw ProxyErrors.BadRequest("'command' is required and must be a string");
             var args = new List<byte[]>();
             switch (body["args"])
             {
@@ -167,9 +168,9 @@ public sealed class ProxyServer : IAsyncDisposable
                     foreach (var item in a)
                         args.Add(item is JsonValue v && v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number
                             ? Encoding.UTF8.GetBytes(v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : v.ToJsonString())
-                            : throw ProxyException.BadRequest("'args' must hold strings and numbers only"));
+                            : throw ProxyErrors.BadRequest("'args' must hold strings and numbers only"));
                     break;
-                default: throw ProxyException.BadRequest("'args' must be an array");
+                default: throw ProxyErrors.BadRequest("'args' must be an array");
             }
             context.Items[AuditCaller] = caller;
             context.Items[AuditWhat] = command.ToUpperInvariant();
@@ -178,16 +179,12 @@ public sealed class ProxyServer : IAsyncDisposable
         })));
         app.MapGet("/health", async (CancellationToken ct) =>
         {
-            try
-            {
-                var pong = await redis.SendAsync([Encoding.ASCII.GetBytes("PING")], idempotent: true, ct);
-                if (pong.Kind == RespKind.Error) throw new ProxyException(503, pong.Text);
-                return Results.Json(new { status = "healthy", redis = "connected" });
-            }
-            catch (ProxyException)
-            {
-                return Results.Json(new { status = "unhealthy", redis = "disconnected" }, statusCode: 503);
-            }
+            bool healthy;
+            try { healthy = (await redis.SendAsync([Encoding.ASCII.GetBytes("PING")], idempotent: true, ct)).Kind != RespKind.Error; }
+            catch (AuthlyException) { healthy = false; } // Cache unavailable (503)
+            return healthy
+                ? Results.Json(new { status = "healthy", redis = "connected" })
+                : Results.Json(new { status = "unhealthy", redis = "disconnected" }, statusCode: 503);
         });
     }
 
@@ -198,14 +195,14 @@ public sealed class ProxyServer : IAsyncDisposable
     {
         if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var type)
             || !type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
-            throw new ProxyException(415, "The body must be JSON (Content-Type: application/json)");
+            throw ProxyErrors.UnsupportedMediaType("The body must be JSON (Content-Type: application/json)");
         try
         {
             return await JsonNode.ParseAsync(context.Request.Body, cancellationToken: ct) as JsonObject
-                   ?? throw ProxyException.BadRequest("The body must be a JSON object");
+                   ?? throw ProxyErrors.BadRequest("The body must be a JSON object");
         }
-        catch (JsonException) { throw ProxyException.BadRequest("The body is not valid JSON"); }
-        catch (BadHttpRequestException e) when (e.StatusCode == 413) { throw new ProxyException(413, $"The body is larger than {MaxBodyBytes} bytes"); }
+        catch (JsonException) { throw ProxyErrors.BadRequest("The body is not valid JSON"); }
+        catch (BadHttpRequestException e) when (e.StatusCode == 413) { throw ProxyErrors.TooLarge($"The body is larger than {MaxBodyBytes} bytes"); }
     }
 
     public const string AuditCategory = "Authly.Proxy.Audit";
@@ -226,7 +223,10 @@ public sealed class ProxyServer : IAsyncDisposable
             context.Connection.RemoteIpAddress);
     }
 
-    /// <summary>Runs a handler; a <see cref="ProxyException"/> becomes <c>{"error": …}</c> with its status and, for 401/403, RFC 6750 §3 <c>WWW-Authenticate</c>.</summary>
+    /// <summary>
+    /// Runs a handler. The HTTP wire's one mapper: an <see cref="AuthlyException"/> becomes <c>{"error": detail}</c> with its
+    /// status and, for 401/403, the RFC 6750 §3 <c>WWW-Authenticate</c> of <see cref="Challenge"/>; anything else is a 500.
+    /// </summary>
     private static async Task<IResult> Handle(HttpContext context, ProxyMetrics metrics, Func<CancellationToken, Task<JsonObject>> handler)
     {
         context.Response.Headers.CacheControl = "no-store";
@@ -243,12 +243,12 @@ public sealed class ProxyServer : IAsyncDisposable
         {
             return Results.Json(await handler(context.RequestAborted));
         }
-        catch (ProxyException e)
+        catch (AuthlyException e)
         {
             if (e.Status is 401 or 403)
                 context.Response.Headers.WWWAuthenticate = Challenge(e, triedBearer: Authorization(context) is { } h
                     && h.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase));
-            return Results.Json(new JsonObject { ["error"] = e.Message }, statusCode: e.Status);
+            return Results.Json(new JsonObject { ["error"] = e.Detail }, statusCode: e.Status);
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
@@ -265,10 +265,11 @@ public sealed class ProxyServer : IAsyncDisposable
     /// method), the resource server SHOULD NOT include an error code". A malformed Bearer header is
     /// invalid_request, a bad token invalid_token, a missing scope insufficient_scope.
     /// </summary>
-    public static string Challenge(ProxyException e, bool triedBearer)
+    public static string Challenge(AuthlyException e, bool triedBearer)
     {
-        if (e.BearerError is null || (e.Status == 401 && !triedBearer)) return BearerChallenge.Header(realm: Realm);
-        return BearerChallenge.Header(e.BearerError, e.Message, e.RequiredScope, Realm);
+        var error = e.Code is ProxyErrors.InvalidRequest or ProxyErrors.InvalidTokenCode or ProxyErrors.InsufficientScope ? e.Code : null;
+        if (error is null || (e.Status == 401 && !triedBearer)) return BearerChallenge.Header(realm: Realm);
+        return BearerChallenge.Header(error, e.Detail, e.RequiredScope, Realm);
     }
 
     /// <summary>Until Ctrl-C or SIGTERM (the host's lifetime handles both) or <paramref name="ct"/>.</summary>

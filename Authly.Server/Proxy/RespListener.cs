@@ -113,9 +113,9 @@ public sealed class RespListener : IAsyncDisposable
                 if (token is not null) (reader.MaxBulkBytes, reader.MaxArrayItems) = (16 * 1024 * 1024, 64 * 1024);
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or RespProtocolException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or InvalidDataException or ObjectDisposedException)
         {
-            if (e is RespProtocolException) _log.LogInformation("RESP client dropped: {Error}", e.Message);
+            if (e is InvalidDataException) _log.LogInformation("RESP client dropped: {Error}", e.Message);
         }
         finally
         {
@@ -133,13 +133,9 @@ public sealed class RespListener : IAsyncDisposable
             await _validator.AuthenticateAsync(token, _stop.Token);
             return (token, RespValue.Ok);
         }
-        catch (ProxyException e) when (e.Status == 401)
+        catch (AuthlyException e)
         {
-            return (null, RespValue.Error("WRONGPASS " + e.Message));
-        }
-        catch (ProxyException e)
-        {
-            return (null, RespValue.Error("ERR " + e.Message));
+            return (null, RespErrors.Reply(e, atLogin: true));
         }
     }
 
@@ -183,15 +179,10 @@ public sealed class RespListener : IAsyncDisposable
             _metrics?.Record("resp", reply.Kind == RespKind.Error ? 400 : 200, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             return reply;
         }
-        catch (ProxyException e)
+        catch (AuthlyException e)
         {
             _metrics?.Record("resp", e.Status, System.Diagnostics.Stopwatch.GetElapsedTime(started));
-            return e.Status switch
-            {
-                401 => RespValue.Error("NOAUTH " + e.Message + "; AUTH again with a fresh token"),
-                403 => RespValue.Error("NOPERM " + e.Message),
-                _ => RespValue.Error("ERR " + e.Message),
-            };
+            return RespErrors.Reply(e, atLogin: false);
         }
     }
 

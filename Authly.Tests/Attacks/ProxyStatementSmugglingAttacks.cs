@@ -114,7 +114,7 @@ public sealed class ProxyStatementSmugglingAttacks
     {
         await ProxyRoles.LoginAsync(_f.TargetDatabase); // the role exists and the superuser could become it
         var refusal = await RefusedAsync(_f.TargetDatabase, ProxyRoles.Role);
-        Assert.That(refusal, Is.InstanceOf<UnsafeDatabaseRoleException>());
+        Assert.That(refusal, Is.InstanceOf<AuthlyException>().With.Property("Code").EqualTo(ProxyErrors.UnsafeDatabaseRoleCode));
         Assert.That(refusal.Message, Does.Contain("superuser").And.Contain("CREATE ROLE").And.Contain($"GRANT {ProxyRoles.Role} TO"));
     }
 
@@ -149,7 +149,7 @@ public sealed class ProxyStatementSmugglingAttacks
             $$;
             """);
         var refusal = await RefusedAsync(login, ProxyRoles.Role);
-        Assert.That(refusal, Is.InstanceOf<UnsafeDatabaseRoleException>());
+        Assert.That(refusal, Is.InstanceOf<AuthlyException>().With.Property("Code").EqualTo(ProxyErrors.UnsafeDatabaseRoleCode));
         Assert.That(refusal.Message, Does.Contain(loginName).And.Contain("owns").And.Contain("users"));
     }
 
@@ -161,7 +161,7 @@ public sealed class ProxyStatementSmugglingAttacks
         await ProxyRoles.RunRoleSqlAsync(database, $"CREATE ROLE {writer} NOLOGIN; GRANT {writer} TO {loginName};");
         await ExecuteAsync(database, $"GRANT SELECT, UPDATE ON users TO {writer}");
         var refusal = await RefusedAsync(login, writer);
-        Assert.That(refusal, Is.InstanceOf<UnsafeDatabaseRoleException>());
+        Assert.That(refusal, Is.InstanceOf<AuthlyException>().With.Property("Code").EqualTo(ProxyErrors.UnsafeDatabaseRoleCode));
         Assert.That(refusal.Message, Does.Contain(writer).And.Contain("users").And.Contain("UPDATE"));
     }
 
@@ -173,7 +173,7 @@ public sealed class ProxyStatementSmugglingAttacks
         await ProxyRoles.RunRoleSqlAsync(database, $"CREATE ROLE {creator} NOLOGIN; GRANT {creator} TO {loginName};");
         await ExecuteAsync(database, $"GRANT CREATE ON SCHEMA public TO {creator}");
         var refusal = await RefusedAsync(login, creator);
-        Assert.That(refusal, Is.InstanceOf<UnsafeDatabaseRoleException>());
+        Assert.That(refusal, Is.InstanceOf<AuthlyException>().With.Property("Code").EqualTo(ProxyErrors.UnsafeDatabaseRoleCode));
         Assert.That(refusal.Message, Does.Contain(creator).And.Contain("CREATE").And.Contain("public"));
     }
 
@@ -184,7 +184,7 @@ public sealed class ProxyStatementSmugglingAttacks
         var stranger = "atk_stranger_" + suffix;
         await ProxyRoles.RunRoleSqlAsync(database, $"CREATE ROLE {stranger} NOLOGIN");
         var refusal = await RefusedAsync(login, stranger);
-        Assert.That(refusal, Is.InstanceOf<UnsafeDatabaseRoleException>());
+        Assert.That(refusal, Is.InstanceOf<AuthlyException>().With.Property("Code").EqualTo(ProxyErrors.UnsafeDatabaseRoleCode));
         Assert.That(refusal.Message, Does.Contain("SET ROLE").And.Contain($"GRANT {stranger} TO {loginName}"));
     }
 
@@ -194,7 +194,7 @@ public sealed class ProxyStatementSmugglingAttacks
         var (_, login, loginName, suffix) = await AuthlyDatabaseWithLoginAsync();
         var missing = "atk_missing_" + suffix;
         var refusal = await RefusedAsync(login, missing);
-        Assert.That(refusal, Is.InstanceOf<UnsafeDatabaseRoleException>());
+        Assert.That(refusal, Is.InstanceOf<AuthlyException>().With.Property("Code").EqualTo(ProxyErrors.UnsafeDatabaseRoleCode));
         Assert.That(refusal.Message, Does.Contain($"CREATE ROLE {missing} NOLOGIN").And.Contain($"GRANT {missing} TO {loginName}"));
     }
 
@@ -205,7 +205,7 @@ public sealed class ProxyStatementSmugglingAttacks
         var bypass = "atk_bypass_" + suffix;
         await ProxyRoles.RunRoleSqlAsync(database, $"CREATE ROLE {bypass} NOLOGIN BYPASSRLS; GRANT {bypass} TO {loginName};");
         var refusal = await RefusedAsync(login, bypass);
-        Assert.That(refusal, Is.InstanceOf<UnsafeDatabaseRoleException>());
+        Assert.That(refusal, Is.InstanceOf<AuthlyException>().With.Property("Code").EqualTo(ProxyErrors.UnsafeDatabaseRoleCode));
         Assert.That(refusal.Message, Does.Contain(bypass).And.Contain("BYPASSRLS"));
     }
 

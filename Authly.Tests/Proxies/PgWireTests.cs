@@ -92,7 +92,7 @@ public sealed class PgWireTests
     {
         var r = await PsqlAsync("not-a-token", "SELECT 1");
         Assert.That(r.ExitCode, Is.EqualTo(2), r.Stdout);
-        Assert.That(r.Stderr, Does.Contain("FATAL").And.Contain(ProxyException.InvalidToken));
+        Assert.That(r.Stderr, Does.Contain("FATAL").And.Contain(ProxyErrors.InvalidToken));
     }
 
     [TestCase("COPY items TO STDOUT", "_readToken")]
@@ -259,6 +259,53 @@ public sealed class PgWireTests
         Assert.That(await cmd.ExecuteNonQueryAsync(), Is.EqualTo(1));
         cmd.Parameters[1].Value = 2;
         Assert.That(await cmd.ExecuteNonQueryAsync(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Npgsql_insert_with_RETURNING_through_the_extended_protocol_returns_its_rows()
+    {
+        // Issue 13: SqlVerdict.ReturnsRows decides the Describe answer; the unnamed statement's portal runs and returns the rows.
+        var name = "returning-" + Guid.NewGuid().ToString("N")[..8];
+        await using var conn = Npgsql(_writeToken);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("INSERT INTO items (name, qty) VALUES ($1, $2) RETURNING name, qty", conn)
+        {
+            Parameters = { new() { Value = name }, new() { Value = 3 } },
+        };
+        await using (var reader = await cmd.ExecuteReaderAsync())
+        {
+            Assert.That(await reader.ReadAsync(), Is.True);
+            Assert.That((reader.GetString(0), reader.GetInt32(1)), Is.EqualTo((name, 3)));
+            Assert.That(await reader.ReadAsync(), Is.False);
+            await reader.CloseAsync();
+            Assert.That(reader.RecordsAffected, Is.EqualTo(1), "CommandComplete INSERT 0 1 follows the rows");
+        }
+    }
+
+    [Test]
+    public async Task Npgsql_prepared_write_without_RETURNING_gets_CommandComplete_even_when_a_string_says_RETURNING()
+    {
+        // Before issue 13 a regex over the SQL saw the word inside the literal and refused to describe the statement (0A000).
+        await using var conn = Npgsql(_writeToken);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("UPDATE items SET name = 'RETURNING' || $1 WHERE false", conn) { Parameters = { new() { Value = "x" } } };
+        await cmd.PrepareAsync();
+        Assert.That(await cmd.ExecuteNonQueryAsync(), Is.EqualTo(0));
+    }
+
+    [Test]
+    public async Task Npgsql_prepared_write_with_RETURNING_is_refused_as_not_supported_and_the_connection_survives()
+    {
+        await using var conn = Npgsql(_writeToken);
+        await conn.OpenAsync();
+        await using (var cmd = new NpgsqlCommand("UPDATE items SET qty = qty WHERE id = $1 RETURNING id", conn) { Parameters = { new() { Value = -1 } } })
+        {
+            var e = Assert.ThrowsAsync<PostgresException>(() => cmd.PrepareAsync());
+            Assert.That(e!.SqlState, Is.EqualTo("0A000"));
+            Assert.That(e.MessageText, Does.Contain("writes and returns rows"));
+        }
+        await using var ok = new NpgsqlCommand("SELECT 'still here'", conn);
+        Assert.That(await ok.ExecuteScalarAsync(), Is.EqualTo("still here"));
     }
 
     [Test]

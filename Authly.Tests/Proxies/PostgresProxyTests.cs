@@ -436,6 +436,6 @@ public sealed class PostgresProxyTests
             NullLogger<PostgresProxy>.Instance);
         var caller = new ProxyPrincipal("sub", "user", "client", Scopes.ScopeSet.Parse(scopes));
         if (allowed) Assert.DoesNotThrow(() => proxy.Authorize(caller, sql));
-        else Assert.That(Assert.Throws<ProxyException>(() => proxy.Authorize(caller, sql))!.Status, Is.EqualTo(403));
+        else Assert.That(Assert.Throws<AuthlyException>(() => proxy.Authorize(caller, sql))!.Status, Is.EqualTo(403));
     }
 }

@@ -64,7 +64,7 @@ public sealed class ProxyTokenValidatorTests
     public void Rfc9068_4_WrongAudience_IsRefusedLocally()
     {
         var (validator, counting) = Validator(new ProxyOptions { AuthlyUrl = AuthlyApp.Issuer, Audience = "https://another-api.example" });
-        var e = Assert.ThrowsAsync<ProxyException>(() => validator.AuthenticateAsync(_token, CancellationToken.None))!;
+        var e = Assert.ThrowsAsync<AuthlyException>(() => validator.AuthenticateAsync(_token, CancellationToken.None))!;
         Assert.That(e.Status, Is.EqualTo(401));
         Assert.That(counting.Introspections, Is.Zero);
     }
@@ -74,7 +74,7 @@ public sealed class ProxyTokenValidatorTests
     {
         var later = new TestClock(DateTimeOffset.UtcNow.AddDays(1));
         var (validator, counting) = Validator(clock: later);
-        Assert.That(Assert.ThrowsAsync<ProxyException>(() => validator.AuthenticateAsync(_token, CancellationToken.None))!.Status, Is.EqualTo(401));
+        Assert.That(Assert.ThrowsAsync<AuthlyException>(() => validator.AuthenticateAsync(_token, CancellationToken.None))!.Status, Is.EqualTo(401));
         Assert.That(counting.Introspections, Is.Zero);
     }
 
@@ -86,7 +86,7 @@ public sealed class ProxyTokenValidatorTests
         payload["scope"] = "database:read database:write cache:read cache:write";
         var forged = parts[0] + "." + ToBase64Url(Encoding.UTF8.GetBytes(payload.ToJsonString())) + "." + parts[2];
         var (validator, counting) = Validator();
-        Assert.That(Assert.ThrowsAsync<ProxyException>(() => validator.AuthenticateAsync(forged, CancellationToken.None))!.Status, Is.EqualTo(401));
+        Assert.That(Assert.ThrowsAsync<AuthlyException>(() => validator.AuthenticateAsync(forged, CancellationToken.None))!.Status, Is.EqualTo(401));
         Assert.That(counting.Introspections, Is.Zero);
     }
 
@@ -96,7 +96,7 @@ public sealed class ProxyTokenValidatorTests
         var parts = _token.Split('.');
         var unsigned = ToBase64Url("{\"alg\":\"none\",\"typ\":\"at+jwt\"}"u8.ToArray()) + "." + parts[1] + ".";
         var (validator, _) = Validator();
-        Assert.That(Assert.ThrowsAsync<ProxyException>(() => validator.AuthenticateAsync(unsigned, CancellationToken.None))!.Status, Is.EqualTo(401));
+        Assert.That(Assert.ThrowsAsync<AuthlyException>(() => validator.AuthenticateAsync(unsigned, CancellationToken.None))!.Status, Is.EqualTo(401));
     }
 
     [Test]
@@ -104,7 +104,7 @@ public sealed class ProxyTokenValidatorTests
     {
         var validator = new ProxyTokenValidator(new ProxyOptions { AuthlyUrl = "http://127.0.0.1:1" }, new HttpClient(), TimeProvider.System,
             NullLogger<ProxyTokenValidator>.Instance);
-        Assert.That(Assert.ThrowsAsync<ProxyException>(() => validator.AuthenticateAsync(_token, CancellationToken.None))!.Status, Is.EqualTo(503));
+        Assert.That(Assert.ThrowsAsync<AuthlyException>(() => validator.AuthenticateAsync(_token, CancellationToken.None))!.Status, Is.EqualTo(503));
     }
 
     private static byte[] Base64Url(string s) => Convert.FromBase64String(s.Replace('-', '+').Replace('_', '/') + new string('=', (4 - s.Length % 4) % 4));

@@ -19,8 +19,8 @@ public sealed class RedisCommandTableTests
 
     private static RedisPlan Plan(string command, params string[] args) => RedisCommandTable.Plan(command, Args(args), Alice);
 
-    private static RedisCommandRejectedException Rejected(string command, params string[] args) =>
-        Assert.Throws<RedisCommandRejectedException>(() => Plan(command, args))!;
+    private static AuthlyException Rejected(string command, params string[] args) =>
+        Assert.Throws<AuthlyException>(() => Plan(command, args))!;
 
     // ---- Access classes ----
 
@@ -64,8 +64,9 @@ public sealed class RedisCommandTableTests
     [TestCase("COMMAND"), TestCase("QUIT"), TestCase("RESET"), TestCase("")]
     public void Plan_RefusedCommand_IsNotAllowed(string command)
     {
-        var ex = Assert.Throws<RedisCommandRejectedException>(() => Plan(command, "k", "v"));
+        var ex = Assert.Throws<AuthlyException>(() => Plan(command, "k", "v"));
         Assert.That(ex!.Message, Is.EqualTo($"Command '{command}' is not allowed"));
+        Assert.That((ex.Status, ex.Code), Is.EqualTo((403, ProxyErrors.InsufficientScope)), "a refused command is a permission matter");
         Assert.That(RedisCommandTable.IsAllowed(command), Is.False);
         Assert.That(RedisCommandTable.AccessOf(command), Is.Null);
     }
@@ -86,7 +87,7 @@ public sealed class RedisCommandTableTests
     [TestCase("CONFIG|GET")]
     public void Plan_NameThatOnlyLooksAllowed_IsNotAllowed(string command)
     {
-        var ex = Assert.Throws<RedisCommandRejectedException>(() => Plan(command, "k"));
+        var ex = Assert.Throws<AuthlyException>(() => Plan(command, "k"));
         Assert.That(ex!.Message, Does.EndWith("is not allowed"));
         Assert.That(RedisCommandTable.IsAllowed(command), Is.False);
     }

@@ -183,8 +183,11 @@ public sealed class SqlClassifierTests
     [TestCase("WITH s AS (UPDATE pg_settings SET setting = 'x' WHERE name = 'work_mem' RETURNING name) SELECT * FROM s")]
     [TestCase("SELECT * FROM pg_settings FOR UPDATE")]
     [TestCase("INSERT INTO log (name) SELECT name FROM pg_settings")]
-    public void Classify_WriteThatNamesPgSettings_IsAdminLikeSetConfig(string sql) =>
-        Assert.That(SqlClassifier.Classify(sql), Is.EqualTo(new SqlVerdict(SqlAccess.Admin, "write to pg_settings (changes a setting, as set_config does)")), sql);
+    public void Classify_WriteThatNamesPgSettings_IsAdminLikeSetConfig(string sql)
+    {
+        var verdict = SqlClassifier.Classify(sql);
+        Assert.That((verdict.Access, verdict.Reason), Is.EqualTo((SqlAccess.Admin, "write to pg_settings (changes a setting, as set_config does)")), sql);
+    }
 
     [TestCase("SELECT name, setting FROM pg_settings WHERE name = 'work_mem'")]
     [TestCase("SELECT current_setting('work_mem')")]
@@ -198,7 +201,7 @@ public sealed class SqlClassifierTests
     [TestCase("SELECT \"setseed\"(0)")]
     [TestCase("SELECT 1 FROM (SELECT setseed(0.25)) s")]
     public void Classify_Setseed_IsAdminBecauseTheSeedOutlivesTheStatement(string sql) =>
-        Assert.That(SqlClassifier.Classify(sql), Is.EqualTo(new SqlVerdict(SqlAccess.Admin, "function setseed")), sql);
+        Assert.That(SqlClassifier.Classify(sql), Is.EqualTo(new SqlVerdict(SqlAccess.Admin, "function setseed") { ReturnsRows = true }), sql);
 
     // COPY's rows travel in the COPY sub-protocol, which the proxy does not relay: the proxy refuses it by this mark.
     [TestCase("COPY t TO STDOUT", true)]
@@ -243,7 +246,7 @@ public sealed class SqlClassifierTests
     [TestCase("SELECT (1", "Unbalanced parentheses")]
     public void Classify_Rejects(string sql, string message)
     {
-        var e = Assert.Throws<SqlRejectedException>(() => SqlClassifier.Classify(sql))!;
+        var e = Assert.Throws<AuthlyException>(() => SqlClassifier.Classify(sql))!;
         Assert.That(e.Message, Does.Contain(message).IgnoreCase);
     }
 
@@ -253,7 +256,7 @@ public sealed class SqlClassifierTests
         // scan.l quotecontinue: the second segment is still an E'' string, so \' does not end it and the
         // quote after the space does: "; DROP TABLE x" is a second statement, not text.
         var sql = "SELECT E'a'\n'\\' '; DROP TABLE x; --'";
-        var e = Assert.Throws<SqlRejectedException>(() => SqlClassifier.Classify(sql))!;
+        var e = Assert.Throws<AuthlyException>(() => SqlClassifier.Classify(sql))!;
         Assert.That(e.Message, Is.EqualTo("Only one statement per request is allowed"));
     }
 
@@ -265,7 +268,7 @@ public sealed class SqlClassifierTests
     public void Classify_InputOverOneMebibyte_IsRejected()
     {
         var sql = "SELECT '" + new string('x', SqlClassifier.MaxBytes) + "'";
-        var e = Assert.Throws<SqlRejectedException>(() => SqlClassifier.Classify(sql))!;
+        var e = Assert.Throws<AuthlyException>(() => SqlClassifier.Classify(sql))!;
         Assert.That(e.Message, Does.Contain("1 MiB"));
     }
 
@@ -273,7 +276,7 @@ public sealed class SqlClassifierTests
     public void Classify_MultiByteInputOverOneMebibyteOfUtf8_IsRejected()
     {
         var sql = "SELECT '" + new string('é', SqlClassifier.MaxBytes / 2) + "'";
-        Assert.Throws<SqlRejectedException>(() => SqlClassifier.Classify(sql));
+        Assert.Throws<AuthlyException>(() => SqlClassifier.Classify(sql));
     }
 
     [Test]
@@ -300,5 +303,40 @@ public sealed class SqlClassifierTests
     [TestCase("SELECT $99999999999999999999")]
     [TestCase("SELECT '$1")]
     public void MaxPlaceholder_Rejects(string sql) =>
-        Assert.Throws<SqlRejectedException>(() => SqlClassifier.MaxPlaceholder(sql));
+        Assert.Throws<AuthlyException>(() => SqlClassifier.MaxPlaceholder(sql));
+
+    // ---- Issue 13: SqlVerdict says whether the statement returns rows (the wire's Describe needs it), from tokens, not a regex ----
+
+    [TestCase("SELECT 1", true)]
+    [TestCase("(SELECT 1) UNION (SELECT 2)", true)]
+    [TestCase("VALUES (1)", true)]
+    [TestCase("TABLE t", true)]
+    [TestCase("SHOW search_path", true)]
+    [TestCase("EXPLAIN DELETE FROM t", true)]
+    [TestCase("WITH x AS (SELECT 1) SELECT * FROM x", true)]
+    [TestCase("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", true)]
+    [TestCase("INSERT INTO t VALUES (1) RETURNING id", true)]
+    [TestCase("update t set a = 1 returning *", true)]
+    [TestCase("DELETE FROM t WHERE id = $1 RETURNING id", true)]
+    [TestCase("INSERT INTO t VALUES (1)", false)]
+    [TestCase("UPDATE t SET a = 1", false)]
+    [TestCase("DELETE FROM t", false)]
+    [TestCase("INSERT INTO t (name) VALUES ('RETURNING')", false, Description = "the word in a string is text")]
+    [TestCase("UPDATE t SET a = 1 -- RETURNING *", false, Description = "the word in a comment is not a clause")]
+    [TestCase("INSERT INTO t (\"returning\") VALUES (1)", false, Description = "a quoted identifier is a name")]
+    [TestCase("WITH d AS (DELETE FROM t RETURNING *) INSERT INTO u SELECT * FROM d", false, Description = "the CTE's RETURNING feeds the CTE")]
+    [TestCase("WITH d AS (SELECT 1) INSERT INTO u SELECT * FROM d RETURNING *", true)]
+    public void Classify_ReturnsRows_says_whether_PostgreSQL_answers_with_rows(string sql, bool expected) =>
+        Assert.That(SqlClassifier.Classify(sql).ReturnsRows, Is.EqualTo(expected), sql);
+
+    [TestCase("DISCARD ALL", true)]
+    [TestCase("discard all", true)]
+    [TestCase("  DISCARD   ALL  ", true)]
+    [TestCase("DISCARD /* pooled */ ALL", true)]
+    [TestCase("DISCARD PLANS", false)]
+    [TestCase("DISCARD ALL; DROP TABLE t", false)]
+    [TestCase("SELECT 'DISCARD ALL'", false)]
+    [TestCase("DISCARD 'ALL", false, Description = "text the lexer refuses is not DISCARD ALL")]
+    public void IsDiscardAll_recognises_only_DISCARD_ALL(string sql, bool expected) =>
+        Assert.That(SqlClassifier.IsDiscardAll(sql), Is.EqualTo(expected), sql);
 }

@@ -48,15 +48,15 @@ public sealed class BearerChallengeTests
     [Test]
     public void Rfc6750_3_Proxy_UsesItsOwnRealm_AndAllThreeParts()
     {
-        Assert.That(ProxyServer.Challenge(ProxyException.Scope("db:read", "Missing \"db:read\""), triedBearer: true),
+        Assert.That(ProxyServer.Challenge(ProxyErrors.Scope("db:read", "Missing \"db:read\""), triedBearer: true),
             Is.EqualTo("Bearer realm=\"authly-proxy\", error=\"insufficient_scope\", error_description=\"Missing 'db:read'\", scope=\"db:read\""));
     }
 
     [Test]
     public void Rfc6750_3_1_Proxy_RequestThatDidNotTryBearer_GetsNoErrorCode()
     {
-        Assert.That(ProxyServer.Challenge(ProxyException.BadToken(), triedBearer: false), Is.EqualTo("Bearer realm=\"authly-proxy\""));
-        Assert.That(ProxyServer.Challenge(ProxyException.BadToken(), triedBearer: true),
-            Is.EqualTo($"Bearer realm=\"authly-proxy\", error=\"invalid_token\", error_description=\"{ProxyException.InvalidToken}\""));
+        Assert.That(ProxyServer.Challenge(ProxyErrors.BadToken(), triedBearer: false), Is.EqualTo("Bearer realm=\"authly-proxy\""));
+        Assert.That(ProxyServer.Challenge(ProxyErrors.BadToken(), triedBearer: true),
+            Is.EqualTo($"Bearer realm=\"authly-proxy\", error=\"invalid_token\", error_description=\"{ProxyErrors.InvalidToken}\""));
     }
 }
