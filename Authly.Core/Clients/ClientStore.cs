@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
+using Authly.Caching;
 using Authly.Cluster;
 using Authly.Configuration;
+using Authly.Storage;
 using Authly.OAuth;
 using Authly.Scopes;
 using Authly.Security;
-using Authly.Storage;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -12,11 +12,11 @@ using Npgsql;
 namespace Authly.Clients;
 
 /// <summary>
-/// OAuth clients. Lookups by client_id are cached per node (the token endpoint must not pay a
-/// database round trip per request); every change is broadcast so all nodes drop the entry.
-/// Broadcasts are hints and can be lost (no Redis, a dropped message), so each node also re-reads
-/// the clients it holds every <see cref="RevalidateEvery"/> in one query: a deactivated client, a
-/// replaced secret or a changed scope stops working everywhere within seconds, bus or no bus.
+/// OAuth clients. Lookups by client_id are cached per node in a <see cref="RefreshingCache{TKey,TValue}"/>
+/// (the token endpoint must not pay a database round trip per request); every change is broadcast so
+/// all nodes drop the entry. Broadcasts are hints and can be lost (no Redis, a dropped message), so each
+/// node also re-reads the clients it holds every <see cref="RevalidateEvery"/> in one query: a deactivated
+/// client, a replaced secret or a changed scope stops working everywhere within seconds, bus or no bus.
 /// While PostgreSQL is unreachable, cached answers are served for at most AUTHLY_STALE_CACHE_SECONDS.
 /// </summary>
 public sealed class ClientStore
@@ -25,35 +25,19 @@ public sealed class ClientStore
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(60);
     /// <summary>How often a node re-reads the clients it caches (one query for all of them, made by one request).</summary>
     public static readonly TimeSpan RevalidateEvery = TimeSpan.FromSeconds(2);
+    /// <summary>Client ids come from callers: unknown ones are cached too, so the cache is bounded.</summary>
+    private const int MaxCached = 10_000;
     private readonly NpgsqlDataSource _db;
     private readonly IClusterBus _bus;
-    private readonly TimeProvider _clock;
-    private readonly StaleServing _stale;
-    private readonly ConcurrentDictionary<string, CachedClient> _cache = new(StringComparer.Ordinal);
-    private long _nextRevalidationTicks;
-
-    /// <summary>
-    /// A lookup's answer (null: no such active client) until it expires; one request at a time refreshes it.
-    /// <see cref="Confirmed"/> is when the database last said so: the bound for serving it during an outage.
-    /// </summary>
-    private sealed class CachedClient(Client? client, DateTimeOffset expires, DateTimeOffset confirmed)
-    {
-        private int _refreshing;
-        public Client? Client { get; } = client;
-        public DateTimeOffset Expires { get; } = expires;
-        public DateTimeOffset Confirmed { get; } = confirmed;
-        public bool TryClaimRefresh() => Interlocked.Exchange(ref _refreshing, 1) == 0;
-        public void ReleaseRefresh() => Volatile.Write(ref _refreshing, 0);
-    }
-    // Bumped by every invalidation, so a lookup that read the database before a change does not cache what it read.
-    private long _generation;
+    // An active client by client_id, or null (no such active client).
+    private readonly RefreshingCache<string, Client?> _cache;
 
     public ClientStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock, AuthlyOptions options, ILogger<ClientStore> log)
     {
-        (_db, _bus, _clock) = (db, bus, clock);
-        _stale = new StaleServing(log, "clients", options.StaleCacheFor);
-        _nextRevalidationTicks = clock.GetUtcNow().UtcTicks + RevalidateEvery.Ticks;
-        bus.Subscribe(Topic, Invalidate);
+        (_db, _bus) = (db, bus);
+        _cache = new RefreshingCache<string, Client?>("clients", clock, log, CacheFor, options.StaleCacheFor, FindActiveUncachedAsync,
+            StringComparer.Ordinal, MaxCached, revalidation: new BatchRevalidation<string, Client?>(RevalidateEvery, RevalidateAsync));
+        bus.Subscribe(Topic, _cache.Invalidate);
     }
 
     /// <summary>
@@ -63,14 +47,8 @@ public sealed class ClientStore
     /// </summary>
     private async Task ChangedAsync(string clientId)
     {
-        Invalidate(clientId);
+        _cache.Invalidate(clientId);
         await _bus.PublishAsync(Topic, clientId);
-    }
-
-    private void Invalidate(string clientId)
-    {
-        Interlocked.Increment(ref _generation);
-        _cache.TryRemove(clientId, out _);
     }
 
     /// <summary>A secret shown once, with the client it belongs to.</summary>
@@ -90,68 +68,24 @@ public sealed class ClientStore
         // RFC 6749 Appendix A.1: client_id is VSCHAR (%x20-7E). Anything else names no client, and
         // must not reach PostgreSQL, which refuses text containing NUL (a 500 otherwise).
         if (clientId.Length > 255 || !clientId.All(c => c is >= '\x20' and <= '\x7E')) return null;
-        await RevalidateIfDueAsync(ct);
-        var now = _clock.GetUtcNow();
-        // Every change removes the entry on all nodes, so an expired entry is only unconfirmed:
-        // one request re-reads it while the others keep its answer, rather than all of them
-        // querying at once every minute under load.
-        if (_cache.TryGetValue(clientId, out var cached) && (cached.Expires > now || !cached.TryClaimRefresh()))
-            return cached.Client;
-        var generation = Interlocked.Read(ref _generation);
-        Client? client;
-        try { client = await GetAsync(clientId, ct); }
-        // Not when a change was announced while this read ran: the entry read above is then from before the change
-        // (a deactivation, a new secret) and must not be served after it, outage or not.
-        catch (Exception e) when (cached is not null && Interlocked.Read(ref _generation) == generation && _stale.MayServe(e, cached.Confirmed, now))
-        {
-            // The last good answer, retried against the database at most every few seconds. An entry a
-            // change removed meanwhile is not put back (TryUpdate compares with the entry read above).
-            _cache.TryUpdate(clientId, new CachedClient(cached.Client, now + StaleServing.RetryEvery, cached.Confirmed), cached);
-            return cached.Client;
-        }
-        catch { cached?.ReleaseRefresh(); throw; }
-        _stale.Recovered();
-        if (client is { IsActive: false }) client = null;
-        // Bound the cache so a flood of random ids cannot grow it without limit.
-        if (_cache.Count > 10_000) _cache.Clear();
-        if (Interlocked.Read(ref _generation) == generation) _cache[clientId] = new CachedClient(client, now + CacheFor, now);
-        else cached?.ReleaseRefresh();
-        return client;
+        return await _cache.GetAsync(clientId, ct);
     }
+
+    private async Task<Client?> FindActiveUncachedAsync(string clientId, CancellationToken ct) =>
+        await GetAsync(clientId, ct) is { IsActive: true } client ? client : null;
 
     private const string RevalidateSql = $"SELECT {Columns} FROM clients c WHERE c.client_id = ANY(@Ids)";
 
     /// <summary>
-    /// Issue 12 finding 3: re-reads every client this node holds, in one query, once per
-    /// <see cref="RevalidateEvery"/> (claimed by one request; the others go on from the cache). A client
-    /// deactivated, re-keyed or re-scoped on another node is replaced here even when the announcement
-    /// was lost. Unknown ids (null entries) are left to expire: a client that appears late is harmless.
+    /// Issue 12 finding 3: the clients this node holds, re-read in one query every <see cref="RevalidateEvery"/>.
+    /// A client deleted or deactivated since is answered null.
     /// </summary>
-    private async Task RevalidateIfDueAsync(CancellationToken ct)
+    private async Task<IReadOnlyDictionary<string, Client?>> RevalidateAsync(IReadOnlyList<string> clientIds, CancellationToken ct)
     {
-        var now = _clock.GetUtcNow();
-        var due = Interlocked.Read(ref _nextRevalidationTicks);
-        if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextRevalidationTicks, (now + RevalidateEvery).UtcTicks, due) != due) return;
-        var held = _cache.Where(kv => kv.Value.Client is not null).ToArray();
-        if (held.Length == 0) return;
-        var generation = Interlocked.Read(ref _generation);
-        Dictionary<string, Client> fresh;
-        try
-        {
-            await using var conn = await _db.OpenAsync(ct);
-            fresh = (await conn.QueryAsync<Client>(new CommandDefinition(RevalidateSql, new { Ids = held.Select(kv => kv.Key).ToArray() }, cancellationToken: ct)))
-                .ToDictionary(c => c.ClientId, StringComparer.Ordinal);
-        }
-        // During an outage the entries keep their confirmation time; serving them is bounded in FindActiveAsync.
-        catch (Exception e) when (DependencyOutage.Is(e)) { return; }
-        _stale.Recovered();
-        if (Interlocked.Read(ref _generation) != generation) return;
-        foreach (var (id, old) in held)
-        {
-            var client = fresh.GetValueOrDefault(id);
-            if (client is { IsActive: false }) client = null;
-            _cache.TryUpdate(id, new CachedClient(client, now + CacheFor, now), old);
-        }
+        await using var conn = await _db.OpenAsync(ct);
+        var found = (await conn.QueryAsync<Client>(new CommandDefinition(RevalidateSql, new { Ids = clientIds.ToArray() }, cancellationToken: ct)))
+            .ToDictionary(c => c.ClientId, StringComparer.Ordinal);
+        return clientIds.ToDictionary(id => id, id => found.GetValueOrDefault(id) is { IsActive: true } c ? c : null, StringComparer.Ordinal);
     }
 
     private const string GetSql = $"SELECT {Columns} FROM clients c WHERE c.client_id = @ClientId";

@@ -1,7 +1,8 @@
-using Authly.Storage;
 using System.Collections.Concurrent;
 using System.Globalization;
+using Authly.Caching;
 using Authly.Cluster;
+using Authly.Storage;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -11,8 +12,10 @@ namespace Authly.Tokens;
 /// <summary>
 /// Revoked access-token ids. PostgreSQL is the record; every node keeps the unexpired set in
 /// memory, so checking a token costs no round trip. A revocation is announced on the cluster
-/// bus (seen by all nodes at once) and each node also re-reads recent rows every few seconds,
-/// so a missed announcement delays a revocation by at most that interval.
+/// bus (seen by all nodes at once) and each node also re-reads recent rows every few seconds
+/// (a <see cref="RefreshingValue{TValue}"/> whose value is how far it has read: one re-read at a
+/// time, in the background, so no check waits for it), so a missed announcement delays a
+/// revocation by at most that interval. During an outage the set read so far stays in force.
 /// </summary>
 public sealed class RevocationList
 {
@@ -21,16 +24,17 @@ public sealed class RevocationList
     private readonly NpgsqlDataSource _db;
     private readonly IClusterBus _bus;
     private readonly TimeProvider _clock;
-    private readonly ILogger<RevocationList> _log;
     private readonly ConcurrentDictionary<string, long> _revoked = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _syncLock = new(1, 1);
-    private DateTime _syncedUpTo = DateTime.MinValue;
-    private long _nextSyncTicks;
-    private volatile bool _loaded;
+    // When the set was last re-read; at most one re-read runs at a time (RefreshingValue), and only it moves _readUpTo.
+    private readonly RefreshingValue<DateTime> _synced;
+    // The newest revoked_at read so far.
+    private DateTime _readUpTo = DateTime.MinValue;
 
     public RevocationList(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock, ILogger<RevocationList> log)
     {
-        (_db, _bus, _clock, _log) = (db, bus, clock, log);
+        (_db, _bus, _clock) = (db, bus, clock);
+        // A revocation only ever takes rights away, so the set read so far is served however long an outage lasts.
+        _synced = new RefreshingValue<DateTime>("revocations", clock, log, SyncEvery, TimeSpan.MaxValue, SyncAsync, refreshInBackground: true);
         bus.Subscribe(Topic, message =>
         {
             var bar = message.IndexOf('|');
@@ -42,12 +46,12 @@ public sealed class RevocationList
     public int Count => _revoked.Count;
 
     /// <summary>Reads the unexpired revocations, unless already loaded.</summary>
-    public Task LoadAsync(CancellationToken ct) => _loaded ? Task.CompletedTask : SyncAsync(ct);
+    public Task LoadAsync(CancellationToken ct) => _synced.IsLoaded ? Task.CompletedTask : _synced.GetAsync(ct).AsTask();
 
     public async ValueTask<bool> IsRevokedAsync(string jti, CancellationToken ct)
     {
-        if (!_loaded) await SyncAsync(ct);
-        else if (_clock.GetUtcNow().UtcTicks > Interlocked.Read(ref _nextSyncTicks)) _ = SyncInBackground();
+        // The first call waits for the first read; later ones start a due re-read and answer from the set at once.
+        await _synced.GetAsync(ct);
         return _revoked.ContainsKey(jti);
     }
 
@@ -82,42 +86,28 @@ public sealed class RevocationList
         await _bus.PublishAsync(Topic, $"{jti}|{expires.ToUnixTimeSeconds()}");
     }
 
-    private async Task SyncInBackground()
-    {
-        try { await SyncAsync(CancellationToken.None); }
-        catch (Exception e) { _log.LogWarning(e, "Could not refresh the revocation list; will retry."); }
-    }
-
     private const string SyncSql = """
         SELECT jti, expires_at, revoked_at FROM revoked_tokens
         WHERE expires_at > now() AND revoked_at >= @Since
         """;
 
-    private async Task SyncAsync(CancellationToken ct)
+    private async Task<DateTime> SyncAsync(CancellationToken ct)
     {
-        if (!await _syncLock.WaitAsync(_loaded ? 0 : Timeout.Infinite, ct)) return;
-        try
+        // Re-read a margin before the last sync: rows committed late by slow transactions still arrive.
+        var since = _readUpTo == DateTime.MinValue ? DateTime.UnixEpoch : _readUpTo.AddSeconds(-30);
+        await using var conn = await _db.OpenAsync(ct);
+        var rows = await conn.QueryAsync<(string Jti, DateTime ExpiresAt, DateTime RevokedAt)>(
+            new CommandDefinition(SyncSql, new { Since = DateTime.SpecifyKind(since, DateTimeKind.Utc) }, cancellationToken: ct));
+        var newest = _readUpTo;
+        foreach (var (jti, expiresAt, revokedAt) in rows)
         {
-            // Requests that saw the interval pass while another sync ran arrive here after it: one re-read per interval.
-            if (_loaded && _clock.GetUtcNow().UtcTicks <= Interlocked.Read(ref _nextSyncTicks)) return;
-            Interlocked.Exchange(ref _nextSyncTicks, (_clock.GetUtcNow() + SyncEvery).UtcTicks);
-            // Re-read a margin before the last sync: rows committed late by slow transactions still arrive.
-            var since = _syncedUpTo == DateTime.MinValue ? DateTime.UnixEpoch : _syncedUpTo.AddSeconds(-30);
-            await using var conn = await _db.OpenAsync(ct);
-            var rows = await conn.QueryAsync<(string Jti, DateTime ExpiresAt, DateTime RevokedAt)>(
-                new CommandDefinition(SyncSql, new { Since = DateTime.SpecifyKind(since, DateTimeKind.Utc) }, cancellationToken: ct));
-            var newest = _syncedUpTo;
-            foreach (var (jti, expiresAt, revokedAt) in rows)
-            {
-                _revoked[jti] = new DateTimeOffset(DateTime.SpecifyKind(expiresAt, DateTimeKind.Utc)).ToUnixTimeSeconds();
-                if (revokedAt > newest) newest = revokedAt;
-            }
-            _syncedUpTo = newest;
-            var now = _clock.GetUtcNow().ToUnixTimeSeconds();
-            foreach (var (jti, exp) in _revoked)
-                if (exp <= now) _revoked.TryRemove(jti, out _);
-            _loaded = true;
+            _revoked[jti] = new DateTimeOffset(DateTime.SpecifyKind(expiresAt, DateTimeKind.Utc)).ToUnixTimeSeconds();
+            if (revokedAt > newest) newest = revokedAt;
         }
-        finally { _syncLock.Release(); }
+        var now = _clock.GetUtcNow().ToUnixTimeSeconds();
+        foreach (var (jti, exp) in _revoked)
+            if (exp <= now) _revoked.TryRemove(jti, out _);
+        _readUpTo = newest;
+        return newest;
     }
 }

@@ -2,10 +2,11 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Authly.Caching;
 using Authly.Cluster;
 using Authly.Configuration;
-using Authly.Security;
 using Authly.Storage;
+using Authly.Security;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
@@ -15,9 +16,10 @@ namespace Authly.Tokens;
 
 /// <summary>
 /// The signing keys every node shares. Rows live in PostgreSQL with the private part sealed
-/// under a key derived from JWT_SECRET_KEY; each node caches the ring and reloads it when a
-/// rotation is announced (or after five minutes, in case the announcement was missed).
-/// A retired key stays in the JWKS until every token it signed has expired. While PostgreSQL is
+/// under a key derived from JWT_SECRET_KEY; each node caches the ring (<see cref="RefreshingValue{TValue}"/>)
+/// and re-reads it when a rotation is announced (or after five minutes, in case the announcement was missed).
+/// A retired key stays in the JWKS until every token it signed has expired, so a newer ring only adds
+/// to an older one: an announcement makes the ring due, it does not drop it. While PostgreSQL is
 /// unreachable the last ring loaded keeps signing and verifying for at most AUTHLY_STALE_CACHE_SECONDS
 /// (issue 12 finding 4: introspection of valid tokens failed once the five minutes ran out mid-outage).
 /// </summary>
@@ -30,59 +32,27 @@ public sealed class SigningKeyStore
     private readonly TimeProvider _clock;
     private readonly AuthlyOptions _options;
     private readonly SecretBox _box;
-    private readonly SemaphoreSlim _loadLock = new(1, 1);
-    private volatile KeyRing? _ring;
-    // The last ring the database gave; kept when an announcement drops _ring, for serving during an outage.
-    private volatile KeyRing? _lastGood;
-    private readonly StaleServing _stale;
+    private readonly RefreshingValue<KeyRing> _ring;
     // Reloads forced by a kid this node does not know, at most one per interval: a flood of tokens
     // with made-up kids must not become a flood of database reads.
     private static readonly TimeSpan UnknownKidReloadInterval = TimeSpan.FromSeconds(10);
     private long _lastUnknownKidReload = long.MinValue;
 
-    public sealed record KeyRing(SigningKey Active, IReadOnlyList<SigningKey> All, DateTimeOffset Expires)
-    {
-        /// <summary>When the database last gave this ring: the bound for serving it during an outage.</summary>
-        public DateTimeOffset Confirmed { get; init; }
-    }
+    /// <summary>The key that signs, and every key that still verifies. The same instance until the ring is re-read.</summary>
+    public sealed record KeyRing(SigningKey Active, IReadOnlyList<SigningKey> All);
 
     public SigningKeyStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock, AuthlyOptions options, ILogger<SigningKeyStore> log)
     {
         (_db, _bus, _clock, _options) = (db, bus, clock, options);
-        _stale = new StaleServing(log, "signing keys", options.StaleCacheFor);
         _box = new SecretBox(options.JwtSecretKey, "authly-signing-keys");
-        bus.Subscribe(Topic, _ => _ring = null);
+        _ring = new RefreshingValue<KeyRing>("signing keys", clock, log, CacheFor, options.StaleCacheFor, LoadAsync);
+        bus.Subscribe(Topic, _ => _ring.Expire());
     }
 
     /// <summary>How long a retired key must still verify: the longest life of anything it signed, plus skew.</summary>
     private TimeSpan RetiredKeyGrace => _options.AccessTokenLifetime + TimeSpan.FromHours(1) + TimeSpan.FromMinutes(5);
 
-    public async ValueTask<KeyRing> RingAsync(CancellationToken ct)
-    {
-        var ring = _ring;
-        if (ring is not null && ring.Expires > _clock.GetUtcNow()) return ring;
-        await _loadLock.WaitAsync(ct);
-        try
-        {
-            ring = _ring;
-            var now = _clock.GetUtcNow();
-            if (ring is not null && ring.Expires > now) return ring;
-            try
-            {
-                ring = await LoadAsync(ct);
-                _stale.Recovered();
-                _lastGood = ring;
-            }
-            catch (Exception e) when (_lastGood is { } last && _stale.MayServe(e, last.Confirmed, now))
-            {
-                // The last good ring, with the database tried again by one request every few seconds.
-                ring = last with { Expires = now + StaleServing.RetryEvery };
-            }
-            _ring = ring;
-            return ring;
-        }
-        finally { _loadLock.Release(); }
-    }
+    public ValueTask<KeyRing> RingAsync(CancellationToken ct) => _ring.GetAsync(ct);
 
     /// <summary>
     /// A token names a kid this node's ring lacks: another node may have rotated while the
@@ -97,7 +67,7 @@ public sealed class SigningKeyStore
         var last = Interlocked.Read(ref _lastUnknownKidReload);
         if (last != long.MinValue && now - last < UnknownKidReloadInterval.Ticks) return null;
         if (Interlocked.CompareExchange(ref _lastUnknownKidReload, now, last) != last) return null;
-        _ring = null;
+        _ring.Expire();
         var reloaded = await RingAsync(ct);
         return reloaded.All.Any(k => k.Kid == kid) ? reloaded : null;
     }
@@ -118,7 +88,7 @@ public sealed class SigningKeyStore
             // Compatibility mode: one shared secret, nothing published in the JWKS.
             var hs = new SigningKey("hs256", "HS256", new SymmetricSecurityKey(Encoding.UTF8.GetBytes(_options.JwtSecretKey)) { KeyId = "hs256" },
                 null, DateTime.UnixEpoch, null, null);
-            return new KeyRing(hs, [hs], DateTimeOffset.MaxValue) { Confirmed = _clock.GetUtcNow() };
+            return new KeyRing(hs, [hs]);
         }
         for (var attempt = 0; ; attempt++)
         {
@@ -128,8 +98,7 @@ public sealed class SigningKeyStore
             if (active is not null && active.Alg == _options.SigningAlgorithm)
             {
                 var keys = rows.Select(ToKey).ToList();
-                var now = _clock.GetUtcNow();
-                return new KeyRing(keys.First(k => k.IsActive), keys, now + CacheFor) { Confirmed = now };
+                return new KeyRing(keys.First(k => k.IsActive), keys);
             }
             if (attempt > 2) throw new InvalidOperationException("Could not establish an active signing key.");
             // No active key yet, or the configured algorithm changed: rotate to a new one.
@@ -177,7 +146,7 @@ public sealed class SigningKeyStore
             throw new InvalidOperationException("Key rotation is not available in HS256 compatibility mode: change JWT_SECRET_KEY instead.");
         await using (var conn = await _db.OpenAsync(ct))
             await RotateCoreAsync(conn, onlyIfNeeded: false, ct);
-        _ring = null;
+        _ring.Expire();
         await _bus.PublishAsync(Topic, "rotated");
         return (await RingAsync(ct)).Active;
     }

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using Authly.Caching;
 using Authly.Cluster;
 using Authly.Configuration;
 using Authly.Storage;
@@ -22,49 +22,33 @@ public sealed class VaultProviderStore
     private readonly NpgsqlDataSource _db;
     private readonly VaultCipher _cipher;
     private readonly IClusterBus _bus;
-    private readonly TimeProvider _clock;
-    private readonly StaleServing _stale;
-    private readonly ConcurrentDictionary<string, (VaultProvider? Provider, DateTimeOffset Expires, DateTimeOffset Confirmed)> _cache = new(StringComparer.Ordinal);
+    // A provider by "n:" + name or "i:" + id, or null (no such provider).
+    private readonly RefreshingCache<string, VaultProvider?> _cache;
 
     public VaultProviderStore(NpgsqlDataSource db, VaultCipher cipher, IClusterBus bus, TimeProvider clock, AuthlyOptions options, ILogger<VaultProviderStore> log)
-        : this(db, cipher, bus, clock, new StaleServing(log, "vault providers", options.StaleCacheFor)) { }
+        : this(db, cipher, bus, clock, log, options.StaleCacheFor) { }
 
     /// <summary>For one-shot commands (the CLI), which have no outage to ride out.</summary>
     public VaultProviderStore(NpgsqlDataSource db, VaultCipher cipher, IClusterBus bus, TimeProvider clock)
-        : this(db, cipher, bus, clock, new StaleServing(NullLogger.Instance, "vault providers", TimeSpan.Zero)) { }
+        : this(db, cipher, bus, clock, NullLogger.Instance, TimeSpan.Zero) { }
 
-    private VaultProviderStore(NpgsqlDataSource db, VaultCipher cipher, IClusterBus bus, TimeProvider clock, StaleServing stale)
+    private VaultProviderStore(NpgsqlDataSource db, VaultCipher cipher, IClusterBus bus, TimeProvider clock, ILogger log, TimeSpan staleFor)
     {
-        (_db, _cipher, _bus, _clock, _stale) = (db, cipher, bus, clock, stale);
-        bus.Subscribe(Topic, _ => { Interlocked.Increment(ref _generation); _cache.Clear(); });
+        (_db, _cipher, _bus) = (db, cipher, bus);
+        // Names come from callers: unknown ones are cached too, so the cache is bounded.
+        _cache = new RefreshingCache<string, VaultProvider?>("vault providers", clock, log, CacheFor, staleFor, FindUncachedAsync,
+            StringComparer.Ordinal, maxEntries: 1000);
+        // A change to one provider drops both of its keys (name and id): simplest to drop them all.
+        bus.Subscribe(Topic, _ => _cache.InvalidateAll());
     }
 
-    // Bumped by every change, so a lookup that began before one neither serves (outage) nor caches what it held.
-    private long _generation;
-
-    /// <summary>A cached lookup: fresh from the cache, else from the database, else (outage) the last good answer.</summary>
-    private async Task<VaultProvider?> CachedAsync(string key, string sql, object args, CancellationToken ct)
+    private async Task<VaultProvider?> FindUncachedAsync(string key, CancellationToken ct)
     {
-        var now = _clock.GetUtcNow();
-        var generation = Interlocked.Read(ref _generation);
-        var found = _cache.TryGetValue(key, out var hit);
-        if (found && hit.Expires > now) return hit.Provider;
-        VaultProvider? provider;
-        try
-        {
-            await using var conn = await _db.OpenAsync(ct);
-            provider = await conn.QuerySingleOrDefaultAsync<VaultProvider>(new CommandDefinition(sql, args, cancellationToken: ct));
-        }
-        catch (Exception e) when (found && Interlocked.Read(ref _generation) == generation && _stale.MayServe(e, hit.Confirmed, now))
-        {
-            // A change clears the cache, so what is served here was true when the database was last reached.
-            _cache.TryUpdate(key, (hit.Provider, now + StaleServing.RetryEvery, hit.Confirmed), hit);
-            return hit.Provider;
-        }
-        _stale.Recovered();
-        if (_cache.Count > 1000) _cache.Clear();
-        if (Interlocked.Read(ref _generation) == generation) _cache[key] = (provider, now + CacheFor, now);
-        return provider;
+        var (sql, args) = key.StartsWith("n:", StringComparison.Ordinal)
+            ? (FindSql, (object)new { Name = key[2..] })
+            : (GetSql, new { Id = Guid.Parse(key.AsSpan(2)) });
+        await using var conn = await _db.OpenAsync(ct);
+        return await conn.QuerySingleOrDefaultAsync<VaultProvider>(new CommandDefinition(sql, args, cancellationToken: ct));
     }
 
     private const string Columns = """
@@ -77,11 +61,11 @@ public sealed class VaultProviderStore
     public async Task<VaultProvider?> FindAsync(string name, CancellationToken ct)
     {
         if (name.Length > 63) return null;
-        return await CachedAsync("n:" + name, FindSql, new { Name = name }, ct);
+        return await _cache.GetAsync("n:" + name, ct);
     }
 
     private const string GetSql = $"SELECT {Columns} FROM vault_providers WHERE id = @Id";
-    public Task<VaultProvider?> GetAsync(Guid id, CancellationToken ct) => CachedAsync("i:" + id, GetSql, new { Id = id }, ct);
+    public async Task<VaultProvider?> GetAsync(Guid id, CancellationToken ct) => await _cache.GetAsync("i:" + id, ct);
 
     private const string ListSql = $"SELECT {Columns} FROM vault_providers WHERE (@IncludeInactive OR is_active) ORDER BY name";
     public async Task<IReadOnlyList<VaultProvider>> ListAsync(bool includeInactive, CancellationToken ct)
@@ -151,7 +135,7 @@ public sealed class VaultProviderStore
         await using var conn = await _db.OpenAsync(ct);
         var won = await conn.ExecuteAsync(new CommandDefinition(SetLocalClientSql, new { Id = id, ClientId = clientId }, cancellationToken: ct)) > 0;
         await _bus.PublishAsync(Topic, "local");
-        _cache.Clear();
+        _cache.InvalidateAll();
         return won;
     }
 
@@ -212,7 +196,7 @@ public sealed class VaultProviderStore
             }
         }
         await _bus.PublishAsync(Topic, "rotated");
-        _cache.Clear();
+        _cache.InvalidateAll();
         return counts;
     }
 }
