@@ -45,14 +45,6 @@ public static class VaultEndpoints
         admin.MapDelete("/providers/{name}", AdminDeactivateAsync).Needs("admin:system:write");
         admin.MapGet("/audit", AdminAuditAsync).Needs("admin:system:read");
         admin.MapGet("/keys", AdminKeysAsync).Needs("admin:system:read");
-
-        app.Lifetime.ApplicationStarted.Register(() =>
-        {
-            var keys = app.Services.GetRequiredService<VaultKeyRing>();
-            var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Authly.Vault");
-            if (keys.DisabledReason is { } reason) log.LogWarning("{Reason}", reason);
-            else log.LogInformation("Token vault on: key {KeyId} ({Source}), {Previous} previous key(s).", keys.Current!.Id, keys.Source, keys.All.Count - 1);
-        });
     }
 
     /// <summary>Authenticates the bearer as a <see cref="VaultCaller"/>; vault responses are never cached (some carry tokens).</summary>
