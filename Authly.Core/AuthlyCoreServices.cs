@@ -47,6 +47,7 @@ public static class AuthlyCoreServices
             services.AddSingleton<ICounterStore, InProcessCounterStore>();
             services.AddSingleton<IClusterBus, LocalClusterBus>();
         }
+        services.AddSingleton(sp => new RedisHealth(sp.GetService<IConnectionMultiplexer>()));
         services.AddSingleton<RateLimiter>();
         // Lockouts and user-code budgets: PostgreSQL always, so no Redis outage weakens them (issue 12).
         services.AddSingleton<AttemptGuardStore>();

@@ -158,10 +158,16 @@ public static class AuthlyWebApp
 
     /// <summary>Runs migrations, the admin bootstrap and key loading before the server accepts requests; fixes the issuer.</summary>
     private sealed class StartupService(AuthlyStartup startup, Issuer issuer, AuthlyOptions options, IServer server,
-        IHostApplicationLifetime lifetime, ILogger<StartupService> log) : IHostedService
+        IHostApplicationLifetime lifetime, ILogger<StartupService> log, Vault.VaultKeyRing vaultKeys, ILoggerFactory loggers) : IHostedService
     {
         public async Task StartAsync(CancellationToken ct)
         {
+            lifetime.ApplicationStarted.Register(() =>
+            {
+                var vaultLog = loggers.CreateLogger("Authly.Vault");
+                if (vaultKeys.DisabledReason is { } reason) vaultLog.LogWarning("{Reason}", reason);
+                else vaultLog.LogInformation("Token vault on: key {KeyId} ({Source}), {Previous} previous key(s).", vaultKeys.Current!.Id, vaultKeys.Source, vaultKeys.All.Count - 1);
+            });
             if (options.Issuer is not null) issuer.Set(options.Issuer);
             else lifetime.ApplicationStarted.Register(() =>
             {

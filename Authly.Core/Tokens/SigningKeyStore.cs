@@ -142,8 +142,7 @@ public sealed class SigningKeyStore
     /// <summary>Retires the active key (it keeps verifying until its tokens expire) and activates a new one.</summary>
     public async Task<SigningKey> RotateAsync(CancellationToken ct)
     {
-        if (_options.SigningAlgorithm == "HS256")
-            throw new InvalidOperationException("Key rotation is not available in HS256 compatibility mode: change JWT_SECRET_KEY instead.");
+        SigningKeyRules.CheckRotationAllowed(_options.SigningAlgorithm);
         await using (var conn = await _db.OpenAsync(ct))
             await RotateCoreAsync(conn, onlyIfNeeded: false, ct);
         _ring.Expire();

@@ -1,6 +1,6 @@
 using Authly.Admin;
 using Authly.Configuration;
-using StackExchange.Redis;
+using Authly.Storage;
 
 namespace Authly.Server.Endpoints;
 
@@ -13,17 +13,17 @@ public static class AdminSystemEndpoints
         admin.MapGet("/dashboard/stats", DashboardAsync).Needs("admin:system:read").WithSummary("Counts of users, clients, scopes, sessions and token families");
     }
 
-    private static async Task<IResult> StatusAsync(SystemStatistics statistics, AuthlyOptions options, IServiceProvider services, TimeProvider clock,
+    private static async Task<IResult> StatusAsync(SystemStatistics statistics, AuthlyOptions options, RedisHealth redis, TimeProvider clock,
         CancellationToken ct)
     {
         var counts = await statistics.ReadAsync(ct);
-        var redisConnected = options.RedisUrl is not null && HealthEndpoints.PingRedis(services.GetService<IConnectionMultiplexer>()) == "connected";
+        var redisConnected = redis.Check() == RedisHealth.Connected;
         return Results.Json(new
         {
-            status = options.RedisUrl is null || redisConnected ? "healthy" : "degraded",
+            status = !redis.IsConfigured || redisConnected ? "healthy" : "degraded",
             version = AuthlyWebApp.Version,
             database = new { connected = true, version = counts.DatabaseVersion },
-            redis = new { enabled = options.RedisUrl is not null, connected = redisConnected },
+            redis = new { enabled = redis.IsConfigured, connected = redisConnected },
             configuration = new
             {
                 mode = options.Mode.ToString().ToLowerInvariant(),

@@ -1,7 +1,6 @@
-using Authly.Configuration;
+using Authly.Storage;
 using Dapper;
 using Npgsql;
-using StackExchange.Redis;
 
 namespace Authly.Server.Endpoints;
 
@@ -15,10 +14,10 @@ public static class HealthEndpoints
         app.MapGet("/version", () => Results.Json(new { name = "authly", version = AuthlyWebApp.Version })).WithSummary("The server's version");
     }
 
-    private static async Task<IResult> HealthAsync(NpgsqlDataSource db, AuthlyOptions options, IServiceProvider services, CancellationToken ct)
+    private static async Task<IResult> HealthAsync(NpgsqlDataSource db, RedisHealth redisHealth, CancellationToken ct)
     {
         var database = await PingDatabaseAsync(db, ct);
-        var redis = options.RedisUrl is null ? "not configured" : PingRedis(services.GetService<IConnectionMultiplexer>());
+        var redis = redisHealth.Check();
         var healthy = database == "connected";
         return Results.Json(new
         {
@@ -56,12 +55,5 @@ public static class HealthEndpoints
             return "connected";
         }
         catch (Exception) when (!ct.IsCancellationRequested) { return "disconnected"; }
-    }
-
-    internal static string PingRedis(IConnectionMultiplexer? redis)
-    {
-        if (redis is null || !redis.IsConnected) return "disconnected";
-        try { redis.GetDatabase().Ping(); return "connected"; }
-        catch (Exception) { return "disconnected"; }
     }
 }

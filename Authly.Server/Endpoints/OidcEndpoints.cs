@@ -58,7 +58,7 @@ public static class OidcEndpoints
         var (claims, user) = await CallerAsync(request, introspection, users, ct);
         UserProfile input;
         try { input = await JsonBody.ReadAsync<UserProfile>(request, ct); }
-        catch (ApiException e) { throw OAuthException.InvalidRequest(e.Detail); }
+        catch (AuthlyException e) { throw OAuthException.InvalidRequest(e.Detail); }
         // Only the claims the token's scopes govern may change; account fields never change here.
         var allowed = UserProfile.ClaimsByScope.Where(kv => claims.Scopes.Contains(kv.Key)).SelectMany(kv => kv.Value).ToHashSet();
         var wanted = new Dictionary<string, bool>

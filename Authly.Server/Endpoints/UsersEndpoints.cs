@@ -43,10 +43,10 @@ public static class UsersEndpoints
 
         var admin = app.MapGroup("/api/v1/users").WithTags("users").AddEndpointFilter<ApiErrorFilter>().AddEndpointFilter<AdminAuthorizationFilter>();
         admin.MapGet("/", ListAsync).Needs("admin:users:read");
-        admin.MapGet("/{id:guid}", GetAsync).Needs("admin:users:read");
-        admin.MapPut("/{id:guid}", UpdateAsync).Needs("admin:users:write");
-        admin.MapDelete("/{id:guid}", DeleteAsync).Needs("admin:users:write");
-        admin.MapPut("/{id:guid}/verify", VerifyAsync).Needs("admin:users:write");
+        admin.MapGet("/{id}", GetAsync).Needs("admin:users:read");
+        admin.MapPut("/{id}", UpdateAsync).Needs("admin:users:write");
+        admin.MapDelete("/{id}", DeleteAsync).Needs("admin:users:write");
+        admin.MapPut("/{id}/verify", VerifyAsync).Needs("admin:users:write");
     }
 
     private static async Task<IResult> RegisterAsync(HttpRequest request, UserAccounts accounts, AuthlyOptions options, CancellationToken ct)
@@ -81,18 +81,19 @@ public static class UsersEndpoints
         return Results.Json(page.Select(UserView.Of));
     }
 
-    private static async Task<IResult> GetAsync(Guid id, UserStore users, CancellationToken ct) =>
-        Results.Json(UserView.Of(await users.FindByIdAsync(id, ct) ?? throw ApiException.NotFound("User")));
+    private static async Task<IResult> GetAsync(string id, UserStore users, CancellationToken ct) =>
+        Results.Json(UserView.Of(await users.FindByIdAsync(RouteIds.Parse(id), ct) ?? throw AuthlyException.NotFound("User")));
 
-    private static async Task<IResult> UpdateAsync(Guid id, HttpRequest request, UserAccounts accounts, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync(string id, HttpRequest request, UserAccounts accounts, CancellationToken ct)
     {
+        var guid = RouteIds.Parse(id);
         var input = await JsonBody.ReadAsync<UserProfile>(request, ct);
-        return Results.Json(UserView.Of(await accounts.UpdateAsync(id, input, ct) ?? throw ApiException.NotFound("User")));
+        return Results.Json(UserView.Of(await accounts.UpdateAsync(guid, input, ct) ?? throw AuthlyException.NotFound("User")));
     }
 
-    private static async Task<IResult> DeleteAsync(Guid id, UserAccounts accounts, CancellationToken ct) =>
-        await accounts.DeleteAsync(id, ct) ? Results.NoContent() : throw ApiException.NotFound("User");
+    private static async Task<IResult> DeleteAsync(string id, UserAccounts accounts, CancellationToken ct) =>
+        await accounts.DeleteAsync(RouteIds.Parse(id), ct) ? Results.NoContent() : throw AuthlyException.NotFound("User");
 
-    private static async Task<IResult> VerifyAsync(Guid id, UserAccounts accounts, CancellationToken ct) =>
-        Results.Json(UserView.Of(await accounts.UpdateAsync(id, new UserProfile { IsVerified = true }, ct) ?? throw ApiException.NotFound("User")));
+    private static async Task<IResult> VerifyAsync(string id, UserAccounts accounts, CancellationToken ct) =>
+        Results.Json(UserView.Of(await accounts.UpdateAsync(RouteIds.Parse(id), new UserProfile { IsVerified = true }, ct) ?? throw AuthlyException.NotFound("User")));
 }

@@ -22,13 +22,13 @@ public static class VaultEndpoints
         api.MapGet("/providers", ProvidersAsync).WithSummary("Providers a user can connect");
         api.MapPost("/tokens", StoreAsync).RateLimitedApi("vault").WithSummary("Store a refresh or offline token for (user, provider, purpose)");
         api.MapGet("/tokens", ListAsync).WithSummary("Entries of the calling user, or granted to the calling client (never tokens)");
-        api.MapGet("/tokens/{id:guid}", GetAsync);
-        api.MapDelete("/tokens/{id:guid}", RevokeAsync).RateLimitedApi("vault").WithSummary("Revoke the entry here and at the provider (RFC 7009)");
-        api.MapPost("/tokens/{id:guid}/access-token", MintAsync).RateLimitedApi("vault").WithSummary("A fresh access token from the stored refresh token");
-        api.MapPost("/tokens/{id:guid}/grants", GrantAsync).WithSummary("Let a service client use the entry (owner only)");
-        api.MapDelete("/tokens/{id:guid}/grants/{clientId}", UngrantAsync);
-        api.MapGet("/tokens/{id:guid}/audit", AuditAsync).WithSummary("The entry's access record (owner only)");
-        api.MapDelete("/tokens/{id:guid}/sessions/{sid}", EndProviderSessionAsync).WithSummary("End a session at the entry's provider, where supported");
+        api.MapGet("/tokens/{id}", GetAsync);
+        api.MapDelete("/tokens/{id}", RevokeAsync).RateLimitedApi("vault").WithSummary("Revoke the entry here and at the provider (RFC 7009)");
+        api.MapPost("/tokens/{id}/access-token", MintAsync).RateLimitedApi("vault").WithSummary("A fresh access token from the stored refresh token");
+        api.MapPost("/tokens/{id}/grants", GrantAsync).WithSummary("Let a service client use the entry (owner only)");
+        api.MapDelete("/tokens/{id}/grants/{clientId}", UngrantAsync);
+        api.MapGet("/tokens/{id}/audit", AuditAsync).WithSummary("The entry's access record (owner only)");
+        api.MapDelete("/tokens/{id}/sessions/{sid}", EndProviderSessionAsync).WithSummary("End a session at the entry's provider, where supported");
         api.MapPost("/validate", ValidateAsync).RateLimitedApi("vault").WithSummary("Is this access token valid at the provider? (introspection, or JWKS for JWTs)");
         api.MapGet("/sessions", SessionsAsync).WithSummary("The caller's Authly sessions and, where providers expose them, provider sessions");
         api.MapDelete("/sessions/{sid}", EndSessionAsync).WithSummary("End one of the caller's Authly sessions");
@@ -45,14 +45,6 @@ public static class VaultEndpoints
         admin.MapDelete("/providers/{name}", AdminDeactivateAsync).Needs("admin:system:write");
         admin.MapGet("/audit", AdminAuditAsync).Needs("admin:system:read");
         admin.MapGet("/keys", AdminKeysAsync).Needs("admin:system:read");
-
-        app.Lifetime.ApplicationStarted.Register(() =>
-        {
-            var keys = app.Services.GetRequiredService<VaultKeyRing>();
-            var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Authly.Vault");
-            if (keys.DisabledReason is { } reason) log.LogWarning("{Reason}", reason);
-            else log.LogInformation("Token vault on: key {KeyId} ({Source}), {Previous} previous key(s).", keys.Current!.Id, keys.Source, keys.All.Count - 1);
-        });
     }
 
     /// <summary>Authenticates the bearer as a <see cref="VaultCaller"/>; vault responses are never cached (some carry tokens).</summary>
@@ -96,39 +88,42 @@ public static class VaultEndpoints
         return Results.Json((await vault.ListAsync(caller, provider, purpose, include_revoked ?? false, l, o, ct)).Select(e => VaultViews.Entry(e, caller)));
     }
 
-    private static async Task<IResult> GetAsync(Guid id, HttpContext http, TokenVault vault, CancellationToken ct) =>
-        Results.Json(VaultViews.Entry(await vault.GetAsync(Caller(http), id, ct), Caller(http)));
+    private static async Task<IResult> GetAsync(string id, HttpContext http, TokenVault vault, CancellationToken ct) =>
+        Results.Json(VaultViews.Entry(await vault.GetAsync(Caller(http), RouteIds.Parse(id), ct), Caller(http)));
 
-    private static async Task<IResult> RevokeAsync(Guid id, HttpContext http, TokenVault vault, CancellationToken ct)
+    private static async Task<IResult> RevokeAsync(string id, HttpContext http, TokenVault vault, CancellationToken ct)
     {
-        var result = await vault.RevokeAsync(Caller(http), id, ct);
+        var result = await vault.RevokeAsync(Caller(http), RouteIds.Parse(id), ct);
         return Results.Json(new { entry = VaultViews.Entry(result.Entry, Caller(http)), upstream_revocation = result.UpstreamRevocation });
     }
 
-    private static async Task<IResult> MintAsync(Guid id, HttpContext http, AccessTokenMinter minter, CancellationToken ct)
+    private static async Task<IResult> MintAsync(string id, HttpContext http, AccessTokenMinter minter, CancellationToken ct)
     {
+        var guid = RouteIds.Parse(id);
         // An empty body asks for the entry's full scope.
         var input = http.Request.ContentLength is 0 || (http.Request.ContentLength is null && http.Request.ContentType is null)
             ? new AccessTokenMinter.Request()
             : await JsonBody.ReadAsync<AccessTokenMinter.Request>(http.Request, ct);
-        return Results.Json(await minter.MintAsync(Caller(http), id, input, ct));
+        return Results.Json(await minter.MintAsync(Caller(http), guid, input, ct));
     }
 
     internal sealed record GrantInput([property: System.Text.Json.Serialization.JsonPropertyName("client_id")] string? ClientId);
 
-    private static async Task<IResult> GrantAsync(Guid id, HttpContext http, TokenVault vault, CancellationToken ct)
+    private static async Task<IResult> GrantAsync(string id, HttpContext http, TokenVault vault, CancellationToken ct)
     {
+        var guid = RouteIds.Parse(id);
         var input = await JsonBody.ReadAsync<GrantInput>(http.Request, ct);
-        return Results.Json(VaultViews.Entry(await vault.GrantAsync(Caller(http), id, input.ClientId, ct), Caller(http)));
+        return Results.Json(VaultViews.Entry(await vault.GrantAsync(Caller(http), guid, input.ClientId, ct), Caller(http)));
     }
 
-    private static async Task<IResult> UngrantAsync(Guid id, string clientId, HttpContext http, TokenVault vault, CancellationToken ct) =>
-        Results.Json(VaultViews.Entry(await vault.UngrantAsync(Caller(http), id, clientId, ct), Caller(http)));
+    private static async Task<IResult> UngrantAsync(string id, string clientId, HttpContext http, TokenVault vault, CancellationToken ct) =>
+        Results.Json(VaultViews.Entry(await vault.UngrantAsync(Caller(http), RouteIds.Parse(id), clientId, ct), Caller(http)));
 
-    private static async Task<IResult> AuditAsync(Guid id, HttpContext http, TokenVault vault, int? limit, int? offset, CancellationToken ct)
+    private static async Task<IResult> AuditAsync(string id, HttpContext http, TokenVault vault, int? limit, int? offset, CancellationToken ct)
     {
+        var guid = RouteIds.Parse(id);
         var (l, o) = AdminEndpoints.Paging(limit, offset);
-        return Results.Json(await vault.AuditAsync(Caller(http), id, l, o, ct));
+        return Results.Json(await vault.AuditAsync(Caller(http), guid, l, o, ct));
     }
 
     private static async Task<IResult> ValidateAsync(HttpContext http, VaultTokenValidation validation, CancellationToken ct)
@@ -146,9 +141,9 @@ public static class VaultEndpoints
         return Results.Json(new { message = "Session ended", sid });
     }
 
-    private static async Task<IResult> EndProviderSessionAsync(Guid id, string sid, HttpContext http, VaultSessions sessions, CancellationToken ct)
+    private static async Task<IResult> EndProviderSessionAsync(string id, string sid, HttpContext http, VaultSessions sessions, CancellationToken ct)
     {
-        await sessions.EndProviderSessionAsync(Caller(http), id, sid, ct);
+        await sessions.EndProviderSessionAsync(Caller(http), RouteIds.Parse(id), sid, ct);
         return Results.Json(new { message = "Session ended", sid });
     }
 

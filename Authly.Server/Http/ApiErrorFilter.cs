@@ -76,22 +76,24 @@ public static class JsonBody
 
     public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken ct) where T : class
     {
-        if (request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-            throw new ApiException(StatusCodes.Status415UnsupportedMediaType, "The request body must be application/json");
+        // RFC 9110 §8.3.1: the media type, parsed, is application/json (any case, any parameters such as
+        // charset). A prefix test let application/jsonp, application/json-seq or application/jsonx through.
+        if (!FormParameters.HasMediaType(request, "application/json"))
+            throw AuthlyException.UnsupportedMediaType("The request body must be application/json");
         // Syntax first, then shape, then field types: each failure gets its own message, and a type
         // error names the field it is in. Bodies are capped at 1 MiB, so reading twice is cheap.
         JsonDocument document;
         try { document = await JsonDocument.ParseAsync(request.Body, DocumentOptions, ct); }
-        catch (JsonException) { throw ApiException.BadRequest("The request body is not valid JSON"); }
+        catch (JsonException) { throw AuthlyException.BadRequest("The request body is not valid JSON"); }
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
-                throw ApiException.BadRequest("The request body must be a JSON object");
+                throw AuthlyException.BadRequest("The request body must be a JSON object");
             try { return document.RootElement.Deserialize<T>(Options)!; }
             catch (JsonException e)
             {
                 var field = e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : null;
-                throw ApiException.BadRequest(field is null ? "The request body does not have the expected shape" : $"Field '{field}' has the wrong type", field);
+                throw AuthlyException.BadRequest(field is null ? "The request body does not have the expected shape" : $"Field '{field}' has the wrong type", field);
             }
         }
     }

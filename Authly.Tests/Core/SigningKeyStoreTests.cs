@@ -250,7 +250,8 @@ public sealed class SigningKeyStoreTests
         var (cs, _) = await NewDatabaseAsync();
         var keys = Node(cs, algorithm: "HS256");
         Assert.That(await keys.JwksAsync(CancellationToken.None), Is.Empty);
-        Assert.ThrowsAsync<InvalidOperationException>(() => keys.RotateAsync(CancellationToken.None));
+        // SigningKeyRules: the store and the admin API refuse with the same 409.
+        Assert.That(Assert.ThrowsAsync<AuthlyException>(() => keys.RotateAsync(CancellationToken.None))!.Status, Is.EqualTo(409));
     }
 
     private async Task<IConnectionMultiplexer> RedisAsync()
