@@ -86,6 +86,7 @@ public static class AuthlyCoreServices
         services.AddSingleton<GrantEngine>();
 
         services.AddSingleton<Authorization.AuthorizeValidator>();
+        services.AddSingleton<Authorization.AuthorizeFlow>();
         services.AddSingleton<Authorization.AuthorizationCodeStore>();
         services.AddSingleton<Authorization.ConsentStore>();
         services.AddSingleton<Authorization.UserCodeAttempts>();
