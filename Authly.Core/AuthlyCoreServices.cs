@@ -91,6 +91,8 @@ public static class AuthlyCoreServices
         services.AddSingleton<Authorization.ConsentStore>();
         services.AddSingleton<Authorization.UserCodeAttempts>();
         services.AddSingleton<Authorization.DeviceAuthorization>();
+        services.AddSingleton<Authorization.DeviceApproval>();
+        services.AddSingleton<Authorization.LogoutFlow>();
         services.AddSingleton<Oidc.IdTokenIssuer>();
         services.AddAuthlyVault(options);
         return services;
