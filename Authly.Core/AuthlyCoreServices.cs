@@ -87,10 +87,13 @@ public static class AuthlyCoreServices
         services.AddSingleton<GrantEngine>();
 
         services.AddSingleton<Authorization.AuthorizeValidator>();
+        services.AddSingleton<Authorization.AuthorizeFlow>();
         services.AddSingleton<Authorization.AuthorizationCodeStore>();
         services.AddSingleton<Authorization.ConsentStore>();
         services.AddSingleton<Authorization.UserCodeAttempts>();
         services.AddSingleton<Authorization.DeviceAuthorization>();
+        services.AddSingleton<Authorization.DeviceApproval>();
+        services.AddSingleton<Authorization.LogoutFlow>();
         services.AddSingleton<Oidc.IdTokenIssuer>();
         services.AddAuthlyVault(options);
         return services;

@@ -5,9 +5,9 @@ using Authly.Scopes;
 namespace Authly.Authorization;
 
 /// <summary>
-/// Validates an authorization request in two stages: client_id and redirect_uri first (failures
-/// → <see cref="AuthorizeError"/>, shown, never redirected); then everything else (failures →
-/// <see cref="OAuthException"/>, which the endpoint redirects to the validated redirect_uri).
+/// Validates an authorization request in two stages: client_id and redirect_uri first (a refusal
+/// is shown, never redirected: RFC 6749 §4.1.2.1); then everything else (failures →
+/// <see cref="OAuthException"/>, which <see cref="AuthorizeFlow"/> redirects to the validated redirect_uri).
 /// </summary>
 public sealed class AuthorizeValidator(ClientStore clients, ScopeStore scopeStore)
 {
@@ -15,23 +15,25 @@ public sealed class AuthorizeValidator(ClientStore clients, ScopeStore scopeStor
 
     public sealed record Trusted(Client Client, string RedirectUri, string? State, string ResponseMode);
 
-    public async Task<Trusted> TrustAsync(IReadOnlyDictionary<string, string> p, CancellationToken ct)
+    /// <summary>The client and redirect URI, or why they cannot be trusted (a message shown to the user, never redirected).</summary>
+    public async Task<(Trusted? Trusted, string? Refusal)> TrustAsync(IReadOnlyDictionary<string, string> p, CancellationToken ct)
     {
-        if (!p.TryGetValue("client_id", out var clientId) || clientId.Length == 0) throw new AuthorizeError("The request has no client_id.");
-        var client = await clients.FindActiveAsync(clientId, ct) ?? throw new AuthorizeError("The client is unknown or disabled.");
-        if (!client.AllowsGrant(GrantTypes.AuthorizationCode)) throw new AuthorizeError("The client is not allowed to use the authorization code flow.");
+        if (!p.TryGetValue("client_id", out var clientId) || clientId.Length == 0) return (null, "The request has no client_id.");
+        var client = await clients.FindActiveAsync(clientId, ct);
+        if (client is null) return (null, "The client is unknown or disabled.");
+        if (!client.AllowsGrant(GrantTypes.AuthorizationCode)) return (null, "The client is not allowed to use the authorization code flow.");
         string redirectUri;
         if (p.TryGetValue("redirect_uri", out var given) && given.Length > 0)
         {
             if (!ClientRules.MatchesRegisteredRedirectUri(client.RedirectUris, given))
-                throw new AuthorizeError("The redirect_uri is not registered for this client.");
+                return (null, "The redirect_uri is not registered for this client.");
             redirectUri = given;
         }
         else if (client.RedirectUris.Length == 1) redirectUri = client.RedirectUris[0];
-        else throw new AuthorizeError("The request has no redirect_uri and the client has several registered.");
+        else return (null, "The request has no redirect_uri and the client has several registered.");
         p.TryGetValue("state", out var state);
         var mode = p.TryGetValue("response_mode", out var m) && m == "form_post" ? "form_post" : "query";
-        return new Trusted(client, redirectUri, state is { Length: > 0 } ? state : null, mode);
+        return (new Trusted(client, redirectUri, state is { Length: > 0 } ? state : null, mode), null);
     }
 
     public async Task<AuthorizeRequest> ValidateAsync(Trusted t, IReadOnlyDictionary<string, string> p, CancellationToken ct)
@@ -41,9 +43,9 @@ public sealed class AuthorizeValidator(ClientStore clients, ScopeStore scopeStor
         // OAuth 2.1 §4.1.1: only the code response type.
         if (!p.TryGetValue("response_type", out var responseType) || responseType.Length == 0)
             throw OAuthException.InvalidRequest("response_type is required");
-        if (responseType != "code") throw new OAuthException("unsupported_response_type", "Only response_type=code is supported");
+        if (responseType != "code") throw new OAuthException(OAuthErrors.UnsupportedResponseType, "Only response_type=code is supported");
         if (p.TryGetValue("request", out _) || p.TryGetValue("request_uri", out _))
-            throw new OAuthException("request_not_supported", "Request objects are not supported");
+            throw new OAuthException(OAuthErrors.RequestNotSupported, "Request objects are not supported");
 
         // RFC 7636 §4.3 / OAuth 2.1: PKCE with S256 for every client.
         if (!p.TryGetValue("code_challenge", out var challenge) || challenge.Length == 0)

@@ -19,4 +19,12 @@ public static class OAuthErrors
     public const string AuthorizationPending = "authorization_pending";
     public const string SlowDown = "slow_down";
     public const string ExpiredToken = "expired_token";
+    /// <summary>RFC 6749 §4.1.2.1: the authorization endpoint supports only response_type=code.</summary>
+    public const string UnsupportedResponseType = "unsupported_response_type";
+    /// <summary>OIDC Core §3.1.2.6: answers to prompt=none when the user would have to act.</summary>
+    public const string LoginRequired = "login_required";
+    public const string InteractionRequired = "interaction_required";
+    public const string ConsentRequired = "consent_required";
+    /// <summary>OIDC Core §3.1.2.6: request objects (request, request_uri) are not supported.</summary>
+    public const string RequestNotSupported = "request_not_supported";
 }

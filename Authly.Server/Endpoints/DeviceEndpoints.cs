@@ -7,7 +7,10 @@ using Authly.Server.Pages;
 
 namespace Authly.Server.Endpoints;
 
-/// <summary>RFC 8628: the device authorization endpoint, and the /device page where a signed-in user enters the code.</summary>
+/// <summary>
+/// RFC 8628: the device authorization endpoint, and the /device pages where a signed-in user enters the code; the
+/// pages render what <see cref="DeviceApproval"/> decides, and errors go through <see cref="PageErrors"/>.
+/// </summary>
 public static class DeviceEndpoints
 {
     public static void MapDeviceAuthorizationEndpoint(this RouteGroupBuilder oauth) =>
@@ -16,9 +19,9 @@ public static class DeviceEndpoints
 
     public static void MapDevicePages(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/device", ShowAsync).ExcludeFromDescription();
-        app.MapPost("/device", EnterAsync).DisableAntiforgery().ExcludeFromDescription();
-        app.MapPost("/device/confirm", ConfirmAsync).DisableAntiforgery().ExcludeFromDescription();
+        app.MapGet("/device", ShowAsync).WithPageErrors().ExcludeFromDescription();
+        app.MapPost("/device", EnterAsync).WithPageErrors().DisableAntiforgery().ExcludeFromDescription();
+        app.MapPost("/device/confirm", ConfirmAsync).WithPageErrors().DisableAntiforgery().ExcludeFromDescription();
     }
 
     private static async Task<IResult> StartAsync(HttpRequest request, ClientAuthenticator authenticator, DeviceAuthorization devices, CancellationToken ct)
@@ -29,74 +32,66 @@ public static class DeviceEndpoints
         return Results.Json(await devices.StartAsync(client, form.GetValueOrDefault(Parameters.Scope), ct));
     }
 
-    private static async Task<IResult> ShowAsync(HttpContext http, BrowserSession browser, DeviceAuthorization devices, ClientStore clients,
-        ScopeStore scopes, Csrf csrf, ClientAddress address, string? user_code, CancellationToken ct)
+    private static async Task<IResult> ShowAsync(HttpContext http, BrowserSession browser, DeviceApproval approval, Csrf csrf, ClientAddress address,
+        string? user_code, CancellationToken ct)
     {
-        var current = await browser.GetAsync(http, ct);
-        var returnTo = user_code is null ? "/device" : "/device?user_code=" + Uri.EscapeDataString(user_code);
-        if (current is null) return AuthPages.Login(csrf.TokenFor(http), returnTo, null, null, null);
-        if (user_code is null) return AuthPages.DeviceEnter(csrf.TokenFor(http), null);
-        return await ConfirmPageAsync(http, current, user_code, devices, clients, scopes, csrf, address, ct);
+        var who = await SignedInAsync(http, browser, csrf, address, ct);
+        return Render(http, csrf, await approval.ShowAsync(who, user_code, ct));
     }
 
-    private static async Task<IResult> EnterAsync(HttpContext http, BrowserSession browser, DeviceAuthorization devices, ClientStore clients,
-        ScopeStore scopes, Csrf csrf, ClientAddress address, CancellationToken ct)
+    private static async Task<IResult> EnterAsync(HttpContext http, BrowserSession browser, DeviceApproval approval, Csrf csrf, ClientAddress address,
+        CancellationToken ct)
     {
         var form = await ReadFormOrNullAsync(http, ct);
-        if (form is null || !csrf.IsValid(http, form.GetValueOrDefault(Csrf.FieldName)))
-            return AuthPages.DeviceEnter(csrf.TokenFor(http), "The form expired. Please enter the code again.", status: 403);
-        var current = await browser.GetAsync(http, ct);
-        if (current is null) return AuthPages.Login(csrf.TokenFor(http), "/device", null, null, null);
-        return await ConfirmPageAsync(http, current, form.GetValueOrDefault("user_code") ?? "", devices, clients, scopes, csrf, address, ct);
+        var step = await approval.EnterAsync(c => SignedInAsync(http, browser, csrf, address, c), IsGenuine(http, csrf, form),
+            form?.GetValueOrDefault("user_code"), ct);
+        return step is DeviceApproval.FormExpired
+            ? AuthPages.DeviceEnter(csrf.TokenFor(http), "The form expired. Please enter the code again.", status: 403)
+            : Render(http, csrf, step);
     }
 
-    private static DeviceAuthorization.Verifier VerifierOf(HttpContext http, BrowserSession.Current current, ClientAddress address) =>
-        new(current.User.Id, current.Sid, address.Of(http)?.ToString());
-
-    /// <summary>RFC 8628 §5.1: over the shared user code budget, 429 with Retry-After, on the page the user is on.</summary>
-    private static IResult TooManyAttempts(HttpContext http, OAuthException e, Csrf csrf)
-    {
-        http.Response.Headers.RetryAfter = e.RetryAfterSeconds!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return AuthPages.DeviceEnter(csrf.TokenFor(http), "Too many attempts. Try again later.", status: StatusCodes.Status429TooManyRequests);
-    }
-
-    private static async Task<IResult> ConfirmPageAsync(HttpContext http, BrowserSession.Current current, string userCode, DeviceAuthorization devices,
-        ClientStore clients, ScopeStore scopes, Csrf csrf, ClientAddress address, CancellationToken ct)
-    {
-        DeviceAuthorization.Shown? shown;
-        try { shown = await devices.ShowAsync(userCode, VerifierOf(http, current, address), ct); }
-        catch (OAuthException e) when (e.RetryAfterSeconds is not null) { return TooManyAttempts(http, e, csrf); }
-        var client = shown is null ? null : await clients.FindActiveAsync(shown.Row.ClientId, ct);
-        if (shown is null || client is null)
-            return AuthPages.DeviceEnter(csrf.TokenFor(http), "That code is not valid or has expired. Check the code on your device.", userCode, 400);
-        return AuthPages.DeviceConfirm(csrf.TokenFor(http), shown.UserCode, shown.Handle, client.ClientName,
-            current.User.Username, ScopeSet.Parse(shown.Row.Scope), await scopes.ActiveAsync(ct));
-    }
-
-    private static async Task<IResult> ConfirmAsync(HttpContext http, BrowserSession browser, DeviceAuthorization devices, Csrf csrf,
-        ClientAddress address, CancellationToken ct)
+    private static async Task<IResult> ConfirmAsync(HttpContext http, BrowserSession browser, DeviceApproval approval, Csrf csrf, ClientAddress address,
+        CancellationToken ct)
     {
         var form = await ReadFormOrNullAsync(http, ct);
-        if (form is null || !csrf.IsValid(http, form.GetValueOrDefault(Csrf.FieldName)))
-            return Html.Error("Request expired", "The form was not valid any more. Please enter the code again.", 403);
-        var current = await browser.GetAsync(http, ct);
-        if (current is null) return AuthPages.Login(csrf.TokenFor(http), "/device", null, null, null);
-        var approve = form.GetValueOrDefault("approved") == "true";
-        try
-        {
-            // Only the handle the page was given names the request; a raw user_code in the form is ignored.
-            if (!await devices.DecideAsync(form.GetValueOrDefault(AuthPages.DeviceHandleField), approve, VerifierOf(http, current, address), current.AuthTime, ct))
-                return Html.Error("Code expired", "That code is no longer waiting for approval. Start again on your device.");
-        }
-        catch (OAuthException e) when (e.RetryAfterSeconds is not null) { return TooManyAttempts(http, e, csrf); }
-        return approve
-            ? Html.Page("Device connected", "<h1>Device connected</h1><p>You can return to your device.</p>")
-            : Html.Page("Request denied", "<h1>Request denied</h1><p>The device was not given access.</p>");
+        var step = await approval.DecideAsync(c => SignedInAsync(http, browser, csrf, address, c), IsGenuine(http, csrf, form),
+            form?.GetValueOrDefault(AuthPages.DeviceHandleField), form?.GetValueOrDefault("approved") == "true", ct);
+        return step is DeviceApproval.FormExpired
+            ? Html.Error("Request expired", "The form was not valid any more. Please enter the code again.", 403)
+            : Render(http, csrf, step);
     }
 
-    private static async Task<Dictionary<string, string>?> ReadFormOrNullAsync(HttpContext http, CancellationToken ct)
+    private static IResult Render(HttpContext http, Csrf csrf, DeviceApproval.Step step) => step switch
     {
-        try { return await FormParameters.ReadAsync(http.Request, ct); }
-        catch (OAuthException) { return null; }
+        DeviceApproval.SignIn s => AuthPages.Login(csrf.TokenFor(http), s.UserCode is null ? "/device" : "/device?user_code=" + Uri.EscapeDataString(s.UserCode),
+            null, null, null),
+        DeviceApproval.EnterCode => AuthPages.DeviceEnter(csrf.TokenFor(http), null),
+        DeviceApproval.UnknownCode u => AuthPages.DeviceEnter(csrf.TokenFor(http), "That code is not valid or has expired. Check the code on your device.", u.UserCode, 400),
+        DeviceApproval.Confirm c => AuthPages.DeviceConfirm(csrf.TokenFor(http), c.UserCode, c.Handle, c.ClientName, c.Username, c.Scopes, c.Known),
+        DeviceApproval.NotWaiting => Html.Error("Code expired", "That code is no longer waiting for approval. Start again on your device."),
+        DeviceApproval.Decided { Approved: true } => Html.Page("Device connected", "<h1>Device connected</h1><p>You can return to your device.</p>"),
+        DeviceApproval.Decided => Html.Page("Request denied", "<h1>Request denied</h1><p>The device was not given access.</p>"),
+        _ => throw new InvalidOperationException($"Unknown device approval step {step.GetType().Name}"),
+    };
+
+    /// <summary>
+    /// The signed-in browser; from here on, RFC 8628 §5.1's "over the shared user code budget" (429 with
+    /// Retry-After) is shown on the code entry form, the page the user is on.
+    /// </summary>
+    private static async Task<DeviceApproval.SignedIn?> SignedInAsync(HttpContext http, BrowserSession browser, Csrf csrf, ClientAddress address, CancellationToken ct)
+    {
+        var current = await browser.GetAsync(http, ct);
+        if (current is null) return null;
+        PageErrors.OnRefusal(http, r => r.Throttled
+            ? AuthPages.DeviceEnter(csrf.TokenFor(http), "Too many attempts. Try again later.", status: r.Status)
+            : null);
+        return new(current.User, current.AuthTime, current.Sid, address.Of(http)?.ToString());
     }
+
+    private static bool IsGenuine(HttpContext http, Csrf csrf, Dictionary<string, string>? form) =>
+        form is not null && csrf.IsValid(http, form.GetValueOrDefault(Csrf.FieldName));
+
+    /// <summary>An unreadable form is treated like one without a valid CSRF token: the page asks again.</summary>
+    private static async Task<Dictionary<string, string>?> ReadFormOrNullAsync(HttpContext http, CancellationToken ct) =>
+        await FormParameters.TryReadAsync(http.Request, ct);
 }

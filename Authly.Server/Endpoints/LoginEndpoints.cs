@@ -8,14 +8,14 @@ using Microsoft.AspNetCore.WebUtilities;
 
 namespace Authly.Server.Endpoints;
 
-/// <summary>The login form's target, and the forced password change after an admin-set password.</summary>
+/// <summary>The login form's target, and the forced password change after an admin-set password. Errors go through <see cref="PageErrors"/>.</summary>
 public static class LoginEndpoints
 {
     public static void MapLoginEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/login", ShowAsync).ExcludeFromDescription();
-        app.MapPost("/login", LoginAsync).DisableAntiforgery().ExcludeFromDescription();
-        app.MapPost("/login/password", ChangePasswordAsync).DisableAntiforgery().ExcludeFromDescription();
+        app.MapGet("/login", ShowAsync).WithPageErrors().ExcludeFromDescription();
+        app.MapPost("/login", LoginAsync).WithPageErrors().DisableAntiforgery().ExcludeFromDescription();
+        app.MapPost("/login/password", ChangePasswordAsync).WithPageErrors().DisableAntiforgery().ExcludeFromDescription();
     }
 
     private static async Task<IResult> ShowAsync(HttpContext http, Csrf csrf, AuthorizeValidator validator, string? return_to, CancellationToken ct)
@@ -35,47 +35,33 @@ public static class LoginEndpoints
         if (!returnTo.StartsWith(authorize + "?", StringComparison.Ordinal)) return;
         var query = QueryHelpers.ParseQuery(returnTo[authorize.Length..]);
         if (query.Any(kv => kv.Value.Count != 1)) return;
-        try
-        {
-            var trusted = await validator.TrustAsync(query.ToDictionary(kv => kv.Key, kv => kv.Value.ToString()), ct);
-            SecurityHeaders.AllowFormRedirectTo(http.Response, trusted.RedirectUri);
-        }
-        catch (AuthorizeError) { }
+        var (trusted, _) = await validator.TrustAsync(query.ToDictionary(kv => kv.Key, kv => kv.Value.ToString()), ct);
+        if (trusted is not null) SecurityHeaders.AllowFormRedirectTo(http.Response, trusted.RedirectUri);
     }
 
     private static async Task<IResult> LoginAsync(HttpContext http, PasswordLogin login, BrowserSession browser, Csrf csrf,
         RateLimiter limiter, ClientAddress address, AuthorizeValidator validator, CancellationToken ct)
     {
-        Dictionary<string, string> form;
-        try { form = await FormParameters.ReadAsync(http.Request, ct); }
-        catch (OAuthException e) { return Html.Error("Invalid request", e.Description); }
+        var form = await FormParameters.ReadAsync(http.Request, ct);
         var returnTo = RedirectUri.SafeReturnTo(form.GetValueOrDefault("return_to"));
         await AllowRedirectOfAsync(http, returnTo, validator, ct);
         var username = form.GetValueOrDefault("username") ?? "";
         if (!csrf.IsValid(http, form.GetValueOrDefault(Csrf.FieldName)))
             return AuthPages.Login(csrf.TokenFor(http), returnTo, null, username, "Your session expired. Please sign in again.", 403);
-        try
-        {
-            await limiter.CheckAsync("login", address.Of(http)?.ToString(), ct);
-            var user = await login.CheckAsync(username, form.GetValueOrDefault("password") ?? "", address.Of(http)?.ToString(), ct);
-            await browser.StartAsync(http, user, ct);
-            if (user.RequiresPasswordChange) return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, null);
-            return Results.Redirect(returnTo, permanent: false, preserveMethod: false);
-        }
-        catch (OAuthException e)
-        {
-            // Same message for unknown users and wrong passwords (PasswordLogin guarantees it).
-            if (e.RetryAfterSeconds is { } retry) http.Response.Headers.RetryAfter = retry.ToString();
-            return AuthPages.Login(csrf.TokenFor(http), returnTo, null, username, e.Description, e.RetryAfterSeconds is null ? 400 : 429);
-        }
+        // A refused login (same message for unknown users and wrong passwords: PasswordLogin guarantees it) or a
+        // lockout (429 with Retry-After) is shown on the login form.
+        PageErrors.OnRefusal(http, r => AuthPages.Login(csrf.TokenFor(http), returnTo, null, username, r.Message, r.Status));
+        await limiter.CheckAsync("login", address.Of(http)?.ToString(), ct);
+        var user = await login.CheckAsync(username, form.GetValueOrDefault("password") ?? "", address.Of(http)?.ToString(), ct);
+        await browser.StartAsync(http, user, ct);
+        if (user.RequiresPasswordChange) return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, null);
+        return Results.Redirect(returnTo, permanent: false, preserveMethod: false);
     }
 
     private static async Task<IResult> ChangePasswordAsync(HttpContext http, BrowserSession browser, UserAccounts accounts, Csrf csrf,
         AuthorizeValidator validator, ClientAddress address, CancellationToken ct)
     {
-        Dictionary<string, string> form;
-        try { form = await FormParameters.ReadAsync(http.Request, ct); }
-        catch (OAuthException e) { return Html.Error("Invalid request", e.Description); }
+        var form = await FormParameters.ReadAsync(http.Request, ct);
         var returnTo = RedirectUri.SafeReturnTo(form.GetValueOrDefault("return_to"));
         await AllowRedirectOfAsync(http, returnTo, validator, ct);
         if (!csrf.IsValid(http, form.GetValueOrDefault(Csrf.FieldName)))
@@ -84,18 +70,11 @@ public static class LoginEndpoints
         if (current is null) return AuthPages.Login(csrf.TokenFor(http), returnTo, null, null, "Please sign in first.", 401);
         if (form.GetValueOrDefault("new_password") != form.GetValueOrDefault("confirm_password"))
             return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, "The new passwords do not match.", 400);
-        try
-        {
-            await accounts.ChangePasswordAsync(current.User.Id, form.GetValueOrDefault("current_password"), form.GetValueOrDefault("new_password"),
-                callerAccessJti: null, current.Sid, address.Of(http)?.ToString(), ct);
-            return Results.Redirect(returnTo);
-        }
-        catch (ValidationException e) { return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, e.Message, 400); }
-        catch (OAuthException e) when (e.RetryAfterSeconds is { } retry)
-        {
-            // The password guard: the current password is checked like a login, and locks like one.
-            http.Response.Headers.RetryAfter = retry.ToString();
-            return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, e.Description, 429);
-        }
+        // A rejected password, or the password guard (the current password is checked like a login, and locks
+        // like one: 429 with Retry-After), is shown on the form.
+        PageErrors.OnRefusal(http, r => AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, r.Message, r.Status));
+        await accounts.ChangePasswordAsync(current.User.Id, form.GetValueOrDefault("current_password"), form.GetValueOrDefault("new_password"),
+            callerAccessJti: null, current.Sid, address.Of(http)?.ToString(), ct);
+        return Results.Redirect(returnTo);
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
+using Authly.Authorization;
 using System.Text;
 using Authly.Clients;
 using Authly.OAuth;
@@ -22,11 +23,11 @@ public static class OidcEndpoints
         bearer.MapPost("/userinfo", UserInfoAsync).RequireCors(AuthlyWebApp.PublicCors).WithSummary("UserInfo (OIDC Core §5.3)");
         bearer.MapPut("/userinfo", UpdateUserInfoAsync).WithSummary("Update the caller's profile claims allowed by its scopes");
 
-        app.MapGet("/oidc/logout", LogoutAsync).WithTags("oidc").WithSummary("RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)");
-        app.MapPost("/oidc/logout", LogoutAsync).WithTags("oidc").DisableAntiforgery().ExcludeFromDescription();
+        app.MapGet("/oidc/logout", LogoutAsync).WithPageErrors().WithTags("oidc").WithSummary("RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)");
+        app.MapPost("/oidc/logout", LogoutAsync).WithPageErrors().WithTags("oidc").DisableAntiforgery().ExcludeFromDescription();
         app.MapGet("/oidc/session/check", SessionCheckAsync).WithTags("oidc").WithSummary("Whether this browser has a live session");
         app.MapGet("/oidc/session/iframe", SessionIframe).WithTags("oidc").WithSummary("OIDC Session Management check_session_iframe");
-        app.MapGet("/oidc/frontchannel/logout", FrontChannelLogoutAsync).WithTags("oidc").WithSummary("Front-channel logout (ends the session named by sid)");
+        app.MapGet("/oidc/frontchannel/logout", FrontChannelLogoutAsync).WithPageErrors().WithTags("oidc").WithSummary("Front-channel logout (ends the session named by sid)");
     }
 
     /// <summary>RFC 6750 §2.1 bearer token → a user token with the openid scope, or the matching error.</summary>
@@ -86,49 +87,28 @@ public static class OidcEndpoints
         catch (ValidationException e) { throw OAuthException.InvalidRequest(e.Message); }
     }
 
-    private static async Task<IResult> LogoutAsync(HttpContext http, IdTokenIssuer idTokens, ClientStore clients, BrowserSession browser,
-        Csrf csrf, CancellationToken ct)
+    /// <summary>RP-initiated logout: <see cref="LogoutFlow"/> decides; this renders it and ends the session when told to.</summary>
+    private static async Task<IResult> LogoutAsync(HttpContext http, LogoutFlow logout, BrowserSession browser, Csrf csrf, CancellationToken ct)
     {
-        Dictionary<string, string> p;
-        try { p = await AuthorizeEndpoint.ReadParametersAsync(http.Request, ct); }
-        catch (OAuthException e) { return Html.Error("Invalid request", e.Description); }
-        var hint = p.GetValueOrDefault("id_token_hint");
-        var redirect = p.GetValueOrDefault("post_logout_redirect_uri");
-        var state = p.GetValueOrDefault("state");
-        string? clientId = p.GetValueOrDefault("client_id");
-        string? hintSubject = null;
-        if (!string.IsNullOrEmpty(hint))
-        {
-            var validated = await idTokens.ValidateHintAsync(hint, ct);
-            if (validated is null) return Html.Error("Sign-out failed", "The id_token_hint is not a valid ID token of this server.");
-            if (clientId is not null && clientId != validated.Value.ClientId) return Html.Error("Sign-out failed", "client_id does not match the id_token_hint.");
-            (clientId, hintSubject, _) = validated.Value;
-        }
-        if (!string.IsNullOrEmpty(redirect))
-        {
-            // Only to a URI registered for the client the hint (or client_id) names: never an open redirect.
-            var client = clientId is null ? null : await clients.FindActiveAsync(clientId, ct);
-            if (client is null || !client.PostLogoutRedirectUris.Contains(redirect, StringComparer.Ordinal))
-                return Html.Error("Sign-out failed", "The post_logout_redirect_uri is not registered for this client.");
-            SecurityHeaders.AllowFormRedirectTo(http.Response, redirect);
-        }
-
-        // The hint identifies the RP and the user; it never authorizes. Only the session whose cookie
-        // came with this request can end (issue #11 finding 6): never the hint's sid, which a request
-        // without cookies, or another browser, could otherwise end. RP-Initiated Logout §2: the OP
-        // MUST ask (the CSRF-protected POST, whose token is bound to this session) when there is no
-        // valid hint or the hint belongs to someone other than the signed-in user. Nobody signed in
-        // here with a valid hint: nothing to end and nothing to ask, the RP gets its user back.
-        var current = await browser.GetAsync(http, ct);
-        var hintIsThisUser = Guid.TryParse(hintSubject, out var hintUser) && (current is null || current.User.Id == hintUser);
+        var p = await AuthorizeEndpoint.ReadParametersAsync(http.Request, ct);
         var confirmed = HttpMethods.IsPost(http.Request.Method) && csrf.IsValid(http, p.GetValueOrDefault(Csrf.FieldName));
-        if (!hintIsThisUser && !confirmed)
-            return AuthPages.LogoutConfirm(csrf.TokenFor(http),
-                p.Where(kv => kv.Key is "post_logout_redirect_uri" or "state" or "client_id" or "id_token_hint"));
+        var decision = await logout.DecideAsync(p, async c => await browser.GetAsync(http, c) is { } s ? new(s.User.Id, s.Sid) : null, confirmed, ct);
+        if (decision.PostLogoutRedirectUri is { } redirect) SecurityHeaders.AllowFormRedirectTo(http.Response, redirect);
+        return await SignOutAsync(http, browser, csrf, decision, ct);
+    }
 
-        if (current is not null) await browser.EndAsync(http, ct);
-        if (string.IsNullOrEmpty(redirect)) return AuthPages.SignedOut();
-        return Results.Redirect(RedirectUri.With(redirect, state is null ? [] : [new("state", state)]));
+    private static async Task<IResult> SignOutAsync(HttpContext http, BrowserSession browser, Csrf csrf, LogoutFlow.Decision decision, CancellationToken ct)
+    {
+        switch (decision)
+        {
+            case LogoutFlow.Refused r: return Html.Error("Sign-out failed", r.Message);
+            case LogoutFlow.Ask a: return AuthPages.LogoutConfirm(csrf.TokenFor(http), a.Fields);
+            case LogoutFlow.SignOut s:
+                if (s.EndSession) await browser.EndAsync(http, ct);
+                if (s.PostLogoutRedirectUri is null) return AuthPages.SignedOut();
+                return Results.Redirect(RedirectUri.With(s.PostLogoutRedirectUri, s.State is null ? [] : [new("state", s.State)]));
+            default: throw new InvalidOperationException($"Unknown logout decision {decision.GetType().Name}");
+        }
     }
 
     private static async Task<IResult> SessionCheckAsync(HttpContext http, SessionStore sessions, CancellationToken ct)
@@ -157,20 +137,13 @@ public static class OidcEndpoints
                                "<script src=\"/static/session-iframe.js\"></script></head><body></body></html>", "text/html; charset=utf-8");
     }
 
-    private static async Task<IResult> FrontChannelLogoutAsync(HttpContext http, BrowserSession browser, Issuer issuer,
+    private static async Task<IResult> FrontChannelLogoutAsync(HttpContext http, BrowserSession browser, Csrf csrf, Issuer issuer,
         string? iss, string? sid, CancellationToken ct)
     {
         OAuthErrorFilter.NoStore(http.Response);
         http.Response.Headers.XFrameOptions = default;
         http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'self'";
-        if (iss is not null && iss != issuer.Value) return Html.Error("Sign-out failed", "The iss parameter names another issuer.");
-        // Front-Channel Logout §2 (session supported): sid names the session. Without it, any link
-        // would sign out whoever follows it (RP-Initiated Logout §6), so it is required.
-        if (string.IsNullOrEmpty(sid)) return Html.Error("Sign-out failed", "The sid parameter is required.");
-        var current = await browser.GetAsync(http, ct);
-        // Only the session whose cookie came with the request, and only if sid names it: a third party must not log out others.
-        if (current is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(current.Sid), Encoding.UTF8.GetBytes(sid)))
-            await browser.EndAsync(http, ct);
-        return AuthPages.SignedOut();
+        var decision = await LogoutFlow.FrontChannelAsync(iss, sid, issuer.Value, async c => (await browser.GetAsync(http, c))?.Sid, ct);
+        return await SignOutAsync(http, browser, csrf, decision, ct);
     }
 }

@@ -18,18 +18,26 @@ public static class FormParameters
 
     public static async Task<Dictionary<string, string>> ReadAsync(HttpRequest request, CancellationToken ct)
     {
-        if (!IsForm(request))
-            throw OAuthException.InvalidRequest("The request must be application/x-www-form-urlencoded");
+        var (form, error) = await ParseAsync(request, ct);
+        return form ?? throw OAuthException.InvalidRequest(error!);
+    }
+
+    /// <summary>The form, or null when <see cref="ReadAsync"/> would refuse it (for pages that answer any unreadable form alike).</summary>
+    public static async Task<Dictionary<string, string>?> TryReadAsync(HttpRequest request, CancellationToken ct) => (await ParseAsync(request, ct)).Form;
+
+    private static async Task<(Dictionary<string, string>? Form, string? Error)> ParseAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (!IsForm(request)) return (null, "The request must be application/x-www-form-urlencoded");
         IFormCollection form;
         try { form = await request.ReadFormAsync(ct); }
-        catch (InvalidDataException) { throw OAuthException.InvalidRequest("The form body is malformed"); }
-        catch (IOException e) when (e is not EndOfStreamException) { throw OAuthException.InvalidRequest("The form body could not be read"); }
+        catch (InvalidDataException) { return (null, "The form body is malformed"); }
+        catch (IOException e) when (e is not EndOfStreamException) { return (null, "The form body could not be read"); }
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, values) in form)
         {
-            if (values.Count > 1) throw OAuthException.InvalidRequest($"The {key} parameter is repeated");
+            if (values.Count > 1) return (null, $"The {key} parameter is repeated");
             result[key] = values.ToString();
         }
-        return result;
+        return (result, null);
     }
 }

@@ -36,8 +36,7 @@ public static class OutageResponses
         if (IsPage(path))
         {
             OAuthErrorFilter.NoStore(http.Response);
-            result = Html.Error("Temporarily unavailable", "The service is temporarily unavailable. Please try again in a few seconds.",
-                StatusCodes.Status503ServiceUnavailable);
+            result = PageErrors.Unavailable();
         }
         else if (path.StartsWithSegments("/api/v1/oauth") || path.StartsWithSegments("/oidc/userinfo"))
             result = OAuthErrorFilter.Write(http, OAuthErrorFilter.Unavailable(e));
