@@ -14,7 +14,6 @@ namespace Authly.Tests.Attacks;
 [TestFixture, Category("Attacks")]
 public sealed class CrossUserAttacks
 {
-    private const string TokenPath = "/api/v1/oauth/token";
     private const string VaultScopes = "vault:read vault:write";
     private AuthlyApp _app = null!;
     private (string Id, string Secret) _clientX, _clientY;

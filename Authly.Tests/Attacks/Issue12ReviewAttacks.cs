@@ -28,7 +28,6 @@ namespace Authly.Tests.Attacks;
 [TestFixture, Category("Attacks")]
 public sealed class Issue12ReviewAttacks
 {
-    private const string TokenPath = "/api/v1/oauth/token";
     private AuthlyApp _app = null!;
     private AuthlyApp.TestUser _user = null!;
     private string _public = null!;

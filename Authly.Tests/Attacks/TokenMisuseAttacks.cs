@@ -13,7 +13,6 @@ namespace Authly.Tests.Attacks;
 [TestFixture, Category("Attacks")]
 public sealed class TokenMisuseAttacks
 {
-    private const string TokenPath = "/api/v1/oauth/token";
     private AuthlyApp _app = null!;
 
     [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();

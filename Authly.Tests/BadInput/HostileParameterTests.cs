@@ -14,7 +14,6 @@ namespace Authly.Tests.BadInput;
 [TestFixture, Category("BadInput")]
 public sealed class HostileParameterTests
 {
-    private const string TokenPath = "/api/v1/oauth/token";
     private AuthlyApp _app = null!;
     private AuthlyApp.TestUser _user = null!;
     private (string Id, string Secret) _basicClient;

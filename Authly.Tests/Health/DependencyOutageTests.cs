@@ -67,8 +67,6 @@ public sealed class DependencyOutageTests
     }
     [TearDown] public Task RestoreAsync() => DatabaseServer.RestoreAsync(_database);
 
-    private const string Token = "/api/v1/oauth/token";
-
     private static async Task AssertTemporarilyUnavailableAsync(HttpResponseMessage response, string what)
     {
         var body = await response.Content.ReadAsStringAsync();
@@ -115,15 +113,15 @@ public sealed class DependencyOutageTests
     {
         var response = grantType switch
         {
-            "client_credentials" => await _app.PostFormAsync(Token, AuthlyApp.Basic(_cold.Id, _cold.Secret), ("grant_type", grantType)),
+            "client_credentials" => await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(_cold.Id, _cold.Secret), ("grant_type", grantType)),
             // The script client is cached from setup: the user lookup and the rotation need the database.
-            "password" => await _app.PostFormAsync(Token, AuthlyApp.Basic(_script.Id, _script.Secret),
+            "password" => await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(_script.Id, _script.Secret),
                 ("grant_type", grantType), ("username", "someone"), ("password", "Some-Password-1")),
-            "refresh_token" => await _app.PostFormAsync(Token, AuthlyApp.Basic(_script.Id, _script.Secret),
+            "refresh_token" => await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(_script.Id, _script.Secret),
                 ("grant_type", grantType), ("refresh_token", _refreshToken)),
-            "authorization_code" => await _app.PostFormAsync(Token, AuthlyApp.Basic(_cold.Id, _cold.Secret),
+            "authorization_code" => await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(_cold.Id, _cold.Secret),
                 ("grant_type", grantType), ("code", "abc"), ("redirect_uri", "https://app.example.test/cb"), ("code_verifier", new string('v', 43))),
-            _ => await _app.PostFormAsync(Token, AuthlyApp.Basic(_cold.Id, _cold.Secret), ("grant_type", grantType), ("device_code", "abc")),
+            _ => await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(_cold.Id, _cold.Secret), ("grant_type", grantType), ("device_code", "abc")),
         };
         await AssertTemporarilyUnavailableAsync(response, grantType);
     }
@@ -233,7 +231,7 @@ public sealed class DependencyOutageTests
 
         await DatabaseServer.RestoreAsync(_database);
         var recovered = await Eventually.TrueAsync(async () =>
-            (await _app.PostFormAsync(Token, AuthlyApp.Basic(_cold.Id, _cold.Secret), ("grant_type", "client_credentials"))).StatusCode == HttpStatusCode.OK,
+            (await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(_cold.Id, _cold.Secret), ("grant_type", "client_credentials"))).StatusCode == HttpStatusCode.OK,
             TimeSpan.FromSeconds(15));
         Assert.That(recovered, Is.True, "client_credentials did not recover after the database came back");
         var me = await _app.BearerClient(_userAccessToken).GetAsync("/api/v1/users/me");

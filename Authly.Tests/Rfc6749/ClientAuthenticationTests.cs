@@ -10,7 +10,6 @@ namespace Authly.Tests.Rfc6749;
 [TestFixture, Category("RFC6749")]
 public sealed class ClientAuthenticationTests
 {
-    private const string TokenPath = "/api/v1/oauth/token";
     private AuthlyApp _app = null!;
 
     [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();

@@ -11,7 +11,6 @@ namespace Authly.Tests.Rfc6749;
 [TestFixture, Category("RFC6749")]
 public sealed class PasswordGrantTests
 {
-    private const string TokenPath = "/api/v1/oauth/token";
     private const string BadCredentials = "Incorrect username or password";
     private const string Locked = "Too many failed attempts. Account temporarily locked.";
     private static readonly Dictionary<string, string?> Lockout3 = new() { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "3" };

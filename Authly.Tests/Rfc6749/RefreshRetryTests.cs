@@ -14,7 +14,6 @@ namespace Authly.Tests.Rfc6749;
 [TestFixture, Category("RFC6749")]
 public sealed class RefreshRetryTests
 {
-    private const string TokenPath = "/api/v1/oauth/token";
     private AuthlyApp _app = null!;
     private AuthlyApp _node2 = null!;
     private AuthlyApp.TestUser _user = null!;

@@ -11,7 +11,6 @@ namespace Authly.Tests.Rfc6749;
 [TestFixture, Category("RFC6749")]
 public sealed class RefreshTokenGrantTests
 {
-    private const string TokenPath = "/api/v1/oauth/token";
     private AuthlyApp _app = null!;
     private AuthlyApp.TestUser _user = null!;
     private (string Id, string Secret) _clientA;

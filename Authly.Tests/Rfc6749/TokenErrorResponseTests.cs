@@ -8,7 +8,6 @@ namespace Authly.Tests.Rfc6749;
 [TestFixture, Category("RFC6749")]
 public sealed class TokenErrorResponseTests
 {
-    private const string TokenPath = "/api/v1/oauth/token";
     private AuthlyApp _app = null!;
     private string _clientId = null!;
     private string _secret = null!;

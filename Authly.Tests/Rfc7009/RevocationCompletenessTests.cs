@@ -15,7 +15,6 @@ namespace Authly.Tests.Rfc7009;
 [TestFixture, Category("RFC7009")]
 public sealed class RevocationCompletenessTests
 {
-    private const string TokenPath = "/api/v1/oauth/token";
     private AuthlyApp _app = null!;
     private AuthlyApp _noRedis = null!;
 

@@ -10,8 +10,6 @@ namespace Authly.Tests.Rfc7009;
 [TestFixture, Category("RFC7009")]
 public sealed class RevocationTests
 {
-    private const string RevokePath = "/api/v1/oauth/revoke";
-    private const string TokenPath = "/api/v1/oauth/token";
     private AuthlyApp _app = null!;
     private AuthlyApp.TestUser _user = null!;
     private (string Id, string Secret) _clientA;

@@ -19,7 +19,6 @@ namespace Authly.Tests.Rfc7662;
 [TestFixture, Category("RFC7662")]
 public sealed class IntrospectionTests
 {
-    private const string IntrospectPath = "/api/v1/oauth/introspect";
     private const string Inactive = """{"active":false}""";
     private const string JwtSecret = "introspection-tests-jwt-secret-0123456789abcdef";
     private AuthlyApp _app = null!;
