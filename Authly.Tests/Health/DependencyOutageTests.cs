@@ -16,9 +16,10 @@ namespace Authly.Tests.Health;
 /// The client used during the outage was never looked up before it, so no cache can answer for it.
 /// </summary>
 [TestFixture, Category("Health")]
-public sealed class DependencyOutageTests
+public sealed class DependencyOutageTests : AppFixture
 {
-    private AuthlyApp _app = null!;
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "1000" };
+
     private string _database = null!;
     private string _adminToken = null!;
     private (string Id, string Secret) _cold;
@@ -31,7 +32,6 @@ public sealed class DependencyOutageTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "1000" });
         _database = DatabaseServer.DatabaseName(_app.DatabaseConnectionString);
         _adminToken = await _app.AdminTokenAsync();
         var user = await _app.RegisterUserAsync();
@@ -49,7 +49,6 @@ public sealed class DependencyOutageTests
     {
         await DatabaseServer.RestoreAsync(_database);
         _browser.Dispose();
-        _app.Dispose();
     }
 
     /// <summary>A client no node has looked up yet (each test its own), then the database goes away.</summary>

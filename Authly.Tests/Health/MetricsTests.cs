@@ -11,13 +11,8 @@ namespace Authly.Tests.Health;
 /// as absolute values.
 /// </summary>
 [TestFixture, Category("Operations")]
-public sealed partial class MetricsTests
+public sealed partial class MetricsTests : AppFixture
 {
-    private AuthlyApp _app = null!;
-
-    [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     private async Task<string> ScrapeAsync()
     {
         var response = await _app.CreateClient().GetAsync("/metrics");

@@ -9,16 +9,17 @@ namespace Authly.Tests.Health;
 /// value while PostgreSQL is unreachable, for at most AUTHLY_STALE_CACHE_SECONDS, then say 503.
 /// </summary>
 [TestFixture, Category("Health")]
-public sealed class StaleCacheDuringOutageTests
+public sealed class StaleCacheDuringOutageTests : AppFixture
 {
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["AUTHLY_STALE_CACHE_SECONDS"] = "900" };
+    protected override TimeProvider Clock => _clock;
+
     private readonly TestClock _clock = new(DateTimeOffset.UtcNow);
-    private AuthlyApp _app = null!;
     private string _database = null!;
 
     [OneTimeSetUp]
-    public async Task StartAsync()
+    public void Start()
     {
-        _app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["AUTHLY_STALE_CACHE_SECONDS"] = "900" }, clock: _clock);
         _database = DatabaseServer.DatabaseName(_app.DatabaseConnectionString);
     }
 
@@ -26,7 +27,6 @@ public sealed class StaleCacheDuringOutageTests
     public async Task StopAsync()
     {
         await DatabaseServer.RestoreAsync(_database);
-        _app.Dispose();
     }
 
     [Test]

@@ -188,6 +188,9 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
     public async Task<string> AdminTokenAsync(string scope = "admin:clients:read admin:clients:write admin:scopes:read admin:scopes:write admin:users:read admin:users:write admin:system:read admin:system:write") =>
         (await PasswordTokenAsync(scope: scope))["access_token"]!.GetValue<string>();
 
+    /// <summary>A client that sends an admin token with <paramref name="scope"/> (the admin API's callers).</summary>
+    public async Task<HttpClient> AdminClientAsync(string scope) => BearerClient(await AdminTokenAsync(scope));
+
     public HttpClient BearerClient(string token)
     {
         var client = CreateClient();
