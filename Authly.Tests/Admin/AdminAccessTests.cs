@@ -10,16 +10,16 @@ namespace Authly.Tests.Admin;
 
 /// <summary>API.md "Admin API": enabled (503), localhost only (403), admin token (401/403), the route's scope (403).</summary>
 [TestFixture, Category("Admin")]
-public sealed class AdminAccessTests
+public sealed class AdminAccessTests : AppFixture
 {
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["AUTHLY_TRUSTED_PROXIES"] = "10.0.0.0/8" };
+
     private const string TrustedProxy = "10.1.2.3";
-    private AuthlyApp _app = null!;
     private WebApplicationFactory<Program> _peers = null!;
 
     [OneTimeSetUp]
-    public async Task StartAsync()
+    public void Start()
     {
-        _app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["AUTHLY_TRUSTED_PROXIES"] = "10.0.0.0/8" });
         _peers = _app.WithPeerAddressHeader();
     }
 
@@ -27,7 +27,6 @@ public sealed class AdminAccessTests
     public void Stop()
     {
         _peers.Dispose();
-        _app.Dispose();
     }
 
     private static async Task<AuthlyApp> StartWithAsync(string key, string value) =>

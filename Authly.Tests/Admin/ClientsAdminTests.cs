@@ -7,19 +7,15 @@ using Authly.Tests.Infrastructure;
 namespace Authly.Tests.Admin;
 
 [TestFixture, Category("Admin")]
-public sealed class ClientsAdminTests
+public sealed class ClientsAdminTests : AppFixture
 {
-    private AuthlyApp _app = null!;
     private HttpClient _admin = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
-        _admin = _app.BearerClient(await _app.AdminTokenAsync("admin:clients:read admin:clients:write"));
+        _admin = await _app.AdminClientAsync("admin:clients:read admin:clients:write");
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private static object Confidential(string scope = "read write") => new
     {

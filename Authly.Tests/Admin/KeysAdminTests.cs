@@ -7,13 +7,8 @@ namespace Authly.Tests.Admin;
 
 /// <summary>API.md "Keys: GET /admin/keys, POST /admin/keys/rotate" (admin:system:read / admin:system:write).</summary>
 [TestFixture, Category("Admin")]
-public sealed class KeysAdminTests
+public sealed class KeysAdminTests : AppFixture
 {
-    private AuthlyApp _app = null!;
-
-    [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     private async Task<JsonArray> ListAsync()
     {
         var response = await _app.BearerClient(await _app.AdminTokenAsync("admin:system:read")).GetAsync("/admin/keys");

@@ -7,19 +7,15 @@ using Authly.Tests.Infrastructure;
 namespace Authly.Tests.Admin;
 
 [TestFixture, Category("Admin")]
-public sealed class ScopesAdminTests
+public sealed class ScopesAdminTests : AppFixture
 {
-    private AuthlyApp _app = null!;
     private HttpClient _admin = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
-        _admin = _app.BearerClient(await _app.AdminTokenAsync("admin:scopes:read admin:scopes:write"));
+        _admin = await _app.AdminClientAsync("admin:scopes:read admin:scopes:write");
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private static string UniqueName(string prefix = "test") => $"{prefix}:{Guid.NewGuid().ToString("N")[..8]}";
 

@@ -8,19 +8,17 @@ namespace Authly.Tests.Admin;
 
 /// <summary>API.md "Admin API" users, status and dashboard. The only admin in this fixture is the bootstrap admin.</summary>
 [TestFixture, Category("Admin")]
-public sealed class UsersAdminTests
+public sealed class UsersAdminTests : AppFixture
 {
-    private AuthlyApp _app = null!;
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "3" };
+
     private HttpClient _admin = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "3" });
-        _admin = _app.BearerClient(await _app.AdminTokenAsync("admin:users:read admin:users:write admin:system:read"));
+        _admin = await _app.AdminClientAsync("admin:users:read admin:users:write admin:system:read");
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private async Task<(HttpStatusCode Status, JsonObject Body)> SendAsync(HttpMethod method, string path, object? json = null)
     {

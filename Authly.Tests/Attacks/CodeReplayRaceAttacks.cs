@@ -9,21 +9,8 @@ namespace Authly.Tests.Attacks;
 /// afterwards, so before issue 12 the replay found nothing to revoke and the tokens stayed live).
 /// </summary>
 [TestFixture, Category("Attacks")]
-public sealed class CodeReplayRaceAttacks
+public sealed class CodeReplayRaceAttacks : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = await AuthlyApp.StartAsync();
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect]);
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     [Test, Description("RFC 6749 §4.1.2: a replay marked between the first redemption's consumption and its record revokes what that redemption issues")]
     public async Task Replay_DuringTheFirstRedemption_LeavesNothingItIssuedActive()
     {

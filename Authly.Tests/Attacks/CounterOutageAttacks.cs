@@ -19,7 +19,6 @@ namespace Authly.Tests.Attacks;
 [TestFixture, Category("Attacks")]
 public sealed class CounterOutageAttacks
 {
-    private const string TokenPath = "/api/v1/oauth/token";
     private PrivateRedis _redis = null!;
 
     [SetUp] public async Task StartRedisAsync() => _redis = await PrivateRedis.StartAsync();

@@ -14,8 +14,6 @@ namespace Authly.Tests.Attacks;
 [TestFixture, Category("Attacks")]
 public sealed class CredentialGuessingAttacks
 {
-    private const string TokenPath = "/api/v1/oauth/token";
-
     private static Task<HttpResponseMessage> GrantAsync(HttpClient http, string username, string password) =>
         http.PostAsync(TokenPath, AuthlyApp.Form(("grant_type", "password"), ("username", username), ("password", password)));
 

@@ -12,24 +12,19 @@ namespace Authly.Tests.Attacks;
 /// and a vault entry only through the clients it is granted to.
 /// </summary>
 [TestFixture, Category("Attacks")]
-public sealed class CrossUserAttacks
+public sealed class CrossUserAttacks : AppFixture
 {
-    private const string TokenPath = "/api/v1/oauth/token";
     private const string VaultScopes = "vault:read vault:write";
-    private AuthlyApp _app = null!;
     private (string Id, string Secret) _clientX, _clientY;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
         var x = await _app.CreateConfidentialClientAsync($"read {VaultScopes}", ["password", "refresh_token"]);
         var y = await _app.CreateConfidentialClientAsync($"read {VaultScopes}", ["password", "refresh_token"]);
         _clientX = (x.Id, x.Secret!);
         _clientY = (y.Id, y.Secret!);
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private async Task<JsonObject> TokensThroughAsync((string Id, string Secret) client, TestUsers.TestUser user, string scope = VaultScopes) =>
         await OAuthAssert.TokenAsync(await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(client.Id, client.Secret),

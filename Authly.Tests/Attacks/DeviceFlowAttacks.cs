@@ -16,23 +16,23 @@ namespace Authly.Tests.Attacks;
 /// the session, never the raw user code.
 /// </summary>
 [TestFixture, Category("Attacks"), Category("RFC8628")]
-public sealed class DeviceFlowAttacks
+public sealed class DeviceFlowAttacks : AppFixture
 {
+    // The shipped general rate limit, so the old per-page limit on POST /device is in force too.
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["RATE_LIMIT_MAX_REQUESTS"] = "100", ["RATE_LIMIT_WINDOW_SECONDS"] = "60" };
+
     private const string DeviceGrant = "urn:ietf:params:oauth:grant-type:device_code";
     private const int PerAccount = UserCodeAttempts.PerAccount;
     private const int PerAddress = UserCodeAttempts.PerAddress;
     private const string Alphabet = DeviceAuthorization.UserCodeAlphabet;
     private static int _nextAddress;
 
-    private AuthlyApp _app = null!;
     private WebApplicationFactory<Program> _peers = null!;
     private string _clientId = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        // The shipped general rate limit, so the old per-page limit on POST /device is in force too.
-        _app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["RATE_LIMIT_MAX_REQUESTS"] = "100", ["RATE_LIMIT_WINDOW_SECONDS"] = "60" });
         _peers = _app.WithPeerAddressHeader();
         (_clientId, _) = await _app.CreateClientAsync(new
         {
@@ -44,7 +44,6 @@ public sealed class DeviceFlowAttacks
     public void Stop()
     {
         _peers.Dispose();
-        _app.Dispose();
     }
 
     /// <summary>A fresh address per call (198.18.0.0/15, the benchmarking range), so tests never share a per-IP counter.</summary>

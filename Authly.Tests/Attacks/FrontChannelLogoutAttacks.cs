@@ -9,13 +9,8 @@ namespace Authly.Tests.Attacks;
 /// session it names, and only when the browser holds that session.
 /// </summary>
 [TestFixture, Category("Attacks")]
-public sealed class FrontChannelLogoutAttacks
+public sealed class FrontChannelLogoutAttacks : AppFixture
 {
-    private AuthlyApp _app = null!;
-
-    [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     private async Task<BrowserFlow> SignedInAsync()
     {
         var browser = new BrowserFlow(_app);

@@ -16,7 +16,6 @@ namespace Authly.Tests.Attacks;
 [TestFixture, Category("Attacks")]
 public sealed class IntrospectionAttacks
 {
-    private const string IntrospectPath = "/api/v1/oauth/introspect";
     private AuthlyApp _production = null!;
     private string _victimToken = "";
 

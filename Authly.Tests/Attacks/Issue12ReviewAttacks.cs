@@ -26,22 +26,17 @@ namespace Authly.Tests.Attacks;
 /// token (secrets stored only as hashes) and no list of what people typed.
 /// </summary>
 [TestFixture, Category("Attacks")]
-public sealed class Issue12ReviewAttacks
+public sealed class Issue12ReviewAttacks : AppFixture
 {
-    private const string TokenPath = "/api/v1/oauth/token";
-    private AuthlyApp _app = null!;
     private AuthlyApp.TestUser _user = null!;
     private string _public = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
         _user = await _app.CreateUserAsync();
         (_public, _) = await _app.CreateClientAsync(new { client_name = "spa", client_type = "public", scope = "read", grant_types = new[] { "password", "refresh_token" } });
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private Task<HttpResponseMessage> RefreshAsync(string refresh) =>
         _app.PostFormAsync(TokenPath, ("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", _public));

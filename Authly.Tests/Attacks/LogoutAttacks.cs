@@ -12,21 +12,11 @@ namespace Authly.Tests.Attacks;
 /// current session), §6 (logout requests as a denial of service); Front-Channel Logout 1.0 §2.
 /// </summary>
 [TestFixture, Category("Attacks")]
-public sealed class LogoutAttacks
+public sealed class LogoutAttacks : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
+    protected override Task<string> RegisterRelyingPartyAsync() => BrowserFlow.CreatePublicClientAsync(_app, [Redirect], postLogoutRedirectUris: [PostLogout]);
+
     private const string PostLogout = "https://rp.example/signed-out";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = await AuthlyApp.StartAsync();
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect], postLogoutRedirectUris: [PostLogout]);
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private BrowserFlow.Request Request(string? prompt = null) =>
         new(_clientId, Redirect) { Extra = new Dictionary<string, string?> { ["prompt"] = prompt } };

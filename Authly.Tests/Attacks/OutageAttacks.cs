@@ -13,7 +13,6 @@ namespace Authly.Tests.Attacks;
 [TestFixture, Category("Attacks")]
 public sealed class OutageAttacks
 {
-    private const string Token = "/api/v1/oauth/token";
     private readonly TestClock _clockB = new(DateTimeOffset.UtcNow);
     private AuthlyApp _nodeA = null!;
     private AuthlyApp _nodeB = null!;
@@ -53,7 +52,7 @@ public sealed class OutageAttacks
     }
 
     private static Task<HttpResponseMessage> MintAsync(AuthlyApp node, string id, string secret) =>
-        node.PostFormAsync(Token, AuthlyApp.Basic(id, secret), ("grant_type", "client_credentials"));
+        node.PostFormAsync(TokenPath, AuthlyApp.Basic(id, secret), ("grant_type", "client_credentials"));
 
     private async Task<(string Id, string Secret)> WarmClientOnAsync(AuthlyApp node)
     {

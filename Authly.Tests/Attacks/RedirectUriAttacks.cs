@@ -12,7 +12,7 @@ namespace Authly.Tests.Attacks;
 /// other URI (localhost, https, another host or address) gets any port freedom.
 /// </summary>
 [TestFixture, Category("Attacks")]
-public sealed class RedirectUriAttacks
+public sealed class RedirectUriAttacks : AppFixture
 {
     private const string V4 = "http://127.0.0.1:8400/cb";
     private const string V4NoPort = "http://127.0.0.1/native";
@@ -20,17 +20,13 @@ public sealed class RedirectUriAttacks
     private const string Localhost = "http://localhost:8400/cb";
     private const string HttpsLoopback = "https://127.0.0.1:8443/cb";
     private const string Web = "https://rp.example:8443/cb";
-    private AuthlyApp _app = null!;
     private string _clientId = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
         _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [V4, V4NoPort, V6WithQuery, Localhost, HttpsLoopback, Web]);
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     [TestCase("http://127.0.0.1:51234/cb")]
     [TestCase("http://127.0.0.1/cb")]

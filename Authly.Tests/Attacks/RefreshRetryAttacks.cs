@@ -12,10 +12,8 @@ namespace Authly.Tests.Attacks;
 /// database reader.
 /// </summary>
 [TestFixture, Category("Attacks")]
-public sealed class RefreshRetryAttacks
+public sealed class RefreshRetryAttacks : AppFixture
 {
-    private const string TokenPath = "/api/v1/oauth/token";
-    private AuthlyApp _app = null!;
     private AuthlyApp.TestUser _user = null!;
     private string _public = null!;
     private (string Id, string Secret) _confidential;
@@ -23,14 +21,11 @@ public sealed class RefreshRetryAttacks
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
         _user = await _app.CreateUserAsync();
         (_public, _) = await _app.CreateClientAsync(new { client_name = "spa", client_type = "public", scope = "read", grant_types = new[] { "password", "refresh_token" } });
         var c = await _app.CreateConfidentialClientAsync("read", ["password", "refresh_token"]);
         _confidential = (c.Id, c.Secret!);
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     /// <summary>The legitimate public client logs in and rotates once: (first refresh token, the answer of its rotation).</summary>
     private async Task<(string Refresh0, string Access1, string Refresh1)> RotatedOnceAsync()

@@ -9,12 +9,11 @@ namespace Authly.Tests.Attacks;
 /// session). Every test is an attack that must fail for the attacker and leave nothing behind.
 /// </summary>
 [TestFixture, Category("Attacks")]
-public sealed class SessionAndCsrfAttacks
+public sealed class SessionAndCsrfAttacks : AppFixture
 {
     private const string Redirect = "https://rp.example/cb";
     private const string DeviceGrant = "urn:ietf:params:oauth:grant-type:device_code";
     private const string CsrfCookie = "authly_csrf";
-    private AuthlyApp _app = null!;
     /// <summary>The client whose consent the attacker wants (broad scopes).</summary>
     private string _target = null!;
     /// <summary>A third-party client that holds one of the user's access tokens.</summary>
@@ -24,13 +23,10 @@ public sealed class SessionAndCsrfAttacks
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
         _target = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect], name: "Target RP");
         _thirdParty = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect], scope: "openid vault:read vault:write", name: "Third party");
         (_deviceClient, _) = await _app.CreateClientAsync(new { client_name = "TV", client_type = "public", scope = "openid", grant_types = new[] { DeviceGrant } });
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private BrowserFlow.Request TargetRequest(IReadOnlyDictionary<string, string?>? extra = null) =>
         new(_target, Redirect, "openid profile email offline_access") { Extra = extra ?? new Dictionary<string, string?>() };

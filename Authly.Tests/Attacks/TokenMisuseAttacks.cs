@@ -11,14 +11,8 @@ namespace Authly.Tests.Attacks;
 /// must not read the whole account or take it over, and no grant hands out more than its caller may hold.
 /// </summary>
 [TestFixture, Category("Attacks")]
-public sealed class TokenMisuseAttacks
+public sealed class TokenMisuseAttacks : AppFixture
 {
-    private const string TokenPath = "/api/v1/oauth/token";
-    private AuthlyApp _app = null!;
-
-    [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     /// <summary>A user with every claim filled in, so that a leak would show.</summary>
     private async Task<TestUsers.TestUser> UserWithClaimsAsync()
     {

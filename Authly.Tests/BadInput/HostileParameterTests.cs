@@ -12,10 +12,11 @@ namespace Authly.Tests.BadInput;
 /// {"active":false} / 200 where the RFC says so), and the tables must be unchanged afterwards.
 /// </summary>
 [TestFixture, Category("BadInput")]
-public sealed class HostileParameterTests
+public sealed class HostileParameterTests : AppFixture
 {
-    private const string TokenPath = "/api/v1/oauth/token";
-    private AuthlyApp _app = null!;
+    // Many failed logins on purpose: keep the lockout out of the way (it has its own tests).
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "1000" };
+
     private AuthlyApp.TestUser _user = null!;
     private (string Id, string Secret) _basicClient;
     private (string Id, string Secret) _postClient;
@@ -53,15 +54,11 @@ public sealed class HostileParameterTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        // Many failed logins on purpose: keep the lockout out of the way (it has its own tests).
-        _app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "1000" });
         _user = await _app.CreateUserAsync();
         var basic = await _app.CreateConfidentialClientAsync(scope: "read write");
         var post = await _app.CreateConfidentialClientAsync(scope: "read write", authMethod: "client_secret_post");
         (_basicClient, _postClient) = ((basic.Id, basic.Secret!), (post.Id, post.Secret!));
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     /// <summary>Runs <paramref name="send"/> between two snapshots; the tables must be identical.</summary>
     private async Task WithoutStateChangeAsync(Func<Task> send)

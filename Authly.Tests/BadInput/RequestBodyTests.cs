@@ -7,15 +7,11 @@ namespace Authly.Tests.BadInput;
 
 /// <summary>API.md: bodies over 1 MiB are refused with 413; a body of the wrong media type is a 400 invalid_request, never a 500.</summary>
 [TestFixture, Category("BadInput")]
-public sealed class RequestBodyTests
+public sealed class RequestBodyTests : AppFixture
 {
     private const int MiB = 1024 * 1024;
     private static readonly string[] OAuthPaths =
         ["/api/v1/oauth/token", "/api/v1/oauth/introspect", "/api/v1/oauth/revoke", "/api/v1/oauth/refresh", "/api/v1/oauth/device_authorization"];
-    private AuthlyApp _app = null!;
-
-    [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     /// <summary>A form body of exactly <paramref name="length"/> bytes.</summary>
     private static string FormOfLength(int length)

@@ -8,23 +8,16 @@ namespace Authly.Tests.Csrf;
 /// the CSRF token bound to this browser's cookie; without it the request is refused and nothing changes.
 /// </summary>
 [TestFixture, Category("CSRF")]
-public sealed class CsrfTests
+public sealed class CsrfTests : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
     private const string DeviceGrant = "urn:ietf:params:oauth:grant-type:device_code";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
     private string _deviceClientId = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect]);
         (_deviceClientId, _) = await _app.CreateClientAsync(new { client_name = "TV", client_type = "public", scope = "openid", grant_types = new[] { DeviceGrant } });
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     /// <summary>How a forged form's token is made: left out, wrong, or valid for another browser.</summary>
     public enum Forgery { Missing, Wrong, FromAnotherBrowser }

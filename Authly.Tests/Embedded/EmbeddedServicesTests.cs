@@ -12,7 +12,8 @@ namespace Authly.Tests.Embedded;
 /// The launcher behind `authly serve --embedded`: a private PostgreSQL and Redis under one data
 /// directory, whose data and secrets survive a restart, and which leave nothing running when stopped.
 /// </summary>
-[TestFixture, Category("Embedded")]
+// NonParallelizable: it asserts that ports it freed stay closed, which a parallel fixture picking a free port may reuse.
+[TestFixture, Category("Embedded"), NonParallelizable]
 public sealed class EmbeddedServicesTests
 {
     private string _dir = null!;

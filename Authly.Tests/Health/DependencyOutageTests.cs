@@ -16,9 +16,10 @@ namespace Authly.Tests.Health;
 /// The client used during the outage was never looked up before it, so no cache can answer for it.
 /// </summary>
 [TestFixture, Category("Health")]
-public sealed class DependencyOutageTests
+public sealed class DependencyOutageTests : AppFixture
 {
-    private AuthlyApp _app = null!;
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "1000" };
+
     private string _database = null!;
     private string _adminToken = null!;
     private (string Id, string Secret) _cold;
@@ -31,7 +32,6 @@ public sealed class DependencyOutageTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "1000" });
         _database = DatabaseServer.DatabaseName(_app.DatabaseConnectionString);
         _adminToken = await _app.AdminTokenAsync();
         var user = await _app.RegisterUserAsync();
@@ -49,7 +49,6 @@ public sealed class DependencyOutageTests
     {
         await DatabaseServer.RestoreAsync(_database);
         _browser.Dispose();
-        _app.Dispose();
     }
 
     /// <summary>A client no node has looked up yet (each test its own), then the database goes away.</summary>
@@ -66,8 +65,6 @@ public sealed class DependencyOutageTests
         await DatabaseServer.CutOffAsync(_database);
     }
     [TearDown] public Task RestoreAsync() => DatabaseServer.RestoreAsync(_database);
-
-    private const string Token = "/api/v1/oauth/token";
 
     private static async Task AssertTemporarilyUnavailableAsync(HttpResponseMessage response, string what)
     {
@@ -115,15 +112,15 @@ public sealed class DependencyOutageTests
     {
         var response = grantType switch
         {
-            "client_credentials" => await _app.PostFormAsync(Token, AuthlyApp.Basic(_cold.Id, _cold.Secret), ("grant_type", grantType)),
+            "client_credentials" => await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(_cold.Id, _cold.Secret), ("grant_type", grantType)),
             // The script client is cached from setup: the user lookup and the rotation need the database.
-            "password" => await _app.PostFormAsync(Token, AuthlyApp.Basic(_script.Id, _script.Secret),
+            "password" => await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(_script.Id, _script.Secret),
                 ("grant_type", grantType), ("username", "someone"), ("password", "Some-Password-1")),
-            "refresh_token" => await _app.PostFormAsync(Token, AuthlyApp.Basic(_script.Id, _script.Secret),
+            "refresh_token" => await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(_script.Id, _script.Secret),
                 ("grant_type", grantType), ("refresh_token", _refreshToken)),
-            "authorization_code" => await _app.PostFormAsync(Token, AuthlyApp.Basic(_cold.Id, _cold.Secret),
+            "authorization_code" => await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(_cold.Id, _cold.Secret),
                 ("grant_type", grantType), ("code", "abc"), ("redirect_uri", "https://app.example.test/cb"), ("code_verifier", new string('v', 43))),
-            _ => await _app.PostFormAsync(Token, AuthlyApp.Basic(_cold.Id, _cold.Secret), ("grant_type", grantType), ("device_code", "abc")),
+            _ => await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(_cold.Id, _cold.Secret), ("grant_type", grantType), ("device_code", "abc")),
         };
         await AssertTemporarilyUnavailableAsync(response, grantType);
     }
@@ -233,7 +230,7 @@ public sealed class DependencyOutageTests
 
         await DatabaseServer.RestoreAsync(_database);
         var recovered = await Eventually.TrueAsync(async () =>
-            (await _app.PostFormAsync(Token, AuthlyApp.Basic(_cold.Id, _cold.Secret), ("grant_type", "client_credentials"))).StatusCode == HttpStatusCode.OK,
+            (await _app.PostFormAsync(TokenPath, AuthlyApp.Basic(_cold.Id, _cold.Secret), ("grant_type", "client_credentials"))).StatusCode == HttpStatusCode.OK,
             TimeSpan.FromSeconds(15));
         Assert.That(recovered, Is.True, "client_credentials did not recover after the database came back");
         var me = await _app.BearerClient(_userAccessToken).GetAsync("/api/v1/users/me");

@@ -5,13 +5,8 @@ using Authly.Tests.Infrastructure;
 namespace Authly.Tests.Health;
 
 [TestFixture, Category("Health")]
-public sealed class HealthTests
+public sealed class HealthTests : AppFixture
 {
-    private AuthlyApp _app = null!;
-
-    [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     [Test]
     public async Task Health_WhenDatabaseAndRedisAnswer_IsHealthy()
     {

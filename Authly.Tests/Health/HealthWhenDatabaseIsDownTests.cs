@@ -5,16 +5,14 @@ namespace Authly.Tests.Health;
 
 /// <summary>API.md: /health is 503 "unhealthy" when PostgreSQL is unreachable. Its own fixture: it breaks its database.</summary>
 [TestFixture, Category("Health")]
-public sealed class HealthWhenDatabaseIsDownTests
+public sealed class HealthWhenDatabaseIsDownTests : AppFixture
 {
-    private AuthlyApp _app = null!;
     private string _database = null!;
 
     [OneTimeSetUp]
-    public async Task StartAsync()
+    public void Start()
     {
         // Startup needs the database (migrations, admin, keys): break it only once the server is up.
-        _app = await AuthlyApp.StartAsync();
         _database = DatabaseServer.DatabaseName(_app.DatabaseConnectionString);
     }
 
@@ -22,7 +20,6 @@ public sealed class HealthWhenDatabaseIsDownTests
     public async Task StopAsync()
     {
         await DatabaseServer.RestoreAsync(_database);
-        _app.Dispose();
     }
 
     [Test]

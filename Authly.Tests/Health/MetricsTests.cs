@@ -10,14 +10,11 @@ namespace Authly.Tests.Health;
 /// this test process feeds the same meter name, so counts are compared before and after, never
 /// as absolute values.
 /// </summary>
-[TestFixture, Category("Operations")]
-public sealed partial class MetricsTests
+// NonParallelizable: the exporter's MeterListener sees the "Authly" meter of every server in the process, so another
+// fixture's server (one with its database cut off, say) would show in authly_database_up and the counters.
+[TestFixture, Category("Operations"), NonParallelizable]
+public sealed partial class MetricsTests : AppFixture
 {
-    private AuthlyApp _app = null!;
-
-    [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     private async Task<string> ScrapeAsync()
     {
         var response = await _app.CreateClient().GetAsync("/metrics");

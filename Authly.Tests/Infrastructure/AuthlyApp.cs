@@ -148,11 +148,11 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
         if (scope is not null) fields.Add(("scope", scope));
         var firstParty = scope is null || Scopes.ScopeSet.Parse(scope).All(Scopes.UserScopePolicy.IsFirstParty);
         HttpResponseMessage response;
-        if (firstParty) response = await PostFormAsync("/api/v1/oauth/token", fields.ToArray());
+        if (firstParty) response = await PostFormAsync(TokenPath, fields.ToArray());
         else
         {
             var (id, secret) = await ScriptClientAsync();
-            response = await PostFormAsync("/api/v1/oauth/token", Basic(id, secret), fields.ToArray());
+            response = await PostFormAsync(TokenPath, Basic(id, secret), fields.ToArray());
         }
         var body = await response.Content.ReadAsStringAsync();
         Assert.That((int)response.StatusCode, Is.EqualTo(200), body);
@@ -188,6 +188,9 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
     public async Task<string> AdminTokenAsync(string scope = "admin:clients:read admin:clients:write admin:scopes:read admin:scopes:write admin:users:read admin:users:write admin:system:read admin:system:write") =>
         (await PasswordTokenAsync(scope: scope))["access_token"]!.GetValue<string>();
 
+    /// <summary>A client that sends an admin token with <paramref name="scope"/> (the admin API's callers).</summary>
+    public async Task<HttpClient> AdminClientAsync(string scope) => BearerClient(await AdminTokenAsync(scope));
+
     public HttpClient BearerClient(string token)
     {
         var client = CreateClient();
@@ -199,7 +202,7 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
     public async Task<(string Id, string? Secret)> CreateClientAsync(object registration)
     {
         var http = BearerClient(await AdminTokenAsync("admin:clients:write"));
-        var response = await http.PostAsJsonAsync("/admin/clients", registration);
+        var response = await http.PostAsJsonAsync(AdminClientsPath, registration);
         var body = await response.Content.ReadAsStringAsync();
         Assert.That((int)response.StatusCode, Is.EqualTo(200), body);
         var json = JsonNode.Parse(body)!;

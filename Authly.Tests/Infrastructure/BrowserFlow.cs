@@ -55,7 +55,7 @@ public sealed partial class BrowserFlow(AuthlyApp app) : IDisposable
             }
         }
 
-        public string Url => QueryHelpers.AddQueryString("/api/v1/oauth/authorize", Parameters.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)));
+        public string Url => QueryHelpers.AddQueryString(AuthorizePath, Parameters.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)));
     }
 
     public static string NewVerifier(int length = 64)
@@ -102,7 +102,7 @@ public sealed partial class BrowserFlow(AuthlyApp app) : IDisposable
         fields["username"] = username;
         fields["password"] = password;
         change?.Invoke(fields);
-        return PostFormAsync("/login", fields);
+        return PostFormAsync(LoginPath, fields);
     }
 
     /// <summary>Presses Allow or Deny on the consent page; <paramref name="change"/> may edit the fields.</summary>
@@ -180,7 +180,7 @@ public sealed partial class BrowserFlow(AuthlyApp app) : IDisposable
 
     /// <summary>POST /api/v1/oauth/token with the authorization_code grant for a public client.</summary>
     public Task<HttpResponseMessage> ExchangeRawAsync(string clientId, string code, string redirectUri, string verifier) =>
-        App.CreateClient().PostAsync("/api/v1/oauth/token", AuthlyApp.Form(("grant_type", "authorization_code"), ("client_id", clientId),
+        App.CreateClient().PostAsync(TokenPath, AuthlyApp.Form(("grant_type", "authorization_code"), ("client_id", clientId),
             ("code", code), ("redirect_uri", redirectUri), ("code_verifier", verifier)));
 
     public async Task<JsonObject> ExchangeAsync(Request request, string code)
@@ -196,7 +196,7 @@ public sealed partial class BrowserFlow(AuthlyApp app) : IDisposable
 
     public async Task<JsonObject> SessionCheckAsync()
     {
-        var response = await Http.GetAsync("/oidc/session/check");
+        var response = await Http.GetAsync(SessionCheckPath);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         return await AuthlyApp.JsonAsync(response);
     }
@@ -204,7 +204,7 @@ public sealed partial class BrowserFlow(AuthlyApp app) : IDisposable
     /// <summary>RFC 7662 introspection (unauthenticated is allowed in the default configuration).</summary>
     public async Task<bool> IsActiveAsync(string token)
     {
-        var response = await App.PostFormAsync("/api/v1/oauth/introspect", ("token", token));
+        var response = await App.PostFormAsync(IntrospectPath, ("token", token));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         return (await AuthlyApp.JsonAsync(response))["active"]!.GetValue<bool>();
     }

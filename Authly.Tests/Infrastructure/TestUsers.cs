@@ -12,7 +12,7 @@ public static class TestUsers
     {
         username ??= "u" + Guid.NewGuid().ToString("N")[..12];
         var email = username + "@example.com";
-        var response = await app.CreateClient().PostAsJsonAsync("/api/v1/users/", new { username, email, password });
+        var response = await app.CreateClient().PostAsJsonAsync(UsersPath, new { username, email, password });
         var body = await response.Content.ReadAsStringAsync();
         Assert.That((int)response.StatusCode, Is.EqualTo(201), body);
         var id = Guid.Parse(JsonNode.Parse(body)!["id"]!.GetValue<string>());

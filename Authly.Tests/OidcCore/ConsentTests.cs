@@ -5,20 +5,9 @@ namespace Authly.Tests.OidcCore;
 
 /// <summary>OIDC Core §3.1.2.4: the consent page, and consent remembered per user and client for the same scopes.</summary>
 [TestFixture, Category("OIDC")]
-public sealed class ConsentTests
+public sealed class ConsentTests : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = await AuthlyApp.StartAsync();
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect], name: "Photo <Printer> & Co");
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
+    protected override Task<string> RegisterRelyingPartyAsync() => BrowserFlow.CreatePublicClientAsync(_app, [Redirect], name: "Photo <Printer> & Co");
 
     private BrowserFlow.Request Request(string scope = "openid profile email") => new(_clientId, Redirect, scope);
 

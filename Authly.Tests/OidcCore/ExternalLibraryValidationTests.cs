@@ -11,21 +11,8 @@ namespace Authly.Tests.OidcCore;
 /// discovery document and JWKS and validates Authly's ID and access tokens with them.
 /// </summary>
 [TestFixture, Category("OIDC")]
-public sealed class ExternalLibraryValidationTests
+public sealed class ExternalLibraryValidationTests : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = await AuthlyApp.StartAsync();
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect]);
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     private Task<OpenIdConnectConfiguration> ConfigurationAsync() =>
         new ConfigurationManager<OpenIdConnectConfiguration>(AuthlyApp.Issuer + "/.well-known/openid-configuration",
                 new OpenIdConnectConfigurationRetriever(), new HttpDocumentRetriever(_app.CreateClient()) { RequireHttps = false })

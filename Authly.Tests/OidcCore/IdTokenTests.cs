@@ -10,21 +10,8 @@ namespace Authly.Tests.OidcCore;
 
 /// <summary>OIDC Core §2 and §3.1.3.6-7: what the ID token says, checked against the JWKS, the session and the access token.</summary>
 [TestFixture, Category("OIDC")]
-public sealed class IdTokenTests
+public sealed class IdTokenTests : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = await AuthlyApp.StartAsync();
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect]);
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     private async Task<(JsonObject Tokens, JsonWebToken IdToken)> TokensAsync(BrowserFlow browser, TestUsers.TestUser user, string scope = "openid profile email", string? nonce = "n-0S6_WzA2Mj")
     {
         var tokens = await browser.TokensAsync(new BrowserFlow.Request(_clientId, Redirect, scope) { Nonce = nonce }, user);

@@ -6,21 +6,8 @@ namespace Authly.Tests.OidcCore;
 
 /// <summary>OIDC Core §3.1.2.1 prompt and max_age, §3.1.2.6 their errors.</summary>
 [TestFixture, Category("OIDC")]
-public sealed class PromptAndMaxAgeTests
+public sealed class PromptAndMaxAgeTests : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = await AuthlyApp.StartAsync();
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect]);
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     private BrowserFlow.Request Request(params (string Key, string? Value)[] extra) =>
         new(_clientId, Redirect) { Extra = extra.ToDictionary(e => e.Key, e => e.Value) };
 

@@ -7,21 +7,8 @@ namespace Authly.Tests.OidcCore;
 
 /// <summary>OIDC Core §5.3 UserInfo with RFC 6750 bearer errors; PUT changes only what the token's scopes govern.</summary>
 [TestFixture, Category("OIDC")]
-public sealed class UserInfoTests
+public sealed class UserInfoTests : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = await AuthlyApp.StartAsync();
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect]);
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     private async Task<string> AccessTokenAsync(TestUsers.TestUser user, string scope)
     {
         using var browser = new BrowserFlow(_app);

@@ -6,21 +6,11 @@ namespace Authly.Tests.OidcLogout;
 
 /// <summary>OpenID Connect RP-Initiated Logout 1.0 (and the session endpoints that must tell the truth afterwards).</summary>
 [TestFixture, Category("OIDC-Logout")]
-public sealed class RpInitiatedLogoutTests
+public sealed class RpInitiatedLogoutTests : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
+    protected override Task<string> RegisterRelyingPartyAsync() => BrowserFlow.CreatePublicClientAsync(_app, [Redirect], postLogoutRedirectUris: [PostLogout]);
+
     private const string PostLogout = "https://rp.example/signed-out";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = await AuthlyApp.StartAsync();
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect], postLogoutRedirectUris: [PostLogout]);
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private async Task<(BrowserFlow Browser, string IdToken)> SignedInAsync()
     {

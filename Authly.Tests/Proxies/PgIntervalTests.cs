@@ -5,7 +5,9 @@ using NpgsqlTypes;
 namespace Authly.Tests.Proxies;
 
 /// <summary>Intervals printed by the proxies exactly as PostgreSQL prints them (IntervalStyle postgres), checked against PostgreSQL itself.</summary>
-[TestFixture]
+// NonParallelizable: it reads from the template database, and PostgreSQL refuses CREATE DATABASE ... TEMPLATE while
+// anyone is connected to the template, which would fail every fixture starting at that moment.
+[TestFixture, NonParallelizable]
 public sealed class PgIntervalTests
 {
     [TestCase("25 hours")]

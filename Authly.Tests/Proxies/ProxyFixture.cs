@@ -70,7 +70,7 @@ internal sealed class ProxyFixture : IAsyncDisposable
     public async Task<HttpResponseMessage> RevokeAsync(string token)
     {
         var (id, secret) = await Authly.ScriptClientAsync();
-        return await Authly.PostFormAsync("/api/v1/oauth/revoke", AuthlyApp.Basic(id, secret), ("token", token));
+        return await Authly.PostFormAsync(RevokePath, AuthlyApp.Basic(id, secret), ("token", token));
     }
 
     public async Task<string> TokenAsync(AuthlyApp.TestUser user, string scope) =>

@@ -6,20 +6,9 @@ namespace Authly.Tests.Rfc6749;
 
 /// <summary>RFC 6749 §4.1 (with OAuth 2.1 rules) through the browser front channel and the token endpoint.</summary>
 [TestFixture, Category("RFC6749")]
-public sealed class AuthorizationCodeFlowTests
+public sealed class AuthorizationCodeFlowTests : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = await AuthlyApp.StartAsync();
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect, "https://rp.example/other"]);
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
+    protected override Task<string> RegisterRelyingPartyAsync() => BrowserFlow.CreatePublicClientAsync(_app, [Redirect, "https://rp.example/other"]);
 
     private BrowserFlow Browser() => new(_app);
     private BrowserFlow.Request Request(string? redirect = null) => new(_clientId, redirect ?? Redirect);

@@ -8,14 +8,8 @@ namespace Authly.Tests.Rfc6749;
 
 /// <summary>RFC 6749 §2.3 client authentication at the token endpoint.</summary>
 [TestFixture, Category("RFC6749")]
-public sealed class ClientAuthenticationTests
+public sealed class ClientAuthenticationTests : AppFixture
 {
-    private const string TokenPath = "/api/v1/oauth/token";
-    private AuthlyApp _app = null!;
-
-    [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     private static readonly (string, string)[] ClientCredentials = [("grant_type", "client_credentials"), ("scope", "read")];
 
     private async Task<HttpResponseMessage> PostWithHeaderAsync(AuthenticationHeaderValue header, params (string, string)[] fields)

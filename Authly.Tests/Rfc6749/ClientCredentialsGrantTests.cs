@@ -4,13 +4,8 @@ using Authly.Tests.Infrastructure;
 namespace Authly.Tests.Rfc6749;
 
 [TestFixture, Category("RFC6749")]
-public sealed class ClientCredentialsGrantTests
+public sealed class ClientCredentialsGrantTests : AppFixture
 {
-    private AuthlyApp _app = null!;
-
-    [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     [Test, Description("RFC 6749 §4.4.2, §4.4.3")]
     public async Task TokenRequest_WithBasicCredentials_ReturnsBearerTokenWithoutRefreshToken()
     {

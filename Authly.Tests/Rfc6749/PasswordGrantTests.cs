@@ -9,16 +9,13 @@ namespace Authly.Tests.Rfc6749;
 /// its texts, scope rule, requires_password_change, the switch and the lockout.
 /// </summary>
 [TestFixture, Category("RFC6749")]
-public sealed class PasswordGrantTests
+public sealed class PasswordGrantTests : AppFixture
 {
-    private const string TokenPath = "/api/v1/oauth/token";
+    protected override IReadOnlyDictionary<string, string?> Settings => Lockout3;
+
     private const string BadCredentials = "Incorrect username or password";
     private const string Locked = "Too many failed attempts. Account temporarily locked.";
     private static readonly Dictionary<string, string?> Lockout3 = new() { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "3" };
-    private AuthlyApp _app = null!;
-
-    [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync(Lockout3);
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private static Task<HttpResponseMessage> LoginAsync(AuthlyApp app, string username, string password, string? scope = null) =>
         app.PostFormAsync(TokenPath, [("grant_type", "password"), ("username", username), ("password", password),

@@ -11,8 +11,6 @@ namespace Authly.Tests.Rfc6749;
 [TestFixture, Category("RFC6749")]
 public sealed class RateLimitTests
 {
-    private const string TokenPath = "/api/v1/oauth/token";
-
     private static Task<AuthlyApp> StartAsync(string max) => AuthlyApp.StartAsync(new Dictionary<string, string?>
     {
         ["RATE_LIMIT_MAX_REQUESTS"] = max,

@@ -12,10 +12,8 @@ namespace Authly.Tests.Rfc6749;
 /// Two in-process apps share one database, as two nodes do.
 /// </summary>
 [TestFixture, Category("RFC6749")]
-public sealed class RefreshRetryTests
+public sealed class RefreshRetryTests : AppFixture
 {
-    private const string TokenPath = "/api/v1/oauth/token";
-    private AuthlyApp _app = null!;
     private AuthlyApp _node2 = null!;
     private AuthlyApp.TestUser _user = null!;
     private (string Id, string Secret) _client;
@@ -23,7 +21,6 @@ public sealed class RefreshRetryTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
         _node2 = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["DATABASE_URL"] = _app.DatabaseConnectionString });
         _user = await _app.CreateUserAsync();
         var c = await _app.CreateConfidentialClientAsync(scope: "read write", grants: ["password", "refresh_token"]);
@@ -34,7 +31,6 @@ public sealed class RefreshRetryTests
     public void Stop()
     {
         _node2.Dispose();
-        _app.Dispose();
     }
 
     private AuthenticationHeaderValue Basic => AuthlyApp.Basic(_client.Id, _client.Secret);

@@ -9,10 +9,8 @@ namespace Authly.Tests.Rfc6749;
 
 /// <summary>RFC 6749 §6 refresh with OAuth 2.1 §4.3.1 rotation and reuse detection (RFC 9700 §4.14.2).</summary>
 [TestFixture, Category("RFC6749")]
-public sealed class RefreshTokenGrantTests
+public sealed class RefreshTokenGrantTests : AppFixture
 {
-    private const string TokenPath = "/api/v1/oauth/token";
-    private AuthlyApp _app = null!;
     private AuthlyApp.TestUser _user = null!;
     private (string Id, string Secret) _clientA;
     private (string Id, string Secret) _clientB;
@@ -20,14 +18,11 @@ public sealed class RefreshTokenGrantTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
         _user = await _app.CreateUserAsync();
         var a = await _app.CreateConfidentialClientAsync(scope: "read write", grants: ["password", "refresh_token"]);
         var b = await _app.CreateConfidentialClientAsync(scope: "read write", grants: ["password", "refresh_token"]);
         (_clientA, _clientB) = ((a.Id, a.Secret!), (b.Id, b.Secret!));
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private static AuthenticationHeaderValue Basic((string Id, string Secret) c) => AuthlyApp.Basic(c.Id, c.Secret);
 

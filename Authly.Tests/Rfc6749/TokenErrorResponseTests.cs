@@ -6,22 +6,17 @@ namespace Authly.Tests.Rfc6749;
 
 /// <summary>RFC 6749 §5.2 error responses of the token endpoint, and the request rules of §3.2.</summary>
 [TestFixture, Category("RFC6749")]
-public sealed class TokenErrorResponseTests
+public sealed class TokenErrorResponseTests : AppFixture
 {
-    private const string TokenPath = "/api/v1/oauth/token";
-    private AuthlyApp _app = null!;
     private string _clientId = null!;
     private string _secret = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
         (_clientId, var secret) = await _app.CreateConfidentialClientAsync();
         _secret = secret!;
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private Task<HttpResponseMessage> PostAsClientAsync(HttpContent content)
     {

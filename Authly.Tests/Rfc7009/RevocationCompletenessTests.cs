@@ -13,16 +13,13 @@ namespace Authly.Tests.Rfc7009;
 /// Publishing to other nodes is best effort; their periodic re-read covers a lost message.
 /// </summary>
 [TestFixture, Category("RFC7009")]
-public sealed class RevocationCompletenessTests
+public sealed class RevocationCompletenessTests : AppFixture
 {
-    private const string TokenPath = "/api/v1/oauth/token";
-    private AuthlyApp _app = null!;
     private AuthlyApp _noRedis = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
         // A second node on the same database whose Redis is unreachable: nothing listens on that port.
         _noRedis = await AuthlyApp.StartAsync(new Dictionary<string, string?>
         {
@@ -34,7 +31,6 @@ public sealed class RevocationCompletenessTests
     public void Stop()
     {
         _noRedis.Dispose();
-        _app.Dispose();
     }
 
     private static int ClosedPort()

@@ -8,11 +8,8 @@ namespace Authly.Tests.Rfc7009;
 
 /// <summary>RFC 7009 token revocation, with API.md's JSON variant and family rule.</summary>
 [TestFixture, Category("RFC7009")]
-public sealed class RevocationTests
+public sealed class RevocationTests : AppFixture
 {
-    private const string RevokePath = "/api/v1/oauth/revoke";
-    private const string TokenPath = "/api/v1/oauth/token";
-    private AuthlyApp _app = null!;
     private AuthlyApp.TestUser _user = null!;
     private (string Id, string Secret) _clientA;
     private (string Id, string Secret) _clientB;
@@ -20,14 +17,11 @@ public sealed class RevocationTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
         _user = await _app.CreateUserAsync();
         var a = await _app.CreateConfidentialClientAsync(grants: ["password", "refresh_token"]);
         var b = await _app.CreateConfidentialClientAsync(grants: ["password", "refresh_token"]);
         (_clientA, _clientB) = ((a.Id, a.Secret!), (b.Id, b.Secret!));
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     /// <summary>(access, refresh) for the fixture's user: first-party when no client is given.</summary>
     private async Task<(string Access, string Refresh)> LoginAsync((string Id, string Secret)? client = null)

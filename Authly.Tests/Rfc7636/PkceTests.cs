@@ -6,21 +6,8 @@ namespace Authly.Tests.Rfc7636;
 
 /// <summary>RFC 7636 as OAuth 2.1 narrows it: S256 only, a challenge on every authorization request, the verifier checked at the token endpoint.</summary>
 [TestFixture, Category("RFC7636")]
-public sealed class PkceTests
+public sealed class PkceTests : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = await AuthlyApp.StartAsync();
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect]);
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     private async Task AssertRedirectErrorAsync(Dictionary<string, string?> extra, string error = "invalid_request")
     {
         using var browser = new BrowserFlow(_app);

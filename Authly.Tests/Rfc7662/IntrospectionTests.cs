@@ -17,12 +17,12 @@ namespace Authly.Tests.Rfc7662;
 /// a control case shows that such a token with good claims is active.
 /// </summary>
 [TestFixture, Category("RFC7662")]
-public sealed class IntrospectionTests
+public sealed class IntrospectionTests : AppFixture
 {
-    private const string IntrospectPath = "/api/v1/oauth/introspect";
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["JWT_SECRET_KEY"] = JwtSecret };
+
     private const string Inactive = """{"active":false}""";
     private const string JwtSecret = "introspection-tests-jwt-secret-0123456789abcdef";
-    private AuthlyApp _app = null!;
     private AuthlyApp _authApp = null!;
     private AuthlyApp.TestUser _user = null!;
     private SigningKey _key = null!;
@@ -30,7 +30,6 @@ public sealed class IntrospectionTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["JWT_SECRET_KEY"] = JwtSecret });
         _authApp = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["AUTHLY_INTROSPECTION_REQUIRE_AUTH"] = "true" });
         _user = await _app.CreateUserAsync();
         _key = (await _app.Services.GetRequiredService<SigningKeyStore>().RingAsync(CancellationToken.None)).Active;
@@ -40,7 +39,6 @@ public sealed class IntrospectionTests
     [OneTimeTearDown]
     public void Stop()
     {
-        _app.Dispose();
         _authApp.Dispose();
     }
 

@@ -12,21 +12,14 @@ namespace Authly.Tests.Rfc7662;
 /// token expires or is revoked, and a token that is not exactly one we signed is never active.
 /// </summary>
 [TestFixture, Category("RFC7662")]
-public sealed class RepeatedIntrospectionTests
+public sealed class RepeatedIntrospectionTests : AppFixture
 {
-    private TestClock _clock = null!;
-    private AuthlyApp _app = null!;
+    // Two-minute tokens: the expiry test then moves the clock less than the five minutes a node
+    // keeps its signing keys, so expiry is decided for a token the server has validated before.
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["ACCESS_TOKEN_EXPIRE_MINUTES"] = "2" };
+    protected override TimeProvider Clock => _clock;
 
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _clock = new TestClock(DateTimeOffset.UtcNow);
-        // Two-minute tokens: the expiry test then moves the clock less than the five minutes a node
-        // keeps its signing keys, so expiry is decided for a token the server has validated before.
-        _app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["ACCESS_TOKEN_EXPIRE_MINUTES"] = "2" }, clock: _clock);
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
+    private readonly TestClock _clock = new(DateTimeOffset.UtcNow);
 
     [Test, Description("RFC 7662 §2.2")]
     public async Task Introspect_SameValidTokenTwice_ReturnsActiveWithTheSameClaims()

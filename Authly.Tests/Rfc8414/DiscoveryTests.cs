@@ -6,7 +6,7 @@ namespace Authly.Tests.Rfc8414;
 
 /// <summary>RFC 8414 authorization server metadata, OpenID Connect Discovery 1.0, and the JWKS (RFC 7517).</summary>
 [TestFixture, Category("RFC8414")]
-public sealed class DiscoveryTests
+public sealed class DiscoveryTests : AppFixture
 {
     private static readonly string[] MetadataPaths =
         ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server", "/.well-known/openid_configuration"];
@@ -15,11 +15,6 @@ public sealed class DiscoveryTests
     private static readonly HashSet<string> PostEndpoints =
         ["token_endpoint", "revocation_endpoint", "introspection_endpoint", "device_authorization_endpoint", "registration_endpoint",
          "pushed_authorization_request_endpoint", "backchannel_authentication_endpoint"];
-
-    private AuthlyApp _app = null!;
-
-    [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private async Task<(HttpResponseMessage Response, JsonObject Body)> GetJsonAsync(string path)
     {

@@ -6,16 +6,14 @@ namespace Authly.Tests.Rfc8628;
 
 /// <summary>RFC 8628: device authorization, the /device verification pages, and polling.</summary>
 [TestFixture, Category("RFC8628")]
-public sealed class DeviceGrantTests
+public sealed class DeviceGrantTests : AppFixture
 {
     private const string DeviceGrant = "urn:ietf:params:oauth:grant-type:device_code";
-    private AuthlyApp _app = null!;
     private string _clientId = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
         var (id, _) = await _app.CreateClientAsync(new
         {
             client_name = "TV app", client_type = "public", scope = "openid profile offline_access",
@@ -23,8 +21,6 @@ public sealed class DeviceGrantTests
         });
         _clientId = id;
     }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
 
     private async Task<JsonObject> StartDeviceAsync(string scope = "openid profile")
     {

@@ -10,22 +10,19 @@ namespace Authly.Tests.Rfc9068;
 /// Microsoft.IdentityModel's JsonWebTokenHandler with nothing but the published JWKS.
 /// </summary>
 [TestFixture, Category("RFC9068")]
-public sealed class AccessTokenTests
+public sealed class AccessTokenTests : AppFixture
 {
-    private AuthlyApp _app = null!;
     private AuthlyApp _es256 = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _app = await AuthlyApp.StartAsync();
         _es256 = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["AUTHLY_SIGNING_ALGORITHM"] = "ES256" });
     }
 
     [OneTimeTearDown]
     public void Stop()
     {
-        _app.Dispose();
         _es256.Dispose();
     }
 

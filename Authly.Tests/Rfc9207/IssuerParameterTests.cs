@@ -5,21 +5,8 @@ namespace Authly.Tests.Rfc9207;
 
 /// <summary>RFC 9207: every authorization response, success or error, carries iss equal to the issuer.</summary>
 [TestFixture, Category("RFC9207")]
-public sealed class IssuerParameterTests
+public sealed class IssuerParameterTests : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = await AuthlyApp.StartAsync();
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect]);
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     [Test, Description("RFC 9207 §2")]
     public async Task SuccessResponse_CarriesIssEqualToIssuer()
     {

@@ -7,20 +7,9 @@ namespace Authly.Tests.Sessions;
 
 /// <summary>The browser login session: the login page, its cookie, expiry, and failed logins counting toward lockout.</summary>
 [TestFixture, Category("Sessions")]
-public sealed class SessionTests
+public sealed class SessionTests : RelyingPartyFixture
 {
-    private const string Redirect = "https://rp.example/cb";
-    private AuthlyApp _app = null!;
-    private string _clientId = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = await AuthlyApp.StartAsync(new Dictionary<string, string?> { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "3" });
-        _clientId = await BrowserFlow.CreatePublicClientAsync(_app, [Redirect]);
-    }
-
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["AUTHLY_LOCKOUT_MAX_ATTEMPTS"] = "3" };
 
     private static string? SessionCookie(HttpResponseMessage response) =>
         response.Headers.TryGetValues("Set-Cookie", out var values) ? values.FirstOrDefault(v => v.StartsWith("authly_session=", StringComparison.Ordinal)) : null;

@@ -8,13 +8,8 @@ namespace Authly.Tests.Users;
 
 /// <summary>API.md "Users and account": registration, the caller's account, password change, logout.</summary>
 [TestFixture, Category("Users")]
-public sealed class UsersApiTests
+public sealed class UsersApiTests : AppFixture
 {
-    private AuthlyApp _app = null!;
-
-    [OneTimeSetUp] public async Task StartAsync() => _app = await AuthlyApp.StartAsync();
-    [OneTimeTearDown] public void Stop() => _app.Dispose();
-
     private static string NewName() => "u" + Guid.NewGuid().ToString("N")[..12];
 
     private Task<HttpResponseMessage> RegisterAsync(object body) => _app.CreateClient().PostAsJsonAsync("/api/v1/users/", body);

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using StackExchange.Redis;
 
-namespace Authly.Tests.Core;
+namespace Authly.Tests.Stores;
 
 /// <summary>
 /// A revoked access token is refused on every node: at once over the Redis bus, and within the

@@ -5,7 +5,7 @@ using Authly.OAuth;
 using Dapper;
 using Npgsql;
 
-namespace Authly.Tests.Core;
+namespace Authly.Tests.Stores;
 
 /// <summary>RFC 8628 §5.1 and §6.1: the user code's entropy and the lookup budget that, together, make guessing a live code unlikely.</summary>
 [TestFixture, Category("Core"), Category("RFC8628")]

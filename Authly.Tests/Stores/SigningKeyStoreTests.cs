@@ -8,7 +8,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Npgsql;
 using StackExchange.Redis;
 
-namespace Authly.Tests.Core;
+namespace Authly.Tests.Stores;
 
 /// <summary>Signing keys shared by every node through PostgreSQL: creation, rotation, the JWKS grace period, the secret that seals them.</summary>
 [TestFixture, Category("Core")]

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
-namespace Authly.Tests.Core;
+namespace Authly.Tests.Stores;
 
 /// <summary>Both ICounterStore implementations (rate limits) behave alike: fixed-window hits. Attempt budgets are in AttemptGuardStoreTests.</summary>
 [TestFixture, Category("Core")]

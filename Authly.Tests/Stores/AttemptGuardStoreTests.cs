@@ -6,7 +6,7 @@ using Authly.Tests.Infrastructure;
 using Dapper;
 using Npgsql;
 
-namespace Authly.Tests.Core;
+namespace Authly.Tests.Stores;
 
 /// <summary>
 /// AttemptGuardStore: the attempt budgets of guess-able secrets in PostgreSQL, on the database

@@ -2,7 +2,7 @@ using Authly.Scopes;
 using Authly.Tests.Infrastructure;
 using Npgsql;
 
-namespace Authly.Tests.Core;
+namespace Authly.Tests.Stores;
 
 /// <summary>The active-scope set is cached per node; changes made on a node are visible there at once, bus or no bus.</summary>
 [TestFixture, Category("Core")]
