@@ -159,7 +159,7 @@ public static class VaultCommands
                     Console.WriteLine($"Added provider '{p.Name}' ({p.Issuer}). Users connect at /api/v1/vault/connect/{p.Name}.");
                     return 0;
                 }
-                catch (VaultException e) { Console.Error.WriteLine($"error: {e.Detail}"); return e.Status >= 500 ? 1 : 2; }
+                catch (AuthlyException e) { Console.Error.WriteLine($"error: {e.Detail}"); return e.Status >= 500 ? 1 : 2; }
                 catch (NpgsqlException e) { Console.Error.WriteLine($"error: {e.Message}"); return 1; }
             }
         });
@@ -191,7 +191,7 @@ public static class VaultCommands
                     Console.WriteLine($"Provider '{parse.GetValue(name)}' deactivated.");
                     return 0;
                 }
-                catch (VaultException e) { Console.Error.WriteLine($"error: {e.Detail}"); return e.Status == 404 ? 2 : 1; }
+                catch (AuthlyException e) { Console.Error.WriteLine($"error: {e.Detail}"); return e.Status == 404 ? 2 : 1; }
                 catch (NpgsqlException e) { Console.Error.WriteLine($"error: {e.Message}"); return 1; }
             }
         });

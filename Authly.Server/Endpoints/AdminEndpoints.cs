@@ -45,8 +45,8 @@ public static class AdminEndpoints
     /// <summary>Paging parameters, checked: limit 1–1000, offset ≥ 0.</summary>
     public static (int Limit, int Offset) Paging(int? limit, int? offset, string limitName = "limit", string offsetName = "offset")
     {
-        if (limit is < 1 or > 1000) throw ApiException.BadRequest($"{limitName} must be between 1 and 1000", limitName);
-        if (offset is < 0) throw ApiException.BadRequest($"{offsetName} must not be negative", offsetName);
+        if (limit is < 1 or > 1000) throw AuthlyException.BadRequest($"{limitName} must be between 1 and 1000", limitName);
+        if (offset is < 0) throw AuthlyException.BadRequest($"{offsetName} must not be negative", offsetName);
         return (limit ?? 100, offset ?? 0);
     }
 
@@ -70,24 +70,24 @@ public static class AdminEndpoints
     }
 
     private static async Task<IResult> GetClientAsync(string clientId, ClientStore clients, CancellationToken ct) =>
-        Results.Json(ClientView.Of(await clients.GetAsync(clientId, ct) ?? throw ApiException.NotFound("Client")));
+        Results.Json(ClientView.Of(await clients.GetAsync(clientId, ct) ?? throw AuthlyException.NotFound("Client")));
 
     private static async Task<IResult> UpdateClientAsync(string clientId, HttpRequest request, ClientStore clients, CancellationToken ct)
     {
         var registration = await JsonBody.ReadAsync<ClientRegistration>(request, ct);
-        return Results.Json(ClientView.Of(await clients.UpdateAsync(clientId, registration, ct) ?? throw ApiException.NotFound("Client")));
+        return Results.Json(ClientView.Of(await clients.UpdateAsync(clientId, registration, ct) ?? throw AuthlyException.NotFound("Client")));
     }
 
     private static async Task<IResult> DeleteClientAsync(string clientId, ClientStore clients, CancellationToken ct) =>
         await clients.DeactivateAsync(clientId, ct)
             ? Results.Json(new { message = "Client deactivated", client_id = clientId })
-            : throw ApiException.NotFound("Client");
+            : throw AuthlyException.NotFound("Client");
 
     private static async Task<IResult> RegenerateSecretAsync(string clientId, ClientStore clients, CancellationToken ct)
     {
-        var client = await clients.GetAsync(clientId, ct) ?? throw ApiException.NotFound("Client");
-        if (client.IsPublic) throw ApiException.BadRequest("Public clients have no secret");
-        var secret = await clients.RegenerateSecretAsync(clientId, ct) ?? throw ApiException.NotFound("Client");
+        var client = await clients.GetAsync(clientId, ct) ?? throw AuthlyException.NotFound("Client");
+        if (client.IsPublic) throw AuthlyException.BadRequest("Public clients have no secret");
+        var secret = await clients.RegenerateSecretAsync(clientId, ct) ?? throw AuthlyException.NotFound("Client");
         return Results.Json(new { client_id = clientId, client_secret = secret, new_secret = secret,
             message = "Client secret regenerated. Store it now: it cannot be shown again." });
     }
@@ -105,29 +105,29 @@ public static class AdminEndpoints
     {
         var input = await JsonBody.ReadAsync<ScopeInput>(request, ct);
         var name = input.ScopeName?.Trim();
-        if (string.IsNullOrEmpty(name)) throw ApiException.BadRequest("scope_name is required", "scope_name");
+        if (string.IsNullOrEmpty(name)) throw AuthlyException.BadRequest("scope_name is required", "scope_name");
         if (name.Length > 100 || !ScopeSet.IsValidToken(name))
-            throw ApiException.BadRequest("scope_name must be 1-100 printable characters without spaces, quotes or backslashes", "scope_name");
+            throw AuthlyException.BadRequest("scope_name must be 1-100 printable characters without spaces, quotes or backslashes", "scope_name");
         CheckDescription(input.Description);
         return Results.Json(await scopes.CreateAsync(name, input.Description, input.IsDefault ?? false, input.IsActive ?? true, ct)
-                            ?? throw ApiException.BadRequest($"Scope '{name}' already exists", "scope_name"));
+                            ?? throw AuthlyException.BadRequest($"Scope '{name}' already exists", "scope_name"));
     }
 
     private static async Task<IResult> GetScopeAsync(string scopeName, ScopeStore scopes, CancellationToken ct) =>
-        Results.Json(await scopes.GetAsync(scopeName, ct) ?? throw ApiException.NotFound("Scope"));
+        Results.Json(await scopes.GetAsync(scopeName, ct) ?? throw AuthlyException.NotFound("Scope"));
 
     private static async Task<IResult> UpdateScopeAsync(string scopeName, HttpRequest request, ScopeStore scopes, CancellationToken ct)
     {
         var input = await JsonBody.ReadAsync<ScopeInput>(request, ct);
-        if (input.ScopeName is not null && input.ScopeName != scopeName) throw ApiException.BadRequest("scope_name cannot be changed", "scope_name");
+        if (input.ScopeName is not null && input.ScopeName != scopeName) throw AuthlyException.BadRequest("scope_name cannot be changed", "scope_name");
         CheckDescription(input.Description);
-        return Results.Json(await scopes.UpdateAsync(scopeName, input.Description, input.IsDefault, input.IsActive, ct) ?? throw ApiException.NotFound("Scope"));
+        return Results.Json(await scopes.UpdateAsync(scopeName, input.Description, input.IsDefault, input.IsActive, ct) ?? throw AuthlyException.NotFound("Scope"));
     }
 
     private static async Task<IResult> DeleteScopeAsync(string scopeName, ScopeStore scopes, CancellationToken ct) =>
         await scopes.DeleteAsync(scopeName, ct)
             ? Results.Json(new { message = "Scope deleted", scope_name = scopeName })
-            : throw ApiException.NotFound("Scope");
+            : throw AuthlyException.NotFound("Scope");
 
     private static async Task<IResult> ListKeysAsync(SigningKeyStore keys, CancellationToken ct) =>
         Results.Json((await keys.RingAsync(ct)).All.Select(KeyView.Of));
@@ -135,7 +135,7 @@ public static class AdminEndpoints
     private static async Task<IResult> RotateKeyAsync(SigningKeyStore keys, AuthlyOptions options, CancellationToken ct)
     {
         if (options.SigningAlgorithm == "HS256")
-            throw new ApiException(StatusCodes.Status409Conflict, "Key rotation is not available in HS256 compatibility mode: change JWT_SECRET_KEY instead");
+            throw new AuthlyException(StatusCodes.Status409Conflict, "Key rotation is not available in HS256 compatibility mode: change JWT_SECRET_KEY instead");
         var key = await keys.RotateAsync(ct);
         return Results.Json(new
         {
@@ -146,6 +146,6 @@ public static class AdminEndpoints
 
     private static void CheckDescription(string? description)
     {
-        if (description is { Length: > 1000 }) throw ApiException.BadRequest("description is longer than 1000 characters", "description");
+        if (description is { Length: > 1000 }) throw AuthlyException.BadRequest("description is longer than 1000 characters", "description");
     }
 }

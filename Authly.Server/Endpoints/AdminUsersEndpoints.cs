@@ -49,14 +49,14 @@ public static class AdminUsersEndpoints
 
     /// <summary>A malformed id is a 400 naming the field, not the router's bare 404.</summary>
     private static Guid ParseId(string id) =>
-        Guid.TryParse(id, out var g) ? g : throw ApiException.BadRequest("id must be a UUID", "id");
+        Guid.TryParse(id, out var g) ? g : throw AuthlyException.BadRequest("id must be a UUID", "id");
 
     private static async Task<IResult> ListAsync(UserStore users, int? skip, int? limit, string? username, string? email, bool? is_active,
         bool? is_admin, bool? is_verified, string? search, CancellationToken ct)
     {
         var (l, o) = AdminEndpoints.Paging(limit, skip, offsetName: "skip");
         foreach (var (name, value) in new[] { ("username", username), ("email", email), ("search", search) })
-            if (value is { Length: > 255 }) throw ApiException.BadRequest($"{name} is longer than 255 characters", name);
+            if (value is { Length: > 255 }) throw AuthlyException.BadRequest($"{name} is longer than 255 characters", name);
         var (page, total) = await users.ListAsync(new UserStore.ListFilter(username, email, is_active, is_admin, is_verified, search), l, o, ct);
         var pages = (int)((total + l - 1) / l);
         return Results.Json(new
@@ -80,7 +80,7 @@ public static class AdminUsersEndpoints
         var options = await JsonBody.ReadAsync<CreateOptions>(request, ct);
         var generate = options.GenerateTempPassword ?? false;
         if (generate && profile.Password is not null)
-            throw ApiException.BadRequest("Give either password or generate_temp_password, not both", "password");
+            throw AuthlyException.BadRequest("Give either password or generate_temp_password, not both", "password");
         var (user, temporary) = await accounts.CreateAsync(profile, generate, ct);
         var view = UserView.Of(user);
         if (temporary is null) return Results.Json(view, statusCode: 201);
@@ -91,13 +91,13 @@ public static class AdminUsersEndpoints
     }
 
     private static async Task<IResult> GetAsync(string id, UserStore users, CancellationToken ct) =>
-        Results.Json(UserView.Of(await users.FindByIdAsync(ParseId(id), ct) ?? throw ApiException.NotFound("User")));
+        Results.Json(UserView.Of(await users.FindByIdAsync(ParseId(id), ct) ?? throw AuthlyException.NotFound("User")));
 
     private static async Task<IResult> UpdateAsync(string id, HttpRequest request, UserAccounts accounts, CancellationToken ct)
     {
         var guid = ParseId(id);
         var input = await JsonBody.ReadAsync<UserProfile>(request, ct);
-        return Results.Json(UserView.Of(await accounts.UpdateAsync(guid, input, ct) ?? throw ApiException.NotFound("User")));
+        return Results.Json(UserView.Of(await accounts.UpdateAsync(guid, input, ct) ?? throw AuthlyException.NotFound("User")));
     }
 
     private static async Task<IResult> DeleteAsync(string id, UserAccounts accounts, CancellationToken ct)
@@ -105,7 +105,7 @@ public static class AdminUsersEndpoints
         var guid = ParseId(id);
         return await accounts.DeleteAsync(guid, ct)
             ? Results.Json(new { message = "User deleted", user_id = guid })
-            : throw ApiException.NotFound("User");
+            : throw AuthlyException.NotFound("User");
     }
 
     private static async Task<IResult> ResetPasswordAsync(string id, HttpRequest request, UserAccounts accounts, CancellationToken ct)
@@ -115,7 +115,7 @@ public static class AdminUsersEndpoints
         var input = request.ContentLength is null or 0 && !request.Headers.TransferEncoding.Any()
             ? new PasswordReset(null)
             : await JsonBody.ReadAsync<PasswordReset>(request, ct);
-        var result = await accounts.ResetPasswordAsync(guid, input.NewPassword, ct) ?? throw ApiException.NotFound("User");
+        var result = await accounts.ResetPasswordAsync(guid, input.NewPassword, ct) ?? throw AuthlyException.NotFound("User");
         var body = new Dictionary<string, object?>
         {
             ["message"] = "Password reset; the user's tokens and sessions are revoked and a password change is required at next login",
@@ -132,19 +132,19 @@ public static class AdminUsersEndpoints
         var guid = ParseId(id);
         return await accounts.UnlockAsync(guid, ct)
             ? Results.Json(new { message = "User unlocked", user_id = guid })
-            : throw ApiException.NotFound("User");
+            : throw AuthlyException.NotFound("User");
     }
 
     private static async Task<IResult> SessionsAsync(string id, UserStore users, SessionStore sessions, CancellationToken ct)
     {
-        var user = await users.FindByIdAsync(ParseId(id), ct) ?? throw ApiException.NotFound("User");
+        var user = await users.FindByIdAsync(ParseId(id), ct) ?? throw AuthlyException.NotFound("User");
         var list = await sessions.ListActiveAsync(user.Id, ct);
         return Results.Json(new { user_id = user.Id, sessions = list.Select(SessionView.Of), total_count = list.Count });
     }
 
     private static async Task<IResult> EndSessionsAsync(string id, UserStore users, UserAccounts accounts, SessionStore sessions, CancellationToken ct)
     {
-        var user = await users.FindByIdAsync(ParseId(id), ct) ?? throw ApiException.NotFound("User");
+        var user = await users.FindByIdAsync(ParseId(id), ct) ?? throw AuthlyException.NotFound("User");
         var count = (await sessions.ListActiveAsync(user.Id, ct)).Count;
         await accounts.RevokeEverythingAsync(user.Id, "sessions ended by admin", ct);
         return Results.Json(new { message = "Sessions ended and tokens revoked", user_id = user.Id, sessions_ended = count });
@@ -152,10 +152,10 @@ public static class AdminUsersEndpoints
 
     private static async Task<IResult> EndSessionAsync(string id, string sessionId, UserStore users, SessionStore sessions, CancellationToken ct)
     {
-        var user = await users.FindByIdAsync(ParseId(id), ct) ?? throw ApiException.NotFound("User");
-        if (sessionId.Length > 100) throw ApiException.NotFound("Session");
+        var user = await users.FindByIdAsync(ParseId(id), ct) ?? throw AuthlyException.NotFound("User");
+        if (sessionId.Length > 100) throw AuthlyException.NotFound("Session");
         return await sessions.EndBySidAsync(sessionId, user.Id, ct)
             ? Results.Json(new { message = "Session ended", user_id = user.Id, session_id = sessionId })
-            : throw ApiException.NotFound("Session");
+            : throw AuthlyException.NotFound("Session");
     }
 }

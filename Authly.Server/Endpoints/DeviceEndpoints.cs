@@ -54,9 +54,9 @@ public static class DeviceEndpoints
         new(current.User.Id, current.Sid, address.Of(http)?.ToString());
 
     /// <summary>RFC 8628 §5.1: over the shared user code budget, 429 with Retry-After, on the page the user is on.</summary>
-    private static IResult TooManyAttempts(HttpContext http, OAuthException e, Csrf csrf)
+    private static IResult TooManyAttempts(HttpContext http, ThrottledException e, Csrf csrf)
     {
-        http.Response.Headers.RetryAfter = e.RetryAfterSeconds!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        http.Response.Headers.RetryAfter = e.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return AuthPages.DeviceEnter(csrf.TokenFor(http), "Too many attempts. Try again later.", status: StatusCodes.Status429TooManyRequests);
     }
 
@@ -65,7 +65,7 @@ public static class DeviceEndpoints
     {
         DeviceAuthorization.Shown? shown;
         try { shown = await devices.ShowAsync(userCode, VerifierOf(http, current, address), ct); }
-        catch (OAuthException e) when (e.RetryAfterSeconds is not null) { return TooManyAttempts(http, e, csrf); }
+        catch (ThrottledException e) { return TooManyAttempts(http, e, csrf); }
         var client = shown is null ? null : await clients.FindActiveAsync(shown.Row.ClientId, ct);
         if (shown is null || client is null)
             return AuthPages.DeviceEnter(csrf.TokenFor(http), "That code is not valid or has expired. Check the code on your device.", userCode, 400);
@@ -88,7 +88,7 @@ public static class DeviceEndpoints
             if (!await devices.DecideAsync(form.GetValueOrDefault(AuthPages.DeviceHandleField), approve, VerifierOf(http, current, address), current.AuthTime, ct))
                 return Html.Error("Code expired", "That code is no longer waiting for approval. Start again on your device.");
         }
-        catch (OAuthException e) when (e.RetryAfterSeconds is not null) { return TooManyAttempts(http, e, csrf); }
+        catch (ThrottledException e) { return TooManyAttempts(http, e, csrf); }
         return approve
             ? Html.Page("Device connected", "<h1>Device connected</h1><p>You can return to your device.</p>")
             : Html.Page("Request denied", "<h1>Request denied</h1><p>The device was not given access.</p>");

@@ -65,8 +65,12 @@ public static class LoginEndpoints
         catch (OAuthException e)
         {
             // Same message for unknown users and wrong passwords (PasswordLogin guarantees it).
-            if (e.RetryAfterSeconds is { } retry) http.Response.Headers.RetryAfter = retry.ToString();
-            return AuthPages.Login(csrf.TokenFor(http), returnTo, null, username, e.Description, e.RetryAfterSeconds is null ? 400 : 429);
+            return AuthPages.Login(csrf.TokenFor(http), returnTo, null, username, e.Description, 400);
+        }
+        catch (ThrottledException e)
+        {
+            http.Response.Headers.RetryAfter = e.RetryAfterSeconds.ToString();
+            return AuthPages.Login(csrf.TokenFor(http), returnTo, null, username, e.Description, 429);
         }
     }
 
@@ -90,11 +94,11 @@ public static class LoginEndpoints
                 callerAccessJti: null, current.Sid, address.Of(http)?.ToString(), ct);
             return Results.Redirect(returnTo);
         }
-        catch (ValidationException e) { return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, e.Message, 400); }
-        catch (OAuthException e) when (e.RetryAfterSeconds is { } retry)
+        catch (AuthlyException e) when (e.Status == StatusCodes.Status400BadRequest) { return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, e.Detail, 400); }
+        catch (ThrottledException e)
         {
             // The password guard: the current password is checked like a login, and locks like one.
-            http.Response.Headers.RetryAfter = retry.ToString();
+            http.Response.Headers.RetryAfter = e.RetryAfterSeconds.ToString();
             return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, e.Description, 429);
         }
     }
