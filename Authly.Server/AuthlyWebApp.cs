@@ -33,8 +33,7 @@ public static class AuthlyWebApp
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(options.LogLevel));
         // Request lines can carry codes and tokens in query strings; ASP.NET's own info logs are not needed.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        var accessLog = config["AUTHLY_ACCESS_LOG"] is { } al && (al.Equals("true", StringComparison.OrdinalIgnoreCase) || al == "1");
-        if (accessLog) builder.Logging.AddFilter(AccessLog.Category, LogLevel.Information);
+        if (options.AccessLog) builder.Logging.AddFilter(AccessLog.Category, LogLevel.Information);
 
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -76,7 +75,7 @@ public static class AuthlyWebApp
             if (drain.Draining) context.Response.Headers.Connection = "close"; // move keep-alive clients to another node
             return next(context);
         });
-        if (accessLog) app.UseAuthlyAccessLog();
+        if (options.AccessLog) app.UseAuthlyAccessLog();
         app.UseAuthlySecurityHeaders();
         app.UseAuthlyBindingErrors();
         app.UseAuthlyOutageResponses();
