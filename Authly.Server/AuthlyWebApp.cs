@@ -33,8 +33,7 @@ public static class AuthlyWebApp
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(options.LogLevel));
         // Request lines can carry codes and tokens in query strings; ASP.NET's own info logs are not needed.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        var accessLog = config["AUTHLY_ACCESS_LOG"] is { } al && (al.Equals("true", StringComparison.OrdinalIgnoreCase) || al == "1");
-        if (accessLog) builder.Logging.AddFilter(AccessLog.Category, LogLevel.Information);
+        if (options.AccessLog) builder.Logging.AddFilter(AccessLog.Category, LogLevel.Information);
 
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -76,7 +75,7 @@ public static class AuthlyWebApp
             if (drain.Draining) context.Response.Headers.Connection = "close"; // move keep-alive clients to another node
             return next(context);
         });
-        if (accessLog) app.UseAuthlyAccessLog();
+        if (options.AccessLog) app.UseAuthlyAccessLog();
         app.UseAuthlySecurityHeaders();
         app.UseAuthlyBindingErrors();
         app.UseAuthlyOutageResponses();
@@ -112,32 +111,17 @@ public static class AuthlyWebApp
         app.MapVaultEndpoints();
     }
 
+    /// <summary>
+    /// The per-IP rate limit of a route (<see cref="RateLimitFilter"/>). Over it the limiter throws a
+    /// <see cref="ThrottledException"/>; the route's error filter gives it its shape (OAuth: 429 invalid_request,
+    /// APIs: 429 RATE_LIMITED), with Retry-After either way.
+    /// </summary>
     public static RouteHandlerBuilder RateLimited(this RouteHandlerBuilder route, string bucket) =>
         route.AddEndpointFilterFactory((factory, next) =>
         {
             var services = factory.ApplicationServices;
             var filter = new RateLimitFilter(services.GetRequiredService<RateLimiter>(), services.GetRequiredService<ClientAddress>(), bucket);
             return ctx => filter.InvokeAsync(ctx, next);
-        });
-
-    /// <summary>The per-IP rate limit for non-OAuth APIs: throws an <see cref="ApiException"/> 429 with Retry-After.</summary>
-    public static RouteHandlerBuilder RateLimitedApi(this RouteHandlerBuilder route, string bucket) =>
-        route.AddEndpointFilterFactory((factory, next) =>
-        {
-            var services = factory.ApplicationServices;
-            var limiter = services.GetRequiredService<RateLimiter>();
-            var address = services.GetRequiredService<ClientAddress>();
-            return async ctx =>
-            {
-                // Only the limiter's own 429 is RATE_LIMITED; a throttled handler (the password guard) says why itself.
-                try { await limiter.CheckAsync(bucket, address.Of(ctx.HttpContext)?.ToString(), ctx.HttpContext.RequestAborted); }
-                catch (Authly.OAuth.OAuthException e) when (e.RetryAfterSeconds is { } retry)
-                {
-                    ctx.HttpContext.Response.Headers.RetryAfter = retry.ToString();
-                    throw new ApiException(429, "Rate limit exceeded. Try again later.", "RATE_LIMITED");
-                }
-                return await next(ctx);
-            };
         });
 
     /// <summary>

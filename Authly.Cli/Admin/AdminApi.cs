@@ -8,7 +8,7 @@ namespace Authly.Cli.Admin;
 /// The CLI's HTTP side: the password and refresh grants as the first-party CLI (no client
 /// authentication; the server issues such tokens to client_id authly-cli), revocation, and
 /// authenticated admin calls that refresh the access token a minute before it expires.
-/// Every non-2xx answer becomes a <see cref="CliException"/> with the server's detail and the exit code for its status.
+/// Every non-2xx answer becomes a <see cref="CliException"/> through <see cref="ExitCodes.Of(HttpResponseMessage, JsonNode?)"/>.
 /// </summary>
 public sealed class AdminApi : IDisposable
 {
@@ -65,7 +65,7 @@ public sealed class AdminApi : IDisposable
     {
         using var response = await SendRawAsync(new HttpRequestMessage(HttpMethod.Post, BaseUrl + "/api/v1/oauth/token") { Content = new FormUrlEncodedContent(fields) }, ct);
         var body = await ReadJsonAsync(response, ct);
-        if (!response.IsSuccessStatusCode) throw Failure(response, body);
+        if (!response.IsSuccessStatusCode) throw ExitCodes.Of(response, body);
         var o = body as JsonObject ?? throw new CliException(ExitCodes.GeneralError, "The token endpoint did not answer with JSON");
         return new TokenSet
         {
@@ -86,7 +86,7 @@ public sealed class AdminApi : IDisposable
         {
             Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token, ["token_type_hint"] = hint }),
         }, ct);
-        if (!response.IsSuccessStatusCode) throw Failure(response, await ReadJsonAsync(response, ct));
+        if (!response.IsSuccessStatusCode) throw ExitCodes.Of(response, await ReadJsonAsync(response, ct));
     }
 
     /// <summary>
@@ -119,7 +119,7 @@ public sealed class AdminApi : IDisposable
         if (body is not null) request.Content = JsonContent.Create(body);
         using var response = await SendRawAsync(request, ct);
         var json = await ReadJsonAsync(response, ct);
-        return response.IsSuccessStatusCode ? json : throw Failure(response, json);
+        return response.IsSuccessStatusCode ? json : throw ExitCodes.Of(response, json);
     }
 
     /// <summary>An unauthenticated GET (health) that reports failures as values, for `status`.</summary>
@@ -152,16 +152,5 @@ public sealed class AdminApi : IDisposable
         if (string.IsNullOrWhiteSpace(text)) return null;
         try { return JsonNode.Parse(text); }
         catch (System.Text.Json.JsonException) { return null; }
-    }
-
-    private static CliException Failure(HttpResponseMessage response, JsonNode? body)
-    {
-        var status = (int)response.StatusCode;
-        string? Field(string name) => body is JsonObject o && o[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-        var message = Field("detail") ?? Field("error_description") ?? Field("error") ?? $"HTTP {status} {response.ReasonPhrase}";
-        if (Field("field") is { } field && !message.Contains(field, StringComparison.Ordinal)) message += $" (field: {field})";
-        // A refused password login is an authentication failure, whatever its HTTP status (400 invalid_grant, 429 locked).
-        var code = Field("error") == "invalid_grant" ? ExitCodes.Authentication : ExitCodes.ForStatus(status);
-        return new CliException(code, message);
     }
 }

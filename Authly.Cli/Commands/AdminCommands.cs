@@ -56,7 +56,7 @@ public static class AdminCommands
                 using var api = new AdminApi(CliConfig.Load(), parse.GetValue(ApiUrl));
                 return await run(parse, api, ct);
             }
-            catch (CliException e) { Console.Error.WriteLine($"error: {e.Message}"); return e.ExitCode; }
+            catch (CliException e) { return e.Report(); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");

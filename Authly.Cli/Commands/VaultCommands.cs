@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Authly.Cli.Admin;
 using Authly.Cluster;
+using Authly.Configuration;
 using Authly.Storage;
 using Authly.Vault;
 using Dapper;
@@ -159,7 +161,7 @@ public static class VaultCommands
                     Console.WriteLine($"Added provider '{p.Name}' ({p.Issuer}). Users connect at /api/v1/vault/connect/{p.Name}.");
                     return 0;
                 }
-                catch (VaultException e) { Console.Error.WriteLine($"error: {e.Detail}"); return e.Status >= 500 ? 1 : 2; }
+                catch (AuthlyException e) { return ExitCodes.Of(e).Report(); }
                 catch (NpgsqlException e) { Console.Error.WriteLine($"error: {e.Message}"); return 1; }
             }
         });
@@ -191,7 +193,7 @@ public static class VaultCommands
                     Console.WriteLine($"Provider '{parse.GetValue(name)}' deactivated.");
                     return 0;
                 }
-                catch (VaultException e) { Console.Error.WriteLine($"error: {e.Detail}"); return e.Status == 404 ? 2 : 1; }
+                catch (AuthlyException e) { return ExitCodes.Of(e).Report(); }
                 catch (NpgsqlException e) { Console.Error.WriteLine($"error: {e.Message}"); return 1; }
             }
         });
@@ -210,29 +212,31 @@ public static class VaultCommands
         catch (FormatException e) { Console.Error.WriteLine($"error: DATABASE_URL is not valid: {e.Message}"); return null; }
     }
 
-    /// <summary>The keys from the environment, checked; null (after saying why) when they are missing or malformed. Never prints a key.</summary>
+    /// <summary>The keys from the environment, read by AuthlyOptions' own parser; null (after saying why) when they are missing or malformed. Never prints a key.</summary>
     private static VaultKeyRing? KeyRing()
     {
-        var current = Environment.GetEnvironmentVariable("AUTHLY_VAULT_ENCRYPTION_KEY")?.Trim();
-        if (string.IsNullOrEmpty(current)) { Console.Error.WriteLine("error: AUTHLY_VAULT_ENCRYPTION_KEY is not set (64 hex characters)"); return null; }
-        if (!VaultKeyRing.IsValidHexKey(current))
-        {
-            Console.Error.WriteLine($"error: AUTHLY_VAULT_ENCRYPTION_KEY must be 64 hexadecimal characters; it has {current.Length}");
-            return null;
-        }
-        var previous = (Environment.GetEnvironmentVariable("AUTHLY_VAULT_PREVIOUS_KEYS") ?? "").Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries);
-        for (var i = 0; i < previous.Length; i++)
-            if (!VaultKeyRing.IsValidHexKey(previous[i]))
-            {
-                Console.Error.WriteLine($"error: AUTHLY_VAULT_PREVIOUS_KEYS key #{i + 1} must be 64 hexadecimal characters; it has {previous[i].Length}");
-                return null;
-            }
-        return VaultKeyRing.FromHexKeys(current, previous);
+        var keys = VaultKeys();
+        if (keys is null) return null;
+        if (keys.Value.Current is not { } current) { Console.Error.WriteLine("error: AUTHLY_VAULT_ENCRYPTION_KEY is not set (64 hex characters)"); return null; }
+        return VaultKeyRing.FromHexKeys(current, keys.Value.Previous);
     }
 
-    /// <summary>For commands that read no secret: the configured ring when there is one, else an empty one.</summary>
-    private static VaultKeyRing KeyRingOrNone() =>
-        Environment.GetEnvironmentVariable("AUTHLY_VAULT_ENCRYPTION_KEY")?.Trim() is { } k && VaultKeyRing.IsValidHexKey(k)
-            ? VaultKeyRing.FromHexKeys(k, [])
-            : VaultKeyRing.Create(new Configuration.AuthlyOptions { DatabaseUrl = "", Mode = Configuration.AuthlyMode.Cli });
+    private static (string? Current, IReadOnlyList<string> Previous)? VaultKeys()
+    {
+        try { return AuthlyOptions.LoadVaultKeys(Environment.GetEnvironmentVariable); }
+        catch (AuthlyConfigurationException e)
+        {
+            foreach (var problem in e.Problems) Console.Error.WriteLine($"error: {problem}");
+            return null;
+        }
+    }
+
+    /// <summary>For commands that read no secret: the configured key when there is a valid one, else an empty ring.</summary>
+    private static VaultKeyRing KeyRingOrNone()
+    {
+        string? current = null;
+        try { current = AuthlyOptions.LoadVaultKeys(Environment.GetEnvironmentVariable).Current; }
+        catch (AuthlyConfigurationException) { } // a bad key only matters to the commands that use it
+        return VaultKeyRing.Create(new AuthlyOptions { DatabaseUrl = "", Mode = AuthlyMode.Cli, VaultEncryptionKey = current });
+    }
 }

@@ -37,14 +37,14 @@ public sealed class UserCodeAttempts(AttemptGuardStore attempts)
     public const int PerAddress = 30;
     public static readonly TimeSpan Window = DeviceAuthorization.Lifetime;
 
-    /// <summary>Counts one lookup; throws a 429 <see cref="OAuthException"/> (with Retry-After) once either budget is spent.</summary>
+    /// <summary>Counts one lookup; throws <see cref="ThrottledException"/> (429 with Retry-After) once either budget is spent.</summary>
     public async Task ReserveAsync(Guid userId, string? clientIp, CancellationToken ct)
     {
         var refusal = await attempts.ReserveAsync(
             [("device-user-code:account:" + userId.ToString("N"), PerAccount), ("device-user-code:ip:" + (clientIp ?? "unknown"), PerAddress)],
             Window, ct);
         if (refusal is { } r)
-            throw OAuthException.TooManyRequests((int)Math.Ceiling(r.LockedFor.TotalSeconds), OAuthErrors.InvalidRequest,
-                "Too many codes tried. Try again later.");
+            throw new ThrottledException((int)Math.Ceiling(r.LockedFor.TotalSeconds), "Too many codes tried. Try again later.",
+                OAuthErrors.InvalidRequest, ThrottledException.TooManyAttempts);
     }
 }

@@ -74,30 +74,30 @@ public static class ClientRules
 
     public static void Validate(ClientRegistration r, bool isCreate)
     {
-        if (isCreate && string.IsNullOrWhiteSpace(r.ClientName)) throw new ValidationException("client_name is required", "client_name");
-        if (r.ClientName is { Length: > 255 }) throw new ValidationException("client_name is longer than 255 characters", "client_name");
+        if (isCreate && string.IsNullOrWhiteSpace(r.ClientName)) throw AuthlyException.Validation("client_name is required", "client_name");
+        if (r.ClientName is { Length: > 255 }) throw AuthlyException.Validation("client_name is longer than 255 characters", "client_name");
         if (isCreate && r.ClientType is not (ClientTypes.Public or ClientTypes.Confidential))
-            throw new ValidationException("client_type must be 'public' or 'confidential'", "client_type");
+            throw AuthlyException.Validation("client_type must be 'public' or 'confidential'", "client_type");
         if (r.TokenEndpointAuthMethod is { } m && !TokenAuthMethods.All.Contains(m))
-            throw new ValidationException("token_endpoint_auth_method must be client_secret_basic, client_secret_post or none", "token_endpoint_auth_method");
+            throw AuthlyException.Validation("token_endpoint_auth_method must be client_secret_basic, client_secret_post or none", "token_endpoint_auth_method");
         if (r.GrantTypes is { } grants)
             foreach (var g in grants)
                 if (!SupportedGrantTypes.Contains(g))
-                    throw new ValidationException($"grant_types: '{g}' is not supported", "grant_types");
+                    throw AuthlyException.Validation($"grant_types: '{g}' is not supported", "grant_types");
         if (r.ResponseTypes is { } rts && rts.Any(t => t != "code"))
-            throw new ValidationException("response_types: only 'code' is supported", "response_types");
+            throw AuthlyException.Validation("response_types: only 'code' is supported", "response_types");
         if (r.Scope is not null)
         {
             try { _ = ScopeSet.Parse(r.Scope); }
-            catch (OAuthException) { throw new ValidationException("scope must be space-separated scope names", "scope"); }
+            catch (OAuthException) { throw AuthlyException.Validation("scope must be space-separated scope names", "scope"); }
         }
         foreach (var (field, uris) in new[] { ("redirect_uris", r.RedirectUris), ("post_logout_redirect_uris", r.PostLogoutRedirectUris) })
-            if (uris is { Length: > 50 }) throw new ValidationException($"{field} has more than 50 entries", field);
+            if (uris is { Length: > 50 }) throw AuthlyException.Validation($"{field} has more than 50 entries", field);
         foreach (var (field, uri) in new[] { ("client_uri", r.ClientUri), ("logo_uri", r.LogoUri), ("tos_uri", r.TosUri), ("policy_uri", r.PolicyUri) })
             if (uri is not null && (!Uri.TryCreate(uri, UriKind.Absolute, out var u) || u.Scheme is not ("https" or "http")))
-                throw new ValidationException($"{field} must be an absolute http(s) URL", field);
+                throw AuthlyException.Validation($"{field} must be an absolute http(s) URL", field);
         if (r.ApplicationType is not null and not ("web" or "native"))
-            throw new ValidationException("application_type must be 'web' or 'native'", "application_type");
+            throw AuthlyException.Validation("application_type must be 'web' or 'native'", "application_type");
     }
 
     /// <summary>Checks the merged client (after defaults or an update) for consistency.</summary>
@@ -105,16 +105,16 @@ public static class ClientRules
     {
         var isPublic = clientType == ClientTypes.Public;
         if (isPublic && authMethod != TokenAuthMethods.None)
-            throw new ValidationException("token_endpoint_auth_method must be 'none' for public clients", "token_endpoint_auth_method");
+            throw AuthlyException.Validation("token_endpoint_auth_method must be 'none' for public clients", "token_endpoint_auth_method");
         if (!isPublic && authMethod == TokenAuthMethods.None)
-            throw new ValidationException("token_endpoint_auth_method must be client_secret_basic or client_secret_post for confidential clients", "token_endpoint_auth_method");
+            throw AuthlyException.Validation("token_endpoint_auth_method must be client_secret_basic or client_secret_post for confidential clients", "token_endpoint_auth_method");
         if (isPublic && grantTypes.Contains(OAuth.GrantTypes.ClientCredentials))
-            throw new ValidationException("grant_types: public clients cannot use client_credentials", "grant_types");
+            throw AuthlyException.Validation("grant_types: public clients cannot use client_credentials", "grant_types");
         foreach (var uri in redirectUris)
-            if (RedirectUriProblem(uri, isPublic) is { } p) throw new ValidationException($"redirect_uris: '{uri}' {p}", "redirect_uris");
+            if (RedirectUriProblem(uri, isPublic) is { } p) throw AuthlyException.Validation($"redirect_uris: '{uri}' {p}", "redirect_uris");
         foreach (var uri in postLogoutUris)
-            if (RedirectUriProblem(uri, isPublic) is { } p) throw new ValidationException($"post_logout_redirect_uris: '{uri}' {p}", "post_logout_redirect_uris");
+            if (RedirectUriProblem(uri, isPublic) is { } p) throw AuthlyException.Validation($"post_logout_redirect_uris: '{uri}' {p}", "post_logout_redirect_uris");
         if (grantTypes.Contains(OAuth.GrantTypes.AuthorizationCode) && !redirectUris.Any())
-            throw new ValidationException("redirect_uris: the authorization_code grant needs at least one redirect URI", "redirect_uris");
+            throw AuthlyException.Validation("redirect_uris: the authorization_code grant needs at least one redirect URI", "redirect_uris");
     }
 }

@@ -124,7 +124,7 @@ public sealed class ClientStore
     private const string UnknownScopesSql = "SELECT n FROM unnest(@Names) AS n WHERE NOT EXISTS (SELECT 1 FROM scopes s WHERE s.scope_name = n)";
 
     /// <summary>Creates a client; the secret (confidential clients) is returned here and never again.</summary>
-    /// <exception cref="ValidationException">the registration is invalid</exception>
+    /// <exception cref="AuthlyException">the registration is invalid</exception>
     public async Task<Created> CreateAsync(ClientRegistration r, CancellationToken ct)
     {
         ClientRules.Validate(r, isCreate: true);
@@ -175,7 +175,7 @@ public sealed class ClientStore
         var current = await GetAsync(clientId, ct);
         if (current is null) return null;
         if (r.ClientType is not null && r.ClientType != current.ClientType)
-            throw new ValidationException("client_type cannot be changed; create a new client instead", "client_type");
+            throw AuthlyException.Validation("client_type cannot be changed; create a new client instead", "client_type");
         var merged = current with
         {
             ClientName = r.ClientName?.Trim() ?? current.ClientName,
@@ -243,6 +243,6 @@ public sealed class ClientStore
         if (scopes.Length == 0) return;
         var unknown = (await conn.QueryAsync<string>(new CommandDefinition(UnknownScopesSql, new { Names = scopes }, tx, cancellationToken: ct))).AsList();
         if (unknown.Count > 0)
-            throw new ValidationException($"unknown scope(s): {string.Join(' ', unknown)}", "scope");
+            throw AuthlyException.Validation($"unknown scope(s): {string.Join(' ', unknown)}", "scope");
     }
 }

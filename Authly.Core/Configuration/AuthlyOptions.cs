@@ -65,6 +65,8 @@ public sealed record AuthlyOptions
 
     public string LogLevel { get; init; } = "Information";
     public bool LogJson { get; init; }
+    /// <summary>AUTHLY_ACCESS_LOG: one log line per request (method, path without query, status, time). Off unless set.</summary>
+    public bool AccessLog { get; init; }
     public bool MigrateOnStart { get; init; } = true;
 
     /// <summary>AUTHLY_VAULT_ENCRYPTION_KEY: 64 hex characters; wraps the token vault's data keys.</summary>
@@ -150,6 +152,7 @@ public sealed record AuthlyOptions
             Argon2MemLimitKiB = reader.Int("AUTHLY_ARGON2_MEMLIMIT_KIB", 19456, 8192, 4 * 1024 * 1024),
             LogLevel = reader.OneOf("LOG_LEVEL", "Information", "Trace", "Debug", "Information", "Warning", "Error", "Critical"),
             LogJson = reader.Bool("LOG_JSON", false),
+            AccessLog = reader.Bool("AUTHLY_ACCESS_LOG", false),
             MigrateOnStart = reader.Bool("AUTHLY_MIGRATE_ON_START", true),
             VaultEncryptionKey = reader.HexKey("AUTHLY_VAULT_ENCRYPTION_KEY"),
             VaultPreviousKeys = reader.HexKeys("AUTHLY_VAULT_PREVIOUS_KEYS"),
@@ -177,6 +180,19 @@ public sealed record AuthlyOptions
 
         if (problems.Count > 0) throw new AuthlyConfigurationException(problems);
         return options with { Warnings = Warn(options, explicitIntrospection: Blank(get("AUTHLY_INTROSPECTION_REQUIRE_AUTH")) is not null) };
+    }
+
+    /// <summary>
+    /// Only the vault keys, for the vault commands that need no other setting: the same parse and the same
+    /// messages as <see cref="Load"/>. Throws with every problem; never quotes a key.
+    /// </summary>
+    public static (string? Current, IReadOnlyList<string> Previous) LoadVaultKeys(Func<string, string?> get)
+    {
+        var problems = new List<string>();
+        var reader = new Reader(get, problems);
+        var keys = (reader.HexKey("AUTHLY_VAULT_ENCRYPTION_KEY"), reader.HexKeys("AUTHLY_VAULT_PREVIOUS_KEYS"));
+        if (problems.Count > 0) throw new AuthlyConfigurationException(problems);
+        return keys;
     }
 
     private static List<string> Warn(AuthlyOptions o, bool explicitIntrospection)

@@ -26,14 +26,14 @@ public sealed class PasswordGuard(AttemptGuardStore counters, AuthlyOptions opti
     private TimeSpan LockFor => TimeSpan.FromSeconds(options.LockoutDurationSeconds);
 
     /// <summary>Reserves one attempt for <paramref name="username"/> from <paramref name="clientIp"/>.</summary>
-    /// <exception cref="OAuthException">429 invalid_grant with Retry-After when either is locked</exception>
+    /// <exception cref="ThrottledException">429 (invalid_grant, TOO_MANY_ATTEMPTS) with Retry-After when either is locked</exception>
     public async Task ReserveAsync(string username, string? clientIp, CancellationToken ct)
     {
         var refusal = await counters.ReserveAsync(
             [(UserKey(username), options.LockoutMaxAttempts), (AddressKey(clientIp), options.LockoutIpMaxAttempts)], LockFor, ct);
         if (refusal is { } r)
-            throw OAuthException.TooManyRequests((int)Math.Ceiling(r.LockedFor.TotalSeconds), OAuthErrors.InvalidGrant,
-                r.Index == 0 ? AccountLocked : AddressLocked);
+            throw new ThrottledException((int)Math.Ceiling(r.LockedFor.TotalSeconds), r.Index == 0 ? AccountLocked : AddressLocked,
+                OAuthErrors.InvalidGrant, ThrottledException.TooManyAttempts);
     }
 
     /// <summary>The password was right: the username starts from zero, the address gets its attempt back.</summary>

@@ -8,7 +8,7 @@ public sealed class RateLimiter(ICounterStore counters, AuthlyOptions options)
 {
     public event Action? Limited;
 
-    /// <summary>Throws a 429 OAuthException (with Retry-After) when the caller is over the limit.</summary>
+    /// <summary>Throws <see cref="ThrottledException"/> (429 with Retry-After; invalid_request, RATE_LIMITED) when the caller is over the limit.</summary>
     public async Task CheckAsync(string bucket, string? clientIp, CancellationToken ct)
     {
         if (options.RateLimitMaxRequests == 0) return;
@@ -17,8 +17,8 @@ public sealed class RateLimiter(ICounterStore counters, AuthlyOptions options)
         if (count > options.RateLimitMaxRequests)
         {
             Limited?.Invoke();
-            throw OAuthException.TooManyRequests((int)Math.Ceiling(remaining.TotalSeconds), OAuthErrors.InvalidRequest,
-                "Rate limit exceeded. Try again later.");
+            throw new ThrottledException((int)Math.Ceiling(remaining.TotalSeconds), "Rate limit exceeded. Try again later.",
+                OAuthErrors.InvalidRequest, ThrottledException.RateLimited);
         }
     }
 }

@@ -39,9 +39,10 @@ public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<I
             Completed?.Invoke(grantType, "success");
             return response;
         }
-        catch (OAuthException e)
+        catch (Exception e) when (e is OAuthException or ThrottledException)
         {
-            Completed?.Invoke(grantType is not null && _handlers.ContainsKey(grantType) ? grantType : "other", e.Error);
+            Completed?.Invoke(grantType is not null && _handlers.ContainsKey(grantType) ? grantType : "other",
+                e is OAuthException o ? o.Error : ((ThrottledException)e).OAuthError);
             throw;
         }
     }

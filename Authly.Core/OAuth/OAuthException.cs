@@ -10,7 +10,7 @@ public sealed class OAuthException(string error, string description, string? det
     public string Error { get; } = error;
     public string Description { get; } = description;
     public string? Detail { get; } = detail;
-    /// <summary>Set when the caller is throttled (HTTP 429 with Retry-After) or a dependency is down (503, temporarily_unavailable).</summary>
+    /// <summary>Set when a dependency is down (503, temporarily_unavailable); throttling is <see cref="ThrottledException"/>.</summary>
     public int? RetryAfterSeconds { get; } = retryAfterSeconds;
 
     public static OAuthException InvalidRequest(string description, string? detail = null) =>
@@ -31,9 +31,6 @@ public sealed class OAuthException(string error, string description, string? det
         new(OAuthErrors.InvalidToken, description, detail);
     public static OAuthException InsufficientScope(string description, string? detail = null) =>
         new(OAuthErrors.InsufficientScope, description, detail);
-    public static OAuthException TooManyRequests(int retryAfterSeconds, string error = OAuthErrors.InvalidRequest,
-        string description = "Too many requests") =>
-        new(error, description, null, Math.Max(1, retryAfterSeconds));
     public static OAuthException TemporarilyUnavailable(int retryAfterSeconds, string? detail = null) =>
         new(OAuthErrors.TemporarilyUnavailable, "The service is temporarily unavailable; try again shortly", detail, Math.Max(1, retryAfterSeconds));
 }

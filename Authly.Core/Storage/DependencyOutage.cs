@@ -5,9 +5,8 @@ namespace Authly.Storage;
 
 /// <summary>
 /// The one rule for "a dependency is unavailable": PostgreSQL unreachable, refusing connections,
-/// out of connections or timing out, Redis unreachable where a path has no fallback, or a Core
-/// component that said so itself. Every transport maps it to 503 + Retry-After (never 500): the
-/// caller did nothing wrong and a retry may work. A statement PostgreSQL rejected (a constraint,
+/// out of connections or timing out, or Redis unreachable where a path has no fallback. Every
+/// transport maps it to 503 + Retry-After (never 500): the caller did nothing wrong and a retry may work. A statement PostgreSQL rejected (a constraint,
 /// bad SQL) is not an outage; it stays a 500 that someone must fix.
 /// </summary>
 public static class DependencyOutage
@@ -17,7 +16,6 @@ public static class DependencyOutage
 
     public static bool Is(Exception e) => e switch
     {
-        DependencyUnavailableException => true,
         // 57014: our statement_timeout or command timeout cancelled a statement of a stalled database.
         // 53xxx: out of connections/memory/disk; 57P0x: shutting down or starting; 08xxx: connection failures;
         // 55000 is what a database with ALLOW_CONNECTIONS false answers; 3D000 a database that is not there (yet).
@@ -30,11 +28,4 @@ public static class DependencyOutage
         AggregateException a => a.InnerExceptions.Count > 0 && a.InnerExceptions.All(Is),
         _ => false,
     };
-}
-
-/// <summary>Thrown by Core where a dependency is down and there is nothing safe to answer instead (no cached value, no fallback).</summary>
-public sealed class DependencyUnavailableException(string dependency, Exception? inner = null)
-    : Exception($"{dependency} is unavailable", inner)
-{
-    public string Dependency { get; } = dependency;
 }

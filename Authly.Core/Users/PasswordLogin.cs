@@ -59,7 +59,7 @@ public sealed class PasswordLogin(UserStore users, PasswordHasher hasher, Passwo
     private async Task ReserveAsync(string username, string? clientIp, CancellationToken ct)
     {
         try { await guard.ReserveAsync(username, clientIp, ct); }
-        catch (OAuthException)
+        catch (ThrottledException)
         {
             Attempted?.Invoke("locked");
             throw;

@@ -39,9 +39,9 @@ public sealed class UserAccounts(UserStore users, PasswordHasher hasher, Refresh
 
     private async Task<User> CreateOrThrowAsync(string username, string email, string hash, bool isActive, bool isVerified, bool isAdmin, bool mustChange, CancellationToken ct)
     {
-        if (await users.FindByUsernameAsync(username, ct) is not null) throw new ValidationException("Username already taken", "username");
+        if (await users.FindByUsernameAsync(username, ct) is not null) throw AuthlyException.Validation("Username already taken", "username");
         return await users.CreateAsync(username, email, hash, isActive, isVerified, isAdmin, mustChange, ct)
-               ?? throw new ValidationException("Username or email already registered", "email");
+               ?? throw AuthlyException.Validation("Username or email already registered", "email");
     }
 
     public async Task<User?> UpdateAsync(Guid id, UserProfile p, CancellationToken ct)
@@ -76,11 +76,11 @@ public sealed class UserAccounts(UserStore users, PasswordHasher hasher, Refresh
     public async Task<User> ChangePasswordAsync(Guid id, string? currentPassword, string? newPassword, string? callerAccessJti, string? callerSid,
         string? clientIp, CancellationToken ct)
     {
-        if (string.IsNullOrEmpty(currentPassword)) throw new ValidationException("current_password is required", "current_password");
+        if (string.IsNullOrEmpty(currentPassword)) throw AuthlyException.Validation("current_password is required", "current_password");
         UserRules.CheckPassword(newPassword, "new_password");
-        var user = await users.FindByIdAsync(id, ct) ?? throw new ValidationException("User not found", "id");
-        if (!await login.VerifyAsync(user, currentPassword, clientIp, ct)) throw new ValidationException("Current password is incorrect", "current_password");
-        if (currentPassword == newPassword) throw new ValidationException("The new password must differ from the current one", "new_password");
+        var user = await users.FindByIdAsync(id, ct) ?? throw AuthlyException.Validation("User not found", "id");
+        if (!await login.VerifyAsync(user, currentPassword, clientIp, ct)) throw AuthlyException.Validation("Current password is incorrect", "current_password");
+        if (currentPassword == newPassword) throw AuthlyException.Validation("The new password must differ from the current one", "new_password");
         var updated = await users.UpdateAsync(id, new UserProfile { RequiresPasswordChange = false }, hasher.Hash(newPassword!), ct);
         await refreshTokens.RevokeAllForUserAsync(id, "password changed", callerAccessJti, ct);
         await sessions.EndAllForUserAsync(id, callerSid, ct);
@@ -95,7 +95,7 @@ public sealed class UserAccounts(UserStore users, PasswordHasher hasher, Refresh
         // (it used to revoke that admin's tokens first). The DELETE itself still enforces the rule
         // under a lock; a concurrent race can at worst revoke tokens of an admin who stays.
         if (user.IsAdmin && user.IsActive && await users.CountActiveAdminsAsync(ct) <= 1)
-            throw new ValidationException("This is the last active admin: it cannot be deleted", "id");
+            throw AuthlyException.Validation("This is the last active admin: it cannot be deleted", "id");
         await RevokeEverythingAsync(id, "user deleted", ct);
         return await users.DeleteAsync(id, ct);
     }

@@ -141,15 +141,15 @@ public sealed class UserStore(NpgsqlDataSource db)
                 p.Birthdate, p.Zoneinfo, p.Locale, p.PhoneNumber, p.PhoneNumberVerified, Address = p.Address?.GetRawText(),
             }, tx, cancellationToken: ct));
             if (user is null && await conn.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM users WHERE id = @Id)", new { Id = id }, tx, cancellationToken: ct)))
-                throw new ValidationException("This is the last active admin: it can be neither demoted nor deactivated", "is_admin");
+                throw AuthlyException.Validation("This is the last active admin: it can be neither demoted nor deactivated", "is_admin");
             await tx.CommitAsync(ct);
             return user;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
             throw e.ConstraintName == "users_email_key"
-                ? new ValidationException("Email already registered", "email")
-                : new ValidationException("Username already taken", "username");
+                ? AuthlyException.Validation("Email already registered", "email")
+                : AuthlyException.Validation("Username already taken", "username");
         }
     }
 
@@ -166,7 +166,7 @@ public sealed class UserStore(NpgsqlDataSource db)
         await using var tx = await conn.BeginTransactionAsync(ct);
         var n = await conn.ExecuteAsync(new CommandDefinition(DeleteSql, new { Id = id }, tx, cancellationToken: ct));
         if (n == 0 && await conn.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM users WHERE id = @Id)", new { Id = id }, tx, cancellationToken: ct)))
-            throw new ValidationException("This is the last active admin: it cannot be deleted", "id");
+            throw AuthlyException.Validation("This is the last active admin: it cannot be deleted", "id");
         await tx.CommitAsync(ct);
         return n > 0;
     }

@@ -54,8 +54,8 @@ public sealed class AccessTokenMinter(VaultEntryStore entries, VaultProviderStor
             var resource = VaultRules.Resource(r.Resource);
             var requestKey = RequestKey(scope, resource);
             var force = r.ForceRefresh ?? false;
-            var provider = await providers.GetAsync(visible.ProviderId, ct) ?? throw VaultException.NotFound("Provider");
-            if (!provider.IsActive) throw VaultException.Conflict($"The provider '{provider.Name}' is disabled", "PROVIDER_DISABLED");
+            var provider = await providers.GetAsync(visible.ProviderId, ct) ?? throw VaultErrors.NotFound("Provider");
+            if (!provider.IsActive) throw VaultErrors.Conflict($"The provider '{provider.Name}' is disabled", "PROVIDER_DISABLED");
             Check(visible, provider);
             // RFC 6749 §6: a narrower scope only. Checked here, before the provider is asked: some providers
             // (Authly among them) rotate the refresh token before refusing the scope, which would burn the stored one.
@@ -63,8 +63,8 @@ public sealed class AccessTokenMinter(VaultEntryStore entries, VaultProviderStor
             {
                 var granted = visible.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 if (scope.Split(' ', StringSplitOptions.RemoveEmptyEntries).Except(granted, StringComparer.Ordinal).Any())
-                    throw new VaultException(400, $"The requested scope exceeds the scope granted for this entry ({visible.Scope})", "SCOPE_NOT_GRANTED",
-                        field: "scope");
+                    throw new AuthlyException(400, $"The requested scope exceeds the scope granted for this entry ({visible.Scope})", "SCOPE_NOT_GRANTED")
+                        { Field = "scope" };
             }
 
             // Fast path, no lock: a cached token for the same request.
@@ -75,7 +75,7 @@ public sealed class AccessTokenMinter(VaultEntryStore entries, VaultProviderStor
                 return hit;
             }
 
-            var (minted, error) = await entries.UpdateLockedAsync<(Minted? Minted, VaultException? Error)>(id, async entry =>
+            var (minted, error) = await entries.UpdateLockedAsync<(Minted? Minted, AuthlyException? Error)>(id, async entry =>
             {
                 Check(entry, provider);
                 // Whoever held the lock before us may have just refreshed: use their token.
@@ -83,7 +83,7 @@ public sealed class AccessTokenMinter(VaultEntryStore entries, VaultProviderStor
                 var refreshToken = entries.RefreshToken(entry);
                 UpstreamTokenResponse tokens;
                 try { tokens = await upstreams.For(provider).RefreshAsync(provider, refreshToken, scope, resource, ct); }
-                catch (VaultException e) when (e.ErrorCode == "UPSTREAM_INVALID_GRANT")
+                catch (AuthlyException e) when (e.Code == VaultErrors.InvalidGrantCode)
                 {
                     // Definitive: the token is dead upstream. Remember it, so later calls fail fast without asking again.
                     return (new VaultEntryStore.Change { Status = VaultEntry.InvalidGrant }, (null, e));
@@ -112,17 +112,17 @@ public sealed class AccessTokenMinter(VaultEntryStore entries, VaultProviderStor
             await audit.WriteAsync(caller, "mint", "ok", id, provider.Name, minted!.Cached ? "cached" : "refreshed", ct);
             return minted!;
         }
-        catch (VaultException e)
+        catch (AuthlyException e)
         {
-            await audit.WriteAsync(caller, "mint", e.ErrorCode, id, visible.ProviderName, ct: ct);
+            await audit.WriteAsync(caller, "mint", VaultErrors.Outcome(e), id, visible.ProviderName, ct: ct);
             throw;
         }
     }
 
     private static void Check(VaultEntry entry, VaultProvider provider)
     {
-        if (entry.Status == VaultEntry.Revoked) throw VaultException.Conflict("The entry is revoked", "ENTRY_REVOKED");
-        if (entry.Status == VaultEntry.InvalidGrant) throw VaultException.UpstreamInvalidGrant(provider.Name, "entry already marked invalid_grant");
+        if (entry.Status == VaultEntry.Revoked) throw VaultErrors.Conflict("The entry is revoked", "ENTRY_REVOKED");
+        if (entry.Status == VaultEntry.InvalidGrant) throw VaultErrors.UpstreamInvalidGrant(provider.Name, "entry already marked invalid_grant");
     }
 
     private Minted? Cached(VaultEntry entry, string requestKey, VaultProvider provider)

@@ -4,7 +4,7 @@ namespace Authly.Vault;
 /// What the vault asks of a provider. Two implementations: <see cref="OidcUpstream"/> speaks
 /// standard OAuth/OpenID Connect over HTTP to any provider; <see cref="LocalUpstream"/> is this
 /// Authly, called in process (no round trip to its own public URL, which a server cannot always reach).
-/// Failures are <see cref="VaultException"/>s (UPSTREAM_INVALID_GRANT, UPSTREAM_UNAVAILABLE, …).
+/// Failures are <see cref="AuthlyException"/>s (UPSTREAM_INVALID_GRANT, UPSTREAM_UNAVAILABLE, …).
 /// </summary>
 public interface IUpstream
 {

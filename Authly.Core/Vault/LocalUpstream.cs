@@ -49,7 +49,7 @@ public sealed class LocalUpstream(ClientStore clients, VaultProviderStore provid
     public async Task<UpstreamTokenResponse> RefreshAsync(VaultProvider p, string refreshToken, string? scope, string? resource, CancellationToken ct)
     {
         if (resource is not null)
-            throw new VaultException(400, $"The provider '{p.Name}' does not support resource indicators (RFC 8707)", "UPSTREAM_INVALID_TARGET");
+            throw new AuthlyException(400, $"The provider '{p.Name}' does not support resource indicators (RFC 8707)", "UPSTREAM_INVALID_TARGET");
         var client = await ClientAsync(p, ct);
         var form = new Dictionary<string, string> { [Parameters.GrantType] = GrantTypes.RefreshToken, [Parameters.RefreshToken] = refreshToken };
         if (scope is not null) form[Parameters.Scope] = scope;
@@ -97,17 +97,17 @@ public sealed class LocalUpstream(ClientStore clients, VaultProviderStore provid
         }
         catch (OAuthException e) when (e.Error == OAuthErrors.InvalidGrant)
         {
-            throw VaultException.UpstreamInvalidGrant(p.Name, e.Detail ?? e.Description);
+            throw VaultErrors.UpstreamInvalidGrant(p.Name, e.Detail ?? e.Description);
         }
         catch (OAuthException e)
         {
-            throw VaultException.UpstreamRejected(p.Name, e.Error, e.Detail ?? e.Description);
+            throw VaultErrors.UpstreamRejected(p.Name, e.Error, e.Detail ?? e.Description);
         }
     }
 
     private async Task<Client> ClientAsync(VaultProvider p, CancellationToken ct) =>
         (p.ClientId is null ? null : await clients.FindActiveAsync(p.ClientId, ct))
-        ?? throw VaultException.UpstreamRejected(p.Name, "invalid_client", "the vault's local client is missing or inactive");
+        ?? throw VaultErrors.UpstreamRejected(p.Name, "invalid_client", "the vault's local client is missing or inactive");
 
     /// <summary>The vault's client at this Authly, registered on first use and kept pointing at the current callback URL.</summary>
     private async Task<Client> EnsureClientAsync(VaultProvider p, string redirectUri, CancellationToken ct)

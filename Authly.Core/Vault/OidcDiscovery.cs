@@ -25,7 +25,7 @@ public sealed class OidcDiscovery(UpstreamHttp http, TimeProvider clock)
             _cache[issuer] = (metadata, now);
             return metadata;
         }
-        catch (VaultException) when (!refresh && hit.Metadata is not null && now - hit.FetchedAt < Stale)
+        catch (AuthlyException) when (!refresh && hit.Metadata is not null && now - hit.FetchedAt < Stale)
         {
             return hit.Metadata;
         }
@@ -36,10 +36,10 @@ public sealed class OidcDiscovery(UpstreamHttp http, TimeProvider clock)
         var url = issuer.TrimEnd('/') + "/.well-known/openid-configuration";
         var response = await http.GetJsonAsync(url, provider, ct);
         if (response.Status != 200 || response.Body is not { } doc)
-            throw VaultException.UpstreamUnavailable(provider, $"discovery at {url} answered {response.Status}{(response.Body is null ? " without JSON" : "")}");
+            throw VaultErrors.UpstreamUnavailable(provider, $"discovery at {url} answered {response.Status}{(response.Body is null ? " without JSON" : "")}");
         var found = Str(doc, "issuer");
         if (found != issuer)
-            throw VaultException.UpstreamUnavailable(provider, $"discovery names issuer '{found}', expected '{issuer}' (OpenID Connect Discovery §4.3)");
+            throw VaultErrors.UpstreamUnavailable(provider, $"discovery names issuer '{found}', expected '{issuer}' (OpenID Connect Discovery §4.3)");
         return new ProviderMetadata(
             issuer,
             Endpoint(doc, "authorization_endpoint", provider, required: true)!,
@@ -56,10 +56,10 @@ public sealed class OidcDiscovery(UpstreamHttp http, TimeProvider clock)
     {
         var value = Str(doc, key);
         if (value is null)
-            return required ? throw VaultException.UpstreamUnavailable(provider, $"discovery has no {key}") : null;
+            return required ? throw VaultErrors.UpstreamUnavailable(provider, $"discovery has no {key}") : null;
         // Tokens and client secrets go to these URLs: the same https-or-loopback rule as the issuer.
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || !VaultRules.IsAllowedEndpoint(uri))
-            throw VaultException.UpstreamUnavailable(provider, $"discovery {key} is not an https (or loopback http) URL");
+            throw VaultErrors.UpstreamUnavailable(provider, $"discovery {key} is not an https (or loopback http) URL");
         return value;
     }
 }

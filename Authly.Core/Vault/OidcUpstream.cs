@@ -73,9 +73,9 @@ public sealed class OidcUpstream(UpstreamHttp http, OidcDiscovery discovery, Vau
         var metadata = await MetadataAsync(p, ct);
         // OIDC Core §3.1.3.7: signature by the provider's key, iss, aud = our client_id, exp, and the nonce we sent.
         var jwt = await ValidateJwtAsync(p, metadata, tokens.IdToken, audience: p.ClientId, ct)
-                  ?? throw VaultException.UpstreamUnavailable(p.Name, "the ID token did not validate (signature, issuer, audience or lifetime)");
+                  ?? throw VaultErrors.UpstreamUnavailable(p.Name, "the ID token did not validate (signature, issuer, audience or lifetime)");
         if (!jwt.TryGetPayloadValue<string>("nonce", out var got) || got != nonce)
-            throw VaultException.UpstreamUnavailable(p.Name, "the ID token's nonce does not match the request");
+            throw VaultErrors.UpstreamUnavailable(p.Name, "the ID token's nonce does not match the request");
         return jwt.Subject;
     }
 
@@ -103,13 +103,13 @@ public sealed class OidcUpstream(UpstreamHttp http, OidcDiscovery discovery, Vau
         };
         if (useJwks)
         {
-            if (metadata.JwksUri is null) throw VaultException.BadRequest($"The provider '{p.Name}' publishes no JWKS", "method");
+            if (metadata.JwksUri is null) throw VaultErrors.BadRequest($"The provider '{p.Name}' publishes no JWKS", "method");
             if (!looksLikeJwt) return TokenValidation.Inactive with { Method = "jwks" };
             var jwt = await ValidateJwtAsync(p, metadata, token, audience: null, ct);
             return jwt is null ? TokenValidation.Inactive with { Method = "jwks" } : FromJwt(jwt);
         }
         if (metadata.IntrospectionEndpoint is null)
-            throw VaultException.BadRequest($"The provider '{p.Name}' offers no introspection endpoint, and the token is not a JWT it signs", "method");
+            throw VaultErrors.BadRequest($"The provider '{p.Name}' offers no introspection endpoint, and the token is not a JWT it signs", "method");
         var form = new List<KeyValuePair<string, string>> { new("token", token), new("token_type_hint", "access_token") };
         var response = await http.PostFormAsync(metadata.IntrospectionEndpoint, WithClient(p, form, out var auth), auth, p.Name, ct);
         if (response.Status != 200 || response.Body is not { } body) throw Failure(p, response, "introspection");
@@ -137,7 +137,7 @@ public sealed class OidcUpstream(UpstreamHttp http, OidcDiscovery discovery, Vau
             await discovery.GetAsync(p.Issuer!, p.Name, ct, refresh: true);
             return null;
         }
-        catch (VaultException e) { return e.Private ?? e.Detail; }
+        catch (AuthlyException e) { return e.Private ?? e.Detail; }
     }
 
     private async Task<UpstreamTokenResponse> TokenRequestAsync(VaultProvider p, ProviderMetadata metadata, List<KeyValuePair<string, string>> form,
@@ -153,13 +153,13 @@ public sealed class OidcUpstream(UpstreamHttp http, OidcDiscovery discovery, Vau
         throw Failure(p, response, "token request");
     }
 
-    private static VaultException Failure(VaultProvider p, UpstreamHttp.Response response, string what)
+    private static AuthlyException Failure(VaultProvider p, UpstreamHttp.Response response, string what)
     {
         var error = Error(response);
         var detail = $"{what} answered {response.Status}{(error is null ? "" : $" {error}")}";
-        if (error == "invalid_grant") return VaultException.UpstreamInvalidGrant(p.Name, detail);
-        if (response.Status is >= 400 and < 500 and not 429 && error is not null) return VaultException.UpstreamRejected(p.Name, error, detail);
-        return VaultException.UpstreamUnavailable(p.Name, detail);
+        if (error == "invalid_grant") return VaultErrors.UpstreamInvalidGrant(p.Name, detail);
+        if (response.Status is >= 400 and < 500 and not 429 && error is not null) return VaultErrors.UpstreamRejected(p.Name, error, detail);
+        return VaultErrors.UpstreamUnavailable(p.Name, detail);
     }
 
     private static string? Error(UpstreamHttp.Response r) => r.Body is { } b ? Str(b, "error") : null;
@@ -230,11 +230,11 @@ public sealed class OidcUpstream(UpstreamHttp http, OidcDiscovery discovery, Vau
         if (response.Status != 200 || response.Body is null)
         {
             if (cached) return hit.Keys;
-            throw VaultException.UpstreamUnavailable(p.Name, $"JWKS answered {response.Status}");
+            throw VaultErrors.UpstreamUnavailable(p.Name, $"JWKS answered {response.Status}");
         }
         IList<SecurityKey> keys;
         try { keys = new JsonWebKeySet(response.Body.ToJsonString()).GetSigningKeys(); }
-        catch (ArgumentException e) { throw VaultException.UpstreamUnavailable(p.Name, "JWKS is malformed: " + e.Message); }
+        catch (ArgumentException e) { throw VaultErrors.UpstreamUnavailable(p.Name, "JWKS is malformed: " + e.Message); }
         _jwks[jwksUri] = (keys, now);
         return keys;
     }

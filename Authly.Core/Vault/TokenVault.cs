@@ -38,18 +38,18 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
         try
         {
             caller.Require(VaultCaller.WriteScope);
-            if (caller.Kind == VaultCaller.Kinds.Admin) throw VaultException.Forbidden("Administrators manage providers, not users' tokens");
+            if (caller.Kind == VaultCaller.Kinds.Admin) throw VaultErrors.Forbidden("Administrators manage providers, not users' tokens");
             var provider = await ActiveProviderAsync(r.Provider, ct);
             var purpose = VaultRules.Purpose(r.Purpose);
-            if (string.IsNullOrEmpty(r.RefreshToken)) throw VaultException.BadRequest("refresh_token is required", "refresh_token");
+            if (string.IsNullOrEmpty(r.RefreshToken)) throw VaultErrors.BadRequest("refresh_token is required", "refresh_token");
             if (r.RefreshToken.Length > 8192 || r.RefreshToken.Any(char.IsWhiteSpace))
-                throw VaultException.BadRequest("refresh_token must be at most 8192 characters without spaces", "refresh_token");
+                throw VaultErrors.BadRequest("refresh_token must be at most 8192 characters without spaces", "refresh_token");
             var scope = VaultRules.Scope(r.Scope) ?? "";
             var tokenType = r.TokenType switch
             {
                 null or "" => scope.Split(' ').Contains("offline_access") ? VaultEntry.Offline : VaultEntry.Refresh,
                 VaultEntry.Refresh or VaultEntry.Offline => r.TokenType,
-                _ => throw VaultException.BadRequest("token_type must be refresh or offline", "token_type"),
+                _ => throw VaultErrors.BadRequest("token_type must be refresh or offline", "token_type"),
             };
             var subject = r.Subject is null ? null : VaultRules.Text(r.Subject, "subject", 255);
 
@@ -57,10 +57,10 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
             List<string> grantTo;
             if (caller.Kind == VaultCaller.Kinds.User)
             {
-                if (r.UserId is { } named && named != caller.UserId) throw VaultException.Forbidden("A user can store tokens only for themselves");
+                if (r.UserId is { } named && named != caller.UserId) throw VaultErrors.Forbidden("A user can store tokens only for themselves");
                 userId = caller.UserId!.Value;
                 if (r.GrantTo is { Length: > 0 } && !caller.IsFirstPartyUser)
-                    throw VaultException.Forbidden("Only the user, at their browser or with the first-party CLI, can grant an entry to other clients");
+                    throw VaultErrors.Forbidden("Only the user, at their browser or with the first-party CLI, can grant an entry to other clients");
                 grantTo = await CheckClientsAsync(r.GrantTo, ct);
                 // Stored through a third-party client: that client handed the token over, so it may use the entry (and only it).
                 if (caller.ClientId is { } via && !grantTo.Contains(via, StringComparer.Ordinal)) grantTo.Add(via);
@@ -68,9 +68,9 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
             else
             {
                 // A trusted service (vault:write) stores a token it obtained for a user, and can use it afterwards.
-                if (r.UserId is not { } named) throw VaultException.BadRequest("user_id is required when a service client stores a token", "user_id");
-                if (r.GrantTo is { Length: > 0 }) throw VaultException.BadRequest("only the user can grant an entry to other clients", "grant_to");
-                if (await users.FindByIdAsync(named, ct) is not { IsActive: true }) throw VaultException.NotFound("User");
+                if (r.UserId is not { } named) throw VaultErrors.BadRequest("user_id is required when a service client stores a token", "user_id");
+                if (r.GrantTo is { Length: > 0 }) throw VaultErrors.BadRequest("only the user can grant an entry to other clients", "grant_to");
+                if (await users.FindByIdAsync(named, ct) is not { IsActive: true }) throw VaultErrors.NotFound("User");
                 userId = named;
                 grantTo = [caller.ClientId!];
             }
@@ -78,9 +78,9 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
             return await SaveAsync(caller, new VaultEntryStore.NewToken(userId, provider, purpose, tokenType, r.RefreshToken, scope, subject,
                 caller.Actor, grantTo), "store", ct);
         }
-        catch (VaultException e)
+        catch (AuthlyException e)
         {
-            await audit.WriteAsync(caller, "store", e.ErrorCode, provider: r.Provider, ct: ct);
+            await audit.WriteAsync(caller, "store", VaultErrors.Outcome(e), provider: r.Provider, ct: ct);
             throw;
         }
     }
@@ -119,14 +119,14 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
             {
                 VaultCaller.Kinds.User => await entries.ListAsync(caller.UserId, caller.ClientId, provider, purpose, includeRevoked, limit, offset, ct),
                 VaultCaller.Kinds.Client => await entries.ListAsync(null, caller.ClientId, provider, purpose, includeRevoked, limit, offset, ct),
-                _ => throw VaultException.Forbidden("Administrators cannot list users' tokens"),
+                _ => throw VaultErrors.Forbidden("Administrators cannot list users' tokens"),
             };
             await audit.WriteAsync(caller, "list", "ok", detail: $"{list.Count} entries", ct: ct);
             return list;
         }
-        catch (VaultException e)
+        catch (AuthlyException e)
         {
-            await audit.WriteAsync(caller, "list", e.ErrorCode, ct: ct);
+            await audit.WriteAsync(caller, "list", VaultErrors.Outcome(e), ct: ct);
             throw;
         }
     }
@@ -147,7 +147,7 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
     {
         var visible = await VisibleAsync(caller, id, VaultCaller.WriteScope, "revoke", ct);
         if (visible.Status == VaultEntry.Revoked) return new RevokeResult(visible, "already_revoked");
-        var provider = await providers.GetAsync(visible.ProviderId, ct) ?? throw VaultException.NotFound("Provider");
+        var provider = await providers.GetAsync(visible.ProviderId, ct) ?? throw VaultErrors.NotFound("Provider");
         var upstream = await entries.UpdateLockedAsync<string>(id, async entry =>
         {
             if (entry.Status == VaultEntry.Revoked) return (null, "already_revoked");
@@ -158,7 +158,7 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
                 outcome = await RevokeUpstreamAsync(provider, refreshToken, "refresh_token", ct);
                 if (entries.CachedAccessToken(entry) is { } access) await RevokeUpstreamAsync(provider, access, "access_token", ct);
             }
-            catch (VaultException e) when (e.ErrorCode == "VAULT_ENTRY_UNREADABLE")
+            catch (AuthlyException e) when (e.Code == VaultErrors.UnreadableCode)
             {
                 log.LogError("Vault entry {EntryId} does not decrypt ({Reason}); revoked here only.", id, e.Private);
                 outcome = "unreadable";
@@ -181,7 +181,7 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
     public async Task<VaultEntry> UngrantAsync(VaultCaller caller, Guid id, string clientId, CancellationToken ct)
     {
         var entry = await OwnedAsync(caller, id, "ungrant", ct);
-        if (!await entries.RemoveGrantAsync(id, clientId, ct)) throw VaultException.NotFound("Grant");
+        if (!await entries.RemoveGrantAsync(id, clientId, ct)) throw VaultErrors.NotFound("Grant");
         await audit.WriteAsync(caller, "ungrant", "ok", id, entry.ProviderName, $"client:{(clientId.Length > 100 ? clientId[..100] : clientId)}", ct);
         return (await entries.GetAsync(id, ct))!;
     }
@@ -190,7 +190,7 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
     public async Task<IReadOnlyList<VaultAudit.Record>> AuditAsync(VaultCaller caller, Guid id, int limit, int offset, CancellationToken ct)
     {
         var entry = await VisibleAsync(caller, id, VaultCaller.ReadScope, "audit", ct);
-        if (!caller.IsFirstPartyUser) throw VaultException.Forbidden("Only the entry's owner, at their browser or with the first-party CLI, can read its access record");
+        if (!caller.IsFirstPartyUser) throw VaultErrors.Forbidden("Only the entry's owner, at their browser or with the first-party CLI, can read its access record");
         await audit.WriteAsync(caller, "audit", "ok", id, entry.ProviderName, ct: ct);
         return await audit.ListAsync(id, null, limit, offset, ct);
     }
@@ -199,17 +199,17 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
     internal async Task<VaultEntry> VisibleAsync(VaultCaller caller, Guid id, string scope, string action, CancellationToken ct)
     {
         try { caller.Require(scope); }
-        catch (VaultException e)
+        catch (AuthlyException e)
         {
-            await audit.WriteAsync(caller, action, e.ErrorCode, id, ct: ct);
+            await audit.WriteAsync(caller, action, VaultErrors.Outcome(e), id, ct: ct);
             throw;
         }
-        if (!cipher.Keys.IsEnabled) throw VaultException.NotConfigured(cipher.Keys.DisabledReason);
+        if (!cipher.Keys.IsEnabled) throw VaultErrors.NotConfigured(cipher.Keys.DisabledReason);
         var entry = await entries.GetAsync(id, ct);
         if (entry is null || !caller.CanSee(entry))
         {
             await audit.WriteAsync(caller, action, entry is null ? "NOT_FOUND" : "denied", id, ct: ct);
-            throw VaultException.NotFound("Vault entry");
+            throw VaultErrors.NotFound("Vault entry");
         }
         return entry;
     }
@@ -220,17 +220,17 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
         if (!caller.IsFirstPartyUser)
         {
             await audit.WriteAsync(caller, action, "denied", id, entry.ProviderName, ct: ct);
-            throw VaultException.Forbidden("Only the entry's owner, at their browser or with the first-party CLI, can change who may use it");
+            throw VaultErrors.Forbidden("Only the entry's owner, at their browser or with the first-party CLI, can change who may use it");
         }
-        if (entry.Status == VaultEntry.Revoked) throw VaultException.Conflict("The entry is revoked", "ENTRY_REVOKED");
+        if (entry.Status == VaultEntry.Revoked) throw VaultErrors.Conflict("The entry is revoked", "ENTRY_REVOKED");
         return entry;
     }
 
     internal async Task<VaultProvider> ActiveProviderAsync(string? name, CancellationToken ct)
     {
-        if (!cipher.Keys.IsEnabled) throw VaultException.NotConfigured(cipher.Keys.DisabledReason);
-        var provider = await providers.FindAsync(VaultRules.ProviderName(name, "provider"), ct) ?? throw VaultException.NotFound("Provider");
-        if (!provider.IsActive) throw VaultException.Conflict($"The provider '{provider.Name}' is disabled", "PROVIDER_DISABLED");
+        if (!cipher.Keys.IsEnabled) throw VaultErrors.NotConfigured(cipher.Keys.DisabledReason);
+        var provider = await providers.FindAsync(VaultRules.ProviderName(name, "provider"), ct) ?? throw VaultErrors.NotFound("Provider");
+        if (!provider.IsActive) throw VaultErrors.Conflict($"The provider '{provider.Name}' is disabled", "PROVIDER_DISABLED");
         return provider;
     }
 
@@ -238,10 +238,10 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
     internal async Task<string> RevokeUpstreamAsync(VaultProvider provider, string token, string hint, CancellationToken ct)
     {
         try { return await upstreams.For(provider).RevokeAsync(provider, token, hint, ct) ? "revoked" : "not_supported"; }
-        catch (VaultException e)
+        catch (AuthlyException e)
         {
-            log.LogWarning("Revocation at provider {Provider} failed: {Error} ({Detail})", provider.Name, e.ErrorCode, e.Private);
-            return e.ErrorCode;
+            log.LogWarning("Revocation at provider {Provider} failed: {Error} ({Detail})", provider.Name, e.Code, e.Private);
+            return VaultErrors.Outcome(e);
         }
     }
 
@@ -251,10 +251,10 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
         foreach (var id in clientIds ?? [])
         {
             if (string.IsNullOrEmpty(id) || id.Length > 255 || await clients.FindActiveAsync(id, ct) is null)
-                throw VaultException.BadRequest("grant_to names a client that does not exist or is inactive", "grant_to");
+                throw VaultErrors.BadRequest("grant_to names a client that does not exist or is inactive", "grant_to");
             list.Add(id);
         }
-        if (list.Count > 20) throw VaultException.BadRequest("grant_to names more than 20 clients", "grant_to");
+        if (list.Count > 20) throw VaultErrors.BadRequest("grant_to names more than 20 clients", "grant_to");
         return list.Distinct(StringComparer.Ordinal).ToList();
     }
 }

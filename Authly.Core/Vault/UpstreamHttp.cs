@@ -56,11 +56,11 @@ public sealed class UpstreamHttp : IDisposable
             }
             catch (HttpRequestException e)
             {
-                throw VaultException.UpstreamUnavailable(provider, $"{request.Method} {request.RequestUri?.GetLeftPart(UriPartial.Path)}: {e.Message}");
+                throw VaultErrors.UpstreamUnavailable(provider, $"{request.Method} {request.RequestUri?.GetLeftPart(UriPartial.Path)}: {e.Message}");
             }
             catch (TaskCanceledException) when (!ct.IsCancellationRequested)
             {
-                throw VaultException.UpstreamUnavailable(provider, $"{request.Method} {request.RequestUri?.GetLeftPart(UriPartial.Path)}: timed out after {Timeout.TotalSeconds:0} s");
+                throw VaultErrors.UpstreamUnavailable(provider, $"{request.Method} {request.RequestUri?.GetLeftPart(UriPartial.Path)}: timed out after {Timeout.TotalSeconds:0} s");
             }
         }
     }

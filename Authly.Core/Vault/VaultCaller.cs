@@ -38,7 +38,7 @@ public sealed record VaultCaller(VaultCaller.Kinds Kind, Guid? UserId, string? C
 
     public void Require(string scope)
     {
-        if (!Scopes.Contains(scope)) throw VaultException.InsufficientScope(scope);
+        if (!Scopes.Contains(scope)) throw VaultErrors.InsufficientScope(scope);
     }
 
     /// <summary>

@@ -29,19 +29,19 @@ public sealed class VaultCipher(VaultKeyRing keys)
     /// <summary>A fresh data key for the row named by <paramref name="rowContext"/>, wrapped by the current vault key.</summary>
     public DataKey NewDataKey(string rowContext)
     {
-        var current = keys.Current ?? throw VaultException.NotConfigured(keys.DisabledReason);
+        var current = keys.Current ?? throw VaultErrors.NotConfigured(keys.DisabledReason);
         var dek = RandomNumberGenerator.GetBytes(32);
         return new DataKey(dek, current.Id, SealBytes(current.Kek, dek, WrapContext(rowContext)));
     }
 
     /// <summary>Unwraps a row's data key with whichever configured key wrapped it.</summary>
-    /// <exception cref="VaultException">the key is not configured, or the wrapped key belongs to another row or was altered</exception>
+    /// <exception cref="AuthlyException">the key is not configured, or the wrapped key belongs to another row or was altered</exception>
     public DataKey OpenDataKey(string keyId, byte[] wrapped, string rowContext)
     {
-        if (!keys.IsEnabled) throw VaultException.NotConfigured(keys.DisabledReason);
-        var kek = keys.Find(keyId) ?? throw VaultException.Unreadable($"wrapped by vault key {keyId}, which is not configured (AUTHLY_VAULT_PREVIOUS_KEYS?)");
+        if (!keys.IsEnabled) throw VaultErrors.NotConfigured(keys.DisabledReason);
+        var kek = keys.Find(keyId) ?? throw VaultErrors.Unreadable($"wrapped by vault key {keyId}, which is not configured (AUTHLY_VAULT_PREVIOUS_KEYS?)");
         try { return new DataKey(OpenBytes(kek.Kek, wrapped, WrapContext(rowContext)), keyId, wrapped); }
-        catch (CryptographicException) { throw VaultException.Unreadable("data key does not open for this row"); }
+        catch (CryptographicException) { throw VaultErrors.Unreadable("data key does not open for this row"); }
     }
 
     /// <summary>
@@ -50,7 +50,7 @@ public sealed class VaultCipher(VaultKeyRing keys)
     /// </summary>
     public (string KeyId, byte[] Wrapped)? Rewrap(string keyId, byte[] wrapped, string rowContext)
     {
-        var current = keys.Current ?? throw VaultException.NotConfigured(keys.DisabledReason);
+        var current = keys.Current ?? throw VaultErrors.NotConfigured(keys.DisabledReason);
         if (keyId == current.Id) return null;
         using var dek = OpenDataKey(keyId, wrapped, rowContext);
         return (current.Id, SealBytes(current.Kek, dek.Key, WrapContext(rowContext)));
@@ -59,11 +59,11 @@ public sealed class VaultCipher(VaultKeyRing keys)
     public static byte[] Seal(DataKey key, string plaintext, string fieldContext) =>
         SealBytes(key.Key, Encoding.UTF8.GetBytes(plaintext), fieldContext);
 
-    /// <exception cref="VaultException">the ciphertext was made for another row or column, or altered</exception>
+    /// <exception cref="AuthlyException">the ciphertext was made for another row or column, or altered</exception>
     public static string Open(DataKey key, byte[] sealedValue, string fieldContext)
     {
         try { return Encoding.UTF8.GetString(OpenBytes(key.Key, sealedValue, fieldContext)); }
-        catch (CryptographicException) { throw VaultException.Unreadable("ciphertext does not open for this row and column"); }
+        catch (CryptographicException) { throw VaultErrors.Unreadable("ciphertext does not open for this row and column"); }
     }
 
     private static string WrapContext(string rowContext) => "authly-vault/data-key/" + rowContext;

@@ -27,13 +27,13 @@ public sealed class VaultConnect(VaultProviderStore providers, Upstreams upstrea
         try
         {
             caller.Require(VaultCaller.WriteScope);
-            if (caller.Kind != VaultCaller.Kinds.User) throw VaultException.Forbidden("Only a signed-in user can connect a provider");
+            if (caller.Kind != VaultCaller.Kinds.User) throw VaultErrors.Forbidden("Only a signed-in user can connect a provider");
             provider = await vault.ActiveProviderAsync(providerName, ct);
-            if (!provider.IsLocal && provider.ClientId is null) throw VaultException.Conflict("The provider has no client configured", "PROVIDER_INCOMPLETE");
+            if (!provider.IsLocal && provider.ClientId is null) throw VaultErrors.Conflict("The provider has no client configured", "PROVIDER_INCOMPLETE");
             var p = VaultRules.Purpose(purpose);
             var scope = ScopeFor(provider, VaultRules.Scope(extraScope));
             if (returnTo is not null && !IsLocalPath(returnTo))
-                throw VaultException.BadRequest("return_to must be a path on this server (starting with a single '/')", "return_to");
+                throw VaultErrors.BadRequest("return_to must be a path on this server (starting with a single '/')", "return_to");
 
             var state = OpaqueToken.New(32);
             var verifier = OpaqueToken.New(32); // 43 characters of [A-Za-z0-9-_]: a valid RFC 7636 §4.1 verifier
@@ -44,10 +44,10 @@ public sealed class VaultConnect(VaultProviderStore providers, Upstreams upstrea
             await audit.WriteAsync(caller, "connect_start", "ok", provider: provider.Name, detail: $"purpose {p}", ct: ct);
             return url;
         }
-        catch (VaultException e)
+        catch (AuthlyException e)
         {
-            if (e.Private is not null) log.LogWarning("Connect start failed: {Error} ({Detail})", e.ErrorCode, e.Private);
-            await audit.WriteAsync(caller, "connect_start", e.ErrorCode, provider: provider?.Name ?? Short(providerName), ct: ct);
+            if (e.Private is not null) log.LogWarning("Connect start failed: {Error} ({Detail})", e.Code, e.Private);
+            await audit.WriteAsync(caller, "connect_start", VaultErrors.Outcome(e), provider: provider?.Name ?? Short(providerName), ct: ct);
             throw;
         }
     }
@@ -59,39 +59,39 @@ public sealed class VaultConnect(VaultProviderStore providers, Upstreams upstrea
         try
         {
             if (!query.TryGetValue("state", out var state) || state.Length is 0 or > 200)
-                throw VaultException.BadRequest("The callback has no state", "state");
+                throw VaultErrors.BadRequest("The callback has no state", "state");
             var consumed = await states.ConsumeAsync(OpaqueToken.Hash(state), ct)
-                           ?? throw new VaultException(400, "This connect link has expired or was already used; start again", "CONNECT_STATE_INVALID");
+                           ?? throw new AuthlyException(400, "This connect link has expired or was already used; start again", "CONNECT_STATE_INVALID");
             var (s, verifier) = consumed;
-            var provider = await providers.GetAsync(s.ProviderId, ct) ?? throw VaultException.NotFound("Provider");
+            var provider = await providers.GetAsync(s.ProviderId, ct) ?? throw VaultErrors.NotFound("Provider");
             providerName = provider.Name;
             if (caller.Kind != VaultCaller.Kinds.User || caller.UserId != s.UserId)
-                throw new VaultException(403, "The connect flow was started by another user; start again while signed in", "CONNECT_USER_MISMATCH");
-            if (!provider.IsActive) throw VaultException.Conflict($"The provider '{provider.Name}' is disabled", "PROVIDER_DISABLED");
+                throw new AuthlyException(403, "The connect flow was started by another user; start again while signed in", "CONNECT_USER_MISMATCH");
+            if (!provider.IsActive) throw VaultErrors.Conflict($"The provider '{provider.Name}' is disabled", "PROVIDER_DISABLED");
             var upstream = upstreams.For(provider);
 
             // RFC 9207 §2.4: the response must come from the provider we sent the user to (mix-up defence).
             var (expectedIssuer, issRequired) = await upstream.AuthorizationResponseIssuerAsync(provider, ct);
             if (query.TryGetValue("iss", out var iss) ? iss != expectedIssuer : issRequired)
-                throw new VaultException(400, "The authorization response did not come from the expected provider (iss)", "CONNECT_ISSUER_MISMATCH");
+                throw new AuthlyException(400, "The authorization response did not come from the expected provider (iss)", "CONNECT_ISSUER_MISMATCH");
             if (query.TryGetValue("error", out var error))
-                throw new VaultException(400, $"The provider did not grant access ({SafeCode(error)})", "CONNECT_DENIED");
+                throw new AuthlyException(400, $"The provider did not grant access ({SafeCode(error)})", "CONNECT_DENIED");
             if (!query.TryGetValue("code", out var code) || code.Length is 0 or > 4096)
-                throw VaultException.BadRequest("The callback has no code", "code");
+                throw VaultErrors.BadRequest("The callback has no code", "code");
 
             var tokens = await upstream.ExchangeCodeAsync(provider, code, s.RedirectUri, verifier, ct);
             if (tokens.RefreshToken is null)
-                throw new VaultException(502, $"The provider '{provider.Name}' issued no refresh token; it may not allow offline_access for Authly's client",
+                throw new AuthlyException(502, $"The provider '{provider.Name}' issued no refresh token; it may not allow offline_access for Authly's client",
                     "UPSTREAM_NO_REFRESH_TOKEN");
             var subject = await upstream.SubjectAsync(provider, tokens, s.Nonce, ct);
             var entry = await vault.StoreConnectedAsync(caller, provider, s.Purpose, tokens.RefreshToken, tokens.Scope ?? s.Scope, subject, ct);
             return new Completed(entry, s.ReturnTo);
         }
-        catch (VaultException e)
+        catch (AuthlyException e)
         {
             // The endpoint shows this on an HTML page, not through the API filter: log the private half here.
-            if (e.Private is not null) log.LogWarning("Connect callback failed: {Error} ({Detail})", e.ErrorCode, e.Private);
-            await audit.WriteAsync(caller, "connect_complete", e.ErrorCode, provider: providerName, ct: ct);
+            if (e.Private is not null) log.LogWarning("Connect callback failed: {Error} ({Detail})", e.Code, e.Private);
+            await audit.WriteAsync(caller, "connect_complete", VaultErrors.Outcome(e), provider: providerName, ct: ct);
             throw;
         }
     }

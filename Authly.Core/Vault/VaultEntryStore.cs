@@ -110,15 +110,15 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
                 }, tx, cancellationToken: ct));
                 // Someone stored the same (user, provider, purpose) between our SELECT and INSERT: go again, as a replacement.
                 if (inserted == 0 && attempt == 0) continue;
-                if (inserted == 0) throw VaultException.Conflict("The entry is being changed by another request; try again", "ENTRY_BUSY");
+                if (inserted == 0) throw VaultErrors.Conflict("The entry is being changed by another request; try again", "ENTRY_BUSY");
             }
             else
             {
                 if (!mayReplace(existing))
-                    throw VaultException.Conflict($"An entry for this user, provider and purpose exists and is not granted to you", "ENTRY_EXISTS");
+                    throw VaultErrors.Conflict($"An entry for this user, provider and purpose exists and is not granted to you", "ENTRY_EXISTS");
                 id = existing.Id;
                 try { replacedToken = RefreshToken(existing); }
-                catch (VaultException) { replacedToken = null; } // unreadable: nothing to revoke upstream
+                catch (AuthlyException) { replacedToken = null; } // unreadable: nothing to revoke upstream
                 using var key = cipher.NewDataKey(existing.RowContext);
                 await conn.ExecuteAsync(new CommandDefinition(ReplaceSql, new
                 {
@@ -133,10 +133,10 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
         }
     }
 
-    /// <summary>The entry's refresh token in clear. Throws <see cref="VaultException"/> (VAULT_ENTRY_UNREADABLE) for a row that does not decrypt.</summary>
+    /// <summary>The entry's refresh token in clear. Throws <see cref="AuthlyException"/> (VAULT_ENTRY_UNREADABLE) for a row that does not decrypt.</summary>
     public string RefreshToken(VaultEntry e)
     {
-        if (e.RefreshTokenEncrypted is null || e.KeyId is null || e.WrappedKey is null) throw VaultException.Unreadable("entry has no sealed token");
+        if (e.RefreshTokenEncrypted is null || e.KeyId is null || e.WrappedKey is null) throw VaultErrors.Unreadable("entry has no sealed token");
         using var key = cipher.OpenDataKey(e.KeyId, e.WrappedKey, e.RowContext);
         return VaultCipher.Open(key, e.RefreshTokenEncrypted, e.RowContext + RefreshField);
     }
@@ -204,9 +204,9 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
         {
-            throw new VaultException(503, "The entry is busy (another request is refreshing it); try again", "ENTRY_BUSY");
+            throw new AuthlyException(503, "The entry is busy (another request is refreshing it); try again", "ENTRY_BUSY");
         }
-        if (entry is null) throw VaultException.NotFound("Vault entry");
+        if (entry is null) throw VaultErrors.NotFound("Vault entry");
         var (change, result) = await work(entry);
         if (change is not null)
         {
@@ -296,7 +296,7 @@ public sealed class VaultEntryStore(NpgsqlDataSource db, VaultCipher cipher)
                         }, cancellationToken: ct)) > 0)
                         counts.Rewrapped++;
                 }
-                catch (VaultException)
+                catch (AuthlyException)
                 {
                     counts.Unreadable++;
                     counts.UnknownKeys.Add(r.KeyId);

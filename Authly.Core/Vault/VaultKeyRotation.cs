@@ -31,7 +31,7 @@ public sealed class VaultKeyRotation(VaultEntryStore entries, VaultProviderStore
 
     public async Task<Result> RunAsync(int batchSize, CancellationToken ct)
     {
-        var current = cipher.Keys.Current ?? throw VaultException.NotConfigured(cipher.Keys.DisabledReason);
+        var current = cipher.Keys.Current ?? throw VaultErrors.NotConfigured(cipher.Keys.DisabledReason);
         var e = await entries.RewrapAsync(batchSize, ct);
         var p = await providers.RewrapAsync(batchSize, ct);
         var all = new Counts();

@@ -187,7 +187,7 @@ public sealed class VaultProviderStore
                     }, cancellationToken: ct));
                     if (n > 0) counts.Rewrapped++;
                 }
-                catch (VaultException)
+                catch (AuthlyException)
                 {
                     counts.Unreadable++;
                     counts.UnknownKeys.Add(keyId);

@@ -15,15 +15,15 @@ public static partial class VaultRules
     public static string ProviderName(string? name, string field = "name")
     {
         var n = name?.Trim();
-        if (string.IsNullOrEmpty(n)) throw VaultException.BadRequest($"{field} is required", field);
-        if (!NamePattern().IsMatch(n)) throw VaultException.BadRequest($"{field} must be 1-63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit", field);
+        if (string.IsNullOrEmpty(n)) throw VaultErrors.BadRequest($"{field} is required", field);
+        if (!NamePattern().IsMatch(n)) throw VaultErrors.BadRequest($"{field} must be 1-63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit", field);
         return n;
     }
 
     public static string Purpose(string? purpose)
     {
         var p = string.IsNullOrWhiteSpace(purpose) ? DefaultPurpose : purpose.Trim();
-        if (!PurposePattern().IsMatch(p)) throw VaultException.BadRequest("purpose must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'", "purpose");
+        if (!PurposePattern().IsMatch(p)) throw VaultErrors.BadRequest("purpose must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'", "purpose");
         return p;
     }
 
@@ -34,12 +34,12 @@ public static partial class VaultRules
     public static string Issuer(string? issuer, string field = "issuer")
     {
         var raw = issuer?.Trim();
-        if (string.IsNullOrEmpty(raw)) throw VaultException.BadRequest($"{field} is required", field);
+        if (string.IsNullOrEmpty(raw)) throw VaultErrors.BadRequest($"{field} is required", field);
         if (!Uri.TryCreate(raw, UriKind.Absolute, out var uri) || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment)
             || !string.IsNullOrEmpty(uri.UserInfo))
-            throw VaultException.BadRequest($"{field} must be an absolute URL without query, fragment or credentials", field);
+            throw VaultErrors.BadRequest($"{field} must be an absolute URL without query, fragment or credentials", field);
         if (!IsAllowedEndpoint(uri))
-            throw VaultException.BadRequest($"{field} must use https (http is allowed only on a loopback address)", field);
+            throw VaultErrors.BadRequest($"{field} must use https (http is allowed only on a loopback address)", field);
         return raw.TrimEnd('/');
     }
 
@@ -54,7 +54,7 @@ public static partial class VaultRules
         if (scope is null) return null;
         var tokens = scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (tokens.Length > 50 || scope.Length > 2000 || tokens.Any(t => !ScopeSet.IsValidToken(t)))
-            throw VaultException.BadRequest($"{field} must be space-separated scope tokens (RFC 6749 §3.3)", field);
+            throw VaultErrors.BadRequest($"{field} must be space-separated scope tokens (RFC 6749 §3.3)", field);
         return string.Join(' ', tokens.Distinct(StringComparer.Ordinal));
     }
 
@@ -63,7 +63,7 @@ public static partial class VaultRules
     {
         if (resource is null) return null;
         if (resource.Length > 2000 || !Uri.TryCreate(resource, UriKind.Absolute, out var uri) || !string.IsNullOrEmpty(uri.Fragment))
-            throw VaultException.BadRequest("resource must be an absolute URI without a fragment (RFC 8707 §2)", "resource");
+            throw VaultErrors.BadRequest("resource must be an absolute URI without a fragment (RFC 8707 §2)", "resource");
         return resource;
     }
 
@@ -72,10 +72,10 @@ public static partial class VaultRules
         var v = value?.Trim();
         if (string.IsNullOrEmpty(v))
         {
-            if (required) throw VaultException.BadRequest($"{field} is required", field);
+            if (required) throw VaultErrors.BadRequest($"{field} is required", field);
             return "";
         }
-        if (v.Length > max || v.Any(char.IsControl)) throw VaultException.BadRequest($"{field} must be at most {max} printable characters", field);
+        if (v.Length > max || v.Any(char.IsControl)) throw VaultErrors.BadRequest($"{field} must be at most {max} printable characters", field);
         return v;
     }
 }

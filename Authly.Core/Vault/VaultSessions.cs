@@ -48,7 +48,7 @@ public sealed class VaultSessions(SessionStore sessions, VaultEntryStore entries
                     ? new ProviderSessions(provider.Name, e.Id, e.Purpose, false, null, "this provider offers no API to list a user's sessions")
                     : new ProviderSessions(provider.Name, e.Id, e.Purpose, true, list, null));
             }
-            catch (VaultException x)
+            catch (AuthlyException x)
             {
                 result.Add(new ProviderSessions(provider.Name, e.Id, e.Purpose, true, null, x.Detail));
             }
@@ -62,10 +62,10 @@ public sealed class VaultSessions(SessionStore sessions, VaultEntryStore entries
     {
         var userId = RequireUser(caller, VaultCaller.WriteScope);
         if (!MayManageAuthlySessions(caller, Scopes.UserScopePolicy.AccountWrite))
-            throw VaultException.Forbidden("Ending Authly sessions needs a first-party caller or the account:write scope");
+            throw VaultErrors.Forbidden("Ending Authly sessions needs a first-party caller or the account:write scope");
         var ended = sid.Length <= 100 && await sessions.EndBySidAsync(sid, userId, ct);
         await audit.WriteAsync(caller, "session_end", ended ? "ok" : "NOT_FOUND", provider: VaultProvider.LocalName, ct: ct);
-        if (!ended) throw VaultException.NotFound("Session");
+        if (!ended) throw VaultErrors.NotFound("Session");
     }
 
     /// <summary>Ends a session at the provider of one of the caller's entries, where the provider allows it.</summary>
@@ -73,11 +73,11 @@ public sealed class VaultSessions(SessionStore sessions, VaultEntryStore entries
     {
         RequireUser(caller, VaultCaller.WriteScope);
         var entry = await vault.VisibleAsync(caller, entryId, VaultCaller.WriteScope, "session_end", ct);
-        var provider = await providers.GetAsync(entry.ProviderId, ct) ?? throw VaultException.NotFound("Provider");
+        var provider = await providers.GetAsync(entry.ProviderId, ct) ?? throw VaultErrors.NotFound("Provider");
         bool? ended = entry.Subject is null || sid.Length > 100 ? false : await upstreams.For(provider).EndSessionAsync(provider, entry.Subject, sid, ct);
         await audit.WriteAsync(caller, "session_end", ended switch { true => "ok", false => "NOT_FOUND", null => "NOT_SUPPORTED" }, entryId, provider.Name, ct: ct);
-        if (ended is null) throw new VaultException(501, $"The provider '{provider.Name}' offers no API to end a user's sessions", "NOT_SUPPORTED");
-        if (ended is false) throw VaultException.NotFound("Session");
+        if (ended is null) throw new AuthlyException(501, $"The provider '{provider.Name}' offers no API to end a user's sessions", "NOT_SUPPORTED");
+        if (ended is false) throw VaultErrors.NotFound("Session");
     }
 
     /// <summary>The user in person (browser session or first-party CLI), or a token carrying the account scope.</summary>
@@ -87,7 +87,7 @@ public sealed class VaultSessions(SessionStore sessions, VaultEntryStore entries
     private static Guid RequireUser(VaultCaller caller, string scope)
     {
         caller.Require(scope);
-        if (caller.Kind != VaultCaller.Kinds.User) throw VaultException.Forbidden("Sessions are listed for the signed-in user only");
+        if (caller.Kind != VaultCaller.Kinds.User) throw VaultErrors.Forbidden("Sessions are listed for the signed-in user only");
         return caller.UserId!.Value;
     }
 }

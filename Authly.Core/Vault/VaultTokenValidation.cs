@@ -33,9 +33,9 @@ public sealed class VaultTokenValidation(TokenVault vault, Upstreams upstreams, 
         {
             caller.Require(VaultCaller.ReadScope);
             var provider = await vault.ActiveProviderAsync(r.Provider, ct);
-            if (string.IsNullOrEmpty(r.Token)) throw VaultException.BadRequest("token is required", "token");
-            if (r.Token.Length > 16384) throw VaultException.BadRequest("token is too long", "token");
-            if (r.Method is not (null or "introspection" or "jwks")) throw VaultException.BadRequest("method must be introspection or jwks", "method");
+            if (string.IsNullOrEmpty(r.Token)) throw VaultErrors.BadRequest("token is required", "token");
+            if (r.Token.Length > 16384) throw VaultErrors.BadRequest("token is too long", "token");
+            if (r.Method is not (null or "introspection" or "jwks")) throw VaultErrors.BadRequest("method must be introspection or jwks", "method");
 
             var key = $"{provider.Id}:{r.Method}:{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(r.Token)))}";
             var now = clock.GetUtcNow();
@@ -61,9 +61,9 @@ public sealed class VaultTokenValidation(TokenVault vault, Upstreams upstreams, 
                 detail: $"{result.Method}{(result.Cached ? ", cached" : "")}", ct: ct);
             return result;
         }
-        catch (VaultException e)
+        catch (AuthlyException e)
         {
-            await audit.WriteAsync(caller, "validate", e.ErrorCode, provider: r.Provider is { Length: <= 63 } n ? n : null, ct: ct);
+            await audit.WriteAsync(caller, "validate", VaultErrors.Outcome(e), provider: r.Provider is { Length: <= 63 } n ? n : null, ct: ct);
             throw;
         }
     }

@@ -57,9 +57,8 @@ public static class OidcEndpoints
     private static async Task<IResult> UpdateUserInfoAsync(HttpRequest request, TokenIntrospection introspection, UserStore users, UserAccounts accounts, CancellationToken ct)
     {
         var (claims, user) = await CallerAsync(request, introspection, users, ct);
-        UserProfile input;
-        try { input = await JsonBody.ReadAsync<UserProfile>(request, ct); }
-        catch (AuthlyException e) { throw OAuthException.InvalidRequest(e.Detail); }
+        // A body that does not read, or a claim that does not validate, is invalid_request (OAuthErrorFilter).
+        var input = await JsonBody.ReadAsync<UserProfile>(request, ct);
         // Only the claims the token's scopes govern may change; account fields never change here.
         var allowed = UserProfile.ClaimsByScope.Where(kv => claims.Scopes.Contains(kv.Key)).SelectMany(kv => kv.Value).ToHashSet();
         var wanted = new Dictionary<string, bool>
@@ -79,12 +78,8 @@ public static class OidcEndpoints
             Gender = input.Gender, Birthdate = input.Birthdate, Zoneinfo = input.Zoneinfo, Locale = input.Locale,
             PhoneNumber = input.PhoneNumber, Address = input.Address,
         };
-        try
-        {
-            var updated = await accounts.UpdateAsync(user.Id, profile, ct) ?? user;
-            return Results.Json(UserClaims.For(updated, claims.Scopes));
-        }
-        catch (ValidationException e) { throw OAuthException.InvalidRequest(e.Message); }
+        var updated = await accounts.UpdateAsync(user.Id, profile, ct) ?? user;
+        return Results.Json(UserClaims.For(updated, claims.Scopes));
     }
 
     /// <summary>RP-initiated logout: <see cref="LogoutFlow"/> decides; this renders it and ends the session when told to.</summary>

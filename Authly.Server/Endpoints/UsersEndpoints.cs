@@ -22,7 +22,7 @@ public static class UsersEndpoints
 
     public static void MapUsersEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/users/", RegisterAsync).WithTags("users").AddEndpointFilter<ApiErrorFilter>().RateLimitedApi("registration")
+        app.MapPost("/api/v1/users/", RegisterAsync).WithTags("users").AddEndpointFilter<ApiErrorFilter>().RateLimited("registration")
             .WithSummary("Public registration (AUTHLY_REGISTRATION_ENABLED)");
 
         // Scopes decide (Authly.Core/Users/AccountAccess): /users/me shows what the token's scopes release; the account
@@ -33,7 +33,7 @@ public static class UsersEndpoints
             .WithSummary("The caller's account: the claims the token's scopes allow; all of it with account:read or the CLI");
         me.MapPost("/auth/logout", LogoutAsync).WithMetadata(new AccountScope(UserScopePolicy.AccountWrite))
             .WithSummary("Revoke the caller's tokens and end their sessions (account:write or the CLI)");
-        me.MapPost("/auth/change-password", ChangePasswordAsync).WithMetadata(new AccountScope(UserScopePolicy.AccountWrite)).RateLimitedApi("change-password")
+        me.MapPost("/auth/change-password", ChangePasswordAsync).WithMetadata(new AccountScope(UserScopePolicy.AccountWrite)).RateLimited("change-password")
             .WithSummary("Change the caller's password (account:write or the CLI)");
         me.MapGet("/auth/password-status", (HttpContext http) =>
         {
@@ -51,7 +51,7 @@ public static class UsersEndpoints
 
     private static async Task<IResult> RegisterAsync(HttpRequest request, UserAccounts accounts, AuthlyOptions options, CancellationToken ct)
     {
-        if (!options.RegistrationEnabled) throw new ApiException(403, "Registration is disabled", "REGISTRATION_DISABLED");
+        if (!options.RegistrationEnabled) throw new AuthlyException(403, "Registration is disabled", "REGISTRATION_DISABLED");
         var input = await JsonBody.ReadAsync<Registration>(request, ct);
         var user = await accounts.RegisterAsync(input.Username, input.Email, input.Password, ct);
         return Results.Json(UserView.Of(user), statusCode: 201);

@@ -20,20 +20,20 @@ public static class VaultEndpoints
         // caller cannot turn this server into a refresh/introspection hammer against a provider.
         var api = app.MapGroup("/api/v1/vault").WithTags("vault").AddEndpointFilter<ApiErrorFilter>().AddEndpointFilterFactory(CallerFilter);
         api.MapGet("/providers", ProvidersAsync).WithSummary("Providers a user can connect");
-        api.MapPost("/tokens", StoreAsync).RateLimitedApi("vault").WithSummary("Store a refresh or offline token for (user, provider, purpose)");
+        api.MapPost("/tokens", StoreAsync).RateLimited("vault").WithSummary("Store a refresh or offline token for (user, provider, purpose)");
         api.MapGet("/tokens", ListAsync).WithSummary("Entries of the calling user, or granted to the calling client (never tokens)");
         api.MapGet("/tokens/{id}", GetAsync);
-        api.MapDelete("/tokens/{id}", RevokeAsync).RateLimitedApi("vault").WithSummary("Revoke the entry here and at the provider (RFC 7009)");
-        api.MapPost("/tokens/{id}/access-token", MintAsync).RateLimitedApi("vault").WithSummary("A fresh access token from the stored refresh token");
+        api.MapDelete("/tokens/{id}", RevokeAsync).RateLimited("vault").WithSummary("Revoke the entry here and at the provider (RFC 7009)");
+        api.MapPost("/tokens/{id}/access-token", MintAsync).RateLimited("vault").WithSummary("A fresh access token from the stored refresh token");
         api.MapPost("/tokens/{id}/grants", GrantAsync).WithSummary("Let a service client use the entry (owner only)");
         api.MapDelete("/tokens/{id}/grants/{clientId}", UngrantAsync);
         api.MapGet("/tokens/{id}/audit", AuditAsync).WithSummary("The entry's access record (owner only)");
         api.MapDelete("/tokens/{id}/sessions/{sid}", EndProviderSessionAsync).WithSummary("End a session at the entry's provider, where supported");
-        api.MapPost("/validate", ValidateAsync).RateLimitedApi("vault").WithSummary("Is this access token valid at the provider? (introspection, or JWKS for JWTs)");
+        api.MapPost("/validate", ValidateAsync).RateLimited("vault").WithSummary("Is this access token valid at the provider? (introspection, or JWKS for JWTs)");
         api.MapGet("/sessions", SessionsAsync).WithSummary("The caller's Authly sessions and, where providers expose them, provider sessions");
         api.MapDelete("/sessions/{sid}", EndSessionAsync).WithSummary("End one of the caller's Authly sessions");
 
-        app.MapGet("/api/v1/vault/connect/{provider}", ConnectAsync).RateLimitedApi("vault").WithTags("vault")
+        app.MapGet("/api/v1/vault/connect/{provider}", ConnectAsync).WithPageErrors().RateLimited("vault").WithTags("vault")
             .WithSummary("Start the authorization code + PKCE flow (offline_access) with a provider, for the signed-in user");
         app.MapGet(VaultConnect.CallbackPath, CallbackAsync).WithTags("vault").ExcludeFromDescription();
 
@@ -61,7 +61,7 @@ public static class VaultEndpoints
             if (caller is null)
             {
                 http.Response.Headers.WWWAuthenticate = BearerChallenge.Header(token is null ? null : OAuthErrors.InvalidToken);
-                throw new ApiException(401, token is null ? "Not authenticated" : "Invalid or expired token");
+                throw new AuthlyException(401, token is null ? "Not authenticated" : "Invalid or expired token");
             }
             http.Items[typeof(VaultCaller)] = caller;
             return await next(ctx);
@@ -155,7 +155,7 @@ public static class VaultEndpoints
         var caller = await BrowserCallerAsync(http, browser, address, ct);
         if (caller is null) return Results.Redirect("/login?return_to=" + Uri.EscapeDataString(http.Request.Path + http.Request.QueryString));
         try { return Results.Redirect(await connect.StartAsync(caller, provider, purpose, scope, return_to, ct)); }
-        catch (VaultException e) { return Html.Error("Cannot connect", e.Detail, e.Status); }
+        catch (AuthlyException e) { return Html.Error("Cannot connect", e.Detail, e.Status); }
     }
 
     private static async Task<IResult> CallbackAsync(HttpContext http, BrowserSession browser, ClientAddress address,
@@ -183,7 +183,7 @@ public static class VaultEndpoints
                 <p>Entry <code id="vault-entry">{done.Entry.Id}</code>. You can close this window.</p>
                 """);
         }
-        catch (VaultException e) { return Html.Error("Cannot connect", e.Detail, e.Status); }
+        catch (AuthlyException e) { return Html.Error("Cannot connect", e.Detail, e.Status); }
     }
 
     /// <summary>

@@ -17,9 +17,9 @@ public sealed class AdminAuthorizationFilter(AdminAccess access, AuthlyOptions o
     {
         var http = context.HttpContext;
         if (!options.AdminApiEnabled)
-            throw new ApiException(503, "Admin API is currently disabled", "ADMIN_API_DISABLED");
+            throw new AuthlyException(503, "Admin API is currently disabled", "ADMIN_API_DISABLED");
         if (options.AdminApiLocalhostOnly && !address.IsLocalOrInProcess(http))
-            throw new ApiException(403, "Admin API access restricted to localhost only", "ADMIN_API_LOCALHOST_ONLY");
+            throw new AuthlyException(403, "Admin API access restricted to localhost only", "ADMIN_API_LOCALHOST_ONLY");
         var scope = http.GetEndpoint()?.Metadata.GetMetadata<AdminScope>()?.Scope
                     ?? throw new InvalidOperationException($"Admin route {http.Request.Path} declares no AdminScope");
         var decision = await access.DecideAsync(BasicCredentials.Bearer(http.Request), scope, http.RequestAborted);
@@ -28,12 +28,12 @@ public sealed class AdminAuthorizationFilter(AdminAccess access, AuthlyOptions o
             case AdminAccess.Outcome.NoToken:
             case AdminAccess.Outcome.InvalidToken:
                 http.Response.Headers.WWWAuthenticate = BearerChallenge.Header(decision.Outcome == AdminAccess.Outcome.InvalidToken ? OAuthErrors.InvalidToken : null);
-                throw new ApiException(401, decision.Outcome == AdminAccess.Outcome.NoToken ? "Not authenticated" : "Invalid or expired token");
+                throw new AuthlyException(401, decision.Outcome == AdminAccess.Outcome.NoToken ? "Not authenticated" : "Invalid or expired token");
             case AdminAccess.Outcome.NotAdmin:
-                throw new ApiException(403, "Administrative privileges required");
+                throw new AuthlyException(403, "Administrative privileges required");
             case AdminAccess.Outcome.MissingScope:
                 http.Response.Headers.WWWAuthenticate = BearerChallenge.Header(OAuthErrors.InsufficientScope, scope: scope);
-                throw new ApiException(403, $"Insufficient scope: requires {scope}");
+                throw new AuthlyException(403, $"Insufficient scope: requires {scope}");
         }
         http.Items[typeof(AdminAccess.Decision)] = decision;
         return await next(context);

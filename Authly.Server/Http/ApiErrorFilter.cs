@@ -3,45 +3,30 @@ using System.Text.Json;
 
 namespace Authly.Server.Http;
 
-/// <summary>Maps <see cref="ApiException"/> and validation errors on non-OAuth APIs to {"detail": …}; anything else to a bare 500.</summary>
+/// <summary>
+/// The one mapper of the JSON APIs (account, admin, vault): an <see cref="AuthlyException"/> becomes
+/// {"detail", "error_code"?, "field"?} with its status (and Retry-After when it has one); throttling is 429
+/// with Retry-After and the throttle's API code; an outage is 503 DATABASE_UNAVAILABLE; anything else a bare 500.
+/// </summary>
 public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
         try { return await next(context); }
-        catch (ApiException e) { return Write(e); }
         catch (AuthlyException e)
         {
             // The private detail (an upstream's status and error code, a key id) helps the operator; it never holds a token.
             if (e.Private is not null || e.Status >= 500) log.LogWarning("API error {Status} {Code} on {Path}: {Detail}", e.Status, e.Code, LogText.Safe(http.Request.Path), LogText.Safe(e.Private ?? e.Detail));
             if (e.RetryAfterSeconds is { } after) http.Response.Headers.RetryAfter = after.ToString();
-            return Write(new ApiException(e.Status, e.Detail, e.Code, e.Field));
+            return Write(e);
         }
         catch (ThrottledException e)
         {
             http.Response.Headers.RetryAfter = e.RetryAfterSeconds.ToString();
-            return Write(new ApiException(StatusCodes.Status429TooManyRequests, e.Description, e.ApiCode));
+            return Write(new AuthlyException(StatusCodes.Status429TooManyRequests, e.Description, e.ApiCode));
         }
-        catch (ValidationException e) { return Write(ApiException.BadRequest(e.Message, e.Field)); }
-        catch (OAuth.OAuthException e) when (e.Error == OAuth.OAuthErrors.TemporarilyUnavailable)
-        {
-            http.Response.Headers.RetryAfter = (e.RetryAfterSeconds ?? Storage.DependencyOutage.RetryAfterSeconds).ToString();
-            return Write(Unavailable);
-        }
-        catch (OAuth.OAuthException e) when (e.RetryAfterSeconds is { } retry)
-        {
-            // A throttled Core call (the password guard on change-password): 429 with Retry-After, as everywhere.
-            http.Response.Headers.RetryAfter = retry.ToString();
-            return Write(new ApiException(StatusCodes.Status429TooManyRequests, e.Description, "TOO_MANY_ATTEMPTS"));
-        }
-        catch (Vault.VaultException e)
-        {
-            // The private detail (an upstream's status and error code, a key id) helps the operator; it never holds a token.
-            if (e.Private is not null || e.Status >= 500) log.LogWarning("Vault error {Code} on {Path}: {Detail}", e.ErrorCode, LogText.Safe(http.Request.Path), LogText.Safe(e.Private ?? e.Detail));
-            return Write(new ApiException(e.Status, e.Detail, e.ErrorCode, e.Field));
-        }
-        catch (BadHttpRequestException e) { return Write(new ApiException(e.StatusCode, e.StatusCode == 413 ? "Request body is larger than 1 MiB" : "Malformed request")); }
+        catch (BadHttpRequestException e) { return Write(new AuthlyException(e.StatusCode, e.StatusCode == 413 ? "Request body is larger than 1 MiB" : "Malformed request")); }
         catch (Exception e) when (Storage.DependencyOutage.Is(e) && !http.RequestAborted.IsCancellationRequested)
         {
             // The caller did nothing wrong and a retry may work: 503, not a 500 that reads like a bug.
@@ -52,17 +37,18 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
         catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
         {
             log.LogError(e, "Unhandled error on {Path}", LogText.Safe(http.Request.Path));
-            return Write(new ApiException(StatusCodes.Status500InternalServerError, "Internal server error"));
+            return Write(new AuthlyException(StatusCodes.Status500InternalServerError, "Internal server error"));
         }
     }
 
     /// <summary>The JSON APIs' outage answer; the caller adds Retry-After.</summary>
-    public static ApiException Unavailable => new(StatusCodes.Status503ServiceUnavailable, "Database unavailable", "DATABASE_UNAVAILABLE");
+    public static AuthlyException Unavailable => new(StatusCodes.Status503ServiceUnavailable, "Database unavailable", "DATABASE_UNAVAILABLE");
 
-    public static IResult Write(ApiException e)
+    /// <summary>The API error body: {"detail", "error_code"?, "field"?} with the error's status.</summary>
+    public static IResult Write(AuthlyException e)
     {
         var body = new Dictionary<string, string> { ["detail"] = e.Detail };
-        if (e.ErrorCode is not null) body["error_code"] = e.ErrorCode;
+        if (e.Code is not null) body["error_code"] = e.Code;
         if (e.Field is not null) body["field"] = e.Field;
         return Results.Json(body, statusCode: e.Status);
     }

@@ -23,12 +23,12 @@ public sealed class BearerUserFilter(TokenIntrospection introspection, UserStore
         if (claims is null || user is not { IsActive: true })
         {
             http.Response.Headers.WWWAuthenticate = BearerChallenge.Header(token is null ? null : OAuthErrors.InvalidToken);
-            throw new ApiException(401, token is null ? "Not authenticated" : "Invalid or expired token");
+            throw new AuthlyException(401, token is null ? "Not authenticated" : "Invalid or expired token");
         }
         if (http.GetEndpoint()?.Metadata.GetMetadata<AccountScope>() is { } needed && !AccountAccess.Allows(claims, needed.Scope))
         {
             http.Response.Headers.WWWAuthenticate = BearerChallenge.Header(OAuthErrors.InsufficientScope, scope: needed.Scope);
-            throw new ApiException(403, $"Insufficient scope: requires {needed.Scope} (or the first-party CLI)", "INSUFFICIENT_SCOPE");
+            throw new AuthlyException(403, $"Insufficient scope: requires {needed.Scope} (or the first-party CLI)", "INSUFFICIENT_SCOPE");
         }
         http.Items[typeof(User)] = user;
         http.Items[typeof(AccessTokenClaims)] = claims;

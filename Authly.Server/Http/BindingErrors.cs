@@ -3,7 +3,7 @@ namespace Authly.Server.Http;
 /// <summary>
 /// A query or route value that does not bind (limit=abc, include_inactive=maybe) becomes a 400
 /// {"detail"} naming the parameter, like every other API error, instead of the framework's empty
-/// 400 in production or its exception page in development.
+/// 400 in production or its exception page in development. Written by the API mapper (<see cref="ApiErrorFilter.Write"/>).
 /// </summary>
 public static class BindingErrors
 {
@@ -16,8 +16,7 @@ public static class BindingErrors
         catch (BadHttpRequestException e) when (!http.Response.HasStarted)
         {
             // The message names the parameter and the value, e.g. Failed to bind parameter "int? limit" from "abc".
-            http.Response.StatusCode = e.StatusCode;
-            await http.Response.WriteAsJsonAsync(new { detail = e.Message });
+            await ApiErrorFilter.Write(new AuthlyException(e.StatusCode, e.Message)).ExecuteAsync(http);
         }
     });
 }

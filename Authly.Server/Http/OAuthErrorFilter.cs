@@ -7,7 +7,8 @@ namespace Authly.Server.Http;
 
 /// <summary>
 /// The one place an <see cref="OAuthException"/> becomes HTTP: RFC 6749 §5.2 body, no-store,
-/// 401 + WWW-Authenticate for invalid_client, RFC 6750 §3.1 for bearer errors, 429 + Retry-After.
+/// 401 + WWW-Authenticate for invalid_client, RFC 6750 §3.1 for bearer errors. A <see cref="ThrottledException"/> is
+/// 429 + Retry-After with its OAuth code; a 4xx <see cref="AuthlyException"/> (bad input outside the OAuth rules) is invalid_request.
 /// A dependency outage (<see cref="DependencyOutage"/>) is 503 temporarily_unavailable + Retry-After.
 /// Anything else is a generic 500 that leaks nothing.
 /// </summary>
@@ -29,7 +30,14 @@ public sealed class OAuthErrorFilter(ILogger<OAuthErrorFilter> log) : IEndpointF
         }
         catch (ThrottledException e)
         {
-            return Write(http, new OAuthException(e.OAuthError, e.Description, null, e.RetryAfterSeconds));
+            http.Response.Headers.RetryAfter = e.RetryAfterSeconds.ToString();
+            return Write(http, new OAuthException(e.OAuthError, e.Description), StatusCodes.Status429TooManyRequests);
+        }
+        catch (AuthlyException e) when (e.Status < StatusCodes.Status500InternalServerError)
+        {
+            // The caller's own mistake outside the OAuth rules (a body that is not a JSON object, a profile
+            // field that is invalid): RFC 6749 §5.2 has one code for that, invalid_request, with the detail.
+            return Write(http, OAuthException.InvalidRequest(e.Detail, e.Private));
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -78,7 +86,6 @@ public sealed class OAuthErrorFilter(ILogger<OAuthErrorFilter> log) : IEndpointF
 
     private static int StatusFor(OAuthException e) =>
         e.Error == OAuthErrors.TemporarilyUnavailable ? StatusCodes.Status503ServiceUnavailable
-        : e.RetryAfterSeconds is not null ? StatusCodes.Status429TooManyRequests
         : e.Error switch
         {
             OAuthErrors.InvalidToken => StatusCodes.Status401Unauthorized,

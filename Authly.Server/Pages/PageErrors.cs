@@ -51,11 +51,8 @@ public static class PageErrors
     private static Refusal? RefusalOf(Exception e) => e switch
     {
         ThrottledException t => new("Too many requests", t.Description, StatusCodes.Status429TooManyRequests, t.RetryAfterSeconds),
-        // Until every throttle is a ThrottledException: the rate limiter's and attempt guards' OAuthException with Retry-After.
-        OAuthException { RetryAfterSeconds: { } retry } o => new("Too many requests", o.Description, StatusCodes.Status429TooManyRequests, retry),
         OAuthException o => new("Invalid request", o.Description, StatusCodes.Status400BadRequest, null),
         AuthlyException a => new(TitleOf(a.Status), a.Detail, a.Status, a.RetryAfterSeconds),
-        ValidationException v => new("Invalid request", v.Message, StatusCodes.Status400BadRequest, null),
         _ => null,
     };
 

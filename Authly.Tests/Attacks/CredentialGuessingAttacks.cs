@@ -37,6 +37,8 @@ public sealed class CredentialGuessingAttacks
         {
             Assert.That(locked.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests), lockedBody);
             Assert.That(locked.Headers.RetryAfter?.Delta?.TotalSeconds, Is.InRange(1, 300), "Retry-After");
+            // The guard's own code on the API, not the rate limiter's (issue 13: one throttling signal, mapped per transport).
+            Assert.That(lockedBody, Does.Contain("\"error_code\":\"TOO_MANY_ATTEMPTS\""));
         });
         // The same guard: the password grant is locked as well, even with the right password…
         await OAuthAssert.ErrorAsync(await GrantAsync(app.CreateClient(), user.Username, user.Password), HttpStatusCode.TooManyRequests, "invalid_grant");

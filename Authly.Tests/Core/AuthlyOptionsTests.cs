@@ -343,4 +343,27 @@ public sealed class AuthlyOptionsTests
     {
         Assert.Throws<FormatException>(() => DatabaseUrl.ToConnectionString(url));
     }
+
+    [TestCase(null, false)]
+    [TestCase("true", true)]
+    [TestCase("1", true)]
+    [TestCase("false", false)]
+    [Description("Issue 13: AUTHLY_ACCESS_LOG is read here, like every setting; off unless set")]
+    public void Load_AccessLog_IsABooleanOffByDefault(string? value, bool expected) =>
+        Assert.That(Load(Testing, ("AUTHLY_ACCESS_LOG", value)).AccessLog, Is.EqualTo(expected));
+
+    [Test, Description("Issue 13: a bad AUTHLY_ACCESS_LOG is one clear message at startup, not silently off")]
+    public void Load_AccessLogNotABoolean_NamesTheSetting() =>
+        Assert.That(LoadFails(Testing, ("AUTHLY_ACCESS_LOG", "maybe")).Problems, Has.One.Contains("AUTHLY_ACCESS_LOG='maybe' is not a boolean"));
+
+    [Test, Description("Issue 13: the vault commands read the vault keys with the same parser and messages as the server")]
+    public void LoadVaultKeys_WithABadPreviousKey_GivesTheServersMessage()
+    {
+        var env = new Dictionary<string, string?> { ["AUTHLY_VAULT_ENCRYPTION_KEY"] = new string('a', 64), ["AUTHLY_VAULT_PREVIOUS_KEYS"] = new string('b', 64) + ",xyz" };
+        var e = Assert.Throws<AuthlyConfigurationException>(() => AuthlyOptions.LoadVaultKeys(env.GetValueOrDefault))!;
+        Assert.That(e.Problems, Is.EqualTo(new[] { "AUTHLY_VAULT_PREVIOUS_KEYS: key #2 must be 64 hexadecimal characters; it has 3." }));
+        var keys = AuthlyOptions.LoadVaultKeys(new Dictionary<string, string?> { ["AUTHLY_VAULT_ENCRYPTION_KEY"] = new string('A', 64) }.GetValueOrDefault);
+        Assert.That(keys.Current, Is.EqualTo(new string('a', 64)));
+        Assert.That(keys.Previous, Is.Empty);
+    }
 }

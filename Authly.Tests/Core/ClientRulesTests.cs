@@ -64,7 +64,7 @@ public sealed class ClientRulesTests
     [TestCase("confidential", "client_secret_basic", new[] { "authorization_code" }, "redirect_uris", Description = "a code grant needs somewhere to send the code")]
     public void ValidateMerged_InconsistentClient_NamesTheField(string type, string authMethod, string[] grants, string field)
     {
-        var e = Assert.Throws<ValidationException>(() => ClientRules.ValidateMerged(type, authMethod, [], [], grants))!;
+        var e = Assert.Throws<AuthlyException>(() => ClientRules.ValidateMerged(type, authMethod, [], [], grants))!;
         Assert.That(e.Field, Is.EqualTo(field));
         Assert.That(e.Message, Does.Contain(field));
     }
@@ -72,7 +72,7 @@ public sealed class ClientRulesTests
     [Test]
     public void ValidateMerged_BadPostLogoutUri_NamesThatField()
     {
-        var e = Assert.Throws<ValidationException>(() =>
+        var e = Assert.Throws<AuthlyException>(() =>
             ClientRules.ValidateMerged("public", "none", ["https://app.example/cb"], ["http://app.example/bye"], ["authorization_code"]))!;
         Assert.That(e.Field, Is.EqualTo("post_logout_redirect_uris"));
     }
@@ -102,7 +102,7 @@ public sealed class ClientRulesTests
     [TestCaseSource(nameof(BadRegistrations))]
     public void Validate_BadRegistration_NamesTheField(ClientRegistration registration, string field)
     {
-        var e = Assert.Throws<ValidationException>(() => ClientRules.Validate(registration, isCreate: true))!;
+        var e = Assert.Throws<AuthlyException>(() => ClientRules.Validate(registration, isCreate: true))!;
         Assert.That(e.Field, Is.EqualTo(field));
         Assert.That(e.Message, Does.Contain(field));
     }

@@ -201,4 +201,20 @@ public sealed class UserInfoTests : RelyingPartyFixture
         Assert.That(AuthlyApp.Str(await AuthlyApp.JsonAsync(response), "error"), Is.EqualTo("invalid_request"));
         Assert.That((await UserInfoAsync(token)).ContainsKey("given_name"), Is.False);
     }
+
+    [Test, Description("Issue 13: a body that is not JSON is RFC 6749 §5.2 invalid_request with no-store on the OAuth-shaped userinfo route, not the API's 415")]
+    public async Task UpdateUserInfo_WithBodyNotJson_Returns400InvalidRequest()
+    {
+        var user = await _app.RegisterUserAsync();
+        var token = await AccessTokenAsync(user, "openid profile");
+        var response = await _app.BearerClient(token).PutAsync("/oidc/userinfo", new StringContent("given_name=Z", System.Text.Encoding.UTF8, "text/plain"));
+        var body = await AuthlyApp.JsonAsync(response);
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That(AuthlyApp.Str(body, "error"), Is.EqualTo("invalid_request"));
+            Assert.That(AuthlyApp.Str(body, "error_description"), Is.EqualTo("The request body must be application/json"));
+            Assert.That(response.Headers.CacheControl?.NoStore, Is.True);
+        });
+    }
 }

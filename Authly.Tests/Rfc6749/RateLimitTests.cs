@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Authly.Tests.Infrastructure;
 
 namespace Authly.Tests.Rfc6749;
@@ -53,6 +54,29 @@ public sealed class RateLimitTests
             new StringContent("""{"grant_type":"refresh_token","refresh_token":"x"}""", System.Text.Encoding.UTF8, "application/json"));
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.TooManyRequests, "invalid_request");
         Assert.That(response.Headers.RetryAfter?.Delta, Is.Not.Null);
+    }
+
+    [Test, Description("Issue 13: one rate limit for OAuth and API routes; on a JSON API it answers in the API's shape (429 RATE_LIMITED, Retry-After)")]
+    public async Task Registration_OverTheLimit_Returns429RateLimitedWithRetryAfter()
+    {
+        using var app = await StartAsync("2");
+        var http = app.CreateClient();
+        for (var i = 1; i <= 2; i++)
+        {
+            var name = $"rl{i}-{Guid.NewGuid():N}"[..20];
+            var ok = await http.PostAsJsonAsync("/api/v1/users/", new { username = name, email = name + "@example.com", password = "Secret-Pass-1" });
+            Assert.That(ok.StatusCode, Is.EqualTo(HttpStatusCode.Created), await ok.Content.ReadAsStringAsync());
+        }
+        var limited = await http.PostAsJsonAsync("/api/v1/users/", new { username = "rl-over", email = "rl-over@example.com", password = "Secret-Pass-1" });
+        var body = await AuthlyApp.JsonAsync(limited);
+        Assert.Multiple(() =>
+        {
+            Assert.That(limited.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(AuthlyApp.Str(body, "detail"), Is.EqualTo("Rate limit exceeded. Try again later."));
+            Assert.That(AuthlyApp.Str(body, "error_code"), Is.EqualTo("RATE_LIMITED"));
+            Assert.That(body.ContainsKey("error"), Is.False, "the API shape, not the OAuth one");
+            Assert.That(limited.Headers.RetryAfter?.Delta?.TotalSeconds, Is.InRange(1, 60), "Retry-After");
+        });
     }
 
     [Test, Description("API.md: RATE_LIMIT_MAX_REQUESTS=0 disables the limit")]

@@ -39,8 +39,8 @@ public sealed class VaultKeyTests
         var cipher = new VaultCipher(VaultKeyRing.FromHexKeys(NewKey(), []));
         using var key = cipher.NewDataKey("vault_entries/1/2/3");
         var sealedValue = VaultCipher.Seal(key, "secret", "vault_entries/1/2/3/refresh_token");
-        var e = Assert.Throws<VaultException>(() => VaultCipher.Open(key, sealedValue, otherContext))!;
-        Assert.That(e.ErrorCode, Is.EqualTo("VAULT_ENTRY_UNREADABLE"));
+        var e = Assert.Throws<AuthlyException>(() => VaultCipher.Open(key, sealedValue, otherContext))!;
+        Assert.That(e.Code, Is.EqualTo("VAULT_ENTRY_UNREADABLE"));
     }
 
     [Test]
@@ -48,8 +48,8 @@ public sealed class VaultKeyTests
     {
         var cipher = new VaultCipher(VaultKeyRing.FromHexKeys(NewKey(), []));
         using var key = cipher.NewDataKey("vault_entries/1/2/3");
-        var e = Assert.Throws<VaultException>(() => cipher.OpenDataKey(key.KeyId, key.Wrapped, "vault_entries/4/2/3"))!;
-        Assert.That(e.ErrorCode, Is.EqualTo("VAULT_ENTRY_UNREADABLE"));
+        var e = Assert.Throws<AuthlyException>(() => cipher.OpenDataKey(key.KeyId, key.Wrapped, "vault_entries/4/2/3"))!;
+        Assert.That(e.Code, Is.EqualTo("VAULT_ENTRY_UNREADABLE"));
     }
 
     [Test]
@@ -70,7 +70,7 @@ public sealed class VaultKeyTests
         var after = new VaultCipher(VaultKeyRing.FromHexKeys(newKey, []));
         using (var read = after.OpenDataKey(newId, newWrapped, "row"))
             Assert.That(VaultCipher.Open(read, secret, "row/field"), Is.EqualTo("kept"), "the secret itself was not re-encrypted");
-        var e = Assert.Throws<VaultException>(() => after.OpenDataKey(dek.KeyId, dek.Wrapped, "row"))!;
+        var e = Assert.Throws<AuthlyException>(() => after.OpenDataKey(dek.KeyId, dek.Wrapped, "row"))!;
         Assert.That(e.Private, Does.Contain(dek.KeyId), "names the missing key");
     }
 
@@ -107,8 +107,8 @@ public sealed class VaultKeyTests
         var ring = VaultKeyRing.Create(Options());
         Assert.That(ring.IsEnabled, Is.False);
         Assert.That(ring.DisabledReason, Does.Contain("AUTHLY_VAULT_ENCRYPTION_KEY"));
-        var e = Assert.Throws<VaultException>(() => new VaultCipher(ring).NewDataKey("row"))!;
-        Assert.That((e.Status, e.ErrorCode), Is.EqualTo((503, "VAULT_NOT_CONFIGURED")));
+        var e = Assert.Throws<AuthlyException>(() => new VaultCipher(ring).NewDataKey("row"))!;
+        Assert.That((e.Status, e.Code), Is.EqualTo((503, "VAULT_NOT_CONFIGURED")));
     }
 
     [Test]

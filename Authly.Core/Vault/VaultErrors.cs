@@ -1,0 +1,50 @@
+namespace Authly.Vault;
+
+/// <summary>
+/// The vault's failures, as <see cref="AuthlyException"/>s: an HTTP status, a public detail and a stable
+/// error code, written as {"detail","error_code","field"?} by the API error filter.
+/// <see cref="AuthlyException.Private"/> is for the log only and never leaves the server.
+/// </summary>
+public static class VaultErrors
+{
+    public const string InvalidGrantCode = "UPSTREAM_INVALID_GRANT";
+    public const string UnreadableCode = "VAULT_ENTRY_UNREADABLE";
+
+    /// <summary>The audit record's outcome for a failure: its code (every vault error has one; a bare 400 is INVALID_REQUEST).</summary>
+    public static string Outcome(AuthlyException e) => e.Code ?? "INVALID_REQUEST";
+
+    public static AuthlyException BadRequest(string detail, string? field = null) => new(400, detail, "INVALID_REQUEST") { Field = field };
+    public static AuthlyException NotFound(string what) => new(404, $"{what} not found", "NOT_FOUND");
+    public static AuthlyException Unauthenticated() => new(401, "Not authenticated", "NOT_AUTHENTICATED");
+    public static AuthlyException InsufficientScope(string scope) => new(403, $"Insufficient scope: requires {scope}", "INSUFFICIENT_SCOPE");
+    public static AuthlyException Forbidden(string detail) => new(403, detail, "FORBIDDEN");
+    public static AuthlyException Conflict(string detail, string code) => new(409, detail, code);
+
+    public static AuthlyException NotConfigured(string? reason) =>
+        new(503, reason ?? "The token vault is not configured", "VAULT_NOT_CONFIGURED");
+
+    /// <summary>A row that does not decrypt: wrong or missing key, or a ciphertext moved or altered.</summary>
+    public static AuthlyException Unreadable(string privateDetail) =>
+        new(500, "The stored token cannot be decrypted (unknown key, or the row was altered)", UnreadableCode) { Private = privateDetail };
+
+    public static AuthlyException UpstreamInvalidGrant(string provider, string? privateDetail = null) =>
+        new(400, $"The provider '{provider}' rejected the stored token (invalid_grant): it was revoked or expired there. Connect again to store a new one.",
+            InvalidGrantCode) { Private = privateDetail };
+
+    public static AuthlyException UpstreamUnavailable(string provider, string privateDetail) =>
+        new(502, $"The provider '{provider}' could not be reached or answered with an error", "UPSTREAM_UNAVAILABLE") { Private = privateDetail };
+
+    public static AuthlyException UpstreamRejected(string provider, string error, string privateDetail) => error switch
+    {
+        "invalid_scope" => new(400, $"The provider '{provider}' refused the requested scope", "UPSTREAM_INVALID_SCOPE") { Private = privateDetail },
+        "invalid_target" => new(400, $"The provider '{provider}' refused the requested resource (audience)", "UPSTREAM_INVALID_TARGET") { Private = privateDetail },
+        "invalid_client" or "unauthorized_client" =>
+            new(502, $"The provider '{provider}' rejected Authly's client credentials; an administrator must fix the provider settings",
+                "UPSTREAM_CLIENT_REJECTED") { Private = privateDetail },
+        _ => new(502, $"The provider '{provider}' answered with an error ({Safe(error)})", "UPSTREAM_ERROR") { Private = privateDetail },
+    };
+
+    // An error code from another server is shown only if it looks like one (RFC 6749 §5.2 charset, short).
+    private static string Safe(string error) =>
+        error.Length <= 40 && error.All(c => c is >= 'a' and <= 'z' or '_') ? error : "unexpected error";
+}
