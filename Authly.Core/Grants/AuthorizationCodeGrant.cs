@@ -74,6 +74,6 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
     {
         if (familyId is { } family) await refreshTokens.RevokeFamilyAsync(family, "authorization code replay", ct);
         else if (accessJti is not null && accessExpires is { } exp)
-            await revocations.RevokeAsync(accessJti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
+            await revocations.RevokeAsync(accessJti, new DateTimeOffset(exp), ct);
     }
 }
