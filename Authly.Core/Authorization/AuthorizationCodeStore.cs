@@ -48,7 +48,7 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
         {
             Hash = OpaqueToken.Hash(code), ClientId = request.Client.ClientId, UserId = userId, RedirectUri = request.RedirectUri,
             Scope = Scopes.ScopeSet.Join(request.Scopes), Challenge = request.CodeChallenge, request.Nonce,
-            AuthTime = DateTime.SpecifyKind(authTime, DateTimeKind.Utc), SessionId = sessionId,
+            AuthTime = authTime, SessionId = sessionId,
             Lifetime,
         }, cancellationToken: ct));
         return code;

@@ -1,3 +1,5 @@
+using Authly.Scopes;
+
 namespace Authly.Authorization;
 
 /// <summary>An authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1) after the client and redirect URI were validated.</summary>
@@ -14,7 +16,7 @@ public sealed record AuthorizeRequest(
     string? LoginHint,
     IReadOnlyDictionary<string, string> Raw)
 {
-    public bool IsOpenId => Scopes.Contains("openid");
+    public bool IsOpenId => Scopes.Contains(OidcScopes.OpenId);
 
     /// <summary>OIDC Core §3.1.2.1: prompt=login forces a fresh login; max_age bounds how old the login may be.</summary>
     public bool NeedsFreshLogin(DateTime authTime, DateTimeOffset now) =>

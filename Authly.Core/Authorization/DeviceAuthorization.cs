@@ -133,7 +133,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
     {
         var payload = new byte[row.DeviceCodeHash.Length + 8];
         row.DeviceCodeHash.CopyTo(payload, 0);
-        BinaryPrimitives.WriteInt64BigEndian(payload.AsSpan(row.DeviceCodeHash.Length), new DateTimeOffset(DateTime.SpecifyKind(row.ExpiresAt, DateTimeKind.Utc)).ToUnixTimeSeconds());
+        BinaryPrimitives.WriteInt64BigEndian(payload.AsSpan(row.DeviceCodeHash.Length), new DateTimeOffset(row.ExpiresAt).ToUnixTimeSeconds());
         return Base64Url.EncodeToString(_handles.Seal(payload, HandleBinding(verifier)));
     }
 
@@ -169,7 +169,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
         return await conn.ExecuteAsync(new CommandDefinition(DecideSql, new
         {
             Hash = hash, Status = approve ? "approved" : "denied", UserId = verifier.UserId,
-            AuthTime = DateTime.SpecifyKind(authTime, DateTimeKind.Utc), verifier.Sid,
+            AuthTime = authTime, verifier.Sid,
         }, cancellationToken: ct)) == 1;
     }
 

@@ -50,21 +50,20 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
 
         var user = await users.FindByIdAsync(code.UserId, ct);
         if (user is null || !user.IsActive) throw OAuthException.InvalidGrant("The authorization code is invalid", "user missing or deactivated");
-        var active = await scopeStore.ActiveAsync(ct);
-        var scopes = ScopeSet.Parse(code.Scope).Where(active.ContainsKey).Where(s => UserScopePolicy.MayHold(user, s)).ToHashSet(StringComparer.Ordinal);
-        var withRefresh = scopes.Contains("offline_access") || client.AllowsGrant(GrantTypes.RefreshToken);
+        // The scope the user approved, as far as the user and the client may still have it (ScopeDecision).
+        var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(code.Scope), await scopeStore.ActiveAsync(ct), client, user);
 
-        var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, ScopeSet.Join(scopes), ct, withRefresh);
+        var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, ct, granted.RefreshToken);
         if (await codes.RecordIssuedAsync(codeValue, familyId, access.Jti, access.Expires, ct))
         {
             // §4.1.2: the code was replayed while these tokens were being issued; the replay could not see them.
             await RevokeIssuedAsync(familyId, access.Jti, access.Expires.UtcDateTime, ct);
             throw OAuthException.InvalidGrant("The authorization code is invalid", "code replayed during its redemption; issued tokens revoked");
         }
-        if (scopes.Contains("openid"))
+        if (granted.IdToken)
             response = response with
             {
-                IdToken = await idTokens.CreateAsync(user, client.ClientId, scopes, code.Nonce, code.AuthTime, code.SessionId, response.AccessToken, ct),
+                IdToken = await idTokens.CreateAsync(user, client.ClientId, granted.Scopes, code.Nonce, code.AuthTime, code.SessionId, response.AccessToken, ct),
             };
         return response;
     }
@@ -75,6 +74,6 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
     {
         if (familyId is { } family) await refreshTokens.RevokeFamilyAsync(family, "authorization code replay", ct);
         else if (accessJti is not null && accessExpires is { } exp)
-            await revocations.RevokeAsync(accessJti, new DateTimeOffset(DateTime.SpecifyKind(exp, DateTimeKind.Utc)), ct);
+            await revocations.RevokeAsync(accessJti, new DateTimeOffset(exp), ct);
     }
 }

@@ -38,12 +38,11 @@ public sealed class DeviceCodeGrant(DeviceAuthorization devices, UserStore users
         if (!await devices.ConsumeAsync(deviceCode, ct)) throw OAuthException.InvalidGrant("The device code was already used");
         var user = await users.FindByIdAsync(row.UserId!.Value, ct);
         if (user is null || !user.IsActive) throw OAuthException.InvalidGrant("The device code is invalid", "user missing or deactivated");
-        var active = await scopeStore.ActiveAsync(ct);
-        var scopes = ScopeSet.Parse(row.Scope).Where(active.ContainsKey).Where(s => UserScopePolicy.MayHold(user, s)).ToHashSet(StringComparer.Ordinal);
-        var withRefresh = scopes.Contains("offline_access") || client.AllowsGrant(GrantTypes.RefreshToken);
-        var (response, _, _) = await issuer.ForUserAsync(user, client.ClientId, ScopeSet.Join(scopes), ct, withRefresh);
-        if (scopes.Contains("openid"))
-            response = response with { IdToken = await idTokens.CreateAsync(user, client.ClientId, scopes, null, row.AuthTime ?? clock.GetUtcNow().UtcDateTime, row.SessionId, response.AccessToken, ct) };
+        // The scope the user approved, as far as the user and the client may still have it (ScopeDecision).
+        var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(row.Scope), await scopeStore.ActiveAsync(ct), client, user);
+        var (response, _, _) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, ct, granted.RefreshToken);
+        if (granted.IdToken)
+            response = response with { IdToken = await idTokens.CreateAsync(user, client.ClientId, granted.Scopes, null, row.AuthTime ?? clock.GetUtcNow().UtcDateTime, row.SessionId, response.AccessToken, ct) };
         return response;
     }
 }

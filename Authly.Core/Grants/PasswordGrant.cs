@@ -24,30 +24,9 @@ public sealed class PasswordGrant(PasswordLogin login, ScopeStore scopeStore, To
         var username = request.Required(Parameters.Username);
         var password = request.Required(Parameters.Password);
         var user = await login.CheckAsync(username, password, request.RemoteIp, ct);
-        var scope = await GrantedScopeAsync(user, client, request.Scope, ct);
-        var (response, _, _) = await issuer.ForUserAsync(user, client?.ClientId, scope, ct);
+        // RFC 6749 §3.3: what it asked for that the user and client may have; without a client, first-party only (ScopeDecision).
+        var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(request.Scope), await scopeStore.ActiveAsync(ct), client, user);
+        var (response, _, _) = await issuer.ForUserAsync(user, client?.ClientId, granted.Scope, ct, granted.RefreshToken);
         return response with { RequiresPasswordChange = user.RequiresPasswordChange };
-    }
-
-    /// <summary>
-    /// requested ∩ active scopes ∩ what the user may hold ∩ the client's (with a client) or the first-party
-    /// scopes (without). Nothing requested: the default scopes with a client; without one, the account
-    /// scopes (what the CLI needs for the caller's own account; admin scopes are asked for by name).
-    /// </summary>
-    private async Task<string> GrantedScopeAsync(User user, Client? client, string? requestedScope, CancellationToken ct)
-    {
-        var active = await scopeStore.ActiveAsync(ct);
-        var requested = ScopeSet.Parse(requestedScope);
-        IEnumerable<string> candidates = requested.Count > 0 ? requested
-            : client is null ? active.Keys.Where(s => s.StartsWith(UserScopePolicy.AccountPrefix, StringComparison.Ordinal))
-            : active.Values.Where(s => s.IsDefault).Select(s => s.ScopeName);
-        var granted = candidates.Where(active.ContainsKey).Where(s => UserScopePolicy.MayHold(user, s));
-        granted = client is null
-            ? granted.Where(UserScopePolicy.IsFirstParty)
-            : granted.Where(s => client.Scopes.Contains(s, StringComparer.Ordinal));
-        var list = granted.ToList();
-        if (requested.Count > 0 && list.Count == 0)
-            throw OAuthException.InvalidScope("None of the requested scopes can be granted");
-        return ScopeSet.Join(list);
     }
 }

@@ -35,7 +35,7 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens, UserStore
         // a current token, so a refused request does not burn it (its retry would then look like reuse and revoke
         // the family). A rotated token goes on to rotation, where reuse is detected whatever scope it asks for.
         var requested = ScopeSet.Parse(request.Scope);
-        if (peek is { RotatedAt: null } && !requested.IsSubsetOf(ScopeSet.Parse(peek.Scope)))
+        if (peek is { RotatedAt: null } && !ScopeDecision.Narrows(requested, ScopeSet.Parse(peek.Scope)))
             throw OAuthException.InvalidScope("The requested scope exceeds the scope originally granted");
 
         // One transaction from here to CommitAsync: rotation, the user read, the successor and its access-token link.
@@ -65,20 +65,11 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens, UserStore
             throw OAuthException.InvalidGrant("The refresh token is invalid", "user missing or deactivated");
         }
 
-        // The row's scope is the one checked above (a refresh token's scope never changes).
-        var original = ScopeSet.Parse(row.Scope);
-        if (!requested.IsSubsetOf(original))
-            throw OAuthException.InvalidScope("The requested scope exceeds the scope originally granted");
-        var active = await scopeStore.ActiveAsync(ct);
-        var granted = (requested.Count > 0 ? requested : original).AsEnumerable()
-            .Where(active.ContainsKey)
-            .Where(s => UserScopePolicy.MayHold(user, s))
-            // A client-less (first-party) family yields first-party scopes only, like the password grant that
-            // started it: families issued before that rule keep their wide scope in the row but not in new tokens.
-            .Where(s => client is null ? UserScopePolicy.IsFirstParty(s) : client.Scopes.Contains(s, StringComparer.Ordinal));
-
+        // The row's scope is the one checked above (a refresh token's scope never changes); the decision checks it again
+        // and narrows to what the user and client may still have.
+        var granted = ScopeDecision.Decide(GrantType, requested, await scopeStore.ActiveAsync(ct), client, user, ScopeSet.Parse(row.Scope));
         // The new refresh token keeps the original scope (RFC 6749 §6), the access token gets the narrowed one.
-        var response = await issuer.ForRotationAsync(rotation, user, ScopeSet.Join(granted), ct);
+        var response = await issuer.ForRotationAsync(rotation, user, granted.Scope, ct);
         await refreshTokens.CommitAsync(rotation, response, ct);
         return response;
     }

@@ -20,7 +20,7 @@ public sealed class IdTokenIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOpt
         var ring = await keys.RingAsync(ct);
         var now = clock.GetUtcNow();
         var claims = UserClaims.For(user, scopes);
-        claims["auth_time"] = new DateTimeOffset(DateTime.SpecifyKind(authTime, DateTimeKind.Utc)).ToUnixTimeSeconds();
+        claims["auth_time"] = new DateTimeOffset(authTime).ToUnixTimeSeconds();
         claims["azp"] = clientId;
         if (nonce is not null) claims["nonce"] = nonce;
         if (sid is not null) claims["sid"] = sid;

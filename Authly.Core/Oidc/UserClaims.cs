@@ -25,7 +25,7 @@ public static class UserClaims
             Add(claims, "birthdate", u.Birthdate);
             Add(claims, "zoneinfo", u.Zoneinfo);
             Add(claims, "locale", u.Locale);
-            claims["updated_at"] = new DateTimeOffset(DateTime.SpecifyKind(u.UpdatedAt, DateTimeKind.Utc)).ToUnixTimeSeconds();
+            claims["updated_at"] = new DateTimeOffset(u.UpdatedAt).ToUnixTimeSeconds();
         }
         if (scopes.Contains("email"))
         {

@@ -44,5 +44,6 @@ public sealed class TokenIntrospection(JwtIssuer jwt, RevocationList revocations
         };
     }
 
-    private static long Unix(DateTime utc) => new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)).ToUnixTimeSeconds();
+    // Npgsql reads timestamptz as a UTC DateTime, so the offset is zero.
+    private static long Unix(DateTime utc) => new DateTimeOffset(utc).ToUnixTimeSeconds();
 }

@@ -128,7 +128,7 @@ public sealed class AccessTokenMinter(VaultEntryStore entries, VaultProviderStor
     private Minted? Cached(VaultEntry entry, string requestKey, VaultProvider provider)
     {
         if (entry.AccessTokenEncrypted is null || entry.AccessTokenExpiresAt is not { } expires || entry.AccessTokenRequest != requestKey) return null;
-        var remaining = DateTime.SpecifyKind(expires, DateTimeKind.Utc) - clock.GetUtcNow().UtcDateTime;
+        var remaining = expires - clock.GetUtcNow().UtcDateTime;
         if (remaining <= MinRemaining) return null;
         var token = entries.CachedAccessToken(entry);
         if (token is null) return null;

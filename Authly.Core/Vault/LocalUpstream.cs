@@ -1,6 +1,7 @@
 using Authly.Clients;
 using Authly.Grants;
 using Authly.OAuth;
+using Authly.Scopes;
 using Authly.Sessions;
 using Authly.Tokens;
 
@@ -24,7 +25,7 @@ public sealed class LocalUpstream(ClientStore clients, VaultProviderStore provid
             ["response_type"] = "code", ["client_id"] = client.ClientId, ["redirect_uri"] = redirectUri, ["scope"] = scope, ["state"] = state,
             ["code_challenge"] = codeChallenge, ["code_challenge_method"] = "S256", ["nonce"] = nonce,
         };
-        if (scope.Split(' ').Contains("offline_access")) query["prompt"] = "consent"; // OIDC Core §11
+        if (scope.Split(' ').Contains(OidcScopes.OfflineAccess)) query["prompt"] = "consent"; // OIDC Core §11
         return OidcUpstream.WithQuery(issuer.Value + "/api/v1/oauth/authorize", query);
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Authly.Scopes;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -41,7 +42,7 @@ public sealed class OidcUpstream(UpstreamHttp http, OidcDiscovery discovery, Vau
             ["nonce"] = nonce,
         };
         // OIDC Core §11: a request for offline_access must use prompt=consent.
-        if (scope.Split(' ').Contains("offline_access")) query["prompt"] = "consent";
+        if (scope.Split(' ').Contains(OidcScopes.OfflineAccess)) query["prompt"] = "consent";
         return WithQuery(metadata.AuthorizationEndpoint, query);
     }
 

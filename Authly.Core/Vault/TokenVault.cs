@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Authly.Clients;
+using Authly.Scopes;
 using Authly.Users;
 using Microsoft.Extensions.Logging;
 
@@ -47,7 +48,7 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
             var scope = VaultRules.Scope(r.Scope) ?? "";
             var tokenType = r.TokenType switch
             {
-                null or "" => scope.Split(' ').Contains("offline_access") ? VaultEntry.Offline : VaultEntry.Refresh,
+                null or "" => scope.Split(' ').Contains(OidcScopes.OfflineAccess) ? VaultEntry.Offline : VaultEntry.Refresh,
                 VaultEntry.Refresh or VaultEntry.Offline => r.TokenType,
                 _ => throw VaultErrors.BadRequest("token_type must be refresh or offline", "token_type"),
             };
@@ -89,7 +90,7 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
     internal Task<VaultEntry> StoreConnectedAsync(VaultCaller caller, VaultProvider provider, string purpose, string refreshToken, string scope,
         string? subject, CancellationToken ct)
     {
-        var tokenType = scope.Split(' ').Contains("offline_access") ? VaultEntry.Offline : VaultEntry.Refresh;
+        var tokenType = scope.Split(' ').Contains(OidcScopes.OfflineAccess) ? VaultEntry.Offline : VaultEntry.Refresh;
         // Connected through a third-party client's token: granted to that client, as a token it stores would be.
         return SaveAsync(caller, new VaultEntryStore.NewToken(caller.UserId!.Value, provider, purpose, tokenType, refreshToken, scope, subject,
             caller.Actor, caller.ClientId is { } via ? [via] : []), "connect_complete", ct);

@@ -1,4 +1,5 @@
 using Authly.Authorization;
+using Authly.Scopes;
 using Authly.Security;
 using Authly.Tokens;
 using Microsoft.Extensions.Logging;
@@ -99,7 +100,7 @@ public sealed class VaultConnect(VaultProviderStore providers, Upstreams upstrea
     /// <summary>openid and offline_access always (an offline token is the point), then the provider's and the caller's extra scopes.</summary>
     private static string ScopeFor(VaultProvider provider, string? extra)
     {
-        var scopes = new List<string> { "openid", "offline_access" };
+        var scopes = new List<string> { OidcScopes.OpenId, OidcScopes.OfflineAccess };
         foreach (var s in $"{provider.Scopes} {extra}".Split(' ', StringSplitOptions.RemoveEmptyEntries))
             if (!scopes.Contains(s, StringComparer.Ordinal)) scopes.Add(s);
         return string.Join(' ', scopes);

@@ -5,6 +5,7 @@ using System.Text;
 using Authly.Clients;
 using Authly.OAuth;
 using Authly.Oidc;
+using Authly.Scopes;
 using Authly.Server.Http;
 using Authly.Server.Pages;
 using Authly.Sessions;
@@ -42,7 +43,7 @@ public static class OidcEndpoints
         }
         var claims = await introspection.ValidateAccessTokenAsync(token, ct) ?? throw OAuthException.InvalidToken("The access token is invalid or expired");
         if (claims.UserId is not { } id) throw OAuthException.InsufficientScope("The token does not represent a user");
-        if (!claims.Scopes.Contains("openid")) throw OAuthException.InsufficientScope("The openid scope is required");
+        if (!claims.Scopes.Contains(OidcScopes.OpenId)) throw OAuthException.InsufficientScope("The openid scope is required");
         var user = await users.FindByIdAsync(id, ct);
         if (user is not { IsActive: true }) throw OAuthException.InvalidToken("The user is not active");
         return (claims, user);
