@@ -20,7 +20,7 @@ public sealed record AuthorizeRequest(
 
     /// <summary>OIDC Core §3.1.2.1: prompt=login forces a fresh login; max_age bounds how old the login may be.</summary>
     public bool NeedsFreshLogin(DateTime authTime, DateTimeOffset now) =>
-        Prompt.Contains("login") || (MaxAge is { } maxAge && now - new DateTimeOffset(DateTime.SpecifyKind(authTime, DateTimeKind.Utc)) > TimeSpan.FromSeconds(maxAge));
+        Prompt.Contains("login") || (MaxAge is { } maxAge && now - new DateTimeOffset(authTime) > TimeSpan.FromSeconds(maxAge));
 
     public bool NeedsConsent(bool remembered) => Prompt.Contains("consent") || !remembered;
 

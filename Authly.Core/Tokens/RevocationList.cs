@@ -76,7 +76,7 @@ public sealed class RevocationList
     public async Task AnnounceAsync(IEnumerable<(string Jti, DateTime ExpiresAt)> committed)
     {
         foreach (var (jti, expiresAt) in committed)
-            await AnnounceAsync(jti, new DateTimeOffset(DateTime.SpecifyKind(expiresAt, DateTimeKind.Utc)));
+            await AnnounceAsync(jti, new DateTimeOffset(expiresAt));
     }
 
     private async Task AnnounceAsync(string jti, DateTimeOffset expires)
@@ -97,11 +97,11 @@ public sealed class RevocationList
         var since = _readUpTo == DateTime.MinValue ? DateTime.UnixEpoch : _readUpTo.AddSeconds(-30);
         await using var conn = await _db.OpenAsync(ct);
         var rows = await conn.QueryAsync<(string Jti, DateTime ExpiresAt, DateTime RevokedAt)>(
-            new CommandDefinition(SyncSql, new { Since = DateTime.SpecifyKind(since, DateTimeKind.Utc) }, cancellationToken: ct));
+            new CommandDefinition(SyncSql, new { Since = since }, cancellationToken: ct));
         var newest = _readUpTo;
         foreach (var (jti, expiresAt, revokedAt) in rows)
         {
-            _revoked[jti] = new DateTimeOffset(DateTime.SpecifyKind(expiresAt, DateTimeKind.Utc)).ToUnixTimeSeconds();
+            _revoked[jti] = new DateTimeOffset(expiresAt).ToUnixTimeSeconds();
             if (revokedAt > newest) newest = revokedAt;
         }
         var now = _clock.GetUtcNow().ToUnixTimeSeconds();

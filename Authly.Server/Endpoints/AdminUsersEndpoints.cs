@@ -25,10 +25,9 @@ public static class AdminUsersEndpoints
         [property: JsonPropertyName("ip")] string? Ip,
         [property: JsonPropertyName("user_agent")] string? UserAgent)
     {
-        private static DateTime Utc(DateTime d) => DateTime.SpecifyKind(d, DateTimeKind.Utc);
 
-        public static SessionView Of(Session s) => new(s.Sid, Utc(s.CreatedAt), Utc(s.LastSeenAt), Utc(s.AuthTime),
-            Utc(s.IdleExpiresAt < s.AbsoluteExpiresAt ? s.IdleExpiresAt : s.AbsoluteExpiresAt), s.Ip, s.UserAgent);
+        public static SessionView Of(Session s) => new(s.Sid, s.CreatedAt, s.LastSeenAt, s.AuthTime,
+            s.IdleExpiresAt < s.AbsoluteExpiresAt ? s.IdleExpiresAt : s.AbsoluteExpiresAt, s.Ip, s.UserAgent);
     }
 
     public static void MapAdminUsersEndpoints(this RouteGroupBuilder admin)

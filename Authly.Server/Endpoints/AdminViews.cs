@@ -29,7 +29,7 @@ public sealed record ClientView(
     public static ClientView Of(Client c) => new(c.Id, c.ClientId, c.ClientName, c.ClientType, c.RedirectUris, c.GrantTypes,
         c.ResponseTypes, string.Join(' ', c.Scopes), c.RequirePkce, c.TokenEndpointAuthMethod, c.ClientUri, c.LogoUri, c.TosUri,
         c.PolicyUri, c.Contacts, c.ApplicationType, c.PostLogoutRedirectUris, c.IsActive,
-        DateTime.SpecifyKind(c.CreatedAt, DateTimeKind.Utc), DateTime.SpecifyKind(c.UpdatedAt, DateTimeKind.Utc));
+        c.CreatedAt, c.UpdatedAt);
 }
 
 public sealed record ScopeInput
@@ -50,7 +50,7 @@ public sealed record KeyView(
     [property: JsonPropertyName("verify_until")] DateTime? VerifyUntil)
 {
     public static KeyView Of(Tokens.SigningKey k) => new(k.Kid, k.Algorithm, k.IsActive ? "active" : "retired",
-        DateTime.SpecifyKind(k.CreatedAt, DateTimeKind.Utc),
-        k.RetiredAt is { } r ? DateTime.SpecifyKind(r, DateTimeKind.Utc) : null,
-        k.VerifyUntil is { } v ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : null);
+        k.CreatedAt,
+        k.RetiredAt,
+        k.VerifyUntil);
 }

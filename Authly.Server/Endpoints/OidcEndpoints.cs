@@ -116,7 +116,7 @@ public static class OidcEndpoints
         {
             active = true,
             sid = session.Sid,
-            auth_time = new DateTimeOffset(DateTime.SpecifyKind(session.AuthTime, DateTimeKind.Utc)).ToUnixTimeSeconds(),
+            auth_time = new DateTimeOffset(session.AuthTime).ToUnixTimeSeconds(),
             session_state = SessionState(session.Sid),
         });
     }

@@ -43,12 +43,11 @@ public sealed record UserView
         return json;
     }
 
-    private static DateTime Utc(DateTime d) => DateTime.SpecifyKind(d, DateTimeKind.Utc);
 
     public static UserView Of(User u) => new()
     {
-        Id = u.Id, Username = u.Username, Email = u.Email, CreatedAt = Utc(u.CreatedAt), UpdatedAt = Utc(u.UpdatedAt),
-        LastLogin = u.LastLogin is { } l ? Utc(l) : null, IsActive = u.IsActive, IsVerified = u.IsVerified, IsAdmin = u.IsAdmin,
+        Id = u.Id, Username = u.Username, Email = u.Email, CreatedAt = u.CreatedAt, UpdatedAt = u.UpdatedAt,
+        LastLogin = u.LastLogin, IsActive = u.IsActive, IsVerified = u.IsVerified, IsAdmin = u.IsAdmin,
         RequiresPasswordChange = u.RequiresPasswordChange, GivenName = u.GivenName, FamilyName = u.FamilyName,
         MiddleName = u.MiddleName, Nickname = u.Nickname, PreferredUsername = u.PreferredUsername, Profile = u.Profile,
         Picture = u.Picture, Website = u.Website, Gender = u.Gender, Birthdate = u.Birthdate, Zoneinfo = u.Zoneinfo,

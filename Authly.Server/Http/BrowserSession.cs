@@ -33,7 +33,7 @@ public sealed class BrowserSession(SessionStore sessions, UserStore users, Csrf 
         var session = await sessions.FindActiveAsync(CookieOf(http), ct);
         if (session is null) return null;
         var user = await users.FindByIdAsync(session.UserId, ct);
-        return user is { IsActive: true } ? new Current(user, DateTime.SpecifyKind(session.AuthTime, DateTimeKind.Utc), session.Sid) : null;
+        return user is { IsActive: true } ? new Current(user, session.AuthTime, session.Sid) : null;
     }
 
     /// <summary>Starts a session with a fresh secret (never a planted one) and a fresh CSRF cookie: pre-login form tokens stop working.</summary>
