@@ -57,7 +57,7 @@ public sealed class UserCodeAttemptsTests
         var user = Guid.NewGuid();
         for (var i = 0; i < UserCodeAttempts.PerAccount; i++)
             await attempts.ReserveAsync(user, $"192.0.2.{i}", CancellationToken.None);
-        var e = Assert.ThrowsAsync<OAuthException>(() => attempts.ReserveAsync(user, "192.0.2.200", CancellationToken.None));
+        var e = Assert.ThrowsAsync<ThrottledException>(() => attempts.ReserveAsync(user, "192.0.2.200", CancellationToken.None));
         Assert.That(e!.RetryAfterSeconds, Is.InRange(1, (int)UserCodeAttempts.Window.TotalSeconds));
         Assert.DoesNotThrowAsync(() => attempts.ReserveAsync(Guid.NewGuid(), "192.0.2.200", CancellationToken.None), "another account is not held");
     }
@@ -68,7 +68,7 @@ public sealed class UserCodeAttemptsTests
         var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System, TestOptions));
         for (var i = 0; i < UserCodeAttempts.PerAddress; i++)
             await attempts.ReserveAsync(Guid.NewGuid(), "198.51.100.7", CancellationToken.None);
-        Assert.ThrowsAsync<OAuthException>(() => attempts.ReserveAsync(Guid.NewGuid(), "198.51.100.7", CancellationToken.None));
+        Assert.ThrowsAsync<ThrottledException>(() => attempts.ReserveAsync(Guid.NewGuid(), "198.51.100.7", CancellationToken.None));
     }
 
     [Test, Description("RFC 8628 §5.1: the budget comes back after the window (time moved on the database's clock, the one the budget reads)")]
@@ -78,7 +78,7 @@ public sealed class UserCodeAttemptsTests
         var user = Guid.NewGuid();
         for (var i = 0; i < UserCodeAttempts.PerAccount; i++)
             await attempts.ReserveAsync(user, "203.0.113.9", CancellationToken.None);
-        Assert.ThrowsAsync<OAuthException>(() => attempts.ReserveAsync(user, "203.0.113.9", CancellationToken.None));
+        Assert.ThrowsAsync<ThrottledException>(() => attempts.ReserveAsync(user, "203.0.113.9", CancellationToken.None));
 
         await using (var conn = await _db.OpenConnectionAsync())
             await conn.ExecuteAsync("UPDATE attempt_guards SET window_ends_at = window_ends_at - @Age, locked_until = locked_until - @Age",
@@ -95,6 +95,6 @@ public sealed class UserCodeAttemptsTests
         for (var i = 0; i < UserCodeAttempts.PerAccount; i++)
             await first.ReserveAsync(user, $"192.0.2.{i}", CancellationToken.None);
         var second = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System, TestOptions));
-        Assert.ThrowsAsync<OAuthException>(() => second.ReserveAsync(user, "192.0.2.250", CancellationToken.None));
+        Assert.ThrowsAsync<ThrottledException>(() => second.ReserveAsync(user, "192.0.2.250", CancellationToken.None));
     }
 }
