@@ -3,7 +3,7 @@ using Authly.OAuth;
 using Authly.Scopes;
 using Authly.Users;
 
-namespace Authly.Tests.ScopeRules; // not ".Scopes": that would hide Authly.Scopes from the tests that write Scopes.ScopeSet
+namespace Authly.Tests.ScopeDecisions; // neither ".Scopes" nor ".ScopeRules": each would hide the Core name of the same spelling (Authly.Scopes, ScopeRules) from other tests
 
 /// <summary>
 /// Issue 13: the one scope decision, every grant × case, as a table. Pure: no database, no host. Scopes the
