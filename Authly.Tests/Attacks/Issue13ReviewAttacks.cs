@@ -48,6 +48,23 @@ public sealed class Issue13ReviewCacheAttacks
         Assert.That(await after, Is.Null, "a lookup that began after the change was announced must see the client deactivated");
         Assert.That(await clients.GetAsync("stolen-client", None), Is.Null, "and nothing from before the change was stored");
     }
+
+    [Test, Description("Issue13 review (RefreshingCache.InvalidateAll, the vault providers' invalidation): a lookup after a provider was deactivated and announced never gets the read from before")]
+    public async Task DeactivatedProvider_ALookupAfterInvalidateAll_DoesNotJoinTheReadFromBeforeIt()
+    {
+        var table = new ClientTable { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var providers = new RefreshingCache<string, string?>("vault providers", new TestClock(DateTimeOffset.UtcNow), new ListLogger(),
+            TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(900), table.FindActiveAsync, StringComparer.Ordinal, maxEntries: 1000);
+
+        var before = providers.GetAsync("github", None).AsTask();
+        table.Active = false;
+        providers.InvalidateAll();
+        var after = providers.GetAsync("github", None).AsTask();
+        table.Gate.SetResult();
+
+        await before;
+        Assert.That(await after, Is.Null, "a lookup that began after the change was announced must see the provider deactivated");
+    }
 }
 
 /// <summary>
