@@ -87,6 +87,8 @@ public sealed class RefreshingCache<TKey, TValue> where TKey : notnull
     {
         Interlocked.Increment(ref _generation);
         _entries.TryRemove(key, out _);
+        // A read in progress began before the change: a caller from now on starts its own rather than share its answer.
+        _loading.TryRemove(key, out _);
     }
 
     /// <summary>Drops every key at once, as <see cref="Invalidate"/>.</summary>
@@ -94,6 +96,7 @@ public sealed class RefreshingCache<TKey, TValue> where TKey : notnull
     {
         Interlocked.Increment(ref _generation);
         _entries.Clear();
+        _loading.Clear();
     }
 
     /// <summary>

@@ -199,6 +199,53 @@ public sealed class EveryRouteSweepTests : AppFixture
         Assert.That((await _app.BearerClient(_adminToken).GetAsync("/admin/clients")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "the admin token stopped working");
     }
 
+    // Markup that would run if a page echoed it unescaped, in an attribute or in text.
+    private const string Markup = "\"'><svg onload=alert(13)>";
+
+    /// <summary>Markup as parameter values and as parameter names (a page that names a repeated parameter echoes the name).</summary>
+    private static IEnumerable<(string Name, Func<HttpRequestMessage> Make)> MarkupRequests(Route route)
+    {
+        var method = new HttpMethod(route.Method);
+        var plain = Fill(route, "x");
+        var values = string.Join("&", Names.Select(n => n + "=" + Uri.EscapeDataString(Markup)));
+        var name = Uri.EscapeDataString(Markup);
+        yield return ("markup-values", () => new HttpRequestMessage(method, Fill(route, Markup) + "?" + values));
+        yield return ("markup-repeated-name", () => new HttpRequestMessage(method, plain + $"?{name}=a&{name}=b"));
+        if (route.Method is not ("POST" or "PUT" or "PATCH" or "DELETE")) yield break;
+        yield return ("markup-form", () => new HttpRequestMessage(method, plain)
+        {
+            Content = new FormUrlEncodedContent(Names.Select(n => new KeyValuePair<string, string>(n, Markup))
+                .Append(new KeyValuePair<string, string>(Markup, "a"))),
+        });
+        yield return ("markup-repeated-form-name", () => new HttpRequestMessage(method, plain)
+        {
+            Content = new StringContent($"{name}=a&{name}=b", Encoding.ASCII, "application/x-www-form-urlencoded"),
+        });
+    }
+
+    [Test, Description("Issue13 review (PageErrors and the pages' refusals): every route, every caller: markup in parameter names and values is never echoed unescaped in a page or a header")]
+    public async Task EveryRoute_WithMarkupInNamesAndValues_NeverEchoesItUnescaped()
+    {
+        var failures = new List<string>();
+        foreach (var caller in Enum.GetValues<Caller>())
+        {
+            var http = ClientFor(caller);
+            foreach (var route in Routes().Where(r => caller == Caller.Anonymous || !InputlessActions.Contains(r.ToString())))
+                foreach (var (name, make) in MarkupRequests(route))
+                {
+                    using var request = make();
+                    using var response = await http.SendAsync(request);
+                    var body = await response.Content.ReadAsStringAsync();
+                    var headers = string.Join("\n", response.Headers.Concat(response.Content.Headers).Select(h => h.Key + ": " + string.Join(",", h.Value)));
+                    // JSON may carry the text as it came (application/json with nosniff is never rendered); markup is a page's or a header's danger.
+                    var page = response.Content.Headers.ContentType?.MediaType is not ("application/json" or "application/problem+json");
+                    if ((page && body.Contains("<svg", StringComparison.OrdinalIgnoreCase)) || headers.Contains("<svg", StringComparison.OrdinalIgnoreCase))
+                        failures.Add($"{caller} {route} [{name}] → {(int)response.StatusCode} {Truncate(body)}");
+                }
+        }
+        Assert.That(failures, Is.Empty, string.Join("\n", failures));
+    }
+
     [Test, Description("API.md: a mutating route given only bad input refuses it with a 4xx (or sends the browser to log in), never a 2xx")]
     public async Task EveryMutatingRoute_WithWrongTypedJson_IsRefusedWith4xx()
     {
