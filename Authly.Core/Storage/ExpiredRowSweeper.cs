@@ -142,6 +142,7 @@ public sealed class ExpiredRowSweeper(NpgsqlDataSource db, AuthlyOptions options
                 {
                     // Said once per failing stretch: during an outage every round fails the same way.
                     if (!failing) log.LogWarning(e, "Expired-row sweep failed; trying again every {Seconds} s", options.SweepIntervalSeconds);
+                    else log.LogDebug("Expired-row sweep still failing: {Error}", e.Message);
                     failing = true;
                 }
             }
