@@ -32,6 +32,7 @@ public static class AuthlyCoreServices
             return builder.Build();
         });
         services.AddSingleton<Migrator>();
+        services.AddSingleton<ExpiredRowSweeper>();
         services.AddSingleton<AuthlyStartup>();
         services.AddSingleton<Issuer>();
 

@@ -51,6 +51,7 @@ public static class AuthlyWebApp
         builder.Services.AddSingleton<Metrics.AuthlyMetrics>();
         builder.Services.AddSingleton<Metrics.PrometheusExporter>();
         builder.Services.AddHostedService<StartupService>();
+        builder.Services.AddHostedService<ExpiredRowSweeping>();
         builder.Services.AddSingleton<ShutdownDrain>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownDrain + ShutdownDrain.InFlightGrace);

@@ -47,6 +47,8 @@ public sealed record AuthlyOptions
     /// <summary>How long a cache (clients, scopes, signing keys, vault providers) may serve its last good value while PostgreSQL is unreachable.</summary>
     public int StaleCacheSeconds { get; init; } = 3600;
     public TimeSpan StaleCacheFor => TimeSpan.FromSeconds(StaleCacheSeconds);
+    /// <summary>AUTHLY_SWEEP_INTERVAL_SECONDS: how often each node offers to delete expired rows (<see cref="Storage.ExpiredRowSweeper"/>); 0 turns the sweeper off.</summary>
+    public int SweepIntervalSeconds { get; init; } = 60;
 
     public bool AdminApiEnabled { get; init; } = true;
     public bool AdminApiLocalhostOnly { get; init; } = true;
@@ -141,6 +143,7 @@ public sealed record AuthlyOptions
             // Kept short: within it a thief replaying a just-rotated token gets the same tokens instead of burning the family.
             RefreshRetryGraceSeconds = reader.Int("AUTHLY_REFRESH_RETRY_GRACE_SECONDS", 10, 0, 300),
             StaleCacheSeconds = reader.Int("AUTHLY_STALE_CACHE_SECONDS", 3600, 0, 86_400 * 7),
+            SweepIntervalSeconds = reader.Int("AUTHLY_SWEEP_INTERVAL_SECONDS", 60, 0, 86_400),
             AdminApiEnabled = reader.Bool("AUTHLY_ADMIN_API_ENABLED", true),
             AdminApiLocalhostOnly = reader.Bool("AUTHLY_ADMIN_API_LOCALHOST_ONLY", true),
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),

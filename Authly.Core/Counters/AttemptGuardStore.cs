@@ -15,15 +15,13 @@ namespace Authly.Counters;
 /// node; if PostgreSQL itself is down, the password check could not run either, so the error
 /// propagates (a 503, never a guess let through). One reserve is one short transaction whose row
 /// locks are taken in key order, so concurrent reserves on the same keys serialize without deadlock.
+/// Rows whose window and lock have ended are deleted by <see cref="ExpiredRowSweeper"/>.
 /// </summary>
-public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock, AuthlyOptions options)
+public sealed class AttemptGuardStore(NpgsqlDataSource db, AuthlyOptions options)
 {
     // HMAC key for the stored keys, derived from JWT_SECRET_KEY (see Hash).
     private readonly byte[] _keyKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(options.JwtSecretKey), 32,
         salt: Encoding.UTF8.GetBytes("authly-attempt-guards-v1"), info: "attempt_guards.key_hash"u8.ToArray());
-
-    private static readonly TimeSpan SweepEvery = TimeSpan.FromMinutes(1);
-    private long _nextSweepTicks;
 
     // Rows for keys seen for the first time, then a row lock on each key, in key order (the
     // no-op DO UPDATE takes the lock and returns the row as the previous holder committed it).
@@ -81,7 +79,6 @@ public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock, A
                     new { Keys = hashes, Maxes = keys.Select(k => k.Max).ToArray(), LockFor = lockFor }, tx, cancellationToken: ct));
             await tx.CommitAsync(ct);
         }
-        await SweepIfDueAsync(ct);
         return refusal;
     }
 
@@ -115,25 +112,6 @@ public sealed class AttemptGuardStore(NpgsqlDataSource db, TimeProvider clock, A
     {
         await using var conn = await db.OpenAsync(ct);
         await conn.ExecuteAsync(new CommandDefinition(ResetSql, new { Key = Hash(key) }, cancellationToken: ct));
-    }
-
-    // Guessed usernames and addresses add rows; those whose window and lock have ended go, a batch
-    // at a time. SKIP LOCKED: a row a reserve holds is never waited for (nor deadlocked on).
-    private const string SweepSql = """
-        DELETE FROM attempt_guards WHERE key_hash IN (
-            SELECT key_hash FROM attempt_guards
-            WHERE GREATEST(window_ends_at, locked_until) < now()
-            LIMIT 1000 FOR UPDATE SKIP LOCKED)
-        """;
-
-    /// <summary>At most once a minute per node: one cheap statement, after a reserve has committed.</summary>
-    private async Task SweepIfDueAsync(CancellationToken ct)
-    {
-        var now = clock.GetUtcNow().UtcTicks;
-        var due = Interlocked.Read(ref _nextSweepTicks);
-        if (now < due || Interlocked.CompareExchange(ref _nextSweepTicks, now + SweepEvery.Ticks, due) != due) return;
-        await using var conn = await db.OpenAsync(ct);
-        await conn.ExecuteAsync(new CommandDefinition(SweepSql, cancellationToken: ct));
     }
 
     /// <summary>

@@ -16,6 +16,10 @@ namespace Authly.Tokens;
 /// (a <see cref="RefreshingValue{TValue}"/> whose value is how far it has read: one re-read at a
 /// time, in the background, so no check waits for it), so a missed announcement delays a
 /// revocation by at most that interval. During an outage the set read so far stays in force.
+/// The set holds live revocations only (issue 14): an entry is dropped once its token's exp has passed
+/// on this node's clock (checked at each re-read and, however a node learns of revocations, at most
+/// every <see cref="SyncEvery"/> as entries arrive), and one already expired is never taken in: the
+/// lifetime check refuses such a token anyway. The rows themselves go with Storage.ExpiredRowSweeper.
 /// </summary>
 public sealed class RevocationList
 {
@@ -29,6 +33,8 @@ public sealed class RevocationList
     private readonly RefreshingValue<DateTime> _synced;
     // The newest revoked_at read so far.
     private DateTime _readUpTo = DateTime.MinValue;
+    // When entries arriving next drop the expired ones (UTC ticks on _clock).
+    private long _nextPruneTicks;
 
     public RevocationList(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock, ILogger<RevocationList> log)
     {
@@ -39,7 +45,7 @@ public sealed class RevocationList
         {
             var bar = message.IndexOf('|');
             if (bar > 0 && long.TryParse(message.AsSpan(bar + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var exp))
-                _revoked[message[..bar]] = exp;
+                Hold(message[..bar], exp);
         });
     }
 
@@ -81,7 +87,7 @@ public sealed class RevocationList
 
     private async Task AnnounceAsync(string jti, DateTimeOffset expires)
     {
-        _revoked[jti] = expires.ToUnixTimeSeconds();
+        Hold(jti, expires.ToUnixTimeSeconds());
         // Never throws (IClusterBus): a Redis outage must not turn a committed revocation into an error.
         await _bus.PublishAsync(Topic, $"{jti}|{expires.ToUnixTimeSeconds()}");
     }
@@ -101,13 +107,29 @@ public sealed class RevocationList
         var newest = _readUpTo;
         foreach (var (jti, expiresAt, revokedAt) in rows)
         {
-            _revoked[jti] = new DateTimeOffset(expiresAt).ToUnixTimeSeconds();
+            Hold(jti, new DateTimeOffset(expiresAt).ToUnixTimeSeconds());
             if (revokedAt > newest) newest = revokedAt;
         }
-        var now = _clock.GetUtcNow().ToUnixTimeSeconds();
-        foreach (var (jti, exp) in _revoked)
-            if (exp <= now) _revoked.TryRemove(jti, out _);
+        Prune(_clock.GetUtcNow());
         _readUpTo = newest;
         return newest;
+    }
+
+    /// <summary>Holds a revocation until its token's exp (Unix seconds); one already past it is not held.</summary>
+    private void Hold(string jti, long exp)
+    {
+        var now = _clock.GetUtcNow();
+        if (exp <= now.ToUnixTimeSeconds()) return;
+        _revoked[jti] = exp;
+        var due = Interlocked.Read(ref _nextPruneTicks);
+        if (now.UtcTicks >= due && Interlocked.CompareExchange(ref _nextPruneTicks, now.UtcTicks + SyncEvery.Ticks, due) == due) Prune(now);
+    }
+
+    /// <summary>Drops every entry whose token has expired on this node's clock.</summary>
+    private void Prune(DateTimeOffset now)
+    {
+        var seconds = now.ToUnixTimeSeconds();
+        foreach (var (jti, exp) in _revoked)
+            if (exp <= seconds) _revoked.TryRemove(new KeyValuePair<string, long>(jti, exp));
     }
 }

@@ -35,7 +35,6 @@ public sealed class VaultConnectStateStore(NpgsqlDataSource db, VaultCipher ciph
     private static string RowContextOf(byte[] hash, Guid userId, Guid providerId) =>
         $"vault_connect_states/{Convert.ToHexStringLower(hash)}/{userId}/{providerId}";
 
-    private const string CleanupSql = "DELETE FROM vault_connect_states WHERE expires_at < @Before";
     private const string InsertSql = """
         INSERT INTO vault_connect_states (state_hash, user_id, provider_id, purpose, scope, nonce, redirect_uri, return_to, key_id,
             wrapped_key, code_verifier_encrypted, expires_at)
@@ -49,8 +48,7 @@ public sealed class VaultConnectStateStore(NpgsqlDataSource db, VaultCipher ciph
         using var key = cipher.NewDataKey(context);
         var now = clock.GetUtcNow().UtcDateTime;
         await using var conn = await db.OpenAsync(ct);
-        // Old states are useless; sweeping them here keeps the table small without a job.
-        await conn.ExecuteAsync(new CommandDefinition(CleanupSql, new { Before = now - TimeSpan.FromHours(1) }, cancellationToken: ct));
+        // Expired states are deleted by Storage.ExpiredRowSweeper.
         await conn.ExecuteAsync(new CommandDefinition(InsertSql, new
         {
             StateHash = stateHash, UserId = userId, ProviderId = providerId, Purpose = purpose, Scope = scope, Nonce = nonce,

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Authly.Counters;
 using Authly.Grants;
 using Authly.Sessions;
+using Authly.Storage;
 using Authly.Tokens;
 using Authly.Users;
 using Authly.Vault;
@@ -30,7 +31,8 @@ public sealed class AuthlyMetrics : IDisposable
     private readonly DatabaseGauges _gauges;
 
     public AuthlyMetrics(GrantEngine grants, PasswordLogin login, RateLimiter limiter, RevocationList revocations, SessionStore sessions,
-        RefreshTokenStore refreshTokens, VaultAudit vaultAudit, NpgsqlDataSource db, IServiceProvider services, TimeProvider clock, ICounterStore counters)
+        RefreshTokenStore refreshTokens, VaultAudit vaultAudit, NpgsqlDataSource db, IServiceProvider services, TimeProvider clock, ICounterStore counters,
+        ExpiredRowSweeper sweeper)
     {
         HttpRequests = _meter.CreateCounter<long>("authly_http_requests_total", description: "HTTP requests by method, route template and status");
         HttpDuration = _meter.CreateHistogram<double>("authly_http_request_duration_seconds", "s", "HTTP request duration by method and route template");
@@ -60,6 +62,13 @@ public sealed class AuthlyMetrics : IDisposable
         if (shared is not null) shared.CountedLocally += () => _rateLimitLocal.Add(1);
         _meter.CreateObservableGauge("authly_counter_store_degraded", () => shared is null ? -1 : shared.Degraded ? 1 : 0,
             description: "1 while rate limits are counted per node because Redis is unreachable, 0 shared, -1 no Redis configured (always per node)");
+
+        // Issue 14: the expired-row sweeper. Only the node holding the round's lock deletes, so sum the counter over nodes.
+        var swept = _meter.CreateCounter<long>("authly_sweeper_deleted_rows_total", description: "Expired rows deleted by this node's sweeper, by table");
+        foreach (var table in ExpiredRowSweeper.Tables) swept.Add(0, new KeyValuePair<string, object?>("table", table));
+        sweeper.Swept += (table, rows) => swept.Add(rows, new KeyValuePair<string, object?>("table", table));
+        _meter.CreateObservableGauge("authly_sweeper_last_run_timestamp_seconds", () => sweeper.LastRun?.ToUnixTimeSeconds() ?? 0,
+            description: "Unix time this node last finished a sweep round (0: never; a node that never wins the lock stays at 0)");
 
         _gauges = new DatabaseGauges(sessions, refreshTokens, clock);
         _meter.CreateObservableGauge("authly_active_sessions", () => _gauges.Sessions, description: "Live login sessions");

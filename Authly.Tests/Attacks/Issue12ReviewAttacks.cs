@@ -94,7 +94,7 @@ public sealed class Issue12ReviewAttacks : AppFixture
     public async Task GoodLogin_FinishingAfterTheWindowEnded_DoesNotLiftTheAddressLock()
     {
         await using var db = NpgsqlDataSource.Create(await TestServers.CreateDatabaseAsync());
-        var store = new AttemptGuardStore(db, TimeProvider.System, new AuthlyOptions { DatabaseUrl = "" });
+        var store = new AttemptGuardStore(db, new AuthlyOptions { DatabaseUrl = "" });
         const string address = "login-ip:192.0.2.7";
         var lockFor = TimeSpan.FromMinutes(5);
         var ct = CancellationToken.None;

@@ -90,6 +90,8 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
             ["LOG_LEVEL"] = "Warning",
             // Disposing a fixture's server is not a rolling deploy: no readiness drain.
             ["AUTHLY_SHUTDOWN_DRAIN_SECONDS"] = "0",
+            // Tests that plant expired rows and then use them must not race a sweep round; sweeper tests drive rounds themselves.
+            ["AUTHLY_SWEEP_INTERVAL_SECONDS"] = "0",
         };
         if (overrides is not null)
             foreach (var (k, v) in overrides) settings[k] = v;

@@ -2,7 +2,9 @@ using System.Security.Cryptography;
 using System.Text;
 using Authly.Configuration;
 using Authly.Counters;
+using Authly.Storage;
 using Authly.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
 using Dapper;
 using Npgsql;
 
@@ -26,7 +28,7 @@ public sealed class AttemptGuardStoreTests
     public async Task CreateDatabaseAsync()
     {
         _db = NpgsqlDataSource.Create(await TestServers.CreateDatabaseAsync());
-        _store = new AttemptGuardStore(_db, TimeProvider.System, TestOptions);
+        _store = new AttemptGuardStore(_db, TestOptions);
     }
 
     [TearDown] public Task DisposeAsync() => _db.DisposeAsync().AsTask();
@@ -54,7 +56,7 @@ public sealed class AttemptGuardStoreTests
     [Test, Description("Issue12_Finding2: the budget is cluster-wide: two nodes (two stores on one database) share it")]
     public async Task Issue12_Finding2_Reserve_FromTwoNodesConcurrently_AdmitsTheLimitInTotal()
     {
-        var other = new AttemptGuardStore(_db, TimeProvider.System, TestOptions);
+        var other = new AttemptGuardStore(_db, TestOptions);
         var results = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() =>
             (i % 2 == 0 ? _store : other).ReserveAsync([("login:alice", 10)], Window, None))));
         Assert.That(results.Count(r => r is null), Is.EqualTo(10));
@@ -156,22 +158,20 @@ public sealed class AttemptGuardStoreTests
         Assert.That(await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM attempt_guards"), Is.EqualTo(1));
     }
 
-    [Test, Description("Expired rows are swept (at most once a minute per node), live ones and locks stay")]
+    [Test, Description("Rows whose window and lock ended are swept (Storage/ExpiredRowSweeper), live ones and locks stay")]
     public async Task Sweep_RemovesRowsWhoseWindowAndLockEnded_KeepsTheRest()
     {
-        var clock = new TestClock(DateTimeOffset.UtcNow);
-        var store = new AttemptGuardStore(_db, clock, TestOptions);
-        await store.ReserveAsync([("old", 5)], Short, None);
-        await store.ReserveAsync([("locked", 1)], Window, None);
+        await _store.ReserveAsync([("old", 5)], Short, None);
+        await _store.ReserveAsync([("locked", 1)], Window, None);
         await PassOnTheDatabaseClockAsync(Short);
+        await _store.ReserveAsync([("live", 5)], Window, None);
+        Assert.That(await CountRowsAsync(), Is.EqualTo(3));
 
-        await store.ReserveAsync([("live", 5)], Window, None);
-        Assert.That(await CountRowsAsync(), Is.EqualTo(3), "the first sweep ran with the first reserve; the next is a minute away");
-        clock.Advance(TimeSpan.FromMinutes(1));
-        await store.ReserveAsync([("live", 5)], Window, None);
+        var sweeper = new ExpiredRowSweeper(_db, TestOptions, TimeProvider.System, NullLogger<ExpiredRowSweeper>.Instance);
+        await sweeper.SweepOnceAsync(None);
 
         Assert.That(await CountRowsAsync(), Is.EqualTo(2), "'old' is gone, 'locked' and 'live' stay");
-        Assert.That(await store.ReserveAsync([("locked", 1)], Window, None), Is.Not.Null);
+        Assert.That(await _store.ReserveAsync([("locked", 1)], Window, None), Is.Not.Null);
     }
 
     private async Task<long> CountRowsAsync()

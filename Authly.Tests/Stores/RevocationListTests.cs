@@ -122,4 +122,39 @@ public sealed class RevocationListTests
         Assert.DoesNotThrowAsync(() => node.RevokeAsync(jti, InAnHour, None));
         Assert.That(await node.IsRevokedAsync(jti, None), Is.True);
     }
+
+    [Test, Description("Issue 14: the in-memory set is bounded by live revocations: an entry goes at its token's exp (the lifetime check refuses the token from then on)")]
+    public async Task Entry_IsDroppedAtItsTokensExp()
+    {
+        var clock = new TestClock(DateTimeOffset.UtcNow);
+        var node = Node(new SilentClusterBus(), clock);
+        var shortLived = Jti();
+        await node.RevokeAsync(shortLived, clock.GetUtcNow().AddSeconds(30), None);
+        await node.RevokeAsync(Jti(), clock.GetUtcNow().AddHours(1), None);
+        Assert.That(node.Count, Is.EqualTo(2));
+
+        clock.Advance(TimeSpan.FromSeconds(31));
+
+        // The next check starts the due re-read in the background, which drops what has expired on this node's clock.
+        Assert.That(await Eventually.TrueAsync(async () => { await node.IsRevokedAsync(Jti(), None); return node.Count == 1; }, TimeSpan.FromSeconds(5)), Is.True,
+            $"held: {node.Count}");
+        Assert.That(await node.IsRevokedAsync(shortLived, None), Is.False, "dropped, not merely hidden");
+    }
+
+    [Test, Description("Issue 14: a node that only hears announcements (and checks no token) still drops expired entries, and never takes in one already expired")]
+    public async Task Announcements_OnANodeThatChecksNothing_StayBoundedByLiveRevocations()
+    {
+        var bus = new LocalClusterBus();
+        var clockB = new TestClock(DateTimeOffset.UtcNow);
+        var nodeA = Node(bus);
+        var nodeB = Node(bus, clockB);
+        for (var i = 0; i < 50; i++) await nodeA.RevokeAsync(Jti(), DateTimeOffset.UtcNow.AddSeconds(30), None);
+        Assert.That(nodeB.Count, Is.EqualTo(50), "heard over the bus");
+
+        clockB.Advance(TimeSpan.FromSeconds(31));
+        await nodeA.RevokeAsync(Jti(), DateTimeOffset.UtcNow.AddHours(1), None);
+        await bus.PublishAsync("revoked", $"{Jti()}|{DateTimeOffset.UtcNow.AddSeconds(10).ToUnixTimeSeconds()}");
+
+        Assert.That(nodeB.Count, Is.EqualTo(1), "only the live revocation is held; the expired ones and the announcement of an expired token are not");
+    }
 }

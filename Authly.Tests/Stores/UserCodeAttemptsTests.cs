@@ -53,7 +53,7 @@ public sealed class UserCodeAttemptsTests
     [Test, Description("RFC 8628 §5.1: past the account's budget every lookup is a 429 with Retry-After within the window, from any IP")]
     public async Task Reserve_OverTheAccountBudget_Throws429FromAnyAddress()
     {
-        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System, TestOptions));
+        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TestOptions));
         var user = Guid.NewGuid();
         for (var i = 0; i < UserCodeAttempts.PerAccount; i++)
             await attempts.ReserveAsync(user, $"192.0.2.{i}", CancellationToken.None);
@@ -65,7 +65,7 @@ public sealed class UserCodeAttemptsTests
     [Test, Description("RFC 8628 §5.1: past the address's budget every account on it is refused")]
     public async Task Reserve_OverTheAddressBudget_Throws429ForAnyAccount()
     {
-        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System, TestOptions));
+        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TestOptions));
         for (var i = 0; i < UserCodeAttempts.PerAddress; i++)
             await attempts.ReserveAsync(Guid.NewGuid(), "198.51.100.7", CancellationToken.None);
         Assert.ThrowsAsync<ThrottledException>(() => attempts.ReserveAsync(Guid.NewGuid(), "198.51.100.7", CancellationToken.None));
@@ -74,7 +74,7 @@ public sealed class UserCodeAttemptsTests
     [Test, Description("RFC 8628 §5.1: the budget comes back after the window (time moved on the database's clock, the one the budget reads)")]
     public async Task Reserve_AfterTheWindow_IsAllowedAgain()
     {
-        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System, TestOptions));
+        var attempts = new UserCodeAttempts(new AttemptGuardStore(_db, TestOptions));
         var user = Guid.NewGuid();
         for (var i = 0; i < UserCodeAttempts.PerAccount; i++)
             await attempts.ReserveAsync(user, "203.0.113.9", CancellationToken.None);
@@ -91,10 +91,10 @@ public sealed class UserCodeAttemptsTests
     public async Task Issue12_Finding2_Reserve_OverTheAccountBudgetOnOneNode_IsRefusedOnAnother()
     {
         var user = Guid.NewGuid();
-        var first = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System, TestOptions));
+        var first = new UserCodeAttempts(new AttemptGuardStore(_db, TestOptions));
         for (var i = 0; i < UserCodeAttempts.PerAccount; i++)
             await first.ReserveAsync(user, $"192.0.2.{i}", CancellationToken.None);
-        var second = new UserCodeAttempts(new AttemptGuardStore(_db, TimeProvider.System, TestOptions));
+        var second = new UserCodeAttempts(new AttemptGuardStore(_db, TestOptions));
         Assert.ThrowsAsync<ThrottledException>(() => second.ReserveAsync(user, "192.0.2.250", CancellationToken.None));
     }
 }

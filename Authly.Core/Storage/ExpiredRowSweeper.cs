@@ -1,0 +1,152 @@
+using Authly.Configuration;
+using Dapper;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Authly.Storage;
+
+/// <summary>
+/// Deletes rows nothing can use any more, so the cost of every path stays flat as the tables age (issue 14).
+/// Every node runs the loop (<see cref="RunAsync"/>, every AUTHLY_SWEEP_INTERVAL_SECONDS); each round first takes
+/// a PostgreSQL advisory lock, so one node at a time does the work and the others skip that round. Rows go in
+/// batches of <see cref="BatchSize"/> (one short statement each, SKIP LOCKED, so no request ever waits for the
+/// sweeper) until a table has nothing left or the round's budget is spent. Every expiry is read on the database
+/// clock (<c>now()</c>), the one the stores decide with. A round that fails (an outage) is logged once and tried
+/// again next round; it never stops the node.
+/// <para>What goes, and why not sooner:</para>
+/// <list type="bullet">
+/// <item><c>revoked_tokens</c> past <c>expires_at</c>: the token is refused by its lifetime anyway.</item>
+/// <item><c>refresh_token_families</c> (their <c>refresh_tokens</c> go with them) once no member is unexpired,
+/// no access token issued from it is unexpired, and no rotation is within the retry grace: until then a rotated
+/// member's row is what detects its reuse, and a family revocation needs the access tokens' ids.</item>
+/// <item><c>authorization_codes</c> a minute past <c>expires_at</c> (a redemption may still be issuing) and once
+/// nothing issued from the code is alive: replaying a used code revokes what it issued for as long as that lives.</item>
+/// <item><c>sessions</c> past their idle or absolute expiry, <c>device_codes</c> and <c>vault_connect_states</c> past
+/// <c>expires_at</c>, <c>attempt_guards</c> whose window and lock have both ended.</item>
+/// </list>
+/// </summary>
+public sealed class ExpiredRowSweeper(NpgsqlDataSource db, AuthlyOptions options, TimeProvider clock, ILogger<ExpiredRowSweeper> log)
+{
+    // Any fixed 64-bit number, the same on every node, and not the Migrator's.
+    internal const long AdvisoryLockKey = 0x417574686C795357;
+    /// <summary>How long one round may keep starting batches.</summary>
+    private static readonly TimeSpan RoundBudget = TimeSpan.FromSeconds(20);
+
+    /// <summary>Rows per DELETE statement.</summary>
+    public int BatchSize { get; init; } = 1000;
+
+    /// <summary>(table, rows deleted) after each round that deleted rows from that table.</summary>
+    public event Action<string, long>? Swept;
+
+    /// <summary>When this node last finished a round in which it held the lock.</summary>
+    public DateTimeOffset? LastRun { get; private set; }
+
+    private static readonly (string Table, string Sql)[] Sweeps =
+    [
+        ("revoked_tokens", """
+            DELETE FROM revoked_tokens WHERE jti IN (
+                SELECT jti FROM revoked_tokens WHERE expires_at < now() LIMIT @Batch FOR UPDATE SKIP LOCKED)
+            """),
+        ("refresh_token_families", """
+            DELETE FROM refresh_token_families WHERE id IN (
+                SELECT f.id FROM refresh_token_families f
+                WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id
+                    AND (t.expires_at >= now() OR t.access_expires_at >= now() OR t.rotated_at >= now() - @Grace))
+                LIMIT @Batch FOR UPDATE OF f SKIP LOCKED)
+            """),
+        ("authorization_codes", """
+            DELETE FROM authorization_codes WHERE code_hash IN (
+                SELECT c.code_hash FROM authorization_codes c
+                WHERE c.expires_at < now() - interval '1 minute'
+                  AND (c.access_expires_at IS NULL OR c.access_expires_at < now())
+                  AND (c.family_id IS NULL OR NOT EXISTS (SELECT 1 FROM refresh_tokens t
+                       WHERE t.family_id = c.family_id AND (t.expires_at >= now() OR t.access_expires_at >= now())))
+                LIMIT @Batch FOR UPDATE OF c SKIP LOCKED)
+            """),
+        ("sessions", """
+            DELETE FROM sessions WHERE id_hash IN (
+                SELECT id_hash FROM sessions WHERE LEAST(idle_expires_at, absolute_expires_at) < now() LIMIT @Batch FOR UPDATE SKIP LOCKED)
+            """),
+        ("device_codes", """
+            DELETE FROM device_codes WHERE device_code_hash IN (
+                SELECT device_code_hash FROM device_codes WHERE expires_at < now() LIMIT @Batch FOR UPDATE SKIP LOCKED)
+            """),
+        ("vault_connect_states", """
+            DELETE FROM vault_connect_states WHERE state_hash IN (
+                SELECT state_hash FROM vault_connect_states WHERE expires_at < now() LIMIT @Batch FOR UPDATE SKIP LOCKED)
+            """),
+        // GREATEST ignores a NULL lock; SKIP LOCKED: a row a reserve holds is never waited for (nor deadlocked on).
+        ("attempt_guards", """
+            DELETE FROM attempt_guards WHERE key_hash IN (
+                SELECT key_hash FROM attempt_guards WHERE GREATEST(window_ends_at, locked_until) < now() LIMIT @Batch FOR UPDATE SKIP LOCKED)
+            """),
+    ];
+
+    /// <summary>The tables swept, as the metric labels them.</summary>
+    public static IReadOnlyList<string> Tables { get; } = Sweeps.Select(s => s.Table).ToArray();
+
+    /// <summary>
+    /// One round: the rows deleted per table, or null when another node holds the lock (this node does nothing).
+    /// Throws when the database fails; the loop logs that and tries again next round.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>?> SweepOnceAsync(CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        if (!await conn.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT pg_try_advisory_lock(@Key)", new { Key = AdvisoryLockKey }, cancellationToken: ct)))
+            return null;
+        var deleted = new Dictionary<string, long>(StringComparer.Ordinal);
+        try
+        {
+            var budgetEnds = clock.GetUtcNow() + RoundBudget;
+            foreach (var (table, sql) in Sweeps)
+            {
+                long total = 0;
+                while (true)
+                {
+                    var rows = await conn.ExecuteAsync(new CommandDefinition(sql, new { Batch = BatchSize, Grace = options.RefreshRetryGrace }, cancellationToken: ct));
+                    total += rows;
+                    if (rows < BatchSize || clock.GetUtcNow() >= budgetEnds) break;
+                }
+                deleted[table] = total;
+            }
+        }
+        finally
+        {
+            // A broken connection has lost the lock with its session; a pooled one must not keep it.
+            if (conn.State == System.Data.ConnectionState.Open)
+                await conn.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@Key)", new { Key = AdvisoryLockKey }, cancellationToken: CancellationToken.None));
+        }
+        LastRun = clock.GetUtcNow();
+        foreach (var (table, rows) in deleted)
+            if (rows > 0) Swept?.Invoke(table, rows);
+        return deleted;
+    }
+
+    /// <summary>The loop every node runs until <paramref name="stop"/>: a round every interval, none when the interval is 0.</summary>
+    public async Task RunAsync(CancellationToken stop)
+    {
+        if (options.SweepIntervalSeconds == 0) return;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.SweepIntervalSeconds), clock);
+        var failing = false;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    await SweepOnceAsync(stop);
+                    if (failing) log.LogInformation("Expired-row sweep works again");
+                    failing = false;
+                }
+                catch (Exception e) when (!stop.IsCancellationRequested)
+                {
+                    // Said once per failing stretch: during an outage every round fails the same way.
+                    if (!failing) log.LogWarning(e, "Expired-row sweep failed; trying again every {Seconds} s", options.SweepIntervalSeconds);
+                    else log.LogDebug("Expired-row sweep still failing: {Error}", e.Message);
+                    failing = true;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+    }
+}
