@@ -2,6 +2,9 @@ using Authly.Scopes;
 
 namespace Authly.Tests.Core;
 
+// Inside the namespace, so it wins over the test namespace Authly.Tests.ScopeRules (Scopes/ScopeDecisionTests.cs).
+using ScopeRules = Authly.Scopes.ScopeRules;
+
 /// <summary>The rules of a scope definition (Authly.Core/Scopes/ScopeRules), moved out of the admin endpoint in issue 13.</summary>
 [TestFixture, Category("Core")]
 public sealed class ScopeRulesTests
