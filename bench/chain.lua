@@ -1,6 +1,7 @@
 -- wrk script for bench/run.sh's single-use credentials: every request spends one, so no body can
 -- be sent twice. WRK_MODE=refresh: each thread starts with its share of WRK_TOKENS (refresh
--- tokens, space-separated; at least one per connection) and sends each with grant_type=refresh_token;
+-- tokens, space-separated; at least one per connection, plus one on the first thread, whose first
+-- request() wrk calls only to check the script) and sends each with grant_type=refresh_token;
 -- the rotated token in the answer goes back into the thread's pool. WRK_MODE=code: thread k redeems
 -- the codes WRK_CODE_PREFIX .. k .. "-" .. n, n = 1, 2, … (minted beforehand by bench/run.sh), with
 -- WRK_REDIRECT_URI and WRK_CODE_VERIFIER. Counted as in post.lua: every non-2xx answer, and every

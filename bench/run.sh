@@ -131,10 +131,12 @@ admin_id=$("$psql" "$database_url" -Atc "SELECT id FROM users WHERE lower(userna
 code_verifier=$(head -c 48 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
 code_challenge=$(printf '%s' "$code_verifier" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
 mint=0
-# Before each refresh_token wrk run: one fresh refresh token per connection (the pool bench/chain.lua rotates).
+# Before each refresh_token wrk run: one fresh refresh token per connection (the pool bench/chain.lua
+# rotates), plus one per thread: wrk calls request() once on its first thread to check the script,
+# and the token that call takes is never sent.
 mint_refresh_tokens() {
   local tokens=() t
-  for _ in $(seq "$CONNECTIONS"); do
+  for _ in $(seq $((CONNECTIONS + THREADS))); do
     t=$(curl -sf "$base/api/v1/oauth/token" -H "Authorization: $basic" -d grant_type=password -d username=admin \
       --data-urlencode "password=$admin_password" -d scope=read | sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p')
     [[ -n "$t" ]] || { echo "bench: could not mint a refresh token" >&2; exit 2; }
