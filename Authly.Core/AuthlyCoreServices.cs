@@ -96,6 +96,7 @@ public static class AuthlyCoreServices
         services.AddSingleton<Authorization.DeviceApproval>();
         services.AddSingleton<Authorization.LogoutFlow>();
         services.AddSingleton<Oidc.IdTokenIssuer>();
+        services.AddSingleton<Oidc.PublishedMetadata>();
         services.AddAuthlyVault(options);
         return services;
     }

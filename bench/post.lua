@@ -1,12 +1,17 @@
 -- wrk script for bench/run.sh and bench/proxy.sh: POSTs one body (WRK_BODY; a form unless
--- WRK_CONTENT_TYPE says otherwise), with an optional Authorization header (WRK_AUTH), and counts
+-- WRK_CONTENT_TYPE says otherwise; WRK_METHOD=GET sends no body), with an optional Authorization
+-- header (WRK_AUTH), and counts
 -- every answer that is not a 2xx, or a 2xx whose body lacks WRK_EXPECT, so a run that "succeeds"
 -- with errors or {"active":false} cannot pass as a result.
-wrk.method = "POST"
-wrk.body = os.getenv("WRK_BODY") or ""
-local content_type = os.getenv("WRK_CONTENT_TYPE")
-if not content_type or content_type == "" then content_type = "application/x-www-form-urlencoded" end
-wrk.headers["Content-Type"] = content_type
+local method = os.getenv("WRK_METHOD")
+if not method or method == "" then method = "POST" end
+wrk.method = method
+if method == "POST" then
+  wrk.body = os.getenv("WRK_BODY") or ""
+  local content_type = os.getenv("WRK_CONTENT_TYPE")
+  if not content_type or content_type == "" then content_type = "application/x-www-form-urlencoded" end
+  wrk.headers["Content-Type"] = content_type
+end
 local auth = os.getenv("WRK_AUTH")
 if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Load benchmark (`make bench`): RS256 signing alone on one core (bench/SignBench), then
-# client_credentials issuance and introspection of a valid JWT, with wrk against a server this
+# Load benchmark (`make bench`): RS256 signing alone on one core (bench/SignBench), then an HTTP
+# floor (GET /health/live), discovery, JWKS, client_credentials issuance, introspection of a valid
+# JWT, userinfo, the password grant, refresh_token rotation and authorization_code redemption,
+# each with its database transactions per request, with wrk against a server this
 # script starts itself (embedded PostgreSQL + Redis, temporary data dir, loopback only, rate
 # limiting off) and stops at the end. Each wrk run is bounded; any non-2xx answer, unexpected
 # body or socket error marks the run FAILED and the script exits 1. Raw output goes to
@@ -8,7 +10,9 @@
 #
 # Knobs (environment): DURATION=15 (s per wrk run)  RUNS=2 (runs per scenario)  WARMUP=10 (s)
 #   CONNECTIONS=16  THREADS=2  SIGN_ROUNDS=8 (1-s rounds per kind in SignBench)  SETTLE=11 (s;
-#   PostgreSQL flushes a backend's statistics within 10 s of it going idle)
+#   PostgreSQL flushes a backend's statistics within 10 s of it going idle)  CODES=100000
+#   (authorization codes minted per wrk thread before each authorization_code run; more than a
+#   thread redeems in max(WARMUP, DURATION) seconds)
 set -euo pipefail
 
 DURATION=${DURATION:-15}
@@ -18,6 +22,7 @@ CONNECTIONS=${CONNECTIONS:-16}
 THREADS=${THREADS:-2}
 SIGN_ROUNDS=${SIGN_ROUNDS:-8}
 SETTLE=${SETTLE:-11}
+CODES=${CODES:-100000}
 DOTNET=${DOTNET:-dotnet}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +32,7 @@ mkdir -p "$results"
 summary="$results/summary.txt"
 say() { echo "$*" | tee -a "$summary"; }
 
-for tool in wrk curl; do
+for tool in wrk curl openssl; do
   command -v "$tool" >/dev/null || { echo "bench: '$tool' is missing (apt-get install $tool)" >&2; exit 2; }
 done
 # The PostgreSQL server package that --embedded runs ships psql too.
@@ -71,7 +76,9 @@ trap cleanup EXIT INT TERM
 
 admin_password="bench-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
 echo "Starting the server on $base (data in $data_dir) …"
-AUTHLY_ADMIN_PASSWORD="$admin_password" RATE_LIMIT_MAX_REQUESTS=0 \
+# The password guard reserves an attempt before each Argon2 check, so 16 concurrent good logins
+# as one user from one address would lock it (AUTHLY_LOCKOUT_*): lifted for the bench server only.
+AUTHLY_ADMIN_PASSWORD="$admin_password" RATE_LIMIT_MAX_REQUESTS=0 AUTHLY_LOCKOUT_MAX_ATTEMPTS=1000 AUTHLY_LOCKOUT_IP_MAX_ATTEMPTS=1000000 \
   $DOTNET Authly.Cli/bin/Release/net10.0/authly.dll serve --embedded --host 127.0.0.1 --port "$port" --data-dir "$data_dir" \
   >"$results/server.log" 2>&1 &
 server_pid=$!
@@ -85,13 +92,19 @@ done
 json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
 admin_token=$(curl -sf "$base/api/v1/oauth/token" -d grant_type=password -d username=admin \
   --data-urlencode "password=$admin_password" -d scope=admin:clients:write | json_field access_token)
+redirect_uri="https://bench.example/cb"
 client=$(curl -sf "$base/admin/clients" -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
-  -d '{"client_name":"bench","client_type":"confidential","scope":"read","grant_types":["client_credentials"]}')
+  -d '{"client_name":"bench","client_type":"confidential","scope":"read openid profile","redirect_uris":["'"$redirect_uri"'"],
+       "grant_types":["client_credentials","password","refresh_token","authorization_code"]}')
 client_id=$(json_field client_id <<<"$client")
 client_secret=$(json_field client_secret <<<"$client")
 basic="Basic $(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)"
 access_token=$(curl -sf "$base/api/v1/oauth/token" -H "Authorization: $basic" -d grant_type=client_credentials | json_field access_token)
 [[ -n "$client_id" && -n "$access_token" ]] || { echo "bench: could not create the bench client or its token" >&2; exit 2; }
+# A user's token for userinfo (OIDC Core §5.3: openid), from the password grant as the admin user.
+user_token=$(curl -sf "$base/api/v1/oauth/token" -H "Authorization: $basic" -d grant_type=password -d username=admin \
+  --data-urlencode "password=$admin_password" -d "scope=openid profile" | json_field access_token)
+[[ -n "$user_token" ]] || { echo "bench: could not get a user token for userinfo" >&2; exit 2; }
 # The banner shows no passwords; the embedded services' URLs are in a 0600 file in the data dir.
 database_url=$(sed -n 's/^DATABASE_URL=//p' "$data_dir/authly/credentials.env")
 [[ -n "$database_url" ]] || { echo "bench: no DATABASE_URL in $data_dir/authly/credentials.env" >&2; exit 2; }
@@ -113,6 +126,37 @@ db_report() {
   echo "$commits transactions (tables read:${reads:- none})"
 }
 
+admin_id=$("$psql" "$database_url" -Atc "SELECT id FROM users WHERE lower(username) = 'admin'")
+# PKCE (RFC 7636 §4.2, S256) for the minted codes: one verifier for all of them.
+code_verifier=$(head -c 48 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+code_challenge=$(printf '%s' "$code_verifier" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
+mint=0
+# Before each refresh_token wrk run: one fresh refresh token per connection (the pool bench/chain.lua
+# rotates), plus one per thread: wrk calls request() once on its first thread to check the script,
+# and the token that call takes is never sent.
+mint_refresh_tokens() {
+  local tokens=() t
+  for _ in $(seq $((CONNECTIONS + THREADS))); do
+    t=$(curl -sf "$base/api/v1/oauth/token" -H "Authorization: $basic" -d grant_type=password -d username=admin \
+      --data-urlencode "password=$admin_password" -d scope=read | sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p')
+    [[ -n "$t" ]] || { echo "bench: could not mint a refresh token" >&2; exit 2; }
+    tokens+=("$t")
+  done
+  export WRK_MODE=refresh WRK_TOKENS="${tokens[*]}"
+}
+# Before each authorization_code wrk run: CODES codes per wrk thread, inserted as the authorize
+# endpoint stores them (SHA-256 of the code, S256 challenge, five-minute life), in one statement.
+mint_codes() {
+  mint=$((mint + 1))
+  local prefix="bench$mint-"
+  "$psql" "$database_url" -q -v ON_ERROR_STOP=1 -c "
+    INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, code_challenge, auth_time, expires_at)
+    SELECT sha256(convert_to('$prefix' || t || '-' || n, 'UTF8')), '$client_id', '$admin_id', '$redirect_uri', 'read',
+           '$code_challenge', now(), now() + interval '5 minutes'
+    FROM generate_series(0, $THREADS - 1) t, generate_series(1, $CODES) n" >/dev/null
+  export WRK_MODE=code WRK_CODE_PREFIX=$prefix WRK_REDIRECT_URI=$redirect_uri WRK_CODE_VERIFIER=$code_verifier
+}
+
 say "Authly load benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 say "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, $RUNS runs per scenario after a ${WARMUP}s warm-up; server: authly serve --embedded, RATE_LIMIT_MAX_REQUESTS=0"
 say ""
@@ -129,21 +173,38 @@ failed=0
 hz=$(getconf CLK_TCK)
 process_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # utime + stime
 machine_busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
-# scenario NAME PATH BODY AUTH EXPECT: warm-up, then RUNS measured runs; prints the best and the spread.
+# run_wrk OUT SECONDS [--latency]: one wrk invocation of the current scenario (SCRIPT, PATH_ and the
+# WRK_* environment set by `scenario`). Adds its requests to scenario_requests.
+run_wrk() {
+  local out=$1 seconds=$2; shift 2
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${seconds}s" --timeout 5s "$@" -s "$SCRIPT" "$base$PATH_" >"$out" 2>&1 || true
+  local n
+  n=$(sed -n 's/^RESULT requests=\([0-9]*\).*/\1/p' "$out")
+  scenario_requests=$((scenario_requests + ${n:-0}))
+}
+# scenario NAME PATH BODY AUTH EXPECT: warm-up, then RUNS measured runs; prints each run, the best and
+# the spread. METHOD (default POST), SCRIPT (default bench/post.lua) and BEFORE apply when set; BEFORE
+# runs before every wrk invocation, outside the CPU window (it mints single-use credentials, which
+# one invocation spends and the next cannot reuse).
 scenario() {
-  local name=$1 path=$2 body=$3 auth=$4 expect=$5 run out line
+  local name=$1 run out line
+  PATH_=$2 SCRIPT=${SCRIPT:-bench/post.lua} BEFORE=${BEFORE:-}
+  export WRK_BODY=$3 WRK_AUTH=$4 WRK_EXPECT=$5 WRK_METHOD=${METHOD:-POST} WRK_THREADS=$THREADS
+  scenario_requests=0
   echo "$name: warm-up ${WARMUP}s …"
-  WRK_BODY=$body WRK_AUTH=$auth WRK_EXPECT=$expect \
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" --timeout 5s -s bench/post.lua "$base$path" >"$results/$name-warmup.txt" 2>&1 || true
+  if [[ -n "$BEFORE" ]]; then $BEFORE; fi
+  run_wrk "$results/$name-warmup.txt" "$WARMUP"
   local rates=()
   best_rps=0
   best_cpu_us=0
+  best_p50=0
+  best_p99=0
   for run in $(seq "$RUNS"); do
     out="$results/$name-$run.txt"
     local server0 busy0 server1 busy1
+    if [[ -n "$BEFORE" ]]; then $BEFORE; fi
     server0=$(process_ticks "$server_pid"); busy0=$(machine_busy_ticks)
-    WRK_BODY=$body WRK_AUTH=$auth WRK_EXPECT=$expect \
-      wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s --latency -s bench/post.lua "$base$path" >"$out" 2>&1 || true
+    run_wrk "$out" "$DURATION" --latency
     server1=$(process_ticks "$server_pid"); busy1=$(machine_busy_ticks)
     line=$(grep '^RESULT ' "$out" || echo "RESULT missing")
     local rps p50 p99 non2xx unexpected sockerr
@@ -168,7 +229,7 @@ scenario() {
     other_cores=$(awk -v t=$((busy1 - busy0 - server1 + server0)) -v hz="$hz" -v d="$DURATION" 'BEGIN {printf "%.2f", t / hz / d}')
     say "$(printf '%-22s run %d: %6d req/s  p50 %6.2f ms  p99 %6.2f ms  non-2xx %d  | server CPU %4d us/req; cores busy: server %s, rest %s' \
       "$name" "$run" "$rps" "$p50" "$p99" "$non2xx" "$cpu_us" "$server_cores" "$other_cores")"
-    if ((rps > best_rps)); then best_rps=$rps; best_cpu_us=$cpu_us; fi
+    if ((rps > best_rps)); then best_rps=$rps; best_cpu_us=$cpu_us; best_p50=$p50; best_p99=$p99; fi
   done
   if ((${#rates[@]} > 0)); then
     local lo hi
@@ -176,18 +237,53 @@ scenario() {
     hi=$(printf '%s\n' "${rates[@]}" | sort -n | tail -1)
     say "$(printf '%-22s best %d req/s (spread %d-%d over %d clean runs)' "$name" "$hi" "$lo" "$hi" "${#rates[@]}")"
   fi
+  unset METHOD SCRIPT BEFORE
 }
 
+# measure NAME PATH BODY AUTH EXPECT: `scenario`, then the database snapshot after it, and one row of
+# the closing table: best req/s, its p50/p99 and CPU per request, CPU as a multiple of the floor's,
+# and committed transactions per request over the whole scenario (warm-up included).
+rows=()
+floor_cpu_us=0
 snapshot "$results/db-0"
-scenario client_credentials /api/v1/oauth/token "grant_type=client_credentials" "$basic" '"access_token":"'
-issuance_best=$best_rps
-issuance_cpu_us=$best_cpu_us
-snapshot "$results/db-1"
-# Authenticated as a resource server is (RFC 7662 §2.1), with the bench client's credentials.
-scenario introspection /api/v1/oauth/introspect "token=$access_token" "$basic" '"active":true'
-introspection_best=$best_rps
-snapshot "$results/db-2"
+db_index=0
+measure() {
+  local name=$1
+  scenario "$@"
+  local from="$results/db-$db_index"
+  db_index=$((db_index + 1))
+  snapshot "$results/db-$db_index"
+  local commits per_req times
+  commits=$(( $(cat "$results/db-$db_index.commits") - $(cat "$from.commits") - 1 ))
+  per_req=$(awk -v c="$commits" -v n="$scenario_requests" 'BEGIN {printf (n > 0 ? "%.3f" : "-"), c / n}')
+  [[ "$name" == floor ]] && floor_cpu_us=$best_cpu_us
+  times=$(awk -v c="$best_cpu_us" -v f="$floor_cpu_us" 'BEGIN {printf (f > 0 && c > 0 ? "%.1f" : "-"), c / f}')
+  rows+=("$(printf '%-20s %8d %8.2f %8.2f %8d %8s %10s' "$name" "$best_rps" "$best_p50" "$best_p99" "$best_cpu_us" "$times" "$per_req")")
+  say "database during $name: $(db_report "$from" "$results/db-$db_index"); $per_req per request ($scenario_requests requests)"
+  last_best=$best_rps last_cpu=$best_cpu_us
+}
 
+# The cheapest JSON answer the server gives: every other CPU figure is read as a multiple of it.
+METHOD=GET measure floor /health/live "" "" '"status":"alive"'
+METHOD=GET measure discovery /.well-known/openid-configuration "" "" '"issuer":"'
+METHOD=GET measure jwks /.well-known/jwks.json "" "" '"keys":['
+measure client_credentials /api/v1/oauth/token "grant_type=client_credentials" "$basic" '"access_token":"'
+issuance_best=$last_best
+issuance_cpu_us=$last_cpu
+# Authenticated as a resource server is (RFC 7662 §2.1), with the bench client's credentials.
+measure introspection /api/v1/oauth/introspect "token=$access_token" "$basic" '"active":true'
+introspection_best=$last_best
+METHOD=GET measure userinfo /oidc/userinfo "" "Bearer $user_token" '"sub":"'
+# One Argon2id verification per request: bounded by the cores, not by the engine.
+measure password /api/v1/oauth/token "grant_type=password&username=admin&password=$admin_password&scope=read" "$basic" '"access_token":"'
+SCRIPT=bench/chain.lua BEFORE=mint_refresh_tokens measure refresh_token /api/v1/oauth/token "" "$basic" ""
+SCRIPT=bench/chain.lua BEFORE=mint_codes measure authorization_code /api/v1/oauth/token "" "$basic" '"refresh_token":"'
+
+say ""
+say "$(printf '%-20s %8s %8s %8s %8s %8s %10s' scenario 'req/s' 'p50 ms' 'p99 ms' 'CPU us' 'x floor' 'xact/req')"
+for row in "${rows[@]}"; do say "$row"; done
+say "  (best run of each; CPU us = server CPU per request; x floor = that over the floor's; xact/req = pg_stat_database"
+say "   commits over the whole scenario, warm-up included, per request; minting codes adds one per warm-up and run)"
 say ""
 if ((issuance_best > 0)) && [[ -n "$sign_best" ]]; then
   pct=$((100 * issuance_best / sign_best))
@@ -197,8 +293,6 @@ fi
 if ((introspection_best > 0)); then
   say "introspection: best $introspection_best req/s; target > 20000: $( ((introspection_best > 20000)) && echo met || echo MISSED)"
 fi
-say "database during client_credentials: $(db_report "$results/db-0" "$results/db-1")"
-say "database during introspection:      $(db_report "$results/db-1" "$results/db-2")"
 say "  (pg_stat_database.xact_commit; a pooled connection's reset counts as one more transaction per round trip)"
 say "raw output: $results"
 if ((failed)); then

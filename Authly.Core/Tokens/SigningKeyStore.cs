@@ -38,8 +38,22 @@ public sealed class SigningKeyStore
     private static readonly TimeSpan UnknownKidReloadInterval = TimeSpan.FromSeconds(10);
     private long _lastUnknownKidReload = long.MinValue;
 
+    /// <summary>
+    /// How long a verifier may cache the JWKS (<c>Cache-Control: public, max-age</c>): the one place
+    /// that says it. A rotation signs with the new key at once, so this bounds how long a verifier that
+    /// does not re-fetch on an unknown kid rejects new tokens; it is far shorter than a retired key stays
+    /// published (<see cref="RetiredKeyGrace"/>: the access token lifetime plus 65 minutes), so no cached
+    /// copy outlives a key it lists. Issue 18 will tie rotation to an announce period of at least this.
+    /// </summary>
+    public static readonly TimeSpan JwksMaxAge = TimeSpan.FromSeconds(60);
+
     /// <summary>The key that signs, and every key that still verifies. The same instance until the ring is re-read.</summary>
-    public sealed record KeyRing(SigningKey Active, IReadOnlyList<SigningKey> All);
+    public sealed record KeyRing(SigningKey Active, IReadOnlyList<SigningKey> All)
+    {
+        /// <summary>RFC 7517 §5 JWK set of the ring's public keys, serialized and tagged once per ring.</summary>
+        public PublishedDocument Jwks { get; } =
+            PublishedDocument.Of(new { keys = All.Where(k => k.PublicJwk is not null).Select(k => k.PublicJwk!).ToList() }, JwksMaxAge);
+    }
 
     public SigningKeyStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock, AuthlyOptions options, ILogger<SigningKeyStore> log)
     {

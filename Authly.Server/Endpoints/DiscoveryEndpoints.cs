@@ -1,8 +1,5 @@
-using Authly.Configuration;
-using Authly.Grants;
 using Authly.Oidc;
-using Authly.OAuth;
-using Authly.Scopes;
+using Authly.Server.Http;
 using Authly.Tokens;
 
 namespace Authly.Server.Endpoints;
@@ -17,21 +14,9 @@ public static class DiscoveryEndpoints
         app.MapGet("/.well-known/jwks.json", JwksAsync).RequireCors(AuthlyWebApp.PublicCors).WithSummary("JSON Web Key Set (RFC 7517)");
     }
 
-    private static async Task<IResult> MetadataAsync(HttpResponse response, Issuer issuer, GrantEngine grants, ScopeStore scopes,
-        AuthlyOptions options, CancellationToken ct)
-    {
-        var grantTypes = grants.SupportedGrantTypes.Where(g => g != GrantTypes.Password || options.PasswordGrantEnabled).ToList();
-        var active = await scopes.ActiveAsync(ct);
-        response.Headers.CacheControl = "public, max-age=300";
-        return Results.Json(DiscoveryDocument.Build(issuer.Value,
-            new DiscoveryDocument.Features(grantTypes, active.Keys.ToList(), options.SigningAlgorithm,
-                HasAuthorizeEndpoint: true, HasUserInfo: true, HasDeviceAuthorization: true, HasEndSession: true)));
-    }
+    private static async Task<IResult> MetadataAsync(HttpContext context, PublishedMetadata metadata, CancellationToken ct) =>
+        PublishedDocumentResult.For(context, await metadata.GetAsync(ct));
 
-    private static async Task<IResult> JwksAsync(HttpResponse response, SigningKeyStore keys, CancellationToken ct)
-    {
-        // Short: a rotation must reach verifiers quickly; the previous key stays listed meanwhile.
-        response.Headers.CacheControl = "public, max-age=60";
-        return Results.Json(new { keys = await keys.JwksAsync(ct) });
-    }
+    private static async Task<IResult> JwksAsync(HttpContext context, SigningKeyStore keys, CancellationToken ct) =>
+        PublishedDocumentResult.For(context, (await keys.RingAsync(ct)).Jwks);
 }
