@@ -2,9 +2,6 @@ using Authly.Scopes;
 
 namespace Authly.Tests.Core;
 
-// Inside the namespace: Authly.Tests.ScopeRules (a test namespace) would otherwise hide the Core type.
-using ScopeRules = Authly.Scopes.ScopeRules;
-
 /// <summary>The rules of a scope definition (Authly.Core/Scopes/ScopeRules), moved out of the admin endpoint in issue 13.</summary>
 [TestFixture, Category("Core")]
 public sealed class ScopeRulesTests
