@@ -39,6 +39,13 @@ public static class ServeCommand
         {
             var p = parse.GetValue(port);
             if (p is < 1 or > 65535) { Console.Error.WriteLine("error: --port must be between 1 and 65535"); return 2; }
+            // A port that does not parse must not silently become "a free one": the services would move on every start.
+            foreach (var (option, variable) in new[] { (pgPort, "AUTHLY_EMBEDDED_PG_PORT"), (redisPort, "AUTHLY_EMBEDDED_REDIS_PORT") })
+                if (parse.GetValue(option) is < 0 or > 65535)
+                {
+                    Console.Error.WriteLine($"error: {option.Name} (or {variable}) must be a port number between 0 and 65535 (0 = a free one)");
+                    return 2;
+                }
             var h = parse.GetValue(host)!;
             var overrides = new Dictionary<string, string?>();
             if (parse.GetValue(noMigrate)) overrides["AUTHLY_MIGRATE_ON_START"] = "false";
@@ -98,7 +105,9 @@ public static class ServeCommand
         return command;
     }
 
-    private static int EnvInt(string name) => int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : 0;
+    /// <summary>The port an environment variable gives, 0 when unset, or -1 when it is not a number (refused by the action).</summary>
+    private static int EnvInt(string name) => Environment.GetEnvironmentVariable(name) is not { Length: > 0 } value ? 0
+        : int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : -1;
 
     private static void SetUnlessEnv(Dictionary<string, string?> overrides, string name, string value)
     {

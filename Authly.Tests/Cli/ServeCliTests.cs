@@ -71,6 +71,19 @@ public sealed class ServeCliTests
         Assert.That(output, Does.Not.Contain("GET /health"));
     }
 
+    [TestCase("AUTHLY_EMBEDDED_PG_PORT", "5432x")]
+    [TestCase("AUTHLY_EMBEDDED_REDIS_PORT", "-1")]
+    [TestCase("AUTHLY_EMBEDDED_PG_PORT", "70000")]
+    public async Task Serve_WithBadEmbeddedPortInTheEnvironment_IsAUsageError_AndStartsNothing(string variable, string value)
+    {
+        var cli = new AuthlyCli("http://127.0.0.1:1");
+        var dataDir = Path.Combine(Path.GetTempPath(), "authly-badport-" + Guid.NewGuid().ToString("N"));
+        var r = await cli.RunWithAsync(null, new Dictionary<string, string?> { [variable] = value }, "serve", "--embedded", "--data-dir", dataDir);
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Stderr, Does.StartWith("error:").And.Contain(variable));
+        Assert.That(Directory.Exists(dataDir), Is.False, "no embedded service was started");
+    }
+
     [Test]
     public async Task Serve_WithBadLogLevel_IsAUsageError()
     {
