@@ -14,6 +14,9 @@ public sealed class RedisHealth(IConnectionMultiplexer? redis)
 
     public bool IsConfigured => redis is not null;
 
+    /// <summary>The connection's state without a round trip (for a gauge read at every scrape): 1 connected, 0 not, -1 not configured.</summary>
+    public int State => redis is null ? -1 : redis.IsConnected ? 1 : 0;
+
     /// <summary>"connected" (a PING answered), "disconnected" or "not configured".</summary>
     public string Check()
     {

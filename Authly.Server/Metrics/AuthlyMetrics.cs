@@ -7,7 +7,6 @@ using Authly.Tokens;
 using Authly.Users;
 using Authly.Vault;
 using Npgsql;
-using StackExchange.Redis;
 
 namespace Authly.Server.Metrics;
 
@@ -31,7 +30,7 @@ public sealed class AuthlyMetrics : IDisposable
     private readonly DatabaseGauges _gauges;
 
     public AuthlyMetrics(GrantEngine grants, PasswordLogin login, RateLimiter limiter, RevocationList revocations, SessionStore sessions,
-        RefreshTokenStore refreshTokens, VaultAudit vaultAudit, NpgsqlDataSource db, IServiceProvider services, TimeProvider clock, ICounterStore counters,
+        RefreshTokenStore refreshTokens, VaultAudit vaultAudit, NpgsqlDataSource db, RedisHealth redis, TimeProvider clock, ICounterStore counters,
         ExpiredRowSweeper sweeper)
     {
         HttpRequests = _meter.CreateCounter<long>("authly_http_requests_total", description: "HTTP requests by method, route template and status");
@@ -75,11 +74,7 @@ public sealed class AuthlyMetrics : IDisposable
         _meter.CreateObservableGauge("authly_active_refresh_token_families", () => _gauges.Families, description: "Refresh-token families not revoked");
         _meter.CreateObservableGauge("authly_revoked_access_tokens", () => (long)revocations.Count, description: "Unexpired revoked access-token ids held in memory");
         _meter.CreateObservableGauge("authly_database_up", () => _gauges.DatabaseUp, description: "1 when the last database query succeeded");
-        _meter.CreateObservableGauge("authly_redis_up", () =>
-        {
-            var redis = services.GetService<IConnectionMultiplexer>();
-            return redis is null ? -1 : redis.IsConnected ? 1 : 0;
-        }, description: "1 connected, 0 disconnected, -1 not configured");
+        _meter.CreateObservableGauge("authly_redis_up", () => redis.State, description: "1 connected, 0 disconnected, -1 not configured");
     }
 
     /// <summary>Refreshes the database-backed gauges at most every 15 s, at scrape time, so scraping cannot load the database.</summary>
