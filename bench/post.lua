@@ -15,7 +15,7 @@ end
 local auth = os.getenv("WRK_AUTH")
 if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
 
-local threads = {}
+dofile("bench/result.lua") -- threads, done()
 function setup(thread) table.insert(threads, thread) end
 
 function init(args)
@@ -31,18 +31,4 @@ function response(status, headers, body)
   elseif expect and not string.find(body, expect, 1, true) then
     unexpected = unexpected + 1
   end
-end
-
-function done(summary, latency, requests)
-  local n, u = 0, 0
-  for _, t in ipairs(threads) do
-    n = n + t:get("non2xx")
-    u = u + t:get("unexpected")
-  end
-  local e = summary.errors
-  io.write(string.format(
-    "RESULT requests=%d seconds=%.2f rps=%.0f p50_ms=%.2f p99_ms=%.2f non2xx=%d unexpected=%d socket_errors=%d\n",
-    summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, n, u,
-    e.connect + e.read + e.write + e.timeout))
 end
