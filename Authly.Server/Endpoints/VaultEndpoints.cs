@@ -35,7 +35,7 @@ public static class VaultEndpoints
 
         app.MapGet("/api/v1/vault/connect/{provider}", ConnectAsync).WithPageErrors().RateLimited("vault").WithTags("vault")
             .WithSummary("Start the authorization code + PKCE flow (offline_access) with a provider, for the signed-in user");
-        app.MapGet(VaultConnect.CallbackPath, CallbackAsync).WithTags("vault").ExcludeFromDescription();
+        app.MapGet(VaultConnect.CallbackPath, CallbackAsync).WithPageErrors().WithTags("vault").ExcludeFromDescription();
 
         var admin = app.MapGroup("/admin/vault").WithTags("admin").AddEndpointFilter<ApiErrorFilter>().AddEndpointFilter<AdminAuthorizationFilter>();
         admin.MapGet("/providers", AdminListAsync).Needs("admin:system:read");
@@ -154,9 +154,12 @@ public static class VaultEndpoints
     {
         var caller = await BrowserCallerAsync(http, browser, address, ct);
         if (caller is null) return Results.Redirect("/login?return_to=" + Uri.EscapeDataString(http.Request.Path + http.Request.QueryString));
-        try { return Results.Redirect(await connect.StartAsync(caller, provider, purpose, scope, return_to, ct)); }
-        catch (AuthlyException e) { return Html.Error("Cannot connect", e.Detail, e.Status); }
+        PageErrors.OnRefusal(http, CannotConnect);
+        return Results.Redirect(await connect.StartAsync(caller, provider, purpose, scope, return_to, ct));
     }
+
+    /// <summary>How the connect pages show a refusal from <see cref="VaultConnect"/> (through <see cref="PageErrors"/>).</summary>
+    private static IResult CannotConnect(PageErrors.Refusal refusal) => Html.Error("Cannot connect", refusal.Message, refusal.Status);
 
     private static async Task<IResult> CallbackAsync(HttpContext http, BrowserSession browser, ClientAddress address,
         VaultConnect connect, CancellationToken ct)
@@ -171,19 +174,16 @@ public static class VaultEndpoints
         }
         var caller = await BrowserCallerAsync(http, browser, address, ct);
         if (caller is null) return Html.Error("Not signed in", "Sign in and start connecting again.", 401);
-        try
-        {
-            var done = await connect.CompleteAsync(caller, query, ct);
-            if (done.ReturnTo is { } returnTo)
-                return Results.Redirect(RedirectUri.With(returnTo, [new("vault_entry", done.Entry.Id.ToString())]));
-            return Html.Page("Connected", $"""
-                <h1>Connected</h1>
-                <p>Authly now keeps your {Html.E(done.Entry.TokenType)} token for <strong>{Html.E(done.Entry.ProviderName)}</strong>
-                (purpose <code>{Html.E(done.Entry.Purpose)}</code>).</p>
-                <p>Entry <code id="vault-entry">{done.Entry.Id}</code>. You can close this window.</p>
-                """);
-        }
-        catch (AuthlyException e) { return Html.Error("Cannot connect", e.Detail, e.Status); }
+        PageErrors.OnRefusal(http, CannotConnect);
+        var done = await connect.CompleteAsync(caller, query, ct);
+        if (done.ReturnTo is { } returnTo)
+            return Results.Redirect(RedirectUri.With(returnTo, [new("vault_entry", done.Entry.Id.ToString())]));
+        return Html.Page("Connected", $"""
+            <h1>Connected</h1>
+            <p>Authly now keeps your {Html.E(done.Entry.TokenType)} token for <strong>{Html.E(done.Entry.ProviderName)}</strong>
+            (purpose <code>{Html.E(done.Entry.Purpose)}</code>).</p>
+            <p>Entry <code id="vault-entry">{done.Entry.Id}</code>. You can close this window.</p>
+            """);
     }
 
     /// <summary>

@@ -32,6 +32,32 @@ public sealed class VaultLocalProviderTests
     private static Task<Guid> ConnectLocallyAsync(AuthlyApp app, VaultApp.User user, string purpose) =>
         VaultApp.ConnectAsync(app, user, VaultProvider.LocalName, url => VaultApp.ApproveLocallyAsync(app, user, url), purpose);
 
+    [Test, Description("Issue 13: the connect pages show a refusal as a \"Cannot connect\" page with its status, through the one page mapper")]
+    public async Task ConnectPages_Refusals_AreCannotConnectPagesWithTheirStatus()
+    {
+        using var app = await StartAsync(await TestServers.CreateDatabaseAsync(), NewKey());
+        var user = await VaultApp.UserAsync(app);
+        var browser = await VaultApp.BrowserAsync(app, user);
+
+        var unknownProvider = await browser.GetAsync("/api/v1/vault/connect/no-such-provider?purpose=x");
+        var badReturnTo = await browser.GetAsync("/api/v1/vault/connect/" + VaultProvider.LocalName + "?purpose=x&return_to=https://evil.example/");
+        var noState = await browser.GetAsync("/api/v1/vault/callback?code=abc");
+
+        foreach (var (response, status, text) in new[]
+        {
+            (unknownProvider, HttpStatusCode.NotFound, "not found"),
+            (badReturnTo, HttpStatusCode.BadRequest, "return_to must be a path on this server"),
+            (noState, HttpStatusCode.BadRequest, "The callback has no state"),
+        })
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.That(response.StatusCode, Is.EqualTo(status), body);
+            Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/html"));
+            Assert.That(body, Does.Contain("Cannot connect").And.Contain(text));
+        }
+        Assert.That(await app.SqlScalarAsync<long>("SELECT count(*) FROM vault_connect_states"), Is.Zero, "a refused start stores no state");
+    }
+
     [Test, Description("Issue #7: Authly itself is a provider by default")]
     public async Task ConnectFlow_WithThisAuthly_StoresOfflineEntryAndMintsTokensValidHere()
     {
