@@ -12,7 +12,7 @@ public static class BindingErrors
 
     public static IApplicationBuilder UseAuthlyBindingErrors(this IApplicationBuilder app) => app.Use(async (http, next) =>
     {
-        try { await next(); }
+        try { await next(http); }
         catch (BadHttpRequestException e) when (!http.Response.HasStarted)
         {
             // The message names the parameter and the value, e.g. Failed to bind parameter "int? limit" from "abc".

@@ -22,13 +22,14 @@ public static partial class MetricsEndpoints
     public static IApplicationBuilder UseRequestMetricsAndCorrelation(this IApplicationBuilder app)
     {
         // Both are singletons: resolved once here rather than per request (a container lookup and
-        // the logger factory's lock each time).
+        // the logger factory's lock each time). The RequestDelegate overload of Use: the Func<Task> one
+        // allocates a closure per request.
         var metrics = app.ApplicationServices.GetRequiredService<AuthlyMetrics>();
         var log = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Authly.Request");
         return app.Use((http, next) => TrackAsync(http, next, metrics, log));
     }
 
-    private static async Task TrackAsync(HttpContext http, Func<Task> next, AuthlyMetrics metrics, ILogger log)
+    private static async Task TrackAsync(HttpContext http, RequestDelegate next, AuthlyMetrics metrics, ILogger log)
     {
         var incoming = http.Request.Headers[RequestIdHeader].ToString();
         var requestId = incoming.Length is > 0 and <= 64 && SafeId().IsMatch(incoming) ? incoming : Guid.NewGuid().ToString("N");
@@ -36,17 +37,21 @@ public static partial class MetricsEndpoints
         var started = Stopwatch.GetTimestamp();
         using (log.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId }))
         {
-            try { await next(); }
+            try { await next(http); }
             finally
             {
                 var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
                 var method = new KeyValuePair<string, object?>("method", http.Request.Method);
                 var routeTag = new KeyValuePair<string, object?>("route", route);
-                metrics.HttpRequests.Add(1, method, routeTag, new("status", http.Response.StatusCode.ToString()));
+                metrics.HttpRequests.Add(1, method, routeTag, new("status", StatusText(http.Response.StatusCode)));
                 metrics.HttpDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, method, routeTag);
             }
         }
     }
+
+    // The status label without a new string per request (int.ToString allocates for values over 299).
+    private static readonly string[] StatusTexts = Enumerable.Range(0, 600).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    private static string StatusText(int status) => (uint)status < (uint)StatusTexts.Length ? StatusTexts[status] : status.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]
     private static partial Regex SafeId();
