@@ -42,6 +42,7 @@ psql=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | tail -
 echo "Building (Release) …"
 $DOTNET build Authly.Cli -c Release -nologo -v quiet >"$results/build.log" 2>&1 || { cat "$results/build.log"; exit 2; }
 $DOTNET build bench/SignBench -c Release -nologo -v quiet >>"$results/build.log" 2>&1 || { cat "$results/build.log"; exit 2; }
+$DOTNET build bench/BareFloor -c Release -nologo -v quiet >>"$results/build.log" 2>&1 || { cat "$results/build.log"; exit 2; }
 
 free_port() {
   local p
@@ -56,9 +57,11 @@ data_dir=$(mktemp -d /tmp/authly-bench.XXXXXX)
 port=$(free_port)
 base="http://127.0.0.1:$port"
 server_pid=""
+bare_pid=""
 
 cleanup() {
   local status=$?
+  if [[ -n "$bare_pid" ]]; then kill -TERM "$bare_pid" 2>/dev/null || true; fi
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
     # SIGTERM lets `authly serve --embedded` stop its PostgreSQL and Redis.
     kill -TERM "$server_pid" 2>/dev/null || true
@@ -78,16 +81,21 @@ admin_password="bench-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
 echo "Starting the server on $base (data in $data_dir) …"
 # The password guard reserves an attempt before each Argon2 check, so 16 concurrent good logins
 # as one user from one address would lock it (AUTHLY_LOCKOUT_*): lifted for the bench server only.
-AUTHLY_ADMIN_PASSWORD="$admin_password" RATE_LIMIT_MAX_REQUESTS=0 AUTHLY_LOCKOUT_MAX_ATTEMPTS=1000 AUTHLY_LOCKOUT_IP_MAX_ATTEMPTS=1000000 \
-  $DOTNET Authly.Cli/bin/Release/net10.0/authly.dll serve --embedded --host 127.0.0.1 --port "$port" --data-dir "$data_dir" \
-  >"$results/server.log" 2>&1 &
-server_pid=$!
-for i in $(seq 240); do
-  curl -sf "$base/health/ready" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { echo "bench: the server exited:" >&2; tail -30 "$results/server.log" >&2; exit 2; }
-  ((i < 240)) || { echo "bench: the server did not become ready in 120 s" >&2; tail -30 "$results/server.log" >&2; exit 2; }
-  sleep 0.5
-done
+# start_server [VAR=value ...]: the bench server on $port and $data_dir, with extra settings (the ES256 run).
+start_server() {
+  env AUTHLY_ADMIN_PASSWORD="$admin_password" RATE_LIMIT_MAX_REQUESTS=0 AUTHLY_LOCKOUT_MAX_ATTEMPTS=1000 AUTHLY_LOCKOUT_IP_MAX_ATTEMPTS=1000000 "$@" \
+    $DOTNET Authly.Cli/bin/Release/net10.0/authly.dll serve --embedded --host 127.0.0.1 --port "$port" --data-dir "$data_dir" \
+    >>"$results/server.log" 2>&1 &
+  server_pid=$!
+  local i
+  for i in $(seq 240); do
+    curl -sf "$base/health/ready" >/dev/null 2>&1 && break
+    kill -0 "$server_pid" 2>/dev/null || { echo "bench: the server exited:" >&2; tail -30 "$results/server.log" >&2; exit 2; }
+    ((i < 240)) || { echo "bench: the server did not become ready in 120 s" >&2; tail -30 "$results/server.log" >&2; exit 2; }
+    sleep 0.5
+  done
+}
+start_server
 
 json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
 admin_token=$(curl -sf "$base/api/v1/oauth/token" -d grant_type=password -d username=admin \
@@ -265,6 +273,25 @@ measure() {
 
 # The cheapest JSON answer the server gives: every other CPU figure is read as a multiple of it.
 METHOD=GET measure floor /health/live "" "" '"status":"alive"'
+# The same answer from a bare Kestrel minimal API (bench/BareFloor) on the same machine in the same run:
+# the framework's share of the floor; the rest is Authly's middleware. No database, so no snapshot.
+bare_port=$(free_port)
+$DOTNET bench/BareFloor/bin/Release/net10.0/barefloor.dll "$bare_port" >"$results/barefloor.log" 2>&1 &
+bare_pid=$!
+for i in $(seq 120); do
+  curl -sf "http://127.0.0.1:$bare_port/health/live" >/dev/null 2>&1 && break
+  ((i < 120)) || { echo "bench: bench/BareFloor did not answer in 60 s" >&2; exit 2; }
+  sleep 0.5
+done
+authly_base=$base authly_pid=$server_pid
+base="http://127.0.0.1:$bare_port" server_pid=$bare_pid
+METHOD=GET scenario kestrel_floor /health/live "" "" '"status":"alive"'
+base=$authly_base server_pid=$authly_pid
+kill -TERM "$bare_pid" 2>/dev/null || true
+wait "$bare_pid" 2>/dev/null || true
+bare_pid=""
+rows+=("$(printf '%-20s %8d %8.2f %8.2f %8d %8s %10s' kestrel_floor "$best_rps" "$best_p50" "$best_p99" "$best_cpu_us" \
+  "$(awk -v c="$best_cpu_us" -v f="$floor_cpu_us" 'BEGIN {printf (f > 0 && c > 0 ? "%.1f" : "-"), c / f}')" -)")
 METHOD=GET measure discovery /.well-known/openid-configuration "" "" '"issuer":"'
 METHOD=GET measure jwks /.well-known/jwks.json "" "" '"keys":['
 measure client_credentials /api/v1/oauth/token "grant_type=client_credentials" "$basic" '"access_token":"'
@@ -278,6 +305,14 @@ METHOD=GET measure userinfo /oidc/userinfo "" "Bearer $user_token" '"sub":"'
 measure password /api/v1/oauth/token "grant_type=password&username=admin&password=$admin_password&scope=read" "$basic" '"access_token":"'
 SCRIPT=bench/chain.lua BEFORE=mint_refresh_tokens measure refresh_token /api/v1/oauth/token "" "$basic" ""
 SCRIPT=bench/chain.lua BEFORE=mint_codes measure authorization_code /api/v1/oauth/token "" "$basic" '"refresh_token":"'
+# ES256 (AUTHLY_SIGNING_ALGORITHM=ES256): the same server restarted on the same data dir; at start it
+# rotates to an ES256 key (the RS256 one stays in the JWKS). The bench client and its secret remain.
+echo "Restarting the server with AUTHLY_SIGNING_ALGORITHM=ES256 …"
+kill -TERM "$server_pid"
+wait "$server_pid" 2>/dev/null || true   # it stops its PostgreSQL and Redis first
+start_server AUTHLY_SIGNING_ALGORITHM=ES256
+snapshot "$results/db-$db_index"
+measure client_credentials_es256 /api/v1/oauth/token "grant_type=client_credentials" "$basic" '"access_token":"'
 
 say ""
 say "$(printf '%-20s %8s %8s %8s %8s %8s %10s' scenario 'req/s' 'p50 ms' 'p99 ms' 'CPU us' 'x floor' 'xact/req')"
