@@ -2,7 +2,8 @@
 # Load benchmark (`make bench`): RS256 signing alone on one core (bench/SignBench), then an HTTP
 # floor (GET /health/live), discovery, JWKS, client_credentials issuance, introspection of a valid
 # JWT, userinfo, the password grant, refresh_token rotation and authorization_code redemption,
-# each with its database transactions per request, with wrk against a server this
+# each with its database transactions per request, plus a bare-Kestrel reference (bench/BareFloor,
+# "kestrel_floor") and client_credentials with ES256 (the server restarted with that algorithm), with wrk against a server this
 # script starts itself (embedded PostgreSQL + Redis, temporary data dir, loopback only, rate
 # limiting off) and stops at the end. Each wrk run is bounded; any non-2xx answer, unexpected
 # body or socket error marks the run FAILED and the script exits 1. Raw output goes to
