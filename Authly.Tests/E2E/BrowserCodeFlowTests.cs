@@ -1,10 +1,12 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
+using Authly.Tests.Cluster;
 using Authly.Tests.Infrastructure;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using OpenQA.Selenium;
 
 namespace Authly.Tests.E2E;
 
@@ -24,10 +26,10 @@ public sealed class BrowserCodeFlowTests
     [OneTimeSetUp]
     public void Start()
     {
-        var port = WebDriver.FreePort();
+        var port = AuthlyNode.FreePort();
         _issuer = $"http://127.0.0.1:{port}";
         _app = AuthlyApp.StartOnKestrelAsync(port).GetAwaiter().GetResult();
-        _rp = new CallbackListener(WebDriver.FreePort());
+        _rp = new CallbackListener(AuthlyNode.FreePort());
         _screenshots = Path.Combine(Path.GetTempPath(), "authly-e2e-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(_screenshots);
     }
@@ -40,9 +42,9 @@ public sealed class BrowserCodeFlowTests
         try { Directory.Delete(_screenshots, recursive: true); } catch (IOException) { }
     }
 
-    private async Task<string> ScreenshotAsync(WebDriver browser, string name)
+    private async Task<string> ScreenshotAsync(IWebDriver browser, string name)
     {
-        var png = await browser.ScreenshotAsync();
+        var png = ((ITakesScreenshot)browser).GetScreenshot().AsByteArray;
         var path = Path.Combine(_screenshots, name + ".png");
         await File.WriteAllBytesAsync(path, png);
         TestContext.AddTestAttachment(path, name);
@@ -57,16 +59,15 @@ public sealed class BrowserCodeFlowTests
     }
 
     /// <summary>Fetches /oidc/session/check from inside the browser (its cookies, its same-origin rules), on the check-session iframe page.</summary>
-    private async Task<JsonObject> SessionCheckInBrowserAsync(WebDriver browser)
+    private JsonObject SessionCheckInBrowser(IWebDriver browser)
     {
-        await browser.NavigateAsync(_issuer + "/oidc/session/iframe");
-        var text = await browser.ExecuteAsyncScriptAsync("""
+        browser.Navigate().GoToUrl(_issuer + "/oidc/session/iframe");
+        var json = ((IJavaScriptExecutor)browser).ExecuteAsyncScript("""
             var done = arguments[arguments.length - 1];
             fetch('/oidc/session/check', { credentials: 'include', cache: 'no-store' })
               .then(function (r) { return r.text(); })
               .then(done, function (e) { done('fetch failed: ' + e); });
-            """);
-        var json = text!.GetValue<string>();
+            """) as string ?? "(no result)";
         return JsonNode.Parse(json) as JsonObject ?? throw new AssertionException("session/check in the browser: " + json);
     }
 
@@ -87,25 +88,25 @@ public sealed class BrowserCodeFlowTests
             ["state"] = state, ["nonce"] = nonce, ["code_challenge"] = BrowserFlow.Challenge(verifier), ["code_challenge_method"] = "S256",
         });
 
-        await using var browser = await WebDriver.StartAsync();
+        await using var browser = Chromium.Start();
 
         // 1. The login page.
-        await browser.NavigateAsync(authorizeUrl);
-        var username = await browser.FindAsync("#username");
+        browser.Navigate().GoToUrl(authorizeUrl);
+        var username = browser.Find("#username");
         AssertPng(await ScreenshotAsync(browser, "login"));
-        await browser.TypeAsync(username, user.Username);
-        await browser.TypeAsync(await browser.FindAsync("#password"), user.Password);
-        await browser.ClickAsync(await browser.FindAsync("#login-btn"));
+        username.SendKeys(user.Username);
+        browser.Find("#password").SendKeys(user.Password);
+        browser.Find("#login-btn").Click();
 
         // 2. The consent page.
-        var allow = await browser.FindAsync("#authorize-btn");
-        var consentSource = await browser.SourceAsync();
+        var allow = browser.Find("#authorize-btn");
+        var consentSource = browser.PageSource;
         Assert.That(consentSource, Does.Contain("E2E Relying Party"));
         AssertPng(await ScreenshotAsync(browser, "consent"));
-        await browser.ClickAsync(allow);
+        allow.Click();
 
         // 3. Back at the relying party with code, state and iss.
-        var callback = new Uri(await browser.WaitForUrlAsync(u => u.StartsWith(redirectUri + "?", StringComparison.Ordinal), "the redirect URI"));
+        var callback = new Uri(browser.WaitForUrl(u => u.StartsWith(redirectUri + "?", StringComparison.Ordinal), "the redirect URI"));
         var q = BrowserFlow.Query(callback);
         Assert.Multiple(() =>
         {
@@ -151,28 +152,28 @@ public sealed class BrowserCodeFlowTests
         }
 
         // 7. The session is live in the browser, then RP-initiated logout ends it and lands on the registered URI with state.
-        var before = await SessionCheckInBrowserAsync(browser);
+        var before = SessionCheckInBrowser(browser);
         Assert.That(before["active"]!.GetValue<bool>(), Is.True, before.ToJsonString());
         Assert.That(AuthlyApp.Str(before, "sid"), Is.EqualTo(jwt.GetPayloadValue<string>("sid")));
 
         var logoutState = "bye-" + Guid.NewGuid().ToString("N")[..8];
-        await browser.NavigateAsync(QueryHelpers.AddQueryString(_issuer + "/oidc/logout", new Dictionary<string, string?>
+        browser.Navigate().GoToUrl(QueryHelpers.AddQueryString(_issuer + "/oidc/logout", new Dictionary<string, string?>
         {
             ["id_token_hint"] = idToken, ["post_logout_redirect_uri"] = postLogoutUri, ["state"] = logoutState,
         }));
-        var landed = new Uri(await browser.WaitForUrlAsync(u => u.StartsWith(postLogoutUri, StringComparison.Ordinal), "the post-logout redirect URI"));
+        var landed = new Uri(browser.WaitForUrl(u => u.StartsWith(postLogoutUri, StringComparison.Ordinal), "the post-logout redirect URI"));
         Assert.That(BrowserFlow.Query(landed)["state"], Is.EqualTo(logoutState));
 
-        var after = await SessionCheckInBrowserAsync(browser);
+        var after = SessionCheckInBrowser(browser);
         Assert.That(after["active"]!.GetValue<bool>(), Is.False, after.ToJsonString());
 
         // 8. Signed out for real: the next authorization asks for a login again; consent is remembered,
         //    so the login form's redirect chain ends at the relying party directly.
-        await browser.NavigateAsync(authorizeUrl);
-        await browser.TypeAsync(await browser.FindAsync("#username"), user.Username);
-        await browser.TypeAsync(await browser.FindAsync("#password"), user.Password);
-        await browser.ClickAsync(await browser.FindAsync("#login-btn"));
-        var second = new Uri(await browser.WaitForUrlAsync(u => u.StartsWith(redirectUri + "?", StringComparison.Ordinal), "the redirect URI after a second login"));
+        browser.Navigate().GoToUrl(authorizeUrl);
+        browser.Find("#username").SendKeys(user.Username);
+        browser.Find("#password").SendKeys(user.Password);
+        browser.Find("#login-btn").Click();
+        var second = new Uri(browser.WaitForUrl(u => u.StartsWith(redirectUri + "?", StringComparison.Ordinal), "the redirect URI after a second login"));
         Assert.That(BrowserFlow.Query(second)["state"], Is.EqualTo(state));
         Assert.That(BrowserFlow.Query(second).ContainsKey("code"), Is.True);
     }
@@ -197,16 +198,16 @@ public sealed class BrowserCodeFlowTests
             cmd.Parameters.AddWithValue(clientId);
             await cmd.ExecuteNonQueryAsync();
         }
-        await using var browser = await WebDriver.StartAsync();
-        await browser.NavigateAsync(authorizeUrl);
-        await browser.TypeAsync(await browser.FindAsync("#username"), user.Username);
-        await browser.TypeAsync(await browser.FindAsync("#password"), "Wrong-Password-1");
-        await browser.ClickAsync(await browser.FindAsync("#login-btn"));
-        await browser.FindAsync("p.error");
-        Assert.That(await browser.SourceAsync(), Does.Contain("Incorrect username or password"));
-        await browser.TypeAsync(await browser.FindAsync("#password"), user.Password);
-        await browser.ClickAsync(await browser.FindAsync("#login-btn"));
-        var callback = new Uri(await browser.WaitForUrlAsync(u => u.StartsWith(redirectUri + "?", StringComparison.Ordinal), "the redirect URI"));
+        await using var browser = Chromium.Start();
+        browser.Navigate().GoToUrl(authorizeUrl);
+        browser.Find("#username").SendKeys(user.Username);
+        browser.Find("#password").SendKeys("Wrong-Password-1");
+        browser.Find("#login-btn").Click();
+        browser.Find("p.error");
+        Assert.That(browser.PageSource, Does.Contain("Incorrect username or password"));
+        browser.Find("#password").SendKeys(user.Password);
+        browser.Find("#login-btn").Click();
+        var callback = new Uri(browser.WaitForUrl(u => u.StartsWith(redirectUri + "?", StringComparison.Ordinal), "the redirect URI"));
         Assert.That(BrowserFlow.Query(callback)["state"], Is.EqualTo(state));
     }
 
@@ -217,21 +218,21 @@ public sealed class BrowserCodeFlowTests
         var postLogoutUri = _rp.BaseUrl + "/bye";
         var clientId = await BrowserFlow.CreatePublicClientAsync(_app, [redirectUri], scope: "openid", postLogoutRedirectUris: [postLogoutUri]);
         var user = await _app.RegisterUserAsync();
-        await using var browser = await WebDriver.StartAsync();
-        await browser.NavigateAsync(_issuer + "/login?return_to=%2Fdevice");
-        await browser.TypeAsync(await browser.FindAsync("#username"), user.Username);
-        await browser.TypeAsync(await browser.FindAsync("#password"), user.Password);
-        await browser.ClickAsync(await browser.FindAsync("#login-btn"));
-        await browser.FindAsync("#user_code");
-        Assert.That((await SessionCheckInBrowserAsync(browser))["active"]!.GetValue<bool>(), Is.True);
+        await using var browser = Chromium.Start();
+        browser.Navigate().GoToUrl(_issuer + "/login?return_to=%2Fdevice");
+        browser.Find("#username").SendKeys(user.Username);
+        browser.Find("#password").SendKeys(user.Password);
+        browser.Find("#login-btn").Click();
+        browser.Find("#user_code");
+        Assert.That((SessionCheckInBrowser(browser))["active"]!.GetValue<bool>(), Is.True);
 
-        await browser.NavigateAsync(QueryHelpers.AddQueryString(_issuer + "/oidc/logout", new Dictionary<string, string?>
+        browser.Navigate().GoToUrl(QueryHelpers.AddQueryString(_issuer + "/oidc/logout", new Dictionary<string, string?>
         {
             ["client_id"] = clientId, ["post_logout_redirect_uri"] = postLogoutUri, ["state"] = "confirm-1",
         }));
-        await browser.ClickAsync(await browser.FindAsync("#logout-btn"));
-        var landed = new Uri(await browser.WaitForUrlAsync(u => u.StartsWith(postLogoutUri, StringComparison.Ordinal), "the post-logout redirect URI"));
+        browser.Find("#logout-btn").Click();
+        var landed = new Uri(browser.WaitForUrl(u => u.StartsWith(postLogoutUri, StringComparison.Ordinal), "the post-logout redirect URI"));
         Assert.That(BrowserFlow.Query(landed)["state"], Is.EqualTo("confirm-1"));
-        Assert.That((await SessionCheckInBrowserAsync(browser))["active"]!.GetValue<bool>(), Is.False);
+        Assert.That((SessionCheckInBrowser(browser))["active"]!.GetValue<bool>(), Is.False);
     }
 }
