@@ -29,6 +29,11 @@ public static class AuthlyCoreServices
         {
             var builder = new NpgsqlDataSourceBuilder(DatabaseUrl.ForServer(options.DatabaseUrl)); // pool and timeout defaults: docs/configuration.md
             builder.ConnectionStringBuilder.ApplicationName ??= "authly";
+            // The pool's reset (DISCARD ALL when a connection is reused; "No Reset On Close" unset) stays on. Npgsql sends it
+            // in front of the next command, so it costs no round trip, only one small read-only transaction on the server
+            // (the extra commit per connection use in bench/README.md). It is what releases a session advisory lock the
+            // sweeper or the migrator might leave behind if their unlock fails on a live connection, and what clears any
+            // session state a future statement sets; dropping it would save that commit, not a wait.
             return builder.Build();
         });
         services.AddSingleton<Migrator>();

@@ -13,7 +13,8 @@
 #   CONNECTIONS=16  THREADS=2  SIGN_ROUNDS=8 (1-s rounds per kind in SignBench)  SETTLE=11 (s;
 #   PostgreSQL flushes a backend's statistics within 10 s of it going idle)  CODES=100000
 #   (authorization codes minted per wrk thread before each authorization_code run; more than a
-#   thread redeems in max(WARMUP, DURATION) seconds)
+#   thread redeems in max(WARMUP, DURATION) seconds)  SCENARIOS= (space-separated scenario names to
+#   run, e.g. "refresh_token authorization_code"; empty runs all; include floor for the x floor column)
 set -euo pipefail
 
 DURATION=${DURATION:-15}
@@ -24,6 +25,7 @@ THREADS=${THREADS:-2}
 SIGN_ROUNDS=${SIGN_ROUNDS:-8}
 SETTLE=${SETTLE:-11}
 CODES=${CODES:-100000}
+SCENARIOS=${SCENARIOS:-}
 DOTNET=${DOTNET:-dotnet}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -258,6 +260,10 @@ snapshot "$results/db-0"
 db_index=0
 measure() {
   local name=$1
+  if [[ -n "$SCENARIOS" && " $SCENARIOS " != *" $name "* ]]; then
+    last_best=0 last_cpu=0
+    return 0
+  fi
   scenario "$@"
   local from="$results/db-$db_index"
   db_index=$((db_index + 1))

@@ -1,5 +1,6 @@
 using Authly.Storage;
 using Authly.Security;
+using Authly.Users;
 using Dapper;
 using Npgsql;
 
@@ -55,34 +56,104 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
     }
 
     private const string Columns = "client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, expires_at, consumed_at, family_id, access_jti, access_expires_at, expires_at <= now() AS expired";
-    private const string ConsumeSql = $"UPDATE authorization_codes SET consumed_at = now() WHERE code_hash = @Hash AND client_id = @ClientId AND consumed_at IS NULL RETURNING {Columns}";
+    private const string ConsumeSql = "UPDATE authorization_codes SET consumed_at = now() WHERE code_hash = @Hash AND client_id = @ClientId AND consumed_at IS NULL RETURNING true";
     private const string FindSql = $"SELECT {Columns} FROM authorization_codes WHERE code_hash = @Hash";
 
+    // A redemption's first round trip: the consumption, the code and its user, as separate statements of one batch, so
+    // each takes its own snapshot (READ COMMITTED). A concurrent redemption's UPDATE waits for the first one's row lock
+    // until that one commits, so its own read of the code then sees what the first recorded (consumed, and what it issued).
+    private static readonly string RedeemBatchSql =
+        $"{ConsumeSql};\n{FindSql};\n{UserStore.SelectByIdSql("SELECT user_id FROM authorization_codes WHERE code_hash = @Hash")}";
+
     /// <summary>
-    /// (the code, whether this call consumed it). Only the client the code was issued to consumes
-    /// it; a code already consumed, or presented by another client, comes back with Consumed=false.
+    /// A code presented for redemption. When <see cref="Consumed"/>, it holds the open transaction in which this call
+    /// consumed it (the row stays locked until it ends) and the user as that transaction read them; the tokens issued
+    /// from it join the transaction, and <see cref="CompleteAsync"/> records them and commits. Disposed uncommitted,
+    /// it rolls back: the code is unused again and nothing issued from it was stored (nor answered).
     /// </summary>
-    public async Task<(Code? Code, bool Consumed)> ConsumeAsync(string code, string clientId, CancellationToken ct)
+    public sealed class Redemption : IAsyncDisposable
     {
-        if (code.Length > 256) return (null, false);
-        var hash = OpaqueToken.Hash(code);
-        await using var conn = await db.OpenAsync(ct);
-        var row = await conn.QuerySingleOrDefaultAsync<Code>(new CommandDefinition(ConsumeSql, new { Hash = hash, ClientId = clientId }, cancellationToken: ct));
-        if (row is not null) return (row, true);
-        return (await conn.QuerySingleOrDefaultAsync<Code>(new CommandDefinition(FindSql, new { Hash = hash }, cancellationToken: ct)), false);
+        private NpgsqlConnection? _conn;
+        private NpgsqlTransaction? _tx;
+
+        internal Redemption(string presented, Code? code, bool consumed, User? user, NpgsqlConnection? conn, NpgsqlTransaction? tx)
+        {
+            (Presented, Code, Consumed, User, _conn, _tx) = (presented, code, consumed, user, conn, tx);
+        }
+
+        internal string Presented { get; }
+        /// <summary>The code as this redemption's transaction sees it; null when unknown.</summary>
+        public Code? Code { get; }
+        /// <summary>Whether this call consumed the code: false when it was used before, or belongs to another client.</summary>
+        public bool Consumed { get; }
+        /// <summary>The code's user as the transaction read them (null: unknown code or user gone).</summary>
+        public User? User { get; }
+        /// <summary>The redemption's transaction, for what is issued from the code.</summary>
+        public NpgsqlTransaction Transaction => _tx ?? throw new InvalidOperationException("The redemption has ended.");
+
+        /// <summary>Ends the transaction: commits (the consumption stays) or rolls back.</summary>
+        internal async Task EndAsync(bool commit, CancellationToken ct)
+        {
+            if (commit) await Transaction.CommitAsync(ct);
+            else await Transaction.RollbackAsync(ct);
+            await _tx!.DisposeAsync();
+            _tx = null;
+        }
+
+        internal NpgsqlConnection Connection => _conn ?? throw new InvalidOperationException("The redemption has ended.");
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_tx is not null) await _tx.DisposeAsync();
+            if (_conn is not null) await _conn.DisposeAsync();
+            (_tx, _conn) = (null, null);
+        }
     }
+
+    /// <summary>
+    /// Presents <paramref name="code"/> for redemption by <paramref name="clientId"/>: one connection and one transaction,
+    /// opened here with one round trip (BEGIN, the consumption, the code and its user as one batch). Only the client the
+    /// code was issued to consumes it; a code already consumed, or presented by another client, comes back with
+    /// Consumed=false.
+    /// </summary>
+    public async Task<Redemption> RedeemAsync(string code, string clientId, CancellationToken ct)
+    {
+        if (code.Length > 256) return new Redemption(code, null, false, null, null, null);
+        var hash = OpaqueToken.Hash(code);
+        var conn = await db.OpenAsync(ct);
+        NpgsqlTransaction? tx = null;
+        try
+        {
+            tx = await conn.BeginTransactionAsync(ct);
+            await using var batch = await conn.QueryMultipleAsync(new CommandDefinition(RedeemBatchSql, new { Hash = hash, ClientId = clientId }, tx, cancellationToken: ct));
+            var consumed = await batch.ReadSingleOrDefaultAsync<bool?>() == true;
+            var row = await batch.ReadSingleOrDefaultAsync<Code>();
+            var user = await batch.ReadSingleOrDefaultAsync<User>();
+            return new Redemption(code, row, consumed, user, conn, tx);
+        }
+        catch
+        {
+            if (tx is not null) await tx.DisposeAsync();
+            await conn.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Commits a consumed code that issues nothing (a refused redemption burns the code, as a used one).</summary>
+    public Task BurnAsync(Redemption redemption, CancellationToken ct) => redemption.EndAsync(commit: true, ct);
 
     private const string MarkReplayedSql = $"UPDATE authorization_codes SET replayed_at = coalesce(replayed_at, now()) WHERE code_hash = @Hash RETURNING {Columns}";
 
     /// <summary>
-    /// Marks a code as replayed (RFC 6749 §4.1.2) and returns what it has produced so far. The row lock
-    /// orders this against <see cref="RecordIssuedAsync"/>: either the replay sees what the first
-    /// redemption issued, or that redemption sees the replay.
+    /// Marks a code as replayed (RFC 6749 §4.1.2) and returns what it has produced so far, on the redemption's connection
+    /// after its transaction is rolled back (it consumed nothing). The row lock orders this against a first redemption's
+    /// <see cref="CompleteAsync"/>: either the replay sees what that redemption issued, or that redemption sees the replay.
     /// </summary>
-    public async Task<Code?> MarkReplayedAsync(string code, CancellationToken ct)
+    public async Task<Code?> MarkReplayedAsync(Redemption redemption, CancellationToken ct)
     {
-        await using var conn = await db.OpenAsync(ct);
-        return await conn.QuerySingleOrDefaultAsync<Code>(new CommandDefinition(MarkReplayedSql, new { Hash = OpaqueToken.Hash(code) }, cancellationToken: ct));
+        await redemption.EndAsync(commit: false, ct);
+        return await redemption.Connection.QuerySingleOrDefaultAsync<Code>(new CommandDefinition(MarkReplayedSql,
+            new { Hash = OpaqueToken.Hash(redemption.Presented) }, cancellationToken: ct));
     }
 
     private const string RecordIssueSql = """
@@ -90,15 +161,17 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
         RETURNING replayed_at IS NOT NULL
         """;
     /// <summary>
-    /// Remembers what a code produced, so a replay can revoke it. True when a replay was marked while this
-    /// redemption was issuing: the caller must then revoke what it issued, as the replay could not.
+    /// Remembers what a code produced, so a replay can revoke it, and commits the redemption. True when a replay was
+    /// marked before (a redemption's consumption and a replay's mark touch the row in either order): the caller must
+    /// then revoke what it issued, as the replay could not.
     /// </summary>
-    public async Task<bool> RecordIssuedAsync(string code, Guid? familyId, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
+    public async Task<bool> CompleteAsync(Redemption redemption, Guid? familyId, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
     {
-        await using var conn = await db.OpenAsync(ct);
-        return await conn.ExecuteScalarAsync<bool>(new CommandDefinition(RecordIssueSql, new
+        var replayed = await redemption.Connection.ExecuteScalarAsync<bool>(new CommandDefinition(RecordIssueSql, new
         {
-            Hash = OpaqueToken.Hash(code), FamilyId = familyId, Jti = accessJti, Expires = accessExpires.UtcDateTime,
-        }, cancellationToken: ct));
+            Hash = OpaqueToken.Hash(redemption.Presented), FamilyId = familyId, Jti = accessJti, Expires = accessExpires.UtcDateTime,
+        }, redemption.Transaction, cancellationToken: ct));
+        await redemption.EndAsync(commit: true, ct);
+        return replayed;
     }
 }

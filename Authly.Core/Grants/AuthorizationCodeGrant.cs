@@ -4,7 +4,6 @@ using Authly.OAuth;
 using Authly.Oidc;
 using Authly.Scopes;
 using Authly.Tokens;
-using Authly.Users;
 
 namespace Authly.Grants;
 
@@ -15,7 +14,7 @@ namespace Authly.Grants;
 /// when the client is registered for the refresh_token grant.
 /// </summary>
 public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, RefreshTokenStore refreshTokens, RevocationList revocations,
-    UserStore users, ScopeStore scopeStore, TokenIssuer issuer, IdTokenIssuer idTokens) : IGrantHandler
+    ScopeStore scopeStore, TokenIssuer issuer, IdTokenIssuer idTokens) : IGrantHandler
 {
     public string GrantType => GrantTypes.AuthorizationCode;
 
@@ -27,36 +26,43 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         var redirectUri = request.Required(Parameters.RedirectUri);
         var verifier = request.Required(Parameters.CodeVerifier);
 
-        var (code, consumed) = await codes.ConsumeAsync(codeValue, client.ClientId, ct);
+        // One connection and one transaction: the consumption, the user read, the refresh family and the record of what
+        // was issued commit together. Disposed uncommitted (a failure while issuing), nothing of it stays and nothing was
+        // answered, so the code is unused again.
+        await using var redemption = await codes.RedeemAsync(codeValue, client.ClientId, ct);
+        var code = redemption.Code;
         if (code is null) throw OAuthException.InvalidGrant("The authorization code is invalid", "unknown code");
         // §4.1.3: the code must have been issued to this client. Checked before the replay rule, and
         // without consuming it: another client presenting a code it intercepted must be able neither
         // to burn it nor to revoke what its rightful client obtained with it.
         if (code.ClientId != client.ClientId) throw OAuthException.InvalidGrant("The authorization code is invalid", "code issued to another client");
-        if (!consumed)
+        if (!redemption.Consumed)
         {
-            // §4.1.2: the code was used before; revoke everything issued from it.
-            // A first redemption still issuing has recorded nothing yet: the mark makes it revoke what it issues.
-            var issued = await codes.MarkReplayedAsync(codeValue, ct) ?? code;
+            // §4.1.2: the code was used before; revoke everything issued from it. A first redemption still issuing holds
+            // the row until it commits what it issued, and the mark waits for it; one that recorded nothing yet sees the mark.
+            var issued = await codes.MarkReplayedAsync(redemption, ct) ?? code;
             await RevokeIssuedAsync(issued.FamilyId, issued.AccessJti, issued.AccessExpiresAt, ct);
             throw OAuthException.InvalidGrant("The authorization code is invalid", "code replay; issued tokens revoked");
         }
-        if (code.Expired) throw OAuthException.InvalidGrant("The authorization code has expired");
+        // A refused redemption burns the code (committed before the error), as before: it is single-use whatever came of it.
+        if (code.Expired) throw await BurnedAsync(redemption, OAuthException.InvalidGrant("The authorization code has expired"), ct);
         // RFC 6749 §4.1.3: redirect_uri must be identical to the one in the authorization request.
         if (!string.Equals(code.RedirectUri, redirectUri, StringComparison.Ordinal))
-            throw OAuthException.InvalidGrant("redirect_uri does not match the authorization request");
+            throw await BurnedAsync(redemption, OAuthException.InvalidGrant("redirect_uri does not match the authorization request"), ct);
         // RFC 7636 §4.6.
-        if (!Pkce.Verify(verifier, code.CodeChallenge)) throw OAuthException.InvalidGrant("PKCE verification failed");
+        if (!Pkce.Verify(verifier, code.CodeChallenge)) throw await BurnedAsync(redemption, OAuthException.InvalidGrant("PKCE verification failed"), ct);
 
-        var user = await users.FindByIdAsync(code.UserId, ct);
-        if (user is null || !user.IsActive) throw OAuthException.InvalidGrant("The authorization code is invalid", "user missing or deactivated");
+        // The user as the redemption's transaction read them, not from a cache: a deactivated user is refused.
+        var user = redemption.User;
+        if (user is null || !user.IsActive)
+            throw await BurnedAsync(redemption, OAuthException.InvalidGrant("The authorization code is invalid", "user missing or deactivated"), ct);
         // The scope the user approved, as far as the user and the client may still have it (ScopeDecision).
         var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(code.Scope), await scopeStore.ActiveAsync(ct), client, user);
 
-        var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, ct, granted.RefreshToken);
-        if (await codes.RecordIssuedAsync(codeValue, familyId, access.Jti, access.Expires, ct))
+        var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, redemption.Transaction, ct, granted.RefreshToken);
+        if (await codes.CompleteAsync(redemption, familyId, access.Jti, access.Expires, ct))
         {
-            // §4.1.2: the code was replayed while these tokens were being issued; the replay could not see them.
+            // §4.1.2: the code was replayed while it was being redeemed; the replay could not see these tokens.
             await RevokeIssuedAsync(familyId, access.Jti, access.Expires.UtcDateTime, ct);
             throw OAuthException.InvalidGrant("The authorization code is invalid", "code replayed during its redemption; issued tokens revoked");
         }
@@ -66,6 +72,13 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
                 IdToken = await idTokens.CreateAsync(user, client.ClientId, granted.Scopes, code.Nonce, code.AuthTime, code.SessionId, response.AccessToken, ct),
             };
         return response;
+    }
+
+    /// <summary>The refusal, once the consumption is committed.</summary>
+    private async Task<OAuthException> BurnedAsync(AuthorizationCodeStore.Redemption redemption, OAuthException refusal, CancellationToken ct)
+    {
+        await codes.BurnAsync(redemption, ct);
+        return refusal;
     }
 
     // The family is revoked with every access token issued from it, the code's own included (its refresh row links it),

@@ -37,41 +37,56 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         public bool IsCurrent { get; init; }
     }
 
-    public enum RotateStatus { Rotated, Retried, Unknown, Expired, Revoked, Reused }
+    public enum RotateStatus { Rotated, Retried, Unknown, Expired, Revoked, Reused, OtherClient }
 
     /// <summary>
     /// What presenting a refresh token led to. When <see cref="Status"/> is <c>Rotated</c> it holds the open
-    /// transaction in which the token was marked used and its family row locked (FOR SHARE): the user read and the
-    /// new token join it, and <see cref="CommitAsync"/> makes all of it durable at once. Disposed uncommitted, it
-    /// rolls back and the presented token stays current. <c>Retried</c> carries the answer of the earlier rotation.
+    /// transaction in which the token was marked used and its family row locked (FOR SHARE), and the user as that
+    /// transaction read them; <see cref="CommitAsync"/> writes the successor and the retry answer and commits, all on
+    /// the one connection the rotation opened. Disposed uncommitted, it rolls back and the presented token stays
+    /// current. <c>Retried</c> carries the answer of the earlier rotation.
     /// </summary>
     public sealed class Rotation : IAsyncDisposable
     {
-        private readonly NpgsqlConnection? _conn;
-        private readonly NpgsqlTransaction? _tx;
+        private NpgsqlConnection? _conn;
+        private NpgsqlTransaction? _tx;
 
         internal Rotation(RotateStatus status, Row? token, TokenResponse? retried = null)
         {
             (Status, Token, RetriedResponse) = (status, token, retried);
         }
 
-        internal Rotation(Row token, NpgsqlConnection conn, NpgsqlTransaction tx, string presented, string? requestedScope)
+        internal Rotation(Row token, User? user, NpgsqlConnection conn, NpgsqlTransaction tx, string presented, string? requestedScope)
         {
-            (Status, Token, _conn, _tx, Presented, RequestedScope) = (RotateStatus.Rotated, token, conn, tx, presented, requestedScope);
+            (Status, Token, User, _conn, _tx, Presented, RequestedScope) = (RotateStatus.Rotated, token, user, conn, tx, presented, requestedScope);
         }
 
         public RotateStatus Status { get; }
         public Row? Token { get; }
         public TokenResponse? RetriedResponse { get; }
-        /// <summary>The rotation's transaction, for reads that must see the same state as the rotation (the user).</summary>
-        public NpgsqlTransaction Transaction => _tx ?? throw new InvalidOperationException("No rotation in progress.");
+        /// <summary>The token's user as the rotation's transaction read them (null: the row is gone).</summary>
+        public User? User { get; }
+        internal NpgsqlConnection Connection => _conn ?? throw new InvalidOperationException("No rotation in progress.");
+        internal NpgsqlTransaction Transaction => _tx ?? throw new InvalidOperationException("No rotation in progress.");
         internal string Presented { get; } = "";
         internal string? RequestedScope { get; }
+        /// <summary>The successor, set by <see cref="IssueAsync(Rotation, string, DateTimeOffset, CancellationToken)"/> and written by <see cref="CommitAsync"/>.</summary>
+        internal (string Token, string AccessJti, DateTimeOffset AccessExpires)? Successor { get; set; }
+
+        /// <summary>Rolls the rotation back (the presented token is current again) and keeps the connection for the caller.</summary>
+        internal async Task<NpgsqlConnection> RollBackAsync(CancellationToken ct)
+        {
+            await Transaction.RollbackAsync(ct);
+            await _tx!.DisposeAsync();
+            _tx = null;
+            return Connection;
+        }
 
         public async ValueTask DisposeAsync()
         {
             if (_tx is not null) await _tx.DisposeAsync();
             if (_conn is not null) await _conn.DisposeAsync();
+            (_tx, _conn) = (null, null);
         }
     }
 
@@ -81,14 +96,15 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
     // what it issued, or comes first and this login fails. Before, a login whose password check passed just before a
     // reset created its family after the reset's revocation had run, and that family outlived the reset.
     private const string CreateFamilySql = """
-        INSERT INTO refresh_token_families (user_id, client_id)
-        SELECT u.id, @ClientId FROM users u WHERE u.id = @UserId AND u.is_active AND u.password_hash = @PasswordHash
-        FOR SHARE
-        RETURNING id
-        """;
-    private const string InsertSql = """
+        WITH family AS (
+            INSERT INTO refresh_token_families (user_id, client_id)
+            SELECT u.id, @ClientId FROM users u WHERE u.id = @UserId AND u.is_active AND u.password_hash = @PasswordHash
+            FOR SHARE
+            RETURNING id
+        )
         INSERT INTO refresh_tokens (family_id, token_hash, user_id, client_id, scope, expires_at, access_jti, access_expires_at)
-        VALUES (@FamilyId, @Hash, @UserId, @ClientId, @Scope, now() + @Lifetime, @AccessJti, @AccessExpiresAt)
+        SELECT id, @Hash, @UserId, @ClientId, @Scope, now() + @Lifetime, @AccessJti, @AccessExpiresAt FROM family
+        RETURNING family_id
         """;
 
     /// <summary>
@@ -101,32 +117,41 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
     {
         await using var conn = await db.OpenAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(ct);
-        var family = await conn.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(CreateFamilySql,
-                new { UserId = user.Id, ClientId = clientId, user.PasswordHash }, tx, cancellationToken: ct))
+        return await IssueAsync(conn, null, user, clientId, scope, accessJti, accessExpires, ct);
+    }
+
+    /// <summary>
+    /// The same in the caller's transaction (a code redemption's), which then commits it: one statement, one round trip.
+    /// Until that commit the user row stays locked FOR SHARE, as above.
+    /// </summary>
+    public Task<(string Token, Guid FamilyId)> IssueAsync(NpgsqlTransaction tx, User user, string? clientId, string scope,
+        string accessJti, DateTimeOffset accessExpires, CancellationToken ct) =>
+        IssueAsync(tx.Connection!, tx, user, clientId, scope, accessJti, accessExpires, ct);
+
+    // Without a transaction the statement is its own: family and token commit together or not at all.
+    private async Task<(string Token, Guid FamilyId)> IssueAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, User user, string? clientId,
+        string scope, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
+    {
+        var token = OpaqueToken.New(32);
+        var family = await conn.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(CreateFamilySql, new
+            {
+                UserId = user.Id, ClientId = clientId, user.PasswordHash, Hash = OpaqueToken.Hash(token), Scope = scope,
+                Lifetime = options.RefreshTokenLifetime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime,
+            }, tx, cancellationToken: ct))
             ?? throw OAuthException.InvalidGrant("The user's credentials changed; sign in again", "user deactivated or password changed while signing in");
-        var token = await InsertAsync(tx, family, user.Id, clientId, scope, accessJti, accessExpires, ct);
-        await tx.CommitAsync(ct);
         return (token, family);
     }
 
-    /// <summary>The successor of a rotated token, in the rotation's transaction: same family, user, client and scope.</summary>
+    /// <summary>
+    /// The successor of a rotated token: same family, user, client and scope. Nothing is written yet:
+    /// <see cref="CommitAsync"/> inserts it in the rotation's transaction, in the statement that records the answer.
+    /// </summary>
     public Task<string> IssueAsync(Rotation rotation, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
     {
-        var row = rotation.Token!;
-        return InsertAsync(rotation.Transaction, row.FamilyId, row.UserId, row.ClientId, row.Scope, accessJti, accessExpires, ct);
-    }
-
-    private async Task<string> InsertAsync(NpgsqlTransaction tx, Guid familyId, Guid userId, string? clientId, string scope,
-        string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
-    {
+        if (rotation.Successor is not null) throw new InvalidOperationException("The rotation already has a successor.");
         var token = OpaqueToken.New(32);
-        await tx.Connection!.ExecuteAsync(new CommandDefinition(InsertSql, new
-        {
-            FamilyId = familyId, Hash = OpaqueToken.Hash(token), UserId = userId, ClientId = clientId, Scope = scope,
-            Lifetime = options.RefreshTokenLifetime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime,
-        }, tx, cancellationToken: ct));
-        return token;
+        rotation.Successor = (token, accessJti, accessExpires);
+        return Task.FromResult(token);
     }
 
     private const string Columns = """
@@ -143,12 +168,14 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         FOR SHARE
         """;
 
-    // One statement marks the token used, and only if nobody else has: of concurrent uses one wins; the others
-    // wait for its transaction and then find the token rotated (a retry, or reuse).
+    // One statement marks the token used, and only if nobody else has and the presenting client is the one it was
+    // issued to (RFC 6749 §6; another client's token is neither burnt nor revoked): of concurrent uses one wins; the
+    // others wait for its transaction and then find the token rotated (a retry, or reuse).
     private const string RotateSql = $"""
         UPDATE refresh_tokens t SET rotated_at = now()
         FROM refresh_token_families f, users u
         WHERE t.token_hash = @Hash AND f.id = t.family_id AND u.id = t.user_id
+          AND t.client_id IS NOT DISTINCT FROM @ClientId::text
           AND t.rotated_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > now()
         RETURNING {Columns}
         """;
@@ -157,6 +184,11 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         JOIN refresh_token_families f ON f.id = t.family_id JOIN users u ON u.id = t.user_id
         WHERE t.token_hash = @Hash
         """;
+
+    // A rotation's first round trip: the family lock, the rotation and the user, as separate statements of one batch, so
+    // each takes its own snapshot (READ COMMITTED) after the one before it has waited for whatever it had to wait for.
+    private static readonly string RotateBatchSql =
+        $"{LockFamilySql};\n{RotateSql};\n{UserStore.SelectByIdSql("SELECT user_id FROM refresh_tokens WHERE token_hash = @Hash")}";
 
     private sealed record RetryState
     {
@@ -171,75 +203,111 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
                EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.id = t.replaced_by AND n.rotated_at IS NULL) AS successor_current
         FROM refresh_tokens t WHERE t.token_hash = @Hash
         """;
+    // When the token did not rotate: what it is now. A statement of its own, so that it sees a concurrent winner's
+    // commit that the rotation waited for.
+    private const string StateBatchSql = $"{FindSql};\n{RetryStateSql}";
 
     /// <summary>
     /// Presents <paramref name="token"/> for a refresh by <paramref name="clientId"/> (null: the first-party CLI).
     /// <paramref name="requestedScope"/> is the request's scope parameter: a retry must repeat it to get the earlier answer.
+    /// One connection and one transaction whatever the outcome: a rotation costs one round trip here (BEGIN, the family
+    /// lock, the rotation and the user read are one batch) and two in <see cref="CommitAsync"/>; a token that did not
+    /// rotate costs one more round trip to learn why, and reuse revokes its family on the same connection.
     /// </summary>
     public async Task<Rotation> RotateAsync(string token, string? clientId, string? requestedScope, CancellationToken ct)
     {
         if (token.Length > 512) return new Rotation(RotateStatus.Unknown, null);
         var hash = OpaqueToken.Hash(token);
-        Row? existing;
-        RetryState? retry;
         NpgsqlConnection? conn = await db.OpenAsync(ct);
         NpgsqlTransaction? tx = null;
         try
         {
             tx = await conn.BeginTransactionAsync(ct);
-            var revoked = await conn.QuerySingleOrDefaultAsync<bool?>(new CommandDefinition(LockFamilySql, new { Hash = hash }, tx, cancellationToken: ct));
-            if (revoked is null) return new Rotation(RotateStatus.Unknown, null);
-            if (revoked == false)
+            Row? rotated;
+            User? user;
+            await using (var batch = await conn.QueryMultipleAsync(new CommandDefinition(RotateBatchSql, new { Hash = hash, ClientId = clientId }, tx, cancellationToken: ct)))
             {
-                var rotated = await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(RotateSql, new { Hash = hash }, tx, cancellationToken: ct));
-                if (rotated is not null)
-                {
-                    var rotation = new Rotation(rotated, conn, tx, token, requestedScope);
-                    (conn, tx) = (null, null); // owned by the rotation now
-                    return rotation;
-                }
+                _ = await batch.ReadSingleOrDefaultAsync<bool?>();
+                rotated = await batch.ReadSingleOrDefaultAsync<Row>();
+                user = await batch.ReadSingleOrDefaultAsync<User>();
             }
-            existing = await conn.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(FindSql, new { Hash = hash }, tx, cancellationToken: ct));
-            retry = await conn.QuerySingleOrDefaultAsync<RetryState>(new CommandDefinition(RetryStateSql,
-                new { Hash = hash, Grace = options.RefreshRetryGrace }, tx, cancellationToken: ct));
+            if (rotated is not null)
+            {
+                var rotation = new Rotation(rotated, user, conn, tx, token, requestedScope);
+                (conn, tx) = (null, null); // owned by the rotation now
+                return rotation;
+            }
+
+            Row? existing;
+            RetryState? retry;
+            await using (var state = await conn.QueryMultipleAsync(new CommandDefinition(StateBatchSql,
+                new { Hash = hash, Grace = options.RefreshRetryGrace }, tx, cancellationToken: ct)))
+            {
+                existing = await state.ReadSingleOrDefaultAsync<Row>();
+                retry = await state.ReadSingleOrDefaultAsync<RetryState>();
+            }
+            await tx.RollbackAsync(ct);
+            await tx.DisposeAsync();
+            tx = null;
+
+            if (existing is null) return new Rotation(RotateStatus.Unknown, null);
+            if (existing.ClientId != clientId) return new Rotation(RotateStatus.OtherClient, existing);
+            if (existing.FamilyRevokedAt is not null) return new Rotation(RotateStatus.Revoked, existing);
+            if (existing.RotatedAt is null) return new Rotation(RotateStatus.Expired, existing);
+            // A retry after a lost answer: the same client repeating the same request on the family's latest rotation,
+            // within the window. Anything else presenting a rotated token is reuse, as without the window.
+            if (options.RefreshRetryGraceSeconds > 0
+                && retry is { WithinGrace: true, SuccessorCurrent: true, RetryResponse: { } sealedAnswer }
+                && OpenRetryAnswer(token, existing.Id, requestedScope, sealedAnswer) is { } answer)
+                return new Rotation(RotateStatus.Retried, existing, answer);
+            await RevokeFamiliesAsync(conn, LockFamilySqlForRevoke, new { existing.FamilyId }, "refresh token reuse detected", ct);
+            return new Rotation(RotateStatus.Reused, existing);
         }
         finally
         {
             if (tx is not null) await tx.DisposeAsync();
             if (conn is not null) await conn.DisposeAsync();
         }
-
-        if (existing is null) return new Rotation(RotateStatus.Unknown, null);
-        if (existing.FamilyRevokedAt is not null) return new Rotation(RotateStatus.Revoked, existing);
-        if (existing.RotatedAt is null) return new Rotation(RotateStatus.Expired, existing);
-        // A retry after a lost answer: the same client repeating the same request on the family's latest rotation,
-        // within the window. Anything else presenting a rotated token is reuse, as without the window.
-        if (options.RefreshRetryGraceSeconds > 0 && existing.ClientId == clientId
-            && retry is { WithinGrace: true, SuccessorCurrent: true, RetryResponse: { } sealedAnswer }
-            && OpenRetryAnswer(token, existing.Id, requestedScope, sealedAnswer) is { } answer)
-            return new Rotation(RotateStatus.Retried, existing, answer);
-        await RevokeFamilyAsync(existing.FamilyId, "refresh token reuse detected", ct);
-        return new Rotation(RotateStatus.Reused, existing);
     }
 
-    private const string RecordAnswerSql = """
-        UPDATE refresh_tokens SET retry_response = @Answer, replaced_by = (SELECT id FROM refresh_tokens WHERE token_hash = @NewHash)
-        WHERE id = @Id
-        """;
-    // At most one retry answer per family: the one of its latest rotation.
-    private const string ForgetOlderAnswersSql = """
-        UPDATE refresh_tokens SET retry_response = NULL WHERE family_id = @FamilyId AND id <> @Id AND retry_response IS NOT NULL
+    /// <summary>
+    /// Abandons a rotation (rolled back: nothing it did stays) and revokes the token's family, on the rotation's connection:
+    /// for a token whose user is gone or deactivated.
+    /// </summary>
+    public async Task RevokeFamilyAsync(Rotation rotation, string reason, CancellationToken ct)
+    {
+        var conn = await rotation.RollBackAsync(ct); // releases the family row, which the revocation locks
+        await RevokeFamiliesAsync(conn, LockFamilySqlForRevoke, new { rotation.Token!.FamilyId }, reason, ct);
+    }
+
+    // The successor, the answer of this rotation (for a retry) on the rotated row, and no other answer left in the family
+    // (at most one per family: that of its latest rotation). The two UPDATEs touch different rows.
+    private const string CommitSql = """
+        WITH successor AS (
+            INSERT INTO refresh_tokens (family_id, token_hash, user_id, client_id, scope, expires_at, access_jti, access_expires_at)
+            VALUES (@FamilyId, @NewHash, @UserId, @ClientId, @Scope, now() + @Lifetime, @AccessJti, @AccessExpiresAt)
+            RETURNING id
+        ), forget_older AS (
+            UPDATE refresh_tokens SET retry_response = NULL WHERE family_id = @FamilyId AND id <> @Id AND retry_response IS NOT NULL
+        )
+        UPDATE refresh_tokens SET retry_response = @Answer, replaced_by = (SELECT id FROM successor) WHERE id = @Id
         """;
 
-    /// <summary>Records the answer of the rotation (sealed, for a retry within the window) and commits the whole refresh.</summary>
+    /// <summary>
+    /// Writes the successor and the answer of the rotation (sealed, for a retry within the window) in one statement and
+    /// commits the whole refresh: two round trips.
+    /// </summary>
     public async Task CommitAsync(Rotation rotation, TokenResponse response, CancellationToken ct)
     {
         var row = rotation.Token!;
+        var (successor, accessJti, accessExpires) = rotation.Successor ?? throw new InvalidOperationException("The rotation has no successor.");
         var tx = rotation.Transaction;
         var answer = options.RefreshRetryGraceSeconds > 0 ? SealRetryAnswer(rotation.Presented, row.Id, rotation.RequestedScope, response) : null;
-        await tx.Connection!.ExecuteAsync(new CommandDefinition(RecordAnswerSql,
-            new { Answer = answer, NewHash = OpaqueToken.Hash(response.RefreshToken!), row.Id }, tx, cancellationToken: ct));
-        await tx.Connection!.ExecuteAsync(new CommandDefinition(ForgetOlderAnswersSql, new { row.FamilyId, row.Id }, tx, cancellationToken: ct));
+        await rotation.Connection.ExecuteAsync(new CommandDefinition(CommitSql, new
+        {
+            row.FamilyId, NewHash = OpaqueToken.Hash(successor), row.UserId, row.ClientId, row.Scope, Lifetime = options.RefreshTokenLifetime,
+            AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime, Answer = answer, row.Id,
+        }, tx, cancellationToken: ct));
         await tx.CommitAsync(ct);
     }
 
@@ -327,8 +395,14 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
 
     private async Task RevokeFamiliesAsync(string lockFamiliesSql, object args, string reason, CancellationToken ct)
     {
+        await using var conn = await db.OpenAsync(ct);
+        await RevokeFamiliesAsync(conn, lockFamiliesSql, args, reason, ct);
+    }
+
+    /// <summary>The revocation on an open connection with no transaction in progress (a rotation's, once rolled back).</summary>
+    private async Task RevokeFamiliesAsync(NpgsqlConnection conn, string lockFamiliesSql, object args, string reason, CancellationToken ct)
+    {
         List<(string Jti, DateTime ExpiresAt)> revoked;
-        await using (var conn = await db.OpenAsync(ct))
         await using (var tx = await conn.BeginTransactionAsync(ct))
         {
             var ids = (await conn.QueryAsync<Guid>(new CommandDefinition(lockFamiliesSql, args, tx, cancellationToken: ct))).ToArray();

@@ -1,6 +1,7 @@
 using Authly.Configuration;
 using Authly.OAuth;
 using Authly.Users;
+using Npgsql;
 
 namespace Authly.Tokens;
 
@@ -23,6 +24,16 @@ public sealed class TokenIssuer(JwtIssuer jwt, RefreshTokenStore refreshTokens, 
         var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), clientId ?? FirstPartyClientId, scope, user.Username, ct);
         if (!withRefreshToken) return (Response(access, null, scope), null, access);
         var (refresh, family) = await refreshTokens.IssueAsync(user, clientId, scope, access.Jti, access.Expires, ct);
+        return (Response(access, refresh, scope), family, access);
+    }
+
+    /// <summary>The same, with the refresh family written in the caller's transaction (a code redemption's), which commits it.</summary>
+    public async Task<(TokenResponse Response, Guid? FamilyId, JwtIssuer.Issued Access)> ForUserAsync(User user, string? clientId, string scope,
+        NpgsqlTransaction tx, CancellationToken ct, bool withRefreshToken = true)
+    {
+        var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), clientId ?? FirstPartyClientId, scope, user.Username, ct);
+        if (!withRefreshToken) return (Response(access, null, scope), null, access);
+        var (refresh, family) = await refreshTokens.IssueAsync(tx, user, clientId, scope, access.Jti, access.Expires, ct);
         return (Response(access, refresh, scope), family, access);
     }
 

@@ -20,15 +20,18 @@ public sealed class UserStore(NpgsqlDataSource db)
     }
 
     private const string FindByIdSql = $"SELECT {Columns} FROM users WHERE id = @Id";
+
+    /// <summary>
+    /// The statement that reads a user as <see cref="FindByIdAsync(Guid, CancellationToken)"/> does, for another store's batch
+    /// (a redemption reads its user in the same round trip as its own rows): <paramref name="idExpression"/> is an SQL
+    /// expression over that batch's parameters, e.g. a subquery by token hash.
+    /// </summary>
+    internal static string SelectByIdSql(string idExpression) => $"SELECT {Columns} FROM users WHERE id = ({idExpression})";
     public async Task<User?> FindByIdAsync(Guid id, CancellationToken ct)
     {
         await using var conn = await db.OpenAsync(ct);
         return await conn.QuerySingleOrDefaultAsync<User>(new CommandDefinition(FindByIdSql, new { Id = id }, cancellationToken: ct));
     }
-
-    /// <summary>The user as seen by <paramref name="tx"/> (a refresh reads it inside its rotation).</summary>
-    public Task<User?> FindByIdAsync(Guid id, NpgsqlTransaction tx, CancellationToken ct) =>
-        tx.Connection!.QuerySingleOrDefaultAsync<User>(new CommandDefinition(FindByIdSql, new { Id = id }, tx, cancellationToken: ct));
 
     private const string InsertSql = $"""
         INSERT INTO users (username, email, password_hash, is_active, is_verified, is_admin, requires_password_change)
