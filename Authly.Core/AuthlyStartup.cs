@@ -14,7 +14,7 @@ namespace Authly;
 /// </summary>
 /// <remarks>
 /// The caches that listen on the cluster bus are constructor parameters so that they exist before
-/// the first request: subscribing waits synchronously for Redis (StackExchange.Redis 1.2.6), and when
+/// the first request: subscribing waits synchronously for Redis (StackExchange.Redis's Subscribe), and when
 /// a burst of first requests built them instead, every other request blocked a thread-pool thread
 /// on the container's lock while the subscription waited for a thread to complete on, and the
 /// burst stalled for seconds and ended in 500s (seen when load starts right after a restart).

@@ -35,7 +35,7 @@ public sealed class RedisClusterBus : IClusterBus
         // by the same path as remote ones.
         try
         {
-            await _redis.GetSubscriber().PublishAsync((RedisChannel)(_prefix + topic), message);
+            await _redis.GetSubscriber().PublishAsync(Channel(topic), message);
             if (Interlocked.Exchange(ref _failing, 0) == 1) _ = FlushAsync();
         }
         catch (Exception e) when (e is RedisException or ObjectDisposedException or TimeoutException)
@@ -56,7 +56,7 @@ public sealed class RedisClusterBus : IClusterBus
         {
             while (_pending.TryPeek(out var item))
             {
-                try { await _redis.GetSubscriber().PublishAsync((RedisChannel)(_prefix + item.Topic), item.Message); }
+                try { await _redis.GetSubscriber().PublishAsync(Channel(item.Topic), item.Message); }
                 catch (Exception e) when (e is RedisException or ObjectDisposedException or TimeoutException) { return; }
                 _pending.TryDequeue(out _);
             }
@@ -65,9 +65,20 @@ public sealed class RedisClusterBus : IClusterBus
         finally { Interlocked.Exchange(ref _flushing, 0); }
     }
 
+    /// <summary>The channel of a topic: the prefix and the topic, literally (never a pattern, whatever it contains).</summary>
+    private RedisChannel Channel(string topic) => RedisChannel.Literal(_prefix + topic);
+
     public void Subscribe(string topic, Action<string> handler)
     {
         _local.Subscribe(topic, handler);
-        _redis.GetSubscriber().Subscribe((RedisChannel)(_prefix + topic), (_, value) => handler(value!));
+        // The client records the subscription before it asks Redis, and renews every recorded one on each
+        // (re)connect; so while Redis is unreachable (a node starting during an outage) the handler is kept
+        // and takes effect when Redis is back. 1.2.6 said nothing here; 2.x and later throw.
+        try { _redis.GetSubscriber().Subscribe(Channel(topic), (_, value) => handler(value!)); }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            _log.LogWarning("Redis is unreachable ({Error}): announcements on {Topic} from other nodes are heard once it is back",
+                e.GetType().Name, topic);
+        }
     }
 }

@@ -106,6 +106,31 @@ public sealed class CounterOutageAttacks
         await AssertLockedAsync(second, user, "second node");
     }
 
+    [Test, Description("RFC 6749 §10.10 / Issue15: a node started while Redis is down (the attacker took it down first) checks no more wrong passwords than the limit")]
+    public async Task Rfc6749_10_10_Issue15_NodeStartedWhileRedisIsDown_ChecksNoMoreGuessesThanTheLimit()
+    {
+        const int limit = 3;
+        await _redis.KillAsync();
+        using var node = await StartNodeAsync(limit);
+        Assert.That(node.Services.GetRequiredService<IConnectionMultiplexer>().IsConnected, Is.False, "precondition: Redis is down");
+        var user = await node.CreateUserAsync();
+        var evaluated = 0;
+        node.Services.GetRequiredService<PasswordLogin>().Attempted += outcome =>
+        {
+            if (outcome == "failure") Interlocked.Increment(ref evaluated);
+        };
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4 * limit; i++) statuses.Add((await GrantAsync(node, user.Username, "wrong-" + i)).StatusCode);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(evaluated, Is.EqualTo(limit), "wrong passwords checked without Redis");
+            Assert.That(statuses.Count(s => s == HttpStatusCode.BadRequest), Is.EqualTo(limit), string.Join(",", statuses));
+        });
+        await AssertLockedAsync(node, user, "Redis never reached");
+    }
+
     [Test, Description("RFC 6749 §10.10 / Issue12_Finding2: a lock taken during a Redis outage still holds after Redis is back")]
     public async Task Rfc6749_10_10_Issue12_Finding2_LockTakenDuringTheOutage_StillHoldsAfterRedisIsBack()
     {

@@ -23,7 +23,10 @@ public sealed class RedisProxyTests
     public async Task StartAsync()
     {
         _f = await ProxyFixture.StartAsync(postgres: false);
-        _direct = await ConnectionMultiplexer.ConnectAsync(Storage.RedisUrl.Parse(TestServers.RedisUrl));
+        // CLIENT LIST / KILL below are admin commands, which StackExchange.Redis 2.x and later refuse without AllowAdmin.
+        var direct = Storage.RedisUrl.Parse(TestServers.RedisUrl);
+        direct.AllowAdmin = true;
+        _direct = await ConnectionMultiplexer.ConnectAsync(direct);
     }
 
     [OneTimeTearDown]
