@@ -1,3 +1,7 @@
+using Tomlyn;
+using Tomlyn.Model;
+using Tomlyn.Serialization;
+
 namespace Authly.Cli.Admin;
 
 /// <summary>
@@ -22,16 +26,76 @@ public sealed record CliConfig(string Directory, string? ConfigApiUrl, TimeSpan 
     {
         var dir = ConfigDirectory();
         var file = Path.Combine(dir, "config.toml");
-        var toml = File.Exists(file) ? MiniToml.Parse(File.ReadAllText(file), file) : new Dictionary<string, string>();
-        var timeout = TimeSpan.FromSeconds(30);
-        if (toml.TryGetValue("api.timeout", out var t))
-            timeout = double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var s) && s is > 0 and <= 3600
-                ? TimeSpan.FromSeconds(s)
-                : throw new CliException(ExitCodes.Validation, $"{file}: [api] timeout must be a number of seconds between 0 and 3600");
-        string? format = null;
-        if (toml.TryGetValue("output.default_format", out var f))
-            format = f is "table" or "json" ? f : throw new CliException(ExitCodes.Validation, $"{file}: [output] default_format must be \"table\" or \"json\"");
-        return new CliConfig(dir, toml.GetValueOrDefault("api.url"), timeout, format);
+        return File.Exists(file)
+            ? Parse(File.ReadAllText(file), file, dir, warning => Console.Error.WriteLine($"warning: {warning}"))
+            : new CliConfig(dir, null, DefaultTimeout, null);
+    }
+
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Reads config.toml with Tomlyn. Malformed TOML and a known key of the wrong type are errors naming
+    /// the line ("file:line: what", exit 5); unknown sections and keys are ignored, as they always were,
+    /// with a warning naming the line so a typo does not go unnoticed.
+    /// </summary>
+    public static CliConfig Parse(string text, string file, string dir, Action<string> warn)
+    {
+        var spans = new TomlMetadataStore();
+        TomlTable root;
+        try
+        {
+            root = TomlSerializer.Deserialize<TomlTable>(text, new TomlSerializerOptions { SourceName = file, MetadataStore = spans })!;
+        }
+        catch (TomlException e)
+        {
+            var what = e.Diagnostics is { Count: > 0 } d ? d[0].Message : e.Message;
+            throw new CliException(ExitCodes.Validation, $"{file}:{e.Line}: {what.Trim()}");
+        }
+
+        string Where(TomlTable table, string key) =>
+            spans.TryGetProperties(table, out var props) && props?.TryGetProperty(key, out var p) == true && p?.Span is { } span
+                ? $"{file}:{span.Start.Line + 1}" : file;
+
+        string? url = null, format = null;
+        var timeout = DefaultTimeout;
+        foreach (var (section, value) in root)
+        {
+            if (section is not ("api" or "output"))
+            {
+                warn($"{Where(root, section)}: unknown {(value is TomlTable ? "section" : "key")} {section} (ignored)");
+                continue;
+            }
+            if (value is not TomlTable table) throw Bad(root, section, $"{section} must be a [{section}] section");
+            foreach (var (key, v) in table)
+            {
+                switch ($"{section}.{key}")
+                {
+                    case "api.url":
+                        url = v as string ?? throw Bad(table, key, "[api] url must be a quoted string");
+                        break;
+                    case "api.timeout":
+                        var seconds = v switch
+                        {
+                            long l => l,
+                            double f => f,
+                            string s when double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var f) => f,
+                            _ => double.NaN,
+                        };
+                        timeout = seconds is > 0 and <= 3600 ? TimeSpan.FromSeconds(seconds)
+                            : throw Bad(table, key, "[api] timeout must be a number of seconds between 0 and 3600");
+                        break;
+                    case "output.default_format":
+                        format = v is "table" or "json" ? (string)v : throw Bad(table, key, "[output] default_format must be \"table\" or \"json\"");
+                        break;
+                    default:
+                        warn($"{Where(table, key)}: unknown key [{section}] {key} (ignored)");
+                        break;
+                }
+            }
+        }
+        return new CliConfig(dir, url, timeout, format);
+
+        CliException Bad(TomlTable table, string key, string what) => new(ExitCodes.Validation, $"{Where(table, key)}: {what}");
     }
 
     /// <summary>The API URL and where it came from (for `auth info`).</summary>

@@ -6,19 +6,23 @@ namespace Authly.Server.Http;
 /// <summary>RFC 6749 §2.3.1: HTTP Basic with client id and secret each form-url-encoded before base64.</summary>
 public static class BasicCredentials
 {
+    /// <summary>Refuses bytes that are not UTF-8 instead of turning them into U+FFFD, which made different credentials read alike.</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     public static ClientCredentials? Parse(HttpRequest request)
     {
         string? header = request.Headers.Authorization;
         if (header is null || !header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase)) return null;
         try
         {
-            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
+            var decoded = StrictUtf8.GetString(Convert.FromBase64String(header[6..].Trim()));
             var colon = decoded.IndexOf(':');
             if (colon <= 0) throw OAuthException.InvalidClient("Basic credentials without client id");
             return new ClientCredentials(Uri.UnescapeDataString(decoded[..colon].Replace('+', ' ')),
                                          Uri.UnescapeDataString(decoded[(colon + 1)..].Replace('+', ' ')));
         }
         catch (FormatException) { throw OAuthException.InvalidClient("Basic credentials are not base64"); }
+        catch (DecoderFallbackException) { throw OAuthException.InvalidClient("Basic credentials are not UTF-8"); }
     }
 
     public static string? Bearer(HttpRequest request)

@@ -376,6 +376,44 @@ public sealed class AdminCliTests
     }
 
     [Test]
+    public async Task ConfigToml_BadInput_NamesTheLine_AndChangesNothing()
+    {
+        var cli = await LoggedInAsync();
+        var config = Path.Combine(cli.ConfigDir, "config.toml");
+        var name = Unique("toml:");
+        foreach (var (toml, where, what) in new[]
+        {
+            ("[api]\ntimeout = 10\nurl = \"http://a\" \"b\"\n", "config.toml:3:", "Expected end-of-line"),  // malformed (Tomlyn's own message)
+            ("# comment\n[api]\nurl = 5\n", "config.toml:3:", "[api] url must be a quoted string"),        // wrong type
+            ("[api]\ntimeout = true\n", "config.toml:2:", "[api] timeout must be a number of seconds"),
+            ("[output]\n\ndefault_format = \"yaml\"\n", "config.toml:3:", "default_format must be \"table\" or \"json\""),
+            ("api = \"http://a\"\n", "config.toml:1:", "api must be a [api] section"),
+        })
+        {
+            await File.WriteAllTextAsync(config, toml);
+            var r = await cli.RunAsync("admin", "scope", "create", name);
+            Assert.Multiple(() =>
+            {
+                Assert.That(r.ExitCode, Is.EqualTo(5), $"{toml}\n{r}");
+                Assert.That(r.Stderr, Does.StartWith("error: ").And.Contain(where).And.Contain(what), $"{toml}\n{r}");
+                Assert.That(r.Stderr.Trim().Split('\n'), Has.Length.EqualTo(1), r.ToString());
+            });
+        }
+        File.Delete(config);
+        Assert.That((await cli.RunAsync("admin", "scope", "show", name)).ExitCode, Is.EqualTo(4), "no bad config.toml let the command run");
+
+        // Unknown sections and keys were always ignored; now each gets a warning naming its line, and the command runs.
+        await File.WriteAllTextAsync(config, "[api]\ntimout = 10\n\n[colours]\nheader = \"red\"\n");
+        var warned = await cli.RunAsync("admin", "scope", "create", name);
+        Assert.Multiple(() =>
+        {
+            Assert.That(warned.ExitCode, Is.EqualTo(0), warned.ToString());
+            Assert.That(warned.Stderr, Does.Contain("warning: ").And.Contain("config.toml:2: unknown key [api] timout (ignored)"), warned.ToString());
+            Assert.That(warned.Stderr, Does.Contain("config.toml:4: unknown section colours (ignored)"), warned.ToString());
+        });
+    }
+
+    [Test]
     public async Task VersionCommandsAndCompletion_Work()
     {
         var cli = new AuthlyCli(_url);
