@@ -32,7 +32,7 @@ namespace Authly.Storage;
 public sealed class Migrator(NpgsqlDataSource db, ILogger<Migrator>? log = null)
 {
     // Any fixed 64-bit number; it only has to be the same on every node.
-    private const long AdvisoryLockKey = 0x417574686C79;
+    internal const long AdvisoryLockKey = 0x417574686C79;
     /// <summary>Dapper's commandTimeout: 0 is Npgsql's "no limit".</summary>
     private const int NoTimeout = 0;
 
@@ -61,9 +61,11 @@ public sealed class Migrator(NpgsqlDataSource db, ILogger<Migrator>? log = null)
     /// <summary>Applies pending scripts; returns the versions applied now.</summary>
     /// <remarks><paramref name="ct"/> ends the wait for another node's migration; DbUp itself is
     /// synchronous, and a script once started runs to its commit or rollback.</remarks>
-    public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct)
+    public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct) => MigrateAsync(Scripts(), ct);
+
+    /// <summary>Applies pending <paramref name="scripts"/> (tests pass their own to see a failing script roll back).</summary>
+    internal async Task<IReadOnlyList<string>> MigrateAsync(IReadOnlyList<Script> scripts, CancellationToken ct)
     {
-        var scripts = Scripts();
         await using var lockConnection = await db.OpenConnectionAsync(ct);
         // The server's pool gives every statement a few seconds (DatabaseUrl.ForServer); waiting for
         // another node's migration holds this session for as long as that takes, so no timeout here
