@@ -35,6 +35,15 @@ seeded=$("$psql" "$url" -XAtc "SELECT count(*) FROM users WHERE username LIKE 's
   { echo "seed: cannot read the users table (is the database migrated?)" >&2; exit 2; }
 [[ "$seeded" == 0 ]] || { echo "seed: this database is seeded already" >&2; exit 2; }
 
+# generator SQL-FILE N: the command line that prints the file's rows (COPY … TO STDOUT), for \copy … FROM PROGRAM.
+# (\copy takes its line verbatim, so the command is written into it; none of its words holds a quote or a space.)
+generator() {
+  local cmd="$psql $url -X -q -v ON_ERROR_STOP=1 -v n=$2 -v users=$users -v clients=$clients -v families=$families"
+  cmd+=" -v live=$live -v lifetime_days=$lifetime_days -v nonce=$nonce -f $here/seed/$1"
+  [[ "$cmd" != *"'"* ]] || { echo "seed: a quote in the database URL or path is not supported" >&2; exit 2; }
+  echo "$cmd"
+}
+
 # load TABLE COLUMNS SQL-FILE: SELECT … TO STDOUT in one session, COPY … FROM STDIN in another.
 load() {
   local table=$1 columns=$2 file=$3 start rows
@@ -56,9 +65,20 @@ start=$(date +%s.%N)
   SELECT c.id, s.id FROM clients c, scopes s WHERE c.client_id LIKE 'seed-client-%' AND s.scope_name = 'read'"
 printf 'seed: %-24s %10s rows in the table, %7.1f s\n' client_scopes "$("$psql" "$url" -XAtc "SELECT count(*) FROM client_scopes")" \
   "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
-load refresh_token_families "id, user_id, client_id, created_at, revoked_at, revoked_reason" refresh_token_families.sql "$families"
-load refresh_tokens "id, family_id, token_hash, user_id, client_id, scope, issued_at, expires_at, rotated_at, access_jti, access_expires_at, replaced_by" \
-  refresh_tokens.sql "$families"
+# A family and its members commit together: a family without members is what the server's sweeper deletes, and it
+# would start on them between two separate loads.
+families_program=$(generator refresh_token_families.sql "$families")
+tokens_program=$(generator refresh_tokens.sql "$families")
+"$psql" "$url" -X -q -v ON_ERROR_STOP=1 <<SQL
+BEGIN;
+SELECT clock_timestamp() AS t0 \gset
+\copy refresh_token_families (id, user_id, client_id, created_at, revoked_at, revoked_reason) FROM PROGRAM '$families_program' (FORMAT binary)
+SELECT format('seed: %-24s %10s rows in the table, %7s s', 'refresh_token_families', count(*), round(extract(epoch FROM clock_timestamp() - :'t0'), 1)) FROM refresh_token_families \g (format=unaligned tuples_only)
+SELECT clock_timestamp() AS t0 \gset
+\copy refresh_tokens (id, family_id, token_hash, user_id, client_id, scope, issued_at, expires_at, rotated_at, access_jti, access_expires_at, replaced_by) FROM PROGRAM '$tokens_program' (FORMAT binary)
+SELECT format('seed: %-24s %10s rows in the table, %7s s', 'refresh_tokens', count(*), round(extract(epoch FROM clock_timestamp() - :'t0'), 1)) FROM refresh_tokens \g (format=unaligned tuples_only)
+COMMIT;
+SQL
 load revoked_tokens "jti, expires_at, revoked_at" revoked_tokens.sql "$revoked"
 start=$(date +%s.%N)
 "$psql" "$url" -X -q -v ON_ERROR_STOP=1 -c "ANALYZE users, clients, client_scopes, refresh_token_families, refresh_tokens, revoked_tokens"
