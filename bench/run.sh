@@ -15,6 +15,8 @@
 #   (authorization codes minted per wrk thread before each authorization_code run; more than a
 #   thread redeems in max(WARMUP, DURATION) seconds)  SCENARIOS= (space-separated scenario names to
 #   run, e.g. "refresh_token authorization_code"; empty runs all; include floor for the x floor column)
+#   SEED=0 (1: the flat-cost run: load bench/seed.sh's
+#   data set into the server's database before the scenarios)  SCALE=1 (its size; 0.01 for a quick try)
 set -euo pipefail
 
 DURATION=${DURATION:-15}
@@ -26,6 +28,8 @@ SIGN_ROUNDS=${SIGN_ROUNDS:-8}
 SETTLE=${SETTLE:-11}
 CODES=${CODES:-100000}
 SCENARIOS=${SCENARIOS:-}
+SEED=${SEED:-0}
+SCALE=${SCALE:-1}
 DOTNET=${DOTNET:-dotnet}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,6 +50,7 @@ echo "Building (Release) …"
 $DOTNET build Authly.Cli -c Release -nologo -v quiet >"$results/build.log" 2>&1 || { cat "$results/build.log"; exit 2; }
 $DOTNET build bench/SignBench -c Release -nologo -v quiet >>"$results/build.log" 2>&1 || { cat "$results/build.log"; exit 2; }
 $DOTNET build bench/BareFloor -c Release -nologo -v quiet >>"$results/build.log" 2>&1 || { cat "$results/build.log"; exit 2; }
+$DOTNET build bench/HashBench -c Release -nologo -v quiet >>"$results/build.log" 2>&1 || { cat "$results/build.log"; exit 2; }
 
 free_port() {
   local p
@@ -119,6 +124,28 @@ user_token=$(curl -sf "$base/api/v1/oauth/token" -H "Authorization: $basic" -d g
 # The banner shows no passwords; the embedded services' URLs are in a 0600 file in the data dir.
 database_url=$(sed -n 's/^DATABASE_URL=//p' "$data_dir/authly/credentials.env")
 [[ -n "$database_url" ]] || { echo "bench: no DATABASE_URL in $data_dir/authly/credentials.env" >&2; exit 2; }
+# The server's resident memory (kB), from /proc: idle before anything ran, sampled during each scenario.
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status"; }
+rss_idle_kb=$(rss_kb)
+if [[ "$SEED" == 1 ]]; then
+  # The flat-cost run (issue 14): the same scenarios against a database holding a deployment's worth of rows.
+  echo "Seeding the server's database (bench/seed.sh, SCALE=$SCALE) …"
+  SCALE=$SCALE PSQL=$psql bench/seed.sh "$database_url" | tee "$results/seed.txt"
+  [[ "${PIPESTATUS[0]}" == 0 ]] || { echo "bench: seeding failed" >&2; exit 2; }
+  # The seeded dead rows (expired revocations, the dead tenth of the families: created more than the refresh
+  # lifetime + 1 day ago) are the server's sweeper's to delete; the scenarios measure the steady state after it.
+  echo "Waiting for the server's expired-row sweeper to delete the seeded dead rows …"
+  sweep_start=$(date +%s)
+  while :; do
+    left=$("$psql" "$database_url" -XAtc "SELECT (SELECT count(*) FROM revoked_tokens WHERE expires_at < now())
+      + (SELECT count(*) FROM refresh_token_families WHERE created_at < now() - make_interval(days => $(( ${REFRESH_TOKEN_EXPIRE_DAYS:-7} + 1 ))))")
+    [[ "$left" == 0 ]] && break
+    (( $(date +%s) - sweep_start < 1800 )) || { echo "bench: $left dead rows still there after 30 minutes" >&2; exit 2; }
+    sleep 5
+  done
+  say_later="sweeper: deleted the seeded dead rows in $(( $(date +%s) - sweep_start )) s (rounds every AUTHLY_SWEEP_INTERVAL_SECONDS, 60 by default)"
+  echo "$say_later"
+fi
 
 # What the server asked PostgreSQL during a scenario. PostgreSQL publishes a backend's counters
 # within 10 s of it going idle (SETTLE). Each snapshot reads the tables' scan counts (one
@@ -170,6 +197,8 @@ mint_codes() {
 
 say "Authly load benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 say "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, $RUNS runs per scenario after a ${WARMUP}s warm-up; server: authly serve --embedded, RATE_LIMIT_MAX_REQUESTS=0"
+if [[ "$SEED" == 1 ]]; then say "database: seeded by bench/seed.sh at SCALE=$SCALE: $(sed -n 's/^seed: SCALE=[^:]*: //p' "$results/seed.txt"); $say_later"
+else say "database: empty (SEED=0)"; fi
 say ""
 
 echo "RS256 signing alone (bench/SignBench, one thread) …"
@@ -178,6 +207,12 @@ sign_best=$(awk '/^JsonWebTokenHandler/ {print $3}' "$results/signbench.txt")
 sign_cpu_us=$(sed -n 's/^JsonWebTokenHandler.*CPU *\([0-9]*\) us\/sig.*/\1/p' "$results/signbench.txt")
 raw_best=$(awk '/^raw RSA/ {print $4}' "$results/signbench.txt")
 say "RS256 signing, one thread: JsonWebTokenHandler.CreateToken best $sign_best sig/s ($sign_cpu_us us CPU/sig); raw RSA.SignData best $raw_best sig/s"
+# The password grant's ceiling: Argon2id verification alone on one core, with the server's hasher and its cost.
+echo "Argon2id verification alone (bench/HashBench, one thread) …"
+$DOTNET bench/HashBench/bin/Release/net10.0/hashbench.dll "$SIGN_ROUNDS" 1 | tee "$results/hashbench.txt"
+hash_best=$(awk '/^Argon2id verify/ {print $4}' "$results/hashbench.txt")
+hash_cpu_us=$(sed -n 's/.*CPU *\([0-9]*\) us\/verify.*/\1/p' "$results/hashbench.txt")
+say "Argon2id verification, one thread: best $hash_best verify/s ($hash_cpu_us us CPU each; $(sed -n 's/^Argon2id m=\([^(]*\) (.*/m=\1/p' "$results/hashbench.txt"))"
 say ""
 
 failed=0
@@ -259,12 +294,18 @@ floor_cpu_us=0
 snapshot "$results/db-0"
 db_index=0
 measure() {
-  local name=$1
+  local name=$1 sampler rss_peak
   if [[ -n "$SCENARIOS" && " $SCENARIOS " != *" $name "* ]]; then
     last_best=0 last_cpu=0
     return 0
   fi
+  # The server's RSS every half second while the scenario runs (warm-up included); its peak goes in the table.
+  ( while kill -0 "$server_pid" 2>/dev/null; do rss_kb; sleep 0.5; done ) >"$results/$name.rss" 2>/dev/null &
+  sampler=$!
   scenario "$@"
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  rss_peak=$(sort -n "$results/$name.rss" | tail -1)
   local from="$results/db-$db_index"
   db_index=$((db_index + 1))
   snapshot "$results/db-$db_index"
@@ -273,7 +314,7 @@ measure() {
   per_req=$(awk -v c="$commits" -v n="$scenario_requests" 'BEGIN {printf (n > 0 ? "%.3f" : "-"), c / n}')
   [[ "$name" == floor ]] && floor_cpu_us=$best_cpu_us
   times=$(awk -v c="$best_cpu_us" -v f="$floor_cpu_us" 'BEGIN {printf (f > 0 && c > 0 ? "%.1f" : "-"), c / f}')
-  rows+=("$(printf '%-20s %8d %8.2f %8.2f %8d %8s %10s' "$name" "$best_rps" "$best_p50" "$best_p99" "$best_cpu_us" "$times" "$per_req")")
+  rows+=("$(printf '%-20s %8d %8.2f %8.2f %8d %8s %10s %7d' "$name" "$best_rps" "$best_p50" "$best_p99" "$best_cpu_us" "$times" "$per_req" "$(( ${rss_peak:-0} / 1024 ))")")
   say "database during $name: $(db_report "$from" "$results/db-$db_index"); $per_req per request ($scenario_requests requests)"
   last_best=$best_rps last_cpu=$best_cpu_us
 }
@@ -301,6 +342,14 @@ rows+=("$(printf '%-20s %8d %8.2f %8.2f %8d %8s %10s' kestrel_floor "$best_rps" 
   "$(awk -v c="$best_cpu_us" -v f="$floor_cpu_us" 'BEGIN {printf (f > 0 && c > 0 ? "%.1f" : "-"), c / f}')" -)")
 METHOD=GET measure discovery /.well-known/openid-configuration "" "" '"issuer":"'
 METHOD=GET measure jwks /.well-known/jwks.json "" "" '"keys":['
+# Revalidation by a cache that holds the current document (RFC 9110 §13.1.2): 304 with no body is the
+# only right answer; a 200 (or anything else) counts as a failure.
+etag_of() { curl -sf -o /dev/null -D - "$base$1" | sed -n 's/^[Ee][Tt][Aa][Gg]: *\([^\r]*\).*/\1/p'; }
+discovery_etag=$(etag_of /.well-known/openid-configuration)
+jwks_etag=$(etag_of /.well-known/jwks.json)
+[[ -n "$discovery_etag" && -n "$jwks_etag" ]] || { echo "bench: discovery or JWKS answered without an ETag" >&2; exit 2; }
+WRK_STATUS=304 WRK_IF_NONE_MATCH=$discovery_etag METHOD=GET measure discovery_304 /.well-known/openid-configuration "" "" ""
+WRK_STATUS=304 WRK_IF_NONE_MATCH=$jwks_etag METHOD=GET measure jwks_304 /.well-known/jwks.json "" "" ""
 measure client_credentials /api/v1/oauth/token "grant_type=client_credentials" "$basic" '"access_token":"'
 issuance_best=$last_best
 issuance_cpu_us=$last_cpu
@@ -310,6 +359,7 @@ introspection_best=$last_best
 METHOD=GET measure userinfo /oidc/userinfo "" "Bearer $user_token" '"sub":"'
 # One Argon2id verification per request: bounded by the cores, not by the engine.
 measure password /api/v1/oauth/token "grant_type=password&username=admin&password=$admin_password&scope=read" "$basic" '"access_token":"'
+password_best=$last_best
 SCRIPT=bench/chain.lua BEFORE=mint_refresh_tokens measure refresh_token /api/v1/oauth/token "" "$basic" ""
 SCRIPT=bench/chain.lua BEFORE=mint_codes measure authorization_code /api/v1/oauth/token "" "$basic" '"refresh_token":"'
 # ES256 (AUTHLY_SIGNING_ALGORITHM=ES256): the same server restarted on the same data dir; at start it
@@ -322,10 +372,21 @@ snapshot "$results/db-$db_index"
 measure client_credentials_es256 /api/v1/oauth/token "grant_type=client_credentials" "$basic" '"access_token":"'
 
 say ""
-say "$(printf '%-20s %8s %8s %8s %8s %8s %10s' scenario 'req/s' 'p50 ms' 'p99 ms' 'CPU us' 'x floor' 'xact/req')"
-for row in "${rows[@]}"; do say "$row"; done
+say "$(printf '%-20s %8s %8s %8s %8s %8s %10s %7s' scenario 'req/s' 'p50 ms' 'p99 ms' 'CPU us' 'x floor' 'xact/req' 'RSS MB')"
+for row in "${rows[@]}"; do
+  say "$row"
+  # The password grant's target (issue 14): 80% of (cores x one core's Argon2id verification rate), both from this run.
+  if [[ "$row" == "password "* && -n "$hash_best" ]]; then
+    say "$(awk -v r="$password_best" -v h="$hash_best" -v c="$(nproc)" 'BEGIN { t = 0.8 * c * h;
+      printf "  password target: >= 0.8 x %d cores x %.1f verify/s = %.1f req/s: %s (%.0f%% of cores x one-core rate)", c, h, t, (r >= t ? "PASS" : "MISS"), 100 * r / (c * h) }')"
+  fi
+done
 say "  (best run of each; CPU us = server CPU per request; x floor = that over the floor's; xact/req = pg_stat_database"
-say "   commits over the whole scenario, warm-up included, per request; minting codes adds one per warm-up and run)"
+say "   commits over the whole scenario, warm-up included, per request; minting codes adds one per warm-up and run;"
+say "   RSS MB = the server's peak VmRSS sampled every 0.5 s during the scenario)"
+say "server RSS: $((rss_idle_kb / 1024)) MB idle after start$([[ "$SEED" == 1 ]] && echo " (before seeding)"), $(( $(rss_kb) / 1024 )) MB after the last scenario, peak $(awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$server_pid/status") MB (VmHWM)"
+revocations_held=$(curl -sf "$base/metrics" | sed -n 's/^authly_revoked_access_tokens \([0-9]*\).*/\1/p' || true)
+say "revoked access tokens held in memory: ${revocations_held:-?} (authly_revoked_access_tokens); live rows in revoked_tokens: $("$psql" "$database_url" -XAtc "SELECT count(*) FROM revoked_tokens WHERE expires_at > now()") of $("$psql" "$database_url" -XAtc "SELECT count(*) FROM revoked_tokens")"
 say ""
 if ((issuance_best > 0)) && [[ -n "$sign_best" ]]; then
   pct=$((100 * issuance_best / sign_best))

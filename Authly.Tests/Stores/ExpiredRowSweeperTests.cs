@@ -55,10 +55,12 @@ public sealed class ExpiredRowSweeperTests
                 {(rotatedAt is null ? "NULL" : $"now() + interval '{rotatedAt}'")})
         """, new { Family = family, Name = name, User = _user });
 
-    private async Task<Guid> FamilyAsync(string name)
+    /// <summary>A family created <paramref name="createdAgo"/> ago (default: a month, beyond the refresh lifetime, as any family whose members all expired).</summary>
+    private async Task<Guid> FamilyAsync(string name, string createdAgo = "30 days")
     {
         await using var conn = await _db.OpenConnectionAsync();
-        return await conn.ExecuteScalarAsync<Guid>("INSERT INTO refresh_token_families (user_id, client_id) VALUES (@User, @Name) RETURNING id", new { User = _user, Name = name });
+        return await conn.ExecuteScalarAsync<Guid>($"INSERT INTO refresh_token_families (user_id, client_id, created_at) VALUES (@User, @Name, now() - interval '{createdAgo}') RETURNING id",
+            new { User = _user, Name = name });
     }
 
     private Task<int> CodeAsync(string name, string expires, bool used = false, string? accessExpires = null, Guid? family = null) => ExecAsync($"""

@@ -141,6 +141,26 @@ public sealed class RevocationListTests
         Assert.That(await node.IsRevokedAsync(shortLived, None), Is.False, "dropped, not merely hidden");
     }
 
+    [Test, Description("Issue 14 (flat cost): a table of a deployment's revocations is mostly expired rows the sweeper has not reached; a node loads and holds the live ones only")]
+    public async Task Load_FromATableOfMostlyExpiredRows_HoldsOnlyTheLiveOnes()
+    {
+        await using (var conn = await _db.OpenConnectionAsync())
+        await using (var seed = new NpgsqlCommand("""
+            INSERT INTO revoked_tokens (jti, expires_at, revoked_at)
+            SELECT 'expired-' || n, now() - make_interval(secs => 1 + n), now() - make_interval(secs => 3600 + n) FROM generate_series(1, 20000) n
+            UNION ALL
+            SELECT 'live-' || n, now() + interval '1 hour', now() - make_interval(secs => n) FROM generate_series(1, 100) n
+            """, conn))
+            await seed.ExecuteNonQueryAsync();
+
+        var node = Node(new SilentClusterBus());
+        await node.LoadAsync(None);
+
+        Assert.That(node.Count, Is.EqualTo(100), "the 20,000 expired rows are not held");
+        Assert.That(await node.IsRevokedAsync("live-7", None), Is.True);
+        Assert.That(await node.IsRevokedAsync("expired-7", None), Is.False, "refused by its lifetime, not by the set");
+    }
+
     [Test, Description("Issue 14: a node that only hears announcements (and checks no token) still drops expired entries, and never takes in one already expired")]
     public async Task Announcements_OnANodeThatChecksNothing_StayBoundedByLiveRevocations()
     {
