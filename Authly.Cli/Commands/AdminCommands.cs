@@ -45,6 +45,26 @@ public static class AdminCommands
     public static Option<int?> OffsetOption() => new("--offset") { Description = "Rows to skip" };
     public static Option<bool> ConfirmOption() => new("--confirm") { Description = "Do it without asking (required when stdin is not a terminal)" };
 
+    /// <summary>
+    /// A usage error (exit 2, nothing sent) when a name given as a value starts with '-': it is almost
+    /// always an option whose value was forgotten (`--name --description x` must not create "--description").
+    /// </summary>
+    public static void NotAnOption(System.CommandLine.Parsing.SymbolResult result, string? value, string what)
+    {
+        if (value is not null && value.StartsWith('-'))
+            result.AddError($"{what} must not start with '-' (got '{value}'): did you forget its value?");
+    }
+
+    /// <summary>The name of a create command: the positional argument or --name, exactly one of them, never starting with '-'.</summary>
+    public static void OneName(System.CommandLine.Parsing.CommandResult result, Argument<string> positional, Option<string?> option)
+    {
+        var (a, o) = (result.GetValue(positional), result.GetValue(option));
+        if (o is not null && o.StartsWith('-')) NotAnOption(result, o, "--name");
+        else if (a is not null && a.StartsWith('-')) NotAnOption(result, a, "The name");
+        else if (a is null && o is null) result.AddError($"Give the name: {positional.Name} or --name");
+        else if (a is not null && o is not null) result.AddError($"Give the name once: either {positional.Name} or --name, not both");
+    }
+
     public static bool Json(ParseResult parse, Option<string?> output, AdminApi api) => (parse.GetValue(output) ?? api.Config.DefaultFormat ?? "table") == "json";
 
     /// <summary>Runs an admin command: errors become one "error: …" line on stderr and their exit code.</summary>

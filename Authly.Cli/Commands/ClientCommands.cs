@@ -55,6 +55,7 @@ public static class ClientCommands
     {
         var f = Fields.Make();
         f.Name.Required = true;
+        f.Name.Validators.Add(result => NotAnOption(result, result.GetValueOrDefault<string?>(), "--name"));
         var type = new Option<string>("--type") { Description = "confidential (has a secret) or public", DefaultValueFactory = _ => "confidential" };
         type.AcceptOnlyFromAmong("confidential", "public");
         var output = OutputOption();

@@ -27,6 +27,9 @@ public static class ScopeCommands
     private static Command CreateScope()
     {
         var (name, output) = (Name(), OutputOption());
+        name.Arity = ArgumentArity.ZeroOrOne;
+        name.Description += "; or give it with --name";
+        var nameOption = new Option<string?>("--name") { Description = "The scope's name (instead of the positional name; the original CLI guide's form)" };
         var description = new Option<string?>("--description") { Description = "What the scope grants" };
         var isDefault = new Option<bool>("--default") { Description = "Grant it when a request names no scope" };
         var inactive = new Option<bool>("--inactive") { Description = "Create it deactivated" };
@@ -36,12 +39,14 @@ public static class ScopeCommands
             Examples:
               authly admin scope create orders:read --description "Read orders"
               authly admin scope create profile:basic --default
-            """) { name, description, isDefault, inactive, output };
+              authly admin scope create --name read --description "Read access"
+            """) { name, nameOption, description, isDefault, inactive, output };
+        command.Validators.Add(result => OneName(result, name, nameOption));
         command.SetAdminAction(async (parse, api, ct) =>
         {
             var scope = (await api.PostAsync("/admin/scopes", new JsonObject
             {
-                ["scope_name"] = parse.GetValue(name), ["description"] = parse.GetValue(description),
+                ["scope_name"] = parse.GetValue(name) ?? parse.GetValue(nameOption), ["description"] = parse.GetValue(description),
                 ["is_default"] = parse.GetValue(isDefault), ["is_active"] = !parse.GetValue(inactive),
             }, ct))!.AsObject();
             Console.WriteLine(Json(parse, output, api) ? Output.Json(scope) : $"Created scope {Output.Cell(scope["scope_name"])}.");
