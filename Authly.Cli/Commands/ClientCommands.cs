@@ -90,7 +90,7 @@ public static class ClientCommands
     private static Command List()
     {
         var (limit, offset, output) = (LimitOption(), OffsetOption(), OutputOption());
-        var inactive = new Option<bool>("--include-inactive") { Description = "Also list deactivated clients" };
+        var inactive = new Option<bool>("--include-inactive", "--show-inactive") { Description = "Also list deactivated clients (--show-inactive: the original CLI guide's name)" };
         var command = new Command("list", """
             List clients (never secrets).
 

@@ -58,7 +58,7 @@ public static class ScopeCommands
     private static Command List()
     {
         var (limit, offset, output) = (LimitOption(), OffsetOption(), OutputOption());
-        var inactive = new Option<bool>("--include-inactive") { Description = "Also list deactivated scopes" };
+        var inactive = new Option<bool>("--include-inactive", "--show-inactive") { Description = "Also list deactivated scopes (--show-inactive: the original CLI guide's name)" };
         var defaultOnly = new Option<bool>("--default-only") { Description = "Only default scopes" };
         var command = new Command("list", """
             List scopes.
