@@ -103,16 +103,20 @@ public static class ClientCommands
         var (limit, offset, output) = (LimitOption(), OffsetOption(), OutputOption());
         var inactive = new Option<bool>("--include-inactive", "--show-inactive") { Description = "Also list deactivated clients (--show-inactive: the original CLI guide's name)" };
         var command = new Command("list", """
-            List clients (never secrets).
+            List clients (never secrets). JSON: {"clients": [...], "total_count": N, "page_info": {...}}.
 
             Examples:
               authly admin client list
+              authly admin client list --output json | jq -r '.clients[].client_id'
               authly admin client list --include-inactive --limit 20 --offset 20 --output json
             """) { limit, offset, inactive, output };
         command.SetAdminAction(async (parse, api, ct) =>
         {
-            var clients = (await api.GetAsync("/admin/clients" + Query(Paging(parse, limit, offset), parse.GetValue(inactive) ? "include_inactive=true" : null), ct))!.AsArray();
-            Console.WriteLine(Json(parse, output, api) ? Output.Json(clients) : Output.Table(clients, Columns));
+            var page = await PageAsync(api, "/admin/clients", "clients", parse, limit, offset, parse.GetValue(inactive) ? "include_inactive=true" : null, ct);
+            if (Json(parse, output, api)) { Console.WriteLine(Output.Json(page)); return 0; }
+            var clients = page["clients"]!.AsArray();
+            Console.WriteLine(Output.Table(clients, Columns));
+            Console.WriteLine($"{clients.Count} of {page["total_count"]} client(s)");
             return 0;
         });
         return command;

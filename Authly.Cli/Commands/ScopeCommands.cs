@@ -61,7 +61,7 @@ public static class ScopeCommands
         var inactive = new Option<bool>("--include-inactive", "--show-inactive") { Description = "Also list deactivated scopes (--show-inactive: the original CLI guide's name)" };
         var defaultOnly = new Option<bool>("--default-only") { Description = "Only default scopes" };
         var command = new Command("list", """
-            List scopes.
+            List scopes. JSON: {"scopes": [...], "total_count": N, "page_info": {...}}.
 
             Examples:
               authly admin scope list
@@ -69,10 +69,12 @@ public static class ScopeCommands
             """) { limit, offset, inactive, defaultOnly, output };
         command.SetAdminAction(async (parse, api, ct) =>
         {
-            var query = Query(Paging(parse, limit, offset), parse.GetValue(inactive) ? "include_inactive=true" : null,
-                parse.GetValue(defaultOnly) ? "default_only=true" : null);
-            var scopes = (await api.GetAsync("/admin/scopes" + query, ct))!.AsArray();
-            Console.WriteLine(Json(parse, output, api) ? Output.Json(scopes) : Output.Table(scopes, Columns));
+            var filter = Query(parse.GetValue(inactive) ? "include_inactive=true" : null, parse.GetValue(defaultOnly) ? "default_only=true" : null).TrimStart('?');
+            var page = await PageAsync(api, "/admin/scopes", "scopes", parse, limit, offset, filter, ct);
+            if (Json(parse, output, api)) { Console.WriteLine(Output.Json(page)); return 0; }
+            var scopes = page["scopes"]!.AsArray();
+            Console.WriteLine(Output.Table(scopes, Columns));
+            Console.WriteLine($"{scopes.Count} of {page["total_count"]} scope(s)");
             return 0;
         });
         return command;
@@ -155,7 +157,7 @@ public static class ScopeCommands
         command.SetAdminAction(async (parse, api, ct) =>
         {
             var scopes = (await api.GetAsync("/admin/scopes/defaults", ct))!.AsArray();
-            Console.WriteLine(Json(parse, output, api) ? Output.Json(scopes) : Output.Table(scopes, Columns));
+            Console.WriteLine(Json(parse, output, api) ? Output.Json(ListShape("scopes", scopes, scopes.Count)) : Output.Table(scopes, Columns));
             return 0;
         });
         return command;
