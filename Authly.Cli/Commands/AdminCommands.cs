@@ -10,7 +10,7 @@ public static class AdminCommands
     /// <summary>--api-url on `admin` and everything under it.</summary>
     public static readonly Option<string?> ApiUrl = new("--api-url")
     {
-        Description = "Authly base URL (default: $AUTHLY_API_URL, config.toml [api] url, the last login's URL, http://localhost:8000)",
+        Description = "Authly base URL (default: $AUTHLY_API_URL or $AUTHLY_ADMIN_API_URL, config.toml [api] url, the last login's URL, http://localhost:8000)",
         Recursive = true,
     };
 
