@@ -137,7 +137,7 @@ public sealed class AdminApi : IDisposable
     {
         using (request)
         {
-            try { return await _http.SendAsync(request, ct); }
+            try { return await HttpDebug.SendAsync(_http, request, ct); }
             catch (HttpRequestException e) { throw new CliException(ExitCodes.GeneralError, $"Cannot reach the Authly API at {BaseUrl}: {e.Message}"); }
             catch (TaskCanceledException) when (!ct.IsCancellationRequested)
             {

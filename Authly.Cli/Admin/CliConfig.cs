@@ -7,7 +7,7 @@ namespace Authly.Cli.Admin;
 /// <summary>
 /// Where the CLI keeps its state and which server it talks to. Directory: $AUTHLY_CONFIG_DIR or
 /// ~/.authly. config.toml holds <c>[api] url, timeout</c> and <c>[output] default_format</c>; the API URL
-/// comes from --api-url, then $AUTHLY_API_URL, then config.toml, then the URL of the last login, then
+/// comes from --api-url, then $AUTHLY_API_URL (or its alias $AUTHLY_ADMIN_API_URL), then config.toml, then the URL of the last login, then
 /// http://localhost:8000.
 /// </summary>
 public sealed record CliConfig(string Directory, string? ConfigApiUrl, TimeSpan Timeout, string? DefaultFormat)
@@ -98,11 +98,25 @@ public sealed record CliConfig(string Directory, string? ConfigApiUrl, TimeSpan 
         CliException Bad(TomlTable table, string key, string what) => new(ExitCodes.Validation, $"{Where(table, key)}: {what}");
     }
 
+    /// <summary>
+    /// $AUTHLY_API_URL, or $AUTHLY_ADMIN_API_URL (the original CLI guide's name) when only that one is set. Both set to
+    /// different URLs is a configuration error rather than a silent choice: a script would talk to a server it did not mean.
+    /// </summary>
+    public static (string? Url, string Name) EnvironmentApiUrl()
+    {
+        var api = Environment.GetEnvironmentVariable("AUTHLY_API_URL") is { Length: > 0 } a ? a : null;
+        var admin = Environment.GetEnvironmentVariable("AUTHLY_ADMIN_API_URL") is { Length: > 0 } b ? b : null;
+        if (api is not null && admin is not null && api.TrimEnd('/') != admin.TrimEnd('/'))
+            throw new CliException(ExitCodes.Validation,
+                $"AUTHLY_API_URL ({api}) and AUTHLY_ADMIN_API_URL ({admin}) name different servers: set only one of them (they mean the same)");
+        return api is not null ? (api, "AUTHLY_API_URL") : (admin, "AUTHLY_ADMIN_API_URL");
+    }
+
     /// <summary>The API URL and where it came from (for `auth info`).</summary>
     public (string Url, string Source) ApiUrl(string? fromOption, string? fromLastLogin)
     {
         var (url, source) = fromOption is { Length: > 0 } o ? (o, "--api-url")
-            : Environment.GetEnvironmentVariable("AUTHLY_API_URL") is { Length: > 0 } e ? (e, "AUTHLY_API_URL")
+            : EnvironmentApiUrl() is ({ } e, var name) ? (e, name)
             : ConfigApiUrl is { Length: > 0 } c ? (c, "config.toml")
             : fromLastLogin is { Length: > 0 } l ? (l, "last login")
             : (DefaultApiUrl, "default");

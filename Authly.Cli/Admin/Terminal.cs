@@ -38,8 +38,9 @@ public static class Terminal
     public static void Confirm(bool confirmed, string action)
     {
         if (confirmed) return;
-        if (!IsInteractive) throw new CliException(ExitCodes.Validation, $"Refusing to {action} without --confirm");
+        if (!IsInteractive) throw new CliException(ExitCodes.Validation,
+            $"Refusing to {action} without --confirm: stdin is not a terminal, so nobody can type 'yes'. Add --confirm to the command to do it");
         Console.Error.Write($"About to {action}. Type 'yes' to continue: ");
-        if (Console.In.ReadLine()?.Trim() != "yes") throw new CliException(ExitCodes.Validation, "Cancelled: nothing was changed");
+        if (Console.In.ReadLine()?.Trim() != "yes") throw new CliException(ExitCodes.Validation, "Cancelled: nothing was changed (type 'yes', or add --confirm to the command)");
     }
 }

@@ -10,7 +10,7 @@ public static class AdminCommands
     /// <summary>--api-url on `admin` and everything under it.</summary>
     public static readonly Option<string?> ApiUrl = new("--api-url")
     {
-        Description = "Authly base URL (default: $AUTHLY_API_URL, config.toml [api] url, the last login's URL, http://localhost:8000)",
+        Description = "Authly base URL (default: $AUTHLY_API_URL or $AUTHLY_ADMIN_API_URL, config.toml [api] url, the last login's URL, http://localhost:8000)",
         Recursive = true,
     };
 
@@ -45,6 +45,26 @@ public static class AdminCommands
     public static Option<int?> OffsetOption() => new("--offset") { Description = "Rows to skip" };
     public static Option<bool> ConfirmOption() => new("--confirm") { Description = "Do it without asking (required when stdin is not a terminal)" };
 
+    /// <summary>
+    /// A usage error (exit 2, nothing sent) when a name given as a value starts with '-': it is almost
+    /// always an option whose value was forgotten (`--name --description x` must not create "--description").
+    /// </summary>
+    public static void NotAnOption(System.CommandLine.Parsing.SymbolResult result, string? value, string what)
+    {
+        if (value is not null && value.StartsWith('-'))
+            result.AddError($"{what} must not start with '-' (got '{value}'): did you forget its value?");
+    }
+
+    /// <summary>The name of a create command: the positional argument or --name, exactly one of them, never starting with '-'.</summary>
+    public static void OneName(System.CommandLine.Parsing.CommandResult result, Argument<string> positional, Option<string?> option)
+    {
+        var (a, o) = (result.GetValue(positional), result.GetValue(option));
+        if (o is not null && o.StartsWith('-')) NotAnOption(result, o, "--name");
+        else if (a is not null && a.StartsWith('-')) NotAnOption(result, a, "The name");
+        else if (a is null && o is null) result.AddError($"Give the name: {positional.Name} or --name");
+        else if (a is not null && o is not null) result.AddError($"Give the name once: either {positional.Name} or --name, not both");
+    }
+
     public static bool Json(ParseResult parse, Option<string?> output, AdminApi api) => (parse.GetValue(output) ?? api.Config.DefaultFormat ?? "table") == "json";
 
     /// <summary>Runs an admin command: errors become one "error: …" line on stderr and their exit code.</summary>
@@ -63,6 +83,47 @@ public static class AdminCommands
                 return ExitCodes.GeneralError;
             }
         });
+
+    /// <summary>
+    /// One page of a paged admin list that the API answers as a bare array (clients, scopes), in the CLI's one list
+    /// shape: the shape of the admin API's own GET /admin/users, <c>{"&lt;kind&gt;": [...], "total_count": N,
+    /// "page_info": {skip, limit, count, total_pages, current_page, has_next, has_previous}}</c>. The total is what a
+    /// short page shows, or else counted by reading the rest of the list in pages of 1000.
+    /// </summary>
+    public static async Task<JsonObject> PageAsync(AdminApi api, string path, string kind, ParseResult parse, Option<int?> limit, Option<int?> offset,
+        string? filter, CancellationToken ct)
+    {
+        var (l, o) = (parse.GetValue(limit) ?? 100, parse.GetValue(offset) ?? 0);
+        var rows = (await api.GetAsync(path + Query($"limit={l}", $"offset={o}", filter), ct))!.AsArray();
+        long total;
+        if (rows.Count < l && (rows.Count > 0 || o == 0)) total = o + rows.Count;
+        else
+        {
+            var (from, counted) = rows.Count == l ? (o + l, (long)o + l) : (0, 0L);
+            while (true)
+            {
+                var more = (await api.GetAsync(path + Query("limit=1000", $"offset={from}", filter), ct))!.AsArray().Count;
+                counted += more;
+                from += more;
+                if (more < 1000) break;
+            }
+            total = counted;
+        }
+        return ListShape(kind, rows, total, l, o);
+    }
+
+    /// <summary>The CLI's list shape (see <see cref="PageAsync"/>); <paramref name="limit"/> null for lists that are not paged (no page_info).</summary>
+    public static JsonObject ListShape(string kind, JsonArray rows, long total, int? limit = null, int skip = 0)
+    {
+        var page = new JsonObject { [kind] = rows, ["total_count"] = total };
+        if (limit is { } l)
+            page["page_info"] = new JsonObject
+            {
+                ["skip"] = skip, ["limit"] = l, ["count"] = rows.Count, ["total_pages"] = (total + l - 1) / l, ["current_page"] = skip / l + 1,
+                ["has_next"] = skip + rows.Count < total, ["has_previous"] = skip > 0,
+            };
+        return page;
+    }
 
     public static string Paging(ParseResult parse, Option<int?> limit, Option<int?> offset, string offsetName = "offset")
     {
@@ -92,7 +153,7 @@ public static class AdminCommands
         list.SetAdminAction(async (parse, api, ct) =>
         {
             var keys = (await api.GetAsync("/admin/keys", ct))!.AsArray();
-            Console.WriteLine(Json(parse, output, api) ? Output.Json(keys)
+            Console.WriteLine(Json(parse, output, api) ? Output.Json(ListShape("keys", keys, keys.Count))
                 : Output.Table(keys, ("kid", "KID"), ("alg", "ALG"), ("status", "STATUS"), ("created_at", "CREATED"), ("verify_until", "VERIFY UNTIL")));
             return 0;
         });

@@ -184,6 +184,8 @@ public static class AuthCommands
                 ["token_file"] = api.Config.TokenFile + (File.Exists(api.Config.TokenFile) ? "" : " (absent: not logged in)"),
                 ["api_url"] = $"{api.BaseUrl} (from {api.UrlSource})",
                 ["AUTHLY_API_URL"] = Environment.GetEnvironmentVariable("AUTHLY_API_URL") is { Length: > 0 } e ? e : "(not set)",
+                ["AUTHLY_ADMIN_API_URL"] = Environment.GetEnvironmentVariable("AUTHLY_ADMIN_API_URL") is { Length: > 0 } x ? x : "(not set)",
+                ["AUTHLY_DEBUG_HTTP"] = HttpDebug.Enabled ? "on (HTTP calls printed to stderr, secrets masked)" : "off",
                 ["AUTHLY_CONFIG_DIR"] = Environment.GetEnvironmentVariable("AUTHLY_CONFIG_DIR") is { Length: > 0 } d ? d : "(not set)",
                 ["timeout_seconds"] = api.Config.Timeout.TotalSeconds,
             };

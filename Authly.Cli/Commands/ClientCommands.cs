@@ -23,29 +23,38 @@ public static class ClientCommands
         CreateClient(), List(), Show(), Update(), Delete(), RegenerateSecret(),
     };
 
-    private sealed record Fields(Option<string?> Name, Option<string[]> RedirectUris, Option<string?> Scope, Option<string[]> GrantTypes,
-        Option<string?> AuthMethod, Option<string?> ClientUri, Option<bool?> RequirePkce)
+    private sealed record Fields(Option<string?> Name, Option<string[]> RedirectUris, Option<string[]> Scope, Option<string[]> GrantTypes,
+        Option<string?> AuthMethod, Option<string?> ClientUri, Option<string?> LogoUri, Option<string?> TosUri, Option<string?> PolicyUri,
+        Option<string[]> Contacts, Option<bool?> RequirePkce)
     {
         public static Fields Make() => new(
             new Option<string?>("--name") { Description = "Client name" },
             new Option<string[]>("--redirect-uri") { Description = "Redirect URI (repeat for several)" },
-            new Option<string?>("--scope") { Description = "Allowed scopes, space-separated" },
+            new Option<string[]>("--scope") { Description = "Allowed scopes, space-separated, or repeat the option (--scope read --scope write)" },
             new Option<string[]>("--grant-type") { Description = "Allowed grant type (repeat): authorization_code, client_credentials, refresh_token, password, …" },
             new Option<string?>("--auth-method") { Description = "token_endpoint_auth_method: client_secret_basic, client_secret_post or none" },
             new Option<string?>("--client-uri") { Description = "Home page of the client" },
+            new Option<string?>("--logo-uri") { Description = "URL of the client's logo" },
+            new Option<string?>("--tos-uri") { Description = "URL of the client's terms of service" },
+            new Option<string?>("--policy-uri") { Description = "URL of the client's privacy policy" },
+            new Option<string[]>("--contacts") { Description = "Contact e-mail address (repeat for several; on update the list replaces the old one)" },
             new Option<bool?>("--require-pkce") { Description = "Require PKCE (true/false)" });
 
-        public IEnumerable<Option> All => [Name, RedirectUris, Scope, GrantTypes, AuthMethod, ClientUri, RequirePkce];
+        public IEnumerable<Option> All => [Name, RedirectUris, Scope, GrantTypes, AuthMethod, ClientUri, LogoUri, TosUri, PolicyUri, Contacts, RequirePkce];
 
         public JsonObject Body(ParseResult parse)
         {
             var body = new JsonObject();
             if (parse.GetValue(Name) is { } n) body["client_name"] = n;
             if (parse.GetValue(RedirectUris) is { Length: > 0 } r) body["redirect_uris"] = new JsonArray(r.Select(x => (JsonNode?)x).ToArray());
-            if (parse.GetValue(Scope) is { } s) body["scope"] = s;
+            if (parse.GetValue(Scope) is { Length: > 0 } s) body["scope"] = string.Join(' ', s.SelectMany(x => x.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
             if (parse.GetValue(GrantTypes) is { Length: > 0 } g) body["grant_types"] = new JsonArray(g.Select(x => (JsonNode?)x).ToArray());
             if (parse.GetValue(AuthMethod) is { } m) body["token_endpoint_auth_method"] = m;
             if (parse.GetValue(ClientUri) is { } u) body["client_uri"] = u;
+            if (parse.GetValue(LogoUri) is { } logo) body["logo_uri"] = logo;
+            if (parse.GetValue(TosUri) is { } tos) body["tos_uri"] = tos;
+            if (parse.GetValue(PolicyUri) is { } policy) body["policy_uri"] = policy;
+            if (parse.GetValue(Contacts) is { Length: > 0 } c) body["contacts"] = new JsonArray(c.Select(x => (JsonNode?)x).ToArray());
             if (parse.GetValue(RequirePkce) is { } p) body["require_pkce"] = p;
             return body;
         }
@@ -55,6 +64,7 @@ public static class ClientCommands
     {
         var f = Fields.Make();
         f.Name.Required = true;
+        f.Name.Validators.Add(result => NotAnOption(result, result.GetValueOrDefault<string?>(), "--name"));
         var type = new Option<string>("--type") { Description = "confidential (has a secret) or public", DefaultValueFactory = _ => "confidential" };
         type.AcceptOnlyFromAmong("confidential", "public");
         var output = OutputOption();
@@ -66,6 +76,8 @@ public static class ClientCommands
               authly admin client create --name "SPA" --type public --auth-method none \
                   --redirect-uri https://app.example.com/callback --grant-type authorization_code --grant-type refresh_token
               authly admin client create --name ci --grant-type client_credentials --output json | jq -r .client_secret
+              authly admin client create --name "Enterprise App" --redirect-uri https://enterprise.com/cb \
+                  --scope read --scope write --client-uri https://enterprise.com --contacts admin@enterprise.com
             """) { type, output };
         foreach (var o in f.All) command.Options.Add(o);
         command.SetAdminAction(async (parse, api, ct) =>
@@ -89,18 +101,22 @@ public static class ClientCommands
     private static Command List()
     {
         var (limit, offset, output) = (LimitOption(), OffsetOption(), OutputOption());
-        var inactive = new Option<bool>("--include-inactive") { Description = "Also list deactivated clients" };
+        var inactive = new Option<bool>("--include-inactive", "--show-inactive") { Description = "Also list deactivated clients (--show-inactive: the original CLI guide's name)" };
         var command = new Command("list", """
-            List clients (never secrets).
+            List clients (never secrets). JSON: {"clients": [...], "total_count": N, "page_info": {...}}.
 
             Examples:
               authly admin client list
+              authly admin client list --output json | jq -r '.clients[].client_id'
               authly admin client list --include-inactive --limit 20 --offset 20 --output json
             """) { limit, offset, inactive, output };
         command.SetAdminAction(async (parse, api, ct) =>
         {
-            var clients = (await api.GetAsync("/admin/clients" + Query(Paging(parse, limit, offset), parse.GetValue(inactive) ? "include_inactive=true" : null), ct))!.AsArray();
-            Console.WriteLine(Json(parse, output, api) ? Output.Json(clients) : Output.Table(clients, Columns));
+            var page = await PageAsync(api, "/admin/clients", "clients", parse, limit, offset, parse.GetValue(inactive) ? "include_inactive=true" : null, ct);
+            if (Json(parse, output, api)) { Console.WriteLine(Output.Json(page)); return 0; }
+            var clients = page["clients"]!.AsArray();
+            Console.WriteLine(Output.Table(clients, Columns));
+            Console.WriteLine($"{clients.Count} of {page["total_count"]} client(s)");
             return 0;
         });
         return command;

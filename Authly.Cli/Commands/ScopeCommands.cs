@@ -27,6 +27,9 @@ public static class ScopeCommands
     private static Command CreateScope()
     {
         var (name, output) = (Name(), OutputOption());
+        name.Arity = ArgumentArity.ZeroOrOne;
+        name.Description += "; or give it with --name";
+        var nameOption = new Option<string?>("--name") { Description = "The scope's name (instead of the positional name; the original CLI guide's form)" };
         var description = new Option<string?>("--description") { Description = "What the scope grants" };
         var isDefault = new Option<bool>("--default") { Description = "Grant it when a request names no scope" };
         var inactive = new Option<bool>("--inactive") { Description = "Create it deactivated" };
@@ -36,12 +39,14 @@ public static class ScopeCommands
             Examples:
               authly admin scope create orders:read --description "Read orders"
               authly admin scope create profile:basic --default
-            """) { name, description, isDefault, inactive, output };
+              authly admin scope create --name read --description "Read access"
+            """) { name, nameOption, description, isDefault, inactive, output };
+        command.Validators.Add(result => OneName(result, name, nameOption));
         command.SetAdminAction(async (parse, api, ct) =>
         {
             var scope = (await api.PostAsync("/admin/scopes", new JsonObject
             {
-                ["scope_name"] = parse.GetValue(name), ["description"] = parse.GetValue(description),
+                ["scope_name"] = parse.GetValue(name) ?? parse.GetValue(nameOption), ["description"] = parse.GetValue(description),
                 ["is_default"] = parse.GetValue(isDefault), ["is_active"] = !parse.GetValue(inactive),
             }, ct))!.AsObject();
             Console.WriteLine(Json(parse, output, api) ? Output.Json(scope) : $"Created scope {Output.Cell(scope["scope_name"])}.");
@@ -53,10 +58,10 @@ public static class ScopeCommands
     private static Command List()
     {
         var (limit, offset, output) = (LimitOption(), OffsetOption(), OutputOption());
-        var inactive = new Option<bool>("--include-inactive") { Description = "Also list deactivated scopes" };
+        var inactive = new Option<bool>("--include-inactive", "--show-inactive") { Description = "Also list deactivated scopes (--show-inactive: the original CLI guide's name)" };
         var defaultOnly = new Option<bool>("--default-only") { Description = "Only default scopes" };
         var command = new Command("list", """
-            List scopes.
+            List scopes. JSON: {"scopes": [...], "total_count": N, "page_info": {...}}.
 
             Examples:
               authly admin scope list
@@ -64,10 +69,12 @@ public static class ScopeCommands
             """) { limit, offset, inactive, defaultOnly, output };
         command.SetAdminAction(async (parse, api, ct) =>
         {
-            var query = Query(Paging(parse, limit, offset), parse.GetValue(inactive) ? "include_inactive=true" : null,
-                parse.GetValue(defaultOnly) ? "default_only=true" : null);
-            var scopes = (await api.GetAsync("/admin/scopes" + query, ct))!.AsArray();
-            Console.WriteLine(Json(parse, output, api) ? Output.Json(scopes) : Output.Table(scopes, Columns));
+            var filter = Query(parse.GetValue(inactive) ? "include_inactive=true" : null, parse.GetValue(defaultOnly) ? "default_only=true" : null).TrimStart('?');
+            var page = await PageAsync(api, "/admin/scopes", "scopes", parse, limit, offset, filter, ct);
+            if (Json(parse, output, api)) { Console.WriteLine(Output.Json(page)); return 0; }
+            var scopes = page["scopes"]!.AsArray();
+            Console.WriteLine(Output.Table(scopes, Columns));
+            Console.WriteLine($"{scopes.Count} of {page["total_count"]} scope(s)");
             return 0;
         });
         return command;
@@ -150,7 +157,7 @@ public static class ScopeCommands
         command.SetAdminAction(async (parse, api, ct) =>
         {
             var scopes = (await api.GetAsync("/admin/scopes/defaults", ct))!.AsArray();
-            Console.WriteLine(Json(parse, output, api) ? Output.Json(scopes) : Output.Table(scopes, Columns));
+            Console.WriteLine(Json(parse, output, api) ? Output.Json(ListShape("scopes", scopes, scopes.Count)) : Output.Table(scopes, Columns));
             return 0;
         });
         return command;

@@ -22,8 +22,20 @@ public static class ServeCommand
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AUTHLY_EMBEDDED_LISTEN") is { Length: > 0 } l ? l : "127.0.0.1",
         };
         var noMigrate = new Option<bool>("--no-migrate") { Description = "Do not apply database migrations on start" };
-        var logLevel = new Option<string?>("--log-level") { Description = "Trace, Debug, Information, Warning, Error" };
-        logLevel.AcceptOnlyFromAmong("Trace", "Debug", "Information", "Warning", "Error", "Critical");
+        var logLevel = new Option<string?>("--log-level") { Description = "trace, debug, info (Information), warning, error, critical; any case" };
+        logLevel.Validators.Add(result =>
+        {
+            if (LogLevelName(result.GetValueOrDefault<string?>()) is null)
+                result.AddError($"--log-level must be one of trace, debug, info, warning, error, critical (any case), not '{result.GetValueOrDefault<string?>()}'");
+        });
+        var workers = new Option<int?>("--workers")
+        {
+            Description = "Accepted for the original CLI guide; not needed: one process serves on all cores (Kestrel is multi-threaded). Scale out with more nodes behind a load balancer",
+        };
+        workers.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 1) result.AddError("--workers must be at least 1");
+        });
         var seed = new Option<bool>("--seed") { Description = "Create a public demo client (PKCE, http://localhost:3000/callback) once; development only" };
         var accessLog = new Option<bool>("--access-log") { Description = "Log one line per request: method, path (no query), status, time (default)" };
         var noAccessLog = new Option<bool>("--no-access-log") { Description = "Do not log requests" };
@@ -34,7 +46,8 @@ public static class ServeCommand
               authly serve --embedded                 # everything local, data in ./.authly-data
               authly serve --embedded --seed --port 9000     # plus a demo client for trying the code flow
               DATABASE_URL=postgresql://u:p@db/authly REDIS_URL=redis://cache:6379 authly serve --host 0.0.0.0 --no-access-log
-            """) { host, port, embedded, dataDir, pgPort, redisPort, servicesListen, noMigrate, logLevel, seed, accessLog, noAccessLog };
+              authly serve --embedded --log-level debug
+            """) { host, port, embedded, dataDir, pgPort, redisPort, servicesListen, noMigrate, logLevel, workers, seed, accessLog, noAccessLog };
         command.SetAction(async (parse, ct) =>
         {
             var p = parse.GetValue(port);
@@ -49,7 +62,10 @@ public static class ServeCommand
             var h = parse.GetValue(host)!;
             var overrides = new Dictionary<string, string?>();
             if (parse.GetValue(noMigrate)) overrides["AUTHLY_MIGRATE_ON_START"] = "false";
-            if (parse.GetValue(logLevel) is { } level) overrides["LOG_LEVEL"] = level;
+            if (LogLevelName(parse.GetValue(logLevel)) is { } level) overrides["LOG_LEVEL"] = level;
+            if (parse.GetValue(workers) is { } n)
+                Console.WriteLine($"--workers {n}: not needed here, ignored: one Authly process serves requests on all CPU cores (Kestrel is multi-threaded). " +
+                                  "To scale out, run several nodes behind a load balancer (they share PostgreSQL and Redis).");
             if (parse.GetValue(accessLog) && parse.GetValue(noAccessLog)) { Console.Error.WriteLine("error: give --access-log or --no-access-log, not both"); return 2; }
             SetUnlessEnv(overrides, "AUTHLY_ACCESS_LOG", parse.GetValue(noAccessLog) ? "false" : "true");
             if (parse.GetValue(noAccessLog)) overrides["AUTHLY_ACCESS_LOG"] = "false";
@@ -104,6 +120,18 @@ public static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>A log level as users write it (the original guide: debug, info; .NET: Information), in .NET's spelling; null if unknown.</summary>
+    public static string? LogLevelName(string? given) => given?.Trim().ToLowerInvariant() switch
+    {
+        "trace" => "Trace",
+        "debug" => "Debug",
+        "info" or "information" => "Information",
+        "warn" or "warning" => "Warning",
+        "error" => "Error",
+        "critical" or "fatal" => "Critical",
+        _ => null,
+    };
 
     /// <summary>The port an environment variable gives, 0 when unset, or -1 when it is not a number (refused by the action).</summary>
     private static int EnvInt(string name) => Environment.GetEnvironmentVariable(name) is not { Length: > 0 } value ? 0

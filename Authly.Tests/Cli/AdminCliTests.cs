@@ -151,7 +151,7 @@ public sealed class AdminCliTests
         Assert.That(token.StatusCode, Is.EqualTo(HttpStatusCode.OK), tokenBody);
         Assert.That(JsonNode.Parse(tokenBody)!["access_token"], Is.Not.Null);
 
-        var list = ParseJson(await cli.RunAsync("admin", "client", "list", "--output", "json", "--limit", "1000")).AsArray();
+        var list = ParseJson(await cli.RunAsync("admin", "client", "list", "--output", "json", "--limit", "1000"))["clients"]!.AsArray();
         Assert.That(list.Select(c => c!["client_id"]!.GetValue<string>()), Does.Contain(id));
         var listed = await cli.RunAsync("admin", "client", "list");
         Assert.That(listed.Stdout, Does.Contain("CLIENT ID").And.Contain(id));
@@ -359,7 +359,7 @@ public sealed class AdminCliTests
             default_format = "json"
             """);
         var list = ParseJson(await cli.RunAsync("admin", "scope", "list"));
-        Assert.That(list, Is.InstanceOf<JsonArray>());
+        Assert.That(list["scopes"], Is.InstanceOf<JsonArray>());
 
         var fromFile = await cli.RunWithAsync(null, new Dictionary<string, string?> { ["AUTHLY_API_URL"] = null }, "admin", "auth", "info");
         Assert.That(fromFile.Stdout, Does.Contain("http://127.0.0.1:1 (from config.toml)"));

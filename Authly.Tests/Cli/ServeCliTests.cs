@@ -47,6 +47,13 @@ public sealed class ServeCliTests
         lock (output) return (process.ExitCode, output.ToString());
     }
 
+    [Test, Description("Issue 15 §2: the original CLI guide's 'serve --workers 4' and '--log-level debug' (lower case)")]
+    public async Task Serve_GuideWorkersAndLowerCaseLogLevel_AreAccepted_AndWorkersSaysItIsNotNeeded()
+    {
+        var (_, output) = await ServeAsync(["--workers", "4", "--log-level", "debug"], _ => Task.CompletedTask);
+        Assert.That(output, Does.Contain("--workers 4: not needed here").And.Contain("Kestrel is multi-threaded"), output);
+    }
+
     [Test]
     public async Task Serve_WithSeed_CreatesTheDemoClient_AndLogsRequestsWithoutQueryStrings()
     {
