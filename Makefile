@@ -4,7 +4,7 @@ PORT ?= 8000
 DATA_DIR ?= .authly-data
 CONFIG ?= Release
 
-.PHONY: serve test build deps bench bench-proxy clean cluster-test publish standalone-check standalone-image
+.PHONY: serve test build deps docs bench bench-proxy clean cluster-test publish standalone-check standalone-image
 
 ## Run the server with a private PostgreSQL and Redis (data in $(DATA_DIR)), admin bootstrapped, URLs printed.
 serve: deps
@@ -27,6 +27,14 @@ cluster-test: deps
 
 build:
 	$(DOTNET) build Authly.sln -c $(CONFIG) -nologo
+
+## Regenerate docs/cli.md from the CLI's command tree (a test fails while it differs). AUTHLY_* variables are
+## unset because three `serve` defaults read them.
+docs:
+	$(DOTNET) build Authly.Cli -c $(CONFIG) -nologo -v quiet
+	env $$(env | sed -n 's/^\(AUTHLY_[A-Za-z0-9_]*\)=.*/-u \1/p') DOTNET_NOLOGO=1 \
+	  $(DOTNET) Authly.Cli/bin/$(CONFIG)/net10.0/authly.dll --commands --markdown > docs/cli.md.tmp
+	mv docs/cli.md.tmp docs/cli.md
 
 deps:
 	@scripts/ensure-deps.sh

@@ -7,7 +7,7 @@ namespace Authly.Cli;
 
 /// <summary>
 /// What the root command adds to the subcommands Program.cs lists: `--commands` (the whole tree with
-/// one-line descriptions), and usage errors reported as "error: …" with exit code 2 (the admin
+/// one-line descriptions; with `--markdown` the full reference, <see cref="CliReference"/>), and usage errors reported as "error: …" with exit code 2 (the admin
 /// commands' "authentication or usage" code) instead of the parser's 1.
 /// </summary>
 public static class CliRoot
@@ -15,7 +15,9 @@ public static class CliRoot
     public static async Task<int> RunAsync(RootCommand root, string[] args)
     {
         var commands = new Option<bool>("--commands") { Description = "List every command with a one-line description" };
+        var markdown = new Option<bool>("--markdown") { Description = "With --commands: the full reference (descriptions, arguments, options, defaults) as Markdown, as in docs/cli.md" };
         root.Options.Add(commands);
+        root.Options.Add(markdown);
         root.Description += """
 
 
@@ -23,16 +25,18 @@ public static class CliRoot
               authly serve --embedded                      # a development server with its own PostgreSQL and Redis
               authly admin auth login -u admin             # then: authly admin client list
               authly --commands                            # every command, one line each
+              authly --commands --markdown > docs/cli.md   # the full reference (make docs)
               source <(authly completion bash)
             """;
+        var details = SplitDescriptions(root);
         root.SetAction(parse =>
         {
-            if (parse.GetValue(commands)) { Console.Write(Tree(root)); return 0; }
+            if (parse.GetValue(commands)) { Console.Write(parse.GetValue(markdown) ? CliReference.Markdown(root, details) : Tree(root)); return 0; }
+            if (parse.GetValue(markdown)) { Console.Error.WriteLine("error: --markdown goes with --commands: authly --commands --markdown"); return 2; }
             Console.Error.WriteLine("error: no command given. Run 'authly --help' or 'authly --commands'.");
             return 2;
         });
 
-        var details = SplitDescriptions(root);
         var help = root.Options.OfType<HelpOption>().Single();
         help.Action = new HelpWithDetails((HelpAction)help.Action!, details);
 
