@@ -8,6 +8,9 @@
 # Extra runtime settings are passed through the environment, e.g.
 #   DOTNET_TieredPGO=0 bench/startup.sh      DOTNET_gcServer=0 bench/startup.sh
 # AUTHLY_DLL picks another build (e.g. a ReadyToRun publish). Knobs: IDLE=10 (s)  ROUNDS=1 (restarts).
+# Pairwise comparison on a loaded machine: ALT_ENV="DOTNET_gcServer=1" (and/or ALT_DLL=…) makes every round
+# restart on the same data dir back to back: once as given, then once per ';'-separated ALT_ENV entry
+# ("alt" rows; ALT_ENV="A=1;A=1 B=0" compares three), with ALT_DLL's build when given.
 set -euo pipefail
 IDLE=${IDLE:-10}
 ROUNDS=${ROUNDS:-1}
@@ -37,9 +40,10 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
 start() {
-  local label=$1 t0 ready
+  local label=$1 extra_env=${2:-} run_dll=${3:-$dll} t0 ready
   t0=$(now_ms)
-  AUTHLY_ADMIN_PASSWORD="$password" $DOTNET "$dll" serve --embedded --host 127.0.0.1 --port "$port" --data-dir "$data_dir" \
+  # shellcheck disable=SC2086 # ALT_ENV is a list of NAME=value words
+  env $extra_env AUTHLY_ADMIN_PASSWORD="$password" $DOTNET "$run_dll" serve --embedded --host 127.0.0.1 --port "$port" --data-dir "$data_dir" \
     >>"$data_dir.log" 2>&1 &
   pid=$!
   until curl -sf -o /dev/null "$base/health/ready"; do
@@ -64,9 +68,17 @@ start() {
   printf '%-10s ready %5d ms   RSS idle %6s MB (after %ss)   RSS after 300 requests %6s MB\n' "$label" "$ready" "$idle_rss" "$IDLE" "$(rss_mb "$pid")"
 }
 
-echo "authly start-up ($dll${DOTNET_TieredPGO:+ TieredPGO=$DOTNET_TieredPGO}${DOTNET_gcServer:+ gcServer=$DOTNET_gcServer}${DOTNET_GCConserveMemory:+ GCConserveMemory=$DOTNET_GCConserveMemory}${DOTNET_TieredCompilation:+ TieredCompilation=$DOTNET_TieredCompilation}${DOTNET_TC_QuickJitForLoops:+ QuickJitForLoops=$DOTNET_TC_QuickJitForLoops}${DOTNET_ReadyToRun:+ ReadyToRun=$DOTNET_ReadyToRun})"
+echo "authly start-up ($dll${DOTNET_TieredPGO:+ TieredPGO=$DOTNET_TieredPGO}${DOTNET_gcServer:+ gcServer=$DOTNET_gcServer}${DOTNET_GCConserveMemory:+ GCConserveMemory=$DOTNET_GCConserveMemory}${DOTNET_TieredCompilation:+ TieredCompilation=$DOTNET_TieredCompilation}${DOTNET_TC_QuickJitForLoops:+ QuickJitForLoops=$DOTNET_TC_QuickJitForLoops}${DOTNET_ReadyToRun:+ ReadyToRun=$DOTNET_ReadyToRun})${ALT_ENV:+; alt: $ALT_ENV}${ALT_DLL:+; alt dll: $ALT_DLL}"
 start "first"
 for r in $(seq "$ROUNDS"); do
   stop
   start "restart$r"
+  if [[ -n "${ALT_ENV:-}${ALT_DLL:-}" ]]; then
+    IFS=';' read -r -a alts <<<"${ALT_ENV:- }"
+    for a in "${!alts[@]}"; do
+      stop
+      start "alt$r.$((a + 1))" "${alts[$a]}" "${ALT_DLL:-$dll}"
+      [[ -z "${alts[$a]// }" ]] || echo "           alt$r.$((a + 1)) = ${alts[$a]}"
+    done
+  fi
 done

@@ -77,8 +77,10 @@ public static class ServeCommand
                 {
                     var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
                     Console.WriteLine($"Starting embedded PostgreSQL and Redis in {dir} …");
+                    var starting = System.Diagnostics.Stopwatch.GetTimestamp();
                     services = await EmbeddedServices.StartAsync(dir, ct: ct, options: new EmbeddedServices.Options(
                         parse.GetValue(pgPort), parse.GetValue(redisPort), parse.GetValue(servicesListen)!));
+                    Console.WriteLine($"PostgreSQL and Redis are up ({System.Diagnostics.Stopwatch.GetElapsedTime(starting).TotalMilliseconds:F0} ms).");
                     overrides["DATABASE_URL"] = services.DatabaseUrl;
                     overrides["REDIS_URL"] = services.RedisUrl;
                     SetUnlessEnv(overrides, "JWT_SECRET_KEY", services.JwtSecret);
