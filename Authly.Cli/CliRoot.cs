@@ -16,6 +16,8 @@ public static class CliRoot
     {
         var commands = new Option<bool>("--commands") { Description = "List every command with a one-line description" };
         root.Options.Add(commands);
+        var installCompletion = new Option<bool>("--install-completion") { Description = "Install shell completion for the shell in $SHELL (bash, zsh or fish)" };
+        root.Options.Add(installCompletion);
         root.Description += """
 
 
@@ -23,11 +25,12 @@ public static class CliRoot
               authly serve --embedded                      # a development server with its own PostgreSQL and Redis
               authly admin auth login -u admin             # then: authly admin client list
               authly --commands                            # every command, one line each
-              source <(authly completion bash)
+              source <(authly completion bash)             # or, once for good: authly --install-completion
             """;
         root.SetAction(parse =>
         {
             if (parse.GetValue(commands)) { Console.Write(Tree(root)); return 0; }
+            if (parse.GetValue(installCompletion)) return Commands.CompletionCommand.Install(root);
             Console.Error.WriteLine("error: no command given. Run 'authly --help' or 'authly --commands'.");
             return 2;
         });
