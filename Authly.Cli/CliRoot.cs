@@ -18,6 +18,8 @@ public static class CliRoot
         var markdown = new Option<bool>("--markdown") { Description = "With --commands: the full reference (descriptions, arguments, options, defaults) as Markdown, as in docs/cli.md" };
         root.Options.Add(commands);
         root.Options.Add(markdown);
+        var installCompletion = new Option<bool>("--install-completion") { Description = "Install shell completion for the shell in $SHELL (bash, zsh or fish)" };
+        root.Options.Add(installCompletion);
         root.Description += """
 
 
@@ -26,13 +28,14 @@ public static class CliRoot
               authly admin auth login -u admin             # then: authly admin client list
               authly --commands                            # every command, one line each
               authly --commands --markdown > docs/cli.md   # the full reference (make docs)
-              source <(authly completion bash)
+              source <(authly completion bash)             # or, once for good: authly --install-completion
             """;
         var details = SplitDescriptions(root);
         root.SetAction(parse =>
         {
             if (parse.GetValue(commands)) { Console.Write(parse.GetValue(markdown) ? CliReference.Markdown(root, details) : Tree(root)); return 0; }
             if (parse.GetValue(markdown)) { Console.Error.WriteLine("error: --markdown goes with --commands: authly --commands --markdown"); return 2; }
+            if (parse.GetValue(installCompletion)) return Commands.CompletionCommand.Install(root);
             Console.Error.WriteLine("error: no command given. Run 'authly --help' or 'authly --commands'.");
             return 2;
         });

@@ -26,6 +26,9 @@ public sealed record AuthlyOptions
     public string AdminUsername { get; init; } = "admin";
     public string? AdminPassword { get; init; }
     public string AdminEmail { get; init; } = "admin@localhost";
+    public const int MinimumAdminPasswordLength = 8;
+    /// <summary>An AUTHLY_ADMIN_PASSWORD below the length rule: only embedded mode accepts one, and the admin created with it must change it.</summary>
+    public bool AdminPasswordIsWeak => AdminPassword is { Length: < MinimumAdminPasswordLength };
 
     public int RateLimitMaxRequests { get; init; } = 100;
     public int RateLimitWindowSeconds { get; init; } = 60;
@@ -163,8 +166,10 @@ public sealed record AuthlyOptions
 
         if (options.AdminUsername.Length > 64)
             problems.Add("AUTHLY_ADMIN_USERNAME is longer than 64 characters.");
-        if (options.AdminPassword is { Length: < 8 })
-            problems.Add("AUTHLY_ADMIN_PASSWORD must be at least 8 characters.");
+        // Embedded (a development server on this machine) takes the operator's explicit short choice, e.g. the standalone
+        // image's documented AUTHLY_ADMIN_PASSWORD=admin, with a loud warning and a forced change at first login.
+        if (options.AdminPassword is { Length: < MinimumAdminPasswordLength } && mode != AuthlyMode.Embedded)
+            problems.Add($"AUTHLY_ADMIN_PASSWORD must be at least {MinimumAdminPasswordLength} characters (shorter ones are accepted in embedded mode only).");
         // JWT_SECRET_KEY keys HS256 and derives the CSRF key and the key that seals the signing keys:
         // a short one can be guessed offline from any CSRF token or HS256 token. Testing mode only
         // keeps short fixture secrets usable. The value is never quoted back.
@@ -201,6 +206,9 @@ public sealed record AuthlyOptions
     private static List<string> Warn(AuthlyOptions o, bool explicitIntrospection)
     {
         var warnings = new List<string>();
+        if (o.AdminPasswordIsWeak)
+            warnings.Add($"INSECURE: AUTHLY_ADMIN_PASSWORD is shorter than {MinimumAdminPasswordLength} characters. Accepted because this is embedded " +
+                         "(development) mode; a new admin account created with it must change it at first login. Never expose this server.");
         if (!o.IntrospectionRequireAuth && o.Mode is AuthlyMode.Production or AuthlyMode.Cli)
             warnings.Add("INSECURE: AUTHLY_INTROSPECTION_REQUIRE_AUTH=false in production mode. Anyone who can reach /api/v1/oauth/introspect " +
                          "can test stolen or guessed tokens and read whose they are and what they allow (RFC 7662 §2.1 and §4 require " +

@@ -6,7 +6,8 @@ namespace Authly.Users;
 
 /// <summary>
 /// Creates the first admin from AUTHLY_ADMIN_USERNAME/PASSWORD/EMAIL. With a password given it
-/// is final; without one a generated password is printed once and must be changed at first
+/// is final (unless it is below the length rule, which embedded mode only accepts: then it must be
+/// changed at first login); without one a generated password is printed once and must be changed at first
 /// login. An existing account is never changed: not its password, and a non-admin is never
 /// promoted silently.
 /// </summary>
@@ -29,7 +30,7 @@ public sealed class AdminBootstrap(UserStore users, PasswordHasher hasher, Authl
 
         var generated = options.AdminPassword is null ? OpaqueToken.New(18) : null;
         var created = await users.CreateAsync(options.AdminUsername, options.AdminEmail, hasher.Hash(options.AdminPassword ?? generated!),
-            isActive: true, isVerified: true, isAdmin: true, requiresPasswordChange: generated is not null, ct);
+            isActive: true, isVerified: true, isAdmin: true, requiresPasswordChange: generated is not null || options.AdminPasswordIsWeak, ct);
         if (created is null)
         {
             // Another node created it between our read and insert, or the email is taken.

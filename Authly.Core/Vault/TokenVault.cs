@@ -76,6 +76,7 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
                 grantTo = [caller.ClientId!];
             }
 
+            await CheckIssuedToVaultClientAsync(provider, r.RefreshToken, ct);
             return await SaveAsync(caller, new VaultEntryStore.NewToken(userId, provider, purpose, tokenType, r.RefreshToken, scope, subject,
                 caller.Actor, grantTo), "store", ct);
         }
@@ -84,6 +85,26 @@ public sealed class TokenVault(VaultEntryStore entries, VaultProviderStore provi
             await audit.WriteAsync(caller, "store", VaultErrors.Outcome(e), provider: r.Provider, ct: ct);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A refresh token is bound to the client it was issued to (RFC 6749 §6): the vault mints with its own client at the
+    /// provider, so a token of any other client would be refused at every mint. Asked at store time through the provider's
+    /// introspection (RFC 7662; in process for this Authly): a token the provider reports active for another client is
+    /// refused now, naming why. A provider without introspection, or one that cannot be reached, cannot tell: the token
+    /// is stored as before. The token is never logged or echoed.
+    /// </summary>
+    private async Task CheckIssuedToVaultClientAsync(VaultProvider provider, string refreshToken, CancellationToken ct)
+    {
+        TokenValidation seen;
+        try { seen = await upstreams.For(provider).ValidateAsync(provider, refreshToken, "introspection", ct); }
+        catch (AuthlyException e)
+        {
+            log.LogDebug("Provider {Provider} could not say whose a stored refresh token is: {Error} ({Detail})", provider.Name, e.Code, e.Private);
+            return;
+        }
+        if (!seen.Active || (provider.ClientId is { } vaultClient && string.Equals(seen.ClientId, vaultClient, StringComparison.Ordinal))) return;
+        throw VaultErrors.TokenOfAnotherClient(provider.Name, provider.ClientId is null);
     }
 
     /// <summary>The connect flow's result, stored for the signed-in user.</summary>

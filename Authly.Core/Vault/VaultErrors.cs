@@ -31,6 +31,16 @@ public static class VaultErrors
         new(400, $"The provider '{provider}' rejected the stored token (invalid_grant): it was revoked or expired there. Connect again to store a new one.",
             InvalidGrantCode) { Private = privateDetail };
 
+    public const string TokenClientMismatchCode = "TOKEN_CLIENT_MISMATCH";
+
+    /// <summary>Store time: the provider says the refresh token belongs to another client than the vault's, so no mint could use it.</summary>
+    public static AuthlyException TokenOfAnotherClient(string provider, bool vaultHasNoClient) =>
+        new(400, $"The provider '{provider}' issued this refresh token to another client than Authly's vault client " +
+                 (vaultHasNoClient ? "(the vault has no client there yet)" : "there") +
+                 ", so it would refuse it at every mint (RFC 6749 §6: a refresh token is bound to its client). " +
+                 "Connect through the vault (GET /api/v1/vault/connect/{provider}) or store a token obtained with the vault's client.",
+            TokenClientMismatchCode) { Field = "refresh_token" };
+
     public static AuthlyException UpstreamUnavailable(string provider, string privateDetail) =>
         new(502, $"The provider '{provider}' could not be reached or answered with an error", "UPSTREAM_UNAVAILABLE") { Private = privateDetail };
 

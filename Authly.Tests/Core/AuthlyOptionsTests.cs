@@ -195,6 +195,15 @@ public sealed class AuthlyOptionsTests
         Assert.That(e.Message, Does.Not.Contain("s3cr!t"));
     }
 
+    [Test, Description("Issue 15: the standalone image's documented AUTHLY_ADMIN_PASSWORD=admin is the operator's choice in embedded mode, said loudly")]
+    public void Load_ShortAdminPassword_InEmbeddedMode_IsAcceptedWithALoudWarning()
+    {
+        var o = Load(("AUTHLY_MODE", "embedded"), ("AUTHLY_ADMIN_PASSWORD", "admin"), ("AUTHLY_INTROSPECTION_REQUIRE_AUTH", "true"));
+        Assert.That(o.AdminPasswordIsWeak, Is.True);
+        Assert.That(o.Warnings, Has.Count.EqualTo(1));
+        Assert.That(o.Warnings[0], Does.StartWith("INSECURE: AUTHLY_ADMIN_PASSWORD").And.Contain("first login").And.Not.Contain("'admin'"));
+    }
+
     [Test]
     public void Load_MissingDatabaseUrl_SaysHowToFixIt()
     {

@@ -202,7 +202,7 @@ check "data: $data is 0700 and nothing in it (Redis AOF, secrets, credentials.en
 no_banner_left() { ! pgrep -f -- "authly-banner --wait" && ! ps -o stat=,args= --ppid "$server_pid" | grep '^Z'; }
 check "banner: no stray banner process or zombie left" no_banner_left
 
-e2e=$(helper AUTHLY_ADMIN_PASSWORD="$admin_pw" "$bin/run-end-to-end-test" 2>&1)
+e2e=$(helper AUTHLY_ADMIN_PASSWORD="$admin_pw" "$bin/run-end-to-end-test" comprehensive 2>&1)
 e2e_rc=$?
 last=$(tail -n 1 <<<"$e2e")
 if [[ $e2e_rc -eq 0 && $last =~ ^[1-9][0-9]*\ passed,\ 0\ failed$ ]]; then ok "run-end-to-end-test: $last"; else bad "run-end-to-end-test (exit $e2e_rc): $last" "$e2e"; fi
