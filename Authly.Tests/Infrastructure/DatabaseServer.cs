@@ -20,7 +20,9 @@ public static class DatabaseServer
     /// <summary>Runs a statement on the server's maintenance database (DDL that cannot run inside the target database).</summary>
     public static async Task ExecuteAsync(string sql, object? args = null)
     {
-        await using var conn = new NpgsqlConnection(TestServers.ConnectionString("postgres") + ";Pooling=false");
+        // Command Timeout=300: a DROP DATABASE waits for a checkpoint, which on a machine loaded by parallel fixtures
+        // took longer than Npgsql's default 30 s (DatabaseConnectionsTests' teardown timed out under load).
+        await using var conn = new NpgsqlConnection(TestServers.ConnectionString("postgres") + ";Pooling=false;Command Timeout=300");
         await conn.OpenAsync();
         await conn.ExecuteAsync(sql, args);
     }
