@@ -4,7 +4,7 @@ PORT ?= 8000
 DATA_DIR ?= .authly-data
 CONFIG ?= Release
 
-.PHONY: serve test build deps docs bench bench-proxy clean cluster-test publish standalone-check standalone-image
+.PHONY: serve test test-external build deps docs bench bench-proxy bench-argon2 clean cluster-test publish standalone-check standalone-image
 
 ## Run the server with a private PostgreSQL and Redis (data in $(DATA_DIR)), admin bootstrapped, URLs printed.
 serve: deps
@@ -18,6 +18,16 @@ test: deps
 	$(DOTNET) build Authly.sln -c $(CONFIG) -nologo -v quiet
 	$(DOTNET) test Authly.Tests -c $(CONFIG) --no-build --logger "trx;LogFileName=authly.trx" --logger "console;verbosity=normal" --results-directory TestResults; \
 	  status=$$?; scripts/test-summary.sh TestResults; exit $$status
+
+## The same tests against PostgreSQL and Redis you run (e.g. CI service containers) instead of private
+## ones: AUTHLY_TEST_DATABASE_URL (a role that may CREATE and DROP databases) and AUTHLY_TEST_REDIS_URL
+## must be set; FILTER="FullyQualifiedName~Stores" narrows the run. See README, "Tests".
+test-external:
+	@test -n "$$AUTHLY_TEST_DATABASE_URL" && test -n "$$AUTHLY_TEST_REDIS_URL" || \
+	  { echo "set AUTHLY_TEST_DATABASE_URL and AUTHLY_TEST_REDIS_URL (README, Tests)" >&2; exit 2; }
+	@scripts/ensure-deps.sh nginx chromium
+	$(DOTNET) build Authly.sln -c $(CONFIG) -nologo -v quiet
+	$(DOTNET) test Authly.Tests -c $(CONFIG) --no-build $(if $(FILTER),--filter "$(FILTER)") --logger "console;verbosity=normal"
 
 ## Three Authly processes on one PostgreSQL and Redis behind nginx (also part of `make test`).
 cluster-test: deps
@@ -49,6 +59,12 @@ bench: deps
 bench-proxy: deps
 	@scripts/ensure-deps.sh wrk curl
 	bench/proxy.sh
+
+## Argon2id hashes per second on one thread: Geralt (what Authly uses) vs Debian's libsodium23 vs Konscious.
+bench-argon2: deps
+	@scripts/ensure-deps.sh libsodium23
+	$(DOTNET) build bench/Argon2Bench -c Release -nologo -v quiet
+	$(DOTNET) bench/Argon2Bench/bin/Release/net10.0/argon2bench.dll
 
 ## The framework-dependent `authly` in out/ (the standalone Dockerfile runs the same command).
 publish:

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs what the server and the tests need from Debian when it is missing (as root), or says
-# exactly what to install (otherwise): PostgreSQL server binaries, redis-server, libsodium.
+# exactly what to install (otherwise): PostgreSQL server binaries and redis-server. (libsodium comes
+# with the Geralt NuGet package since issue 15; only bench/Argon2Bench asks for Debian's, to compare.)
 set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || [[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
-ldconfig -p 2>/dev/null | grep -q 'libsodium\.so\.23' || [[ -e /usr/lib/x86_64-linux-gnu/libsodium.so.23 ]] || missing+=(libsodium23)
 for extra in "$@"; do
   case "$extra" in
     # The browser tests (Category E2E) drive Debian's Chromium through its chromedriver.
     chromium) { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || missing+=(chromium chromium-driver) ;;
+    # bench/Argon2Bench compares Geralt's libsodium with Debian's (the binding Authly used before issue 15).
+    libsodium23) ldconfig -p 2>/dev/null | grep -q 'libsodium\.so\.23' || [[ -e /usr/lib/x86_64-linux-gnu/libsodium.so.23 ]] || missing+=(libsodium23) ;;
     wrk) command -v wrk >/dev/null 2>&1 || missing+=(wrk) ;;
     nginx) command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light) ;;
     promtool) command -v promtool >/dev/null 2>&1 || missing+=(prometheus) ;;

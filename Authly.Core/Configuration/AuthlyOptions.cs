@@ -155,7 +155,7 @@ public sealed record AuthlyOptions
             // RFC 7662 §2.1/§4: required, except where the server only serves its own machine's tools.
             IntrospectionRequireAuth = reader.Bool("AUTHLY_INTROSPECTION_REQUIRE_AUTH", mode is not (AuthlyMode.Embedded or AuthlyMode.Testing)),
             Argon2OpsLimit = reader.Int("AUTHLY_ARGON2_OPSLIMIT", 2, 1, 20),
-            Argon2MemLimitKiB = reader.Int("AUTHLY_ARGON2_MEMLIMIT_KIB", 19456, 8192, 4 * 1024 * 1024),
+            Argon2MemLimitKiB = reader.Int("AUTHLY_ARGON2_MEMLIMIT_KIB", 19456, 8192, 2 * 1024 * 1024 - 1), // under 2 GiB: Geralt takes bytes as an int
             LogLevel = reader.OneOf("LOG_LEVEL", "Information", "Trace", "Debug", "Information", "Warning", "Error", "Critical"),
             LogJson = reader.Bool("LOG_JSON", false),
             AccessLog = reader.Bool("AUTHLY_ACCESS_LOG", false),

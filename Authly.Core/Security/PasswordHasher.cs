@@ -1,14 +1,26 @@
 using System.Security.Cryptography;
 using System.Text;
 using Authly.Configuration;
+using Geralt;
 
 namespace Authly.Security;
 
-/// <summary>Argon2id password hashes in PHC string form ($argon2id$v=19$m=…,t=…,p=1$…), via libsodium.</summary>
+/// <summary>
+/// Argon2id password hashes in PHC string form ($argon2id$v=19$m=…,t=…,p=1$…): libsodium's
+/// crypto_pwhash_str / crypto_pwhash_str_verify through Geralt, whose NuGet package ships libsodium
+/// (no system package). The strings are byte for byte what the earlier P/Invoke to Debian's
+/// libsodium23 made, so hashes stored before verify unchanged and the other way round.
+/// Verification compares in constant time (libsodium's sodium_memcmp).
+/// </summary>
 public sealed class PasswordHasher
 {
-    private readonly ulong _opsLimit;
-    private readonly nuint _memLimit;
+    private const string Prefix = "$argon2id$";
+    // The shortest string libsodium can parse ($argon2id$v=19$m=8,t=1,p=1$<salt>$<tag>) and the
+    // buffer it writes into; Geralt throws outside this range, so anything else is refused here.
+    private const int MinEncodedLength = 45;
+
+    private readonly int _iterations;
+    private readonly int _memoryBytes;
 
     // A hash of a random password, verified when the user does not exist, so an unknown
     // username costs the same time as a wrong password and timing does not reveal accounts.
@@ -16,9 +28,8 @@ public sealed class PasswordHasher
 
     public PasswordHasher(AuthlyOptions options)
     {
-        Sodium.EnsureInitialised();
-        _opsLimit = (ulong)options.Argon2OpsLimit;
-        _memLimit = (nuint)options.Argon2MemLimitKiB * 1024;
+        _iterations = options.Argon2OpsLimit;
+        _memoryBytes = checked(options.Argon2MemLimitKiB * 1024);
         _dummyHash = new Lazy<string>(() => Hash(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
     }
 
@@ -26,20 +37,19 @@ public sealed class PasswordHasher
     {
         ArgumentNullException.ThrowIfNull(password);
         var pwd = Encoding.UTF8.GetBytes(password);
-        var output = new byte[Sodium.PwhashStrBytes];
+        Span<char> output = stackalloc char[Argon2id.HashSize];
         try
         {
-            if (Sodium.PwhashStrAlg(output, pwd, (ulong)pwd.Length, _opsLimit, _memLimit, Sodium.AlgArgon2Id13) != 0)
-                throw new InvalidOperationException("crypto_pwhash_str_alg failed (out of memory?)");
-            var end = Array.IndexOf(output, (byte)0);
-            return Encoding.ASCII.GetString(output, 0, end < 0 ? output.Length : end);
+            // Throws CryptographicException when libsodium fails (out of memory).
+            Argon2id.ComputeHash(output, pwd, _iterations, _memoryBytes);
+            return new string(output.TrimEnd('\0'));
         }
         finally { CryptographicOperations.ZeroMemory(pwd); }
     }
 
     public bool Verify(string password, string? phcHash)
     {
-        if (phcHash is null || !phcHash.StartsWith("$argon2", StringComparison.Ordinal))
+        if (!IsArgon2idString(phcHash))
         {
             // Burn the same time as a real check.
             VerifyCore(password, _dummyHash.Value);
@@ -51,12 +61,17 @@ public sealed class PasswordHasher
     /// <summary>Spends one verification's worth of time, for code paths with no user to check.</summary>
     public void VerifyDummy(string password) => VerifyCore(password, _dummyHash.Value);
 
+    // Only what this class writes: an ASCII $argon2id$ string of a length libsodium accepts. A stored
+    // value of any other shape (empty, bcrypt, truncated) is a failed login, not an exception.
+    private static bool IsArgon2idString([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? s) =>
+        s is { Length: >= MinEncodedLength and <= Argon2id.HashSize }
+        && s.StartsWith(Prefix, StringComparison.Ordinal)
+        && Ascii.IsValid(s) && !s.Contains('\0', StringComparison.Ordinal);
+
     private static bool VerifyCore(string password, string phcHash)
     {
         var pwd = Encoding.UTF8.GetBytes(password);
-        var hash = new byte[Encoding.ASCII.GetByteCount(phcHash) + 1];
-        Encoding.ASCII.GetBytes(phcHash, hash);
-        try { return Sodium.PwhashStrVerify(hash, pwd, (ulong)pwd.Length) == 0; }
+        try { return Argon2id.VerifyHash(phcHash, pwd); }
         finally { CryptographicOperations.ZeroMemory(pwd); }
     }
 }

@@ -172,6 +172,7 @@ public sealed class AuthlyOptionsTests
     [TestCase("REDIS_URL", "http://cache:6379")]
     [TestCase("REDIS_URL", "redis://cache:6379/db")]
     [TestCase("AUTHLY_ARGON2_MEMLIMIT_KIB", "1024")]
+    [TestCase("AUTHLY_ARGON2_MEMLIMIT_KIB", "2097152")]
     [TestCase("DATABASE_URL", "not a url")]
     [TestCase("DATABASE_URL", "postgresql://host/db?sslmode=sometimes")]
     [TestCase("DATABASE_URL", "postgresql://host/db?search_path=x")]

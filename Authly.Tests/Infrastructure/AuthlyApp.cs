@@ -84,7 +84,7 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
             ["AUTHLY_ADMIN_USERNAME"] = AdminUsername,
             ["AUTHLY_ADMIN_PASSWORD"] = AdminPassword,
             ["RATE_LIMIT_MAX_REQUESTS"] = "0",
-            // The cheapest Argon2id libsodium accepts keeps the suite fast; production defaults are tested in Core tests.
+            // The cheapest Argon2id the server accepts keeps the suite fast; production defaults are tested in Core tests.
             ["AUTHLY_ARGON2_OPSLIMIT"] = "1",
             ["AUTHLY_ARGON2_MEMLIMIT_KIB"] = "8192",
             ["LOG_LEVEL"] = "Warning",

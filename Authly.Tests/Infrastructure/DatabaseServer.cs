@@ -11,7 +11,7 @@ public static class DatabaseServer
     /// <summary>A new database with no schema at all (for migrator and CLI tests); returns its connection string.</summary>
     public static async Task<string> CreateEmptyDatabaseAsync()
     {
-        var name = $"authly_empty{Interlocked.Increment(ref _count)}_{Guid.NewGuid().ToString("N")[..6]}";
+        var name = TestServers.Remember($"authly_empty{Interlocked.Increment(ref _count)}_{Guid.NewGuid().ToString("N")[..6]}");
         // The name is built above from [a-z0-9_]; identifiers cannot be bound as parameters.
         await ExecuteAsync($"CREATE DATABASE {name} TEMPLATE template0");
         return TestServers.ConnectionString(name);

@@ -93,7 +93,7 @@ publish_make=$(grep -Eo 'dotnet publish Authly.Cli -c Release -o [^ ]+|\$\(DOTNE
 check "Dockerfile builds with the Makefile's publish command ($publish_make)" \
   grep -Eq '^RUN dotnet publish Authly.Cli -c Release -o ' "$ds/Dockerfile"
 check "Makefile has the publish command" test -n "$publish_make"
-for pkg in postgresql redis-server libsodium23 curl jq procps less tini; do
+for pkg in postgresql redis-server curl jq procps less tini; do
   check "Dockerfile installs $pkg" grep -Eq "[[:space:]]$pkg([[:space:]]|\$)" "$ds/Dockerfile"
 done
 check "Dockerfile: entrypoint, healthcheck, volume, ports, non-root user" bash -c "
