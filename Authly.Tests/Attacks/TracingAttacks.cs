@@ -39,7 +39,7 @@ public sealed class TracingAttacks : AppFixture
     public async Task Issue15_Traces_OfLoginTokenAndIntrospection_CarryNoPasswordSecretCodeOrToken()
     {
         var (traceParent, traceId, _) = SpanRecorder.NewTrace();
-        var user = await _app.CreateUserAsync();
+        var user = await _app.RegisterUserAsync();
         var (id, secret) = await _app.CreateConfidentialClientAsync(grants: ["password", "refresh_token", "client_credentials"]);
         var basic = AuthlyApp.Basic(id, secret!);
         var api = _app.CreateClient();
@@ -64,7 +64,7 @@ public sealed class TracingAttacks : AppFixture
         var exchangeRequest = new HttpRequestMessage(HttpMethod.Post, "/api/v1/oauth/token")
         {
             Content = AuthlyApp.Form(("grant_type", "authorization_code"), ("client_id", clientId), ("code", code),
-                ("redirect_uri", request.RedirectUri), ("code_verifier", request.Verifier)),
+                ("redirect_uri", request.RedirectUri), ("code_verifier", request.Verifier!)),
         };
         var exchanged = await AuthlyApp.JsonAsync(await api.SendAsync(exchangeRequest));
         var idToken = AuthlyApp.Str(exchanged, "id_token");
