@@ -28,9 +28,11 @@ public static class AuthlyTelemetry
         var otel = services.AddOpenTelemetry().ConfigureResource(r => r.AddService(
             config["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : DefaultServiceName, serviceVersion: AuthlyWebApp.Version));
         var otlp = TracingEnabled(config);
+        var meter = AuthlyMetrics.MeterIdentity.Next();
+        services.AddSingleton(meter);
         otel.WithMetrics(m =>
         {
-            m.AddAuthlyMeters(AuthlyMetrics.MeterName, "Npgsql").AddPrometheusExporter(ConfigurePrometheus);
+            m.AddAuthlyMeters(meter.Name, "Npgsql").AddPrometheusExporter(ConfigurePrometheus);
             if (otlp) m.AddOtlpExporter();
         });
         // Off (no listener on any source) unless an endpoint is set: ActivitySource.StartActivity then returns null.
