@@ -49,7 +49,7 @@ public static class AuthlyWebApp
         builder.Services.AddSingleton<Csrf>();
         builder.Services.AddSingleton<BrowserSession>();
         builder.Services.AddSingleton<Metrics.AuthlyMetrics>();
-        builder.Services.AddSingleton<Metrics.PrometheusExporter>();
+        builder.Services.AddAuthlyTelemetry(config);
         builder.Services.AddHostedService<StartupService>();
         builder.Services.AddHostedService<ExpiredRowSweeping>();
         builder.Services.AddSingleton<ShutdownDrain>();
@@ -66,8 +66,8 @@ public static class AuthlyWebApp
         }));
 
         var app = builder.Build();
-        // The exporter listens before the instruments are created, so it sees every one.
-        app.Services.GetRequiredService<Metrics.PrometheusExporter>();
+        // The meter provider listens before the instruments are created, so it sees every one (and the zeros they start at).
+        app.Services.GetRequiredService<OpenTelemetry.Metrics.MeterProvider>();
         app.Services.GetRequiredService<Metrics.AuthlyMetrics>();
         app.UseRequestMetricsAndCorrelation();
         var drain = app.Services.GetRequiredService<ShutdownDrain>();

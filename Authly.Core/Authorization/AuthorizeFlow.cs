@@ -1,5 +1,6 @@
 using Authly.OAuth;
 using Authly.Scopes;
+using Authly.Telemetry;
 using Authly.Tokens;
 using Authly.Users;
 
@@ -53,6 +54,16 @@ public sealed class AuthorizeFlow(AuthorizeValidator validator, ConsentStore con
     /// <param name="session">Reads the browser's session; called only once the request is valid.</param>
     /// <param name="answer">The consent form's answer (a POST with <c>approved</c>), or null.</param>
     public async Task<Decision> DecideAsync(IReadOnlyDictionary<string, string> parameters, Func<CancellationToken, Task<SignedIn?>> session,
+        ConsentAnswer? answer, CancellationToken ct)
+    {
+        using var span = AuthlyTracing.Source.StartActivity("authorize");
+        var decision = await DecideUntracedAsync(parameters, session, answer, ct);
+        // The kind of answer only (Redirect, ShowLogin, Refused...): never the redirect's fields, which carry the code.
+        span?.SetTag("authly.authorize.decision", decision.GetType().Name);
+        return decision;
+    }
+
+    private async Task<Decision> DecideUntracedAsync(IReadOnlyDictionary<string, string> parameters, Func<CancellationToken, Task<SignedIn?>> session,
         ConsentAnswer? answer, CancellationToken ct)
     {
         var (trusted, refusal) = await validator.TrustAsync(parameters, ct);

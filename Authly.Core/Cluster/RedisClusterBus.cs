@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Authly.Telemetry;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -33,6 +34,10 @@ public sealed class RedisClusterBus : IClusterBus
     {
         // Publishing also delivers to this node's own subscription, so local caches are updated
         // by the same path as remote ones.
+        // A client span by hand (see RedisCounterStore); the topic names a cache, the message (ids) stays out.
+        using var span = AuthlyTracing.Source.StartActivity("redis PUBLISH", System.Diagnostics.ActivityKind.Client);
+        span?.SetTag("db.system.name", "redis");
+        span?.SetTag("authly.topic", topic);
         try
         {
             await _redis.GetSubscriber().PublishAsync(Channel(topic), message);
@@ -40,6 +45,7 @@ public sealed class RedisClusterBus : IClusterBus
         }
         catch (Exception e) when (e is RedisException or ObjectDisposedException or TimeoutException)
         {
+            span.Fail(e.GetType().Name);
             if (Interlocked.Exchange(ref _failing, 1) == 0)
                 _log.LogWarning("Redis is unreachable ({Error}): cluster announcements are queued and other nodes rely on their periodic re-read until it is back",
                     e.GetType().Name);

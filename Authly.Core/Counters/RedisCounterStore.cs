@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Authly.Telemetry;
 using StackExchange.Redis;
 
 namespace Authly.Counters;
@@ -31,6 +32,9 @@ public sealed class RedisCounterStore(IConnectionMultiplexer redis, string prefi
 
     public async Task<(long Count, TimeSpan Remaining)> HitAsync(string key, TimeSpan window, CancellationToken ct)
     {
+        // A client span by hand: the OpenTelemetry Redis instrumentation needs StackExchange.Redis 2.x. No key in it (keys hold IPs and user names).
+        using var span = AuthlyTracing.Source.StartActivity("redis EVALSHA", System.Diagnostics.ActivityKind.Client);
+        span?.SetTag("db.system.name", "redis");
         try
         {
             var result = (RedisResult[])(await Hit.EvaluateAsync(redis.GetDatabase(),
@@ -44,6 +48,7 @@ public sealed class RedisCounterStore(IConnectionMultiplexer redis, string prefi
             if (Interlocked.Exchange(ref _degraded, 1) == 0)
                 log.LogError("Redis is unreachable ({Error}): rate limits are counted per node until it is back (lockouts are unaffected: they are kept in PostgreSQL)",
                     e.GetType().Name);
+            span.Fail(e.GetType().Name);
             CountedLocally?.Invoke();
             return await fallback.HitAsync(key, window, ct);
         }

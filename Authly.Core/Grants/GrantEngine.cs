@@ -1,6 +1,7 @@
 using Authly.Clients;
 using Authly.OAuth;
 using Authly.Scopes;
+using Authly.Telemetry;
 
 namespace Authly.Grants;
 
@@ -12,6 +13,9 @@ public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<I
 {
     private readonly Dictionary<string, IGrantHandler> _handlers = handlers.ToDictionary(h => h.GrantType, StringComparer.Ordinal);
 
+    // One span name per supported grant, made once; an unknown grant_type (attacker-chosen text) is "token other".
+    private readonly Dictionary<string, string> _spanNames = handlers.ToDictionary(h => h.GrantType, h => "token " + h.GrantType, StringComparer.Ordinal);
+
     public event Action<string, string>? Completed;
 
     public IEnumerable<string> SupportedGrantTypes => _handlers.Keys;
@@ -19,6 +23,8 @@ public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<I
     public async Task<TokenResponse> HandleAsync(TokenRequest request, CancellationToken ct)
     {
         var grantType = request.GrantType;
+        using var span = AuthlyTracing.Source.StartActivity(
+            grantType is not null && _spanNames.TryGetValue(grantType, out var spanName) ? spanName : "token other");
         try
         {
             // RFC 6749 §4.1.3/§4.3.2/§4.4.2/§6: grant_type is REQUIRED.
@@ -37,12 +43,14 @@ public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<I
             _ = ScopeSet.Parse(request.Scope);
             var response = await handler.HandleAsync(request, client, ct);
             Completed?.Invoke(grantType, "success");
+            span?.SetTag("oauth.grant_type", grantType);
             return response;
         }
         catch (Exception e) when (e is OAuthException or ThrottledException)
         {
-            Completed?.Invoke(grantType is not null && _handlers.ContainsKey(grantType) ? grantType : "other",
-                e is OAuthException o ? o.Error : ((ThrottledException)e).OAuthError);
+            var error = e is OAuthException o ? o.Error : ((ThrottledException)e).OAuthError;
+            Completed?.Invoke(grantType is not null && _handlers.ContainsKey(grantType) ? grantType : "other", error);
+            span.Fail(error);
             throw;
         }
     }

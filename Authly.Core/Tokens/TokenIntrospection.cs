@@ -1,9 +1,19 @@
+using Authly.Telemetry;
+
 namespace Authly.Tokens;
 
 /// <summary>RFC 7662: what a token is, or {"active":false} for anything not valid and ours.</summary>
 public sealed class TokenIntrospection(JwtIssuer jwt, RevocationList revocations, RefreshTokenStore refreshTokens, Issuer issuer)
 {
     public async Task<IntrospectionResponse> IntrospectAsync(string? token, string? tokenTypeHint, CancellationToken ct)
+    {
+        using var span = AuthlyTracing.Source.StartActivity("introspect");
+        var response = await LookUpAsync(token, tokenTypeHint, ct);
+        span?.SetTag("oauth.token.active", response.Active);
+        return response;
+    }
+
+    private async Task<IntrospectionResponse> LookUpAsync(string? token, string? tokenTypeHint, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(token) || token.Length > 8192) return IntrospectionResponse.Inactive;
         // RFC 7662 §2.1: the hint only orders the lookups; a wrong hint must still find the token.

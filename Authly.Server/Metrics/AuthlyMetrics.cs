@@ -18,7 +18,17 @@ namespace Authly.Server.Metrics;
 public sealed class AuthlyMetrics : IDisposable
 {
     public const string MeterName = "Authly";
-    private readonly Meter _meter = new(MeterName, AuthlyWebApp.Version);
+    private static int _instances;
+    private readonly Meter _meter;
+
+    /// <summary>
+    /// The meter's name for one server: "Authly" for the first in a process, "Authly.2", ... for more (tests run several).
+    /// A meter provider subscribes by name and merges same-named instruments, so each server's /metrics must name its own.
+    /// </summary>
+    public sealed record MeterIdentity(string Name)
+    {
+        public static MeterIdentity Next() => Interlocked.Increment(ref _instances) is var n && n == 1 ? new(MeterName) : new($"{MeterName}.{n}");
+    }
     public Counter<long> HttpRequests { get; }
     public Histogram<double> HttpDuration { get; }
     private readonly Counter<long> _tokenRequests;
@@ -31,8 +41,9 @@ public sealed class AuthlyMetrics : IDisposable
 
     public AuthlyMetrics(GrantEngine grants, PasswordLogin login, RateLimiter limiter, RevocationList revocations, SessionStore sessions,
         RefreshTokenStore refreshTokens, VaultAudit vaultAudit, NpgsqlDataSource db, RedisHealth redis, TimeProvider clock, ICounterStore counters,
-        ExpiredRowSweeper sweeper)
+        ExpiredRowSweeper sweeper, MeterIdentity identity)
     {
+        _meter = new(identity.Name, AuthlyWebApp.Version);
         HttpRequests = _meter.CreateCounter<long>("authly_http_requests_total", description: "HTTP requests by method, route template and status");
         HttpDuration = _meter.CreateHistogram<double>("authly_http_request_duration_seconds", "s", "HTTP request duration by method and route template");
         _tokenRequests = _meter.CreateCounter<long>("authly_oauth_token_requests_total", description: "Token endpoint requests by grant type and outcome");

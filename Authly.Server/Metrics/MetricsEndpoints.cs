@@ -7,12 +7,19 @@ public static partial class MetricsEndpoints
 {
     public const string RequestIdHeader = "X-Request-ID";
 
-    public static void MapMetricsEndpoint(this IEndpointRouteBuilder app) =>
-        app.MapGet("/metrics", async (PrometheusExporter exporter, AuthlyMetrics metrics, CancellationToken ct) =>
+    /// <summary>
+    /// GET /metrics: OpenTelemetry's Prometheus exporter (text 0.0.4, or OpenMetrics when the scraper asks for it), after
+    /// refreshing the database-backed gauges.
+    /// </summary>
+    public static void MapMetricsEndpoint(this IEndpointRouteBuilder app)
+    {
+        var metrics = app.ServiceProvider.GetRequiredService<AuthlyMetrics>();
+        app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => branch.Use(async (http, next) =>
         {
-            await metrics.RefreshGaugesAsync(ct);
-            return Results.Text(exporter.Write(), "text/plain; version=0.0.4; charset=utf-8");
-        }).WithTags("operations").WithSummary("Prometheus metrics");
+            await metrics.RefreshGaugesAsync(http.RequestAborted);
+            await next(http);
+        }), optionsName: null).WithTags("operations").WithSummary("Prometheus metrics");
+    }
 
     /// <summary>
     /// Times every request and counts it by route template (never the raw path, which can carry

@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
 using Authly.Server.Metrics;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
 
 namespace Authly.Server.Proxy;
 
@@ -12,10 +14,13 @@ namespace Authly.Server.Proxy;
 public sealed class ProxyMetrics : IDisposable
 {
     public const string MeterName = "Authly.Proxy";
-    private readonly Meter _meter = new(MeterName);
+    private static int _instances;
+    // A name of its own per instance: a meter provider subscribes by name, and must see this proxy's instruments only.
+    private readonly Meter _meter = new($"{MeterName}.{Interlocked.Increment(ref _instances)}");
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
-    public PrometheusExporter Exporter { get; }
+    /// <summary>This proxy's meter provider, behind its /metrics (the Prometheus exporter).</summary>
+    public MeterProvider Provider { get; }
     private readonly string _proxy;
 
     public ProxyMetrics(string proxy)
@@ -23,8 +28,8 @@ public sealed class ProxyMetrics : IDisposable
         _proxy = proxy;
         _requests = _meter.CreateCounter<long>("authly_proxy_requests_total", description: "Proxied requests and commands by proxy, transport and outcome");
         _duration = _meter.CreateHistogram<double>("authly_proxy_request_duration_seconds", "s", "Proxied request duration by proxy and transport");
-        var meter = _meter;
-        Exporter = new PrometheusExporter(i => ReferenceEquals(i.Meter, meter) || i.Meter.Name == "Npgsql");
+        Provider = Sdk.CreateMeterProviderBuilder().AddAuthlyMeters(_meter.Name, "Npgsql")
+            .AddPrometheusExporter(AuthlyTelemetry.ConfigurePrometheus).Build();
     }
 
     public void Record(string transport, int status, TimeSpan elapsed)
@@ -40,7 +45,7 @@ public sealed class ProxyMetrics : IDisposable
 
     public void Dispose()
     {
-        Exporter.Dispose();
+        Provider.Dispose();
         _meter.Dispose();
     }
 }

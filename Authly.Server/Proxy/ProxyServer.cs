@@ -77,6 +77,7 @@ public sealed class ProxyServer : IAsyncDisposable
             k.AddServerHeader = false;
             k.Listen(options.ListenAddress(), options.Port);
         });
+        builder.Services.Configure<OpenTelemetry.Exporter.PrometheusAspNetCoreOptions>(Metrics.AuthlyTelemetry.ConfigurePrometheus);
         var app = builder.Build();
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         if (!IPAddress.IsLoopback(options.ListenAddress()))
@@ -87,7 +88,7 @@ public sealed class ProxyServer : IAsyncDisposable
         var validator = new ProxyTokenValidator(options, http, clock ?? TimeProvider.System, loggers.CreateLogger<ProxyTokenValidator>());
 
         var metrics = new ProxyMetrics(kind);
-        app.MapGet("/metrics", () => Results.Text(metrics.Exporter.Write(), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapPrometheusScrapingEndpoint("/metrics", metrics.Provider, configureBranchedPipeline: null, optionsName: null);
         IAsyncDisposable backend;
         IAsyncDisposable? wire = null;
         int? wirePort = null;
