@@ -26,6 +26,10 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         var redirectUri = request.Required(Parameters.RedirectUri);
         var verifier = request.Required(Parameters.CodeVerifier);
 
+        // Read before the redemption takes its pooled connection: nothing may wait for a second connection while holding
+        // one, since the losers of a burst on one code hold theirs while they wait for the winner's row lock, and a winner
+        // waiting for the pool then waits out its timeout and fails everyone (a scope change empties this cache).
+        var activeScopes = await scopeStore.ActiveAsync(ct);
         // One connection and one transaction: the consumption, the user read, the refresh family and the record of what
         // was issued commit together. Disposed uncommitted (a failure while issuing), nothing of it stays and nothing was
         // answered, so the code is unused again.
@@ -41,6 +45,7 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
             // §4.1.2: the code was used before; revoke everything issued from it. A first redemption still issuing holds
             // the row until it commits what it issued, and the mark waits for it; one that recorded nothing yet sees the mark.
             var issued = await codes.MarkReplayedAsync(redemption, ct) ?? code;
+            await redemption.DisposeAsync(); // its connection back to the pool before the revocation takes one
             await RevokeIssuedAsync(issued.FamilyId, issued.AccessJti, issued.AccessExpiresAt, ct);
             throw OAuthException.InvalidGrant("The authorization code is invalid", "code replay; issued tokens revoked");
         }
@@ -57,10 +62,12 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         if (user is null || !user.IsActive)
             throw await BurnedAsync(redemption, OAuthException.InvalidGrant("The authorization code is invalid", "user missing or deactivated"), ct);
         // The scope the user approved, as far as the user and the client may still have it (ScopeDecision).
-        var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(code.Scope), await scopeStore.ActiveAsync(ct), client, user);
+        var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(code.Scope), activeScopes, client, user);
 
         var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, redemption.Transaction, ct, granted.RefreshToken);
-        if (await codes.CompleteAsync(redemption, familyId, access.Jti, access.Expires, ct))
+        var replayedMeanwhile = await codes.CompleteAsync(redemption, familyId, access.Jti, access.Expires, ct);
+        await redemption.DisposeAsync(); // committed: its connection back to the pool before anything else takes one
+        if (replayedMeanwhile)
         {
             // §4.1.2: the code was replayed while it was being redeemed; the replay could not see these tokens.
             await RevokeIssuedAsync(familyId, access.Jti, access.Expires.UtcDateTime, ct);

@@ -21,6 +21,10 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens,
     {
         var token = request.Required(Parameters.RefreshToken);
 
+        // Read before the rotation takes its pooled connection: the losers of a burst on one token hold theirs while they
+        // wait for the winner's row lock, so a winner that needed a second connection (a scope change empties this cache)
+        // would wait out the pool's timeout and fail everyone.
+        var activeScopes = await scopeStore.ActiveAsync(ct);
         // One connection and one transaction from here to CommitAsync: the rotation, the user read, the successor and
         // its access-token link. A failure anywhere rolls all of it back, so the client's retry finds its token current.
         await using var rotation = await refreshTokens.RotateAsync(token, client?.ClientId, request.Scope, ct);
@@ -70,7 +74,7 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens,
 
         // The row's scope is the one checked above (a refresh token's scope never changes); the decision checks it again
         // and narrows to what the user and client may still have.
-        var granted = ScopeDecision.Decide(GrantType, requested, await scopeStore.ActiveAsync(ct), client, user, ScopeSet.Parse(row!.Scope));
+        var granted = ScopeDecision.Decide(GrantType, requested, activeScopes, client, user, ScopeSet.Parse(row!.Scope));
         // The new refresh token keeps the original scope (RFC 6749 §6), the access token gets the narrowed one.
         var response = await issuer.ForRotationAsync(rotation, user, granted.Scope, ct);
         await refreshTokens.CommitAsync(rotation, response, ct);
