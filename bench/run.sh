@@ -368,6 +368,8 @@ echo "Restarting the server with AUTHLY_SIGNING_ALGORITHM=ES256 …"
 kill -TERM "$server_pid"
 wait "$server_pid" 2>/dev/null || true   # it stops its PostgreSQL and Redis first
 start_server AUTHLY_SIGNING_ALGORITHM=ES256
+# The embedded PostgreSQL came back on a new free port: read its URL again.
+database_url=$(sed -n 's/^DATABASE_URL=//p' "$data_dir/authly/credentials.env")
 snapshot "$results/db-$db_index"
 measure client_credentials_es256 /api/v1/oauth/token "grant_type=client_credentials" "$basic" '"access_token":"'
 

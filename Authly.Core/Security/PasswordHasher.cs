@@ -19,6 +19,13 @@ public sealed class PasswordHasher
     // buffer it writes into; Geralt throws outside this range, so anything else is refused here.
     private const int MinEncodedLength = 45;
 
+    // At most one Argon2id computation per core at a time (issue 14's password target). Each one walks
+    // Argon2MemLimitKiB of memory (19 MiB by default); sixteen concurrent logins on two cores time-slice and
+    // evict each other's blocks from the CPU caches, so every hash costs more CPU than it does alone. A login
+    // beyond the cores waits here instead, which it would have done for a core anyway. Process-wide: several
+    // servers in one process share the same cores.
+    private static readonly SemaphoreSlim Cores = new(Environment.ProcessorCount, Environment.ProcessorCount);
+
     private readonly int _iterations;
     private readonly int _memoryBytes;
 
@@ -41,7 +48,9 @@ public sealed class PasswordHasher
         try
         {
             // Throws CryptographicException when libsodium fails (out of memory).
-            Argon2id.ComputeHash(output, pwd, _iterations, _memoryBytes);
+            Cores.Wait();
+            try { Argon2id.ComputeHash(output, pwd, _iterations, _memoryBytes); }
+            finally { Cores.Release(); }
             return new string(output.TrimEnd('\0'));
         }
         finally { CryptographicOperations.ZeroMemory(pwd); }
@@ -71,7 +80,8 @@ public sealed class PasswordHasher
     private static bool VerifyCore(string password, string phcHash)
     {
         var pwd = Encoding.UTF8.GetBytes(password);
+        Cores.Wait();
         try { return Argon2id.VerifyHash(phcHash, pwd); }
-        finally { CryptographicOperations.ZeroMemory(pwd); }
+        finally { Cores.Release(); CryptographicOperations.ZeroMemory(pwd); }
     }
 }
