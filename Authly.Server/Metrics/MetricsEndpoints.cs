@@ -18,7 +18,10 @@ public static partial class MetricsEndpoints
         {
             await metrics.RefreshGaugesAsync(http.RequestAborted);
             await next(http);
-        }), optionsName: null).WithTags("operations").WithSummary("Prometheus metrics");
+        }), optionsName: null)
+            // The exporter maps its path for every method; the contract is GET (a POST or PUT answers 405, as before).
+            .WithMetadata(new HttpMethodMetadata(["GET", "HEAD"]))
+            .WithTags("operations").WithSummary("Prometheus metrics");
     }
 
     /// <summary>

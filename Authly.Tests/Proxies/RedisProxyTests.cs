@@ -161,7 +161,10 @@ public sealed class RedisProxyTests
         // The proxy names its connections authly-proxy: end every one of them, as a Redis restart would.
         var db = _direct.GetDatabase();
         var list = (string)(await db.ExecuteAsync("CLIENT", "LIST"))!;
-        var ids = list.Split('\n').Where(l => l.Contains(" name=authly-proxy ")).Select(l => l.Split(' ')[0]["id=".Length..]).ToList();
+        // The id is read by pattern: over RESP3 the reply is a verbatim string whose first line starts "txt:id=…".
+        var ids = list.Split('\n').Where(l => l.Contains(" name=authly-proxy "))
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"(?:^|[\s:])id=(\d+)").Groups[1].Value).ToList();
+        Assert.That(ids, Has.All.Match(@"^\d+$"), list);
         Assert.That(ids, Is.Not.Empty);
         foreach (var id in ids) await db.ExecuteAsync("CLIENT", "KILL", "ID", id);
         var get = await ProxyFixture.ExpectAsync(await _f.CommandAsync(token, "GET", "k"), 200);
