@@ -1,3 +1,4 @@
+using Authly.Security;
 using System.Diagnostics;
 using System.Net;
 using System.Threading.Channels;
@@ -7,7 +8,7 @@ namespace Authly.Server.Http;
 /// <summary>
 /// One line per request (AUTHLY_ACCESS_LOG=true; `authly serve` turns it on unless --no-access-log):
 /// method, path, status, duration, client. The path only: query strings can carry codes and tokens; control characters
-/// in the (decoded) path are written as %XX, so no request can start a line of its own.
+/// in the (decoded) path are escaped by LogText.Safe (as \uXXXX, capped at 512 characters), so no request can start a line of its own.
 /// </summary>
 /// <remarks>
 /// Issue 14's profile: writing the line on the request's thread was the largest single cost of the
@@ -44,7 +45,7 @@ public static class AccessLog
             {
                 if (log.IsEnabled(LogLevel.Information))
                 {
-                    var entry = new Entry(http.Request.Method, Printable(http.Request.Path.Value), http.Response.StatusCode,
+                    var entry = new Entry(http.Request.Method, http.Request.Path.Value, http.Response.StatusCode,
                         Stopwatch.GetElapsedTime(start).TotalMilliseconds, http.Connection.RemoteIpAddress);
                     if (queue is null || !queue.TryWrite(entry)) Write(log, entry);
                 }
@@ -52,21 +53,10 @@ public static class AccessLog
         });
     }
 
-    // The path arrives percent-decoded: an encoded CR (the console formatter only folds LF) or other control character
-    // would let a request start a line of its own in the log, forging an entry. Such characters go back to %XX.
-    private static string? Printable(string? path)
-    {
-        if (path is null || !path.AsSpan().ContainsAnyInRange('\0', '\x1f') && !path.Contains('\x7f')) return path;
-        var b = new System.Text.StringBuilder(path.Length + 8);
-        foreach (var c in path)
-        {
-            if (c < 0x20 || c == 0x7f) b.Append('%').Append(((int)c).ToString("X2"));
-            else b.Append(c);
-        }
-        return b.ToString();
-    }
-
-    private static void Write(ILogger log, in Entry e) => Line(log, e.Method, e.Path, e.Status, e.Milliseconds, e.Client, null);
+    // The path arrives percent-decoded: an encoded CR or other control character would let a request start a line of
+    // its own in the log, forging an entry. LogText.Safe, the one rule every log line of caller text follows, escapes
+    // them (and Unicode line separators); here on the writer thread, off the request's path when queued.
+    private static void Write(ILogger log, in Entry e) => Line(log, e.Method, LogText.Safe(e.Path), e.Status, e.Milliseconds, e.Client, null);
 
     private static ChannelWriter<Entry> StartWriter(IServiceProvider services, ILogger log)
     {
