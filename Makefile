@@ -63,8 +63,8 @@ bench-proxy: deps
 ## Argon2id hashes per second on one thread: Geralt (what Authly uses) vs Debian's libsodium23 vs Konscious.
 bench-argon2: deps
 	@scripts/ensure-deps.sh libsodium23
-	$(DOTNET) build bench/Argon2Bench -c Release -nologo -v quiet
-	$(DOTNET) bench/Argon2Bench/bin/Release/net10.0/argon2bench.dll
+	$(DOTNET) build bench/HashBench -c Release -nologo -v quiet
+	$(DOTNET) bench/HashBench/bin/Release/net10.0/hashbench.dll compare
 
 ## The framework-dependent `authly` in out/ (the standalone Dockerfile runs the same command).
 publish:

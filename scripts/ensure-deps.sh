@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the server and the tests need from Debian when it is missing (as root), or says
 # exactly what to install (otherwise): PostgreSQL server binaries and redis-server. (libsodium comes
-# with the Geralt NuGet package since issue 15; only bench/Argon2Bench asks for Debian's, to compare.)
+# with the Geralt NuGet package since issue 15; only `hashbench compare` (make bench-argon2) asks for Debian's, to compare.)
 set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
@@ -10,7 +10,7 @@ for extra in "$@"; do
   case "$extra" in
     # The browser tests (Category E2E) drive Debian's Chromium through its chromedriver.
     chromium) { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || missing+=(chromium chromium-driver) ;;
-    # bench/Argon2Bench compares Geralt's libsodium with Debian's (the binding Authly used before issue 15).
+    # `hashbench compare` (make bench-argon2) compares Geralt's libsodium with Debian's (the binding Authly used before issue 15).
     libsodium23) ldconfig -p 2>/dev/null | grep -q 'libsodium\.so\.23' || [[ -e /usr/lib/x86_64-linux-gnu/libsodium.so.23 ]] || missing+=(libsodium23) ;;
     wrk) command -v wrk >/dev/null 2>&1 || missing+=(wrk) ;;
     nginx) command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light) ;;

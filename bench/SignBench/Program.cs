@@ -1,5 +1,5 @@
+using Authly.Bench;
 using System.Buffers.Text;
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -46,47 +46,22 @@ var sample = CreateToken();
 var signingInput = Encoding.ASCII.GetBytes(sample[..sample.LastIndexOf('.')]);
 Console.WriteLine($"token: {sample.Length} chars, signing input {signingInput.Length} bytes, RSA {rsa.KeySize} bits, 1 thread, {rounds} rounds of {seconds:0.#} s per kind");
 
-var sink = 0;
-var process = Process.GetCurrentProcess();
-// Signatures per wall-clock second, and this process's CPU time per signature (which a
-// neighbour's load changes much less than the rate).
-(double Rate, double CpuMicros) Measure(Func<int> sign, double forSeconds)
-{
-    process.Refresh();
-    var cpu = process.TotalProcessorTime;
-    var sw = Stopwatch.StartNew();
-    var n = 0;
-    while (sw.Elapsed.TotalSeconds < forSeconds)
-    {
-        for (var i = 0; i < 20; i++) sink += sign();
-        n += 20;
-    }
-    var rate = n / sw.Elapsed.TotalSeconds;
-    process.Refresh();
-    return (rate, (process.TotalProcessorTime - cpu).TotalMicroseconds / n);
-}
-
 // The machine is shared, so measure in short alternating rounds and keep the best and the median
 // of each: a neighbour's burst then lowers one round of each kind, not one kind as a whole.
 Func<int> rawSign = () => rsa.SignData(signingInput, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1).Length;
 Func<int> fullSign = () => CreateToken().Length;
-Measure(rawSign, 0.5); // warm up: JIT tiers, OpenSSL state
-Measure(fullSign, 0.5);
-var raws = new List<(double Rate, double CpuMicros)>();
-var fulls = new List<(double Rate, double CpuMicros)>();
+BenchRounds.Measure(rawSign, 0.5, 20); // warm up: JIT tiers, OpenSSL state
+BenchRounds.Measure(fullSign, 0.5, 20);
+var raws = new List<Round>();
+var fulls = new List<Round>();
 for (var r = 0; r < rounds; r++)
 {
-    raws.Add(Measure(rawSign, seconds));
-    fulls.Add(Measure(fullSign, seconds));
+    raws.Add(BenchRounds.Measure(rawSign, seconds, 20));
+    fulls.Add(BenchRounds.Measure(fullSign, seconds, 20));
 }
-Report("raw RSA.SignData", raws);
-Report("JsonWebTokenHandler.CreateToken", fulls);
-GC.KeepAlive(sink);
+Report("raw RSA.SignData", BenchRounds.Summarize(raws));
+Report("JsonWebTokenHandler.CreateToken", BenchRounds.Summarize(fulls));
 
-static void Report(string name, List<(double Rate, double CpuMicros)> rounds)
-{
-    var rates = rounds.Select(r => r.Rate).Order().ToList();
-    var cpu = rounds.Select(r => r.CpuMicros).Order().ToList();
-    Console.WriteLine($"{name,-32} best {rates[^1],6:0} sig/s  median {rates[rates.Count / 2],6:0}  worst {rates[0],6:0}" +
-                      $"  CPU {cpu[0],5:0} us/sig (median {cpu[cpu.Count / 2]:0})");
-}
+static void Report(string name, Summary s) =>
+    Console.WriteLine($"{name,-32} best {s.BestRate,6:0} sig/s  median {s.MedianRate,6:0}  worst {s.WorstRate,6:0}" +
+                      $"  CPU {s.LowestCpuMicros,5:0} us/sig (median {s.MedianCpuMicros:0})");
