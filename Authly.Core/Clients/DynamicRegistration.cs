@@ -150,7 +150,7 @@ public sealed class DynamicRegistration(ClientStore clients, ScopeStore scopes, 
         var responseTypes = m.ResponseTypes ?? (grantTypes.Contains(GrantTypes.AuthorizationCode) ? ["code"] : []);
         // §2.1: authorization_code goes with response type code, and code needs authorization_code.
         if (grantTypes.Contains(GrantTypes.AuthorizationCode) != responseTypes.Contains("code"))
-            throw new OAuthException(OAuthErrors.InvalidClientMetadata, "grant_types and response_types do not match (RFC 7591 §2.1)");
+            throw new OAuthException(OAuthErrors.InvalidClientMetadata, "grant_types and response_types do not match (RFC 7591 section 2.1)");
         var active = await scopes.ActiveAsync(ct);
         var registration = new ClientRegistration
         {
