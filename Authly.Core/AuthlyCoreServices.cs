@@ -90,6 +90,12 @@ public static class AuthlyCoreServices
         services.AddSingleton<DeviceCodeGrant>();
         services.AddSingleton<IGrantHandler>(sp => sp.GetRequiredService<Grants.AuthorizationCodeGrant>());
         services.AddSingleton<IGrantHandler>(sp => sp.GetRequiredService<DeviceCodeGrant>());
+        // Issue 18: RFC 8693 token exchange, RFC 7591/7592 dynamic registration.
+        services.AddSingleton<TokenExchangePolicyStore>();
+        services.AddSingleton<TokenExchangeGrant>();
+        services.AddSingleton<IGrantHandler>(sp => sp.GetRequiredService<TokenExchangeGrant>());
+        services.AddSingleton<InitialAccessTokenStore>();
+        services.AddSingleton<DynamicRegistration>();
         services.AddSingleton<GrantEngine>();
 
         services.AddSingleton<Authorization.AuthorizeValidator>();

@@ -101,6 +101,7 @@ public static class AuthlyWebApp
         oauth.MapIntrospectionEndpoint();
         oauth.MapRevocationEndpoint();
         oauth.MapDeviceAuthorizationEndpoint();
+        oauth.MapClientRegistrationEndpoint(app.Services.GetRequiredService<AuthlyOptions>());
         app.MapAuthorizeEndpoint();
         app.MapLoginEndpoints();
         app.MapDevicePages();

@@ -12,7 +12,7 @@ public static class ClientCommands
         [("client_id", "CLIENT ID"), ("client_name", "NAME"), ("client_type", "TYPE"), ("scope", "SCOPE"), ("is_active", "ACTIVE")];
 
     public static Command Create() => new("client", """
-        OAuth clients: create, list, show, update, delete, regenerate-secret
+        OAuth clients: create, list, show, update, delete, regenerate-secret, registration-token, token-exchange
 
         Examples:
           authly admin client create --name "Billing job" --grant-type client_credentials --scope read
@@ -21,6 +21,7 @@ public static class ClientCommands
         """)
     {
         CreateClient(), List(), Show(), Update(), Delete(), RegenerateSecret(),
+        RegistrationCommands.RegistrationToken(), RegistrationCommands.TokenExchange(),
     };
 
     private sealed record Fields(Option<string?> Name, Option<string[]> RedirectUris, Option<string[]> Scope, Option<string[]> GrantTypes,

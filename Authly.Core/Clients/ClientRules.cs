@@ -8,7 +8,7 @@ public static class ClientRules
 {
     public static readonly IReadOnlyList<string> SupportedGrantTypes =
         [OAuth.GrantTypes.AuthorizationCode, OAuth.GrantTypes.ClientCredentials, OAuth.GrantTypes.RefreshToken,
-         OAuth.GrantTypes.Password, OAuth.GrantTypes.DeviceCode];
+         OAuth.GrantTypes.Password, OAuth.GrantTypes.DeviceCode, OAuth.GrantTypes.TokenExchange];
 
     /// <summary>
     /// RFC 6749 §3.1.2: absolute, no fragment. RFC 8252 §7 and OAuth 2.1 §2.3.1: a public client's
@@ -116,5 +116,43 @@ public static class ClientRules
             if (RedirectUriProblem(uri, isPublic) is { } p) throw AuthlyException.Validation($"post_logout_redirect_uris: '{uri}' {p}", "post_logout_redirect_uris");
         if (grantTypes.Contains(OAuth.GrantTypes.AuthorizationCode) && !redirectUris.Any())
             throw AuthlyException.Validation("redirect_uris: the authorization_code grant needs at least one redirect URI", "redirect_uris");
+    }
+
+    // ---- Issue 18: clients that registered themselves (RFC 7591) ----
+
+    /// <summary>
+    /// The grants a client may give itself. Not password (a legacy grant that sees user passwords) and not token
+    /// exchange (it needs a policy only an admin sets).
+    /// </summary>
+    public static readonly IReadOnlyList<string> SelfRegisteredGrantTypes =
+        [OAuth.GrantTypes.AuthorizationCode, OAuth.GrantTypes.RefreshToken, OAuth.GrantTypes.ClientCredentials, OAuth.GrantTypes.DeviceCode];
+
+    /// <summary>
+    /// The rules a self-registered client meets on top of <see cref="Validate"/> and <see cref="ValidateMerged"/>,
+    /// which it meets too. Nobody vouched for it, so: no wildcard anywhere in a redirect URI (RFC 9700 §4.1.3: exact
+    /// matching only); a confidential client (the only kind that may use client_credentials) redirects to https on a
+    /// real host, never to a loopback or http address that any local program could listen on; and its scopes are
+    /// active, and never privileged (admin:*, introspect) or first-party (account:*, vault:*), which only an admin grants.
+    /// </summary>
+    public static void ValidateSelfRegistered(string clientType, IEnumerable<string> grantTypes, IEnumerable<string> redirectUris,
+        IEnumerable<string> postLogoutUris, IEnumerable<string> scopes, IReadOnlyDictionary<string, Scope> activeScopes)
+    {
+        foreach (var g in grantTypes)
+            if (!SelfRegisteredGrantTypes.Contains(g))
+                throw AuthlyException.Validation($"grant_types: '{g}' cannot be registered dynamically", "grant_types");
+        foreach (var (field, uris) in new[] { ("redirect_uris", redirectUris), ("post_logout_redirect_uris", postLogoutUris) })
+            foreach (var uri in uris)
+            {
+                if (uri.Contains('*')) throw AuthlyException.Validation($"{field}: '{uri}' has a wildcard; register exact URIs", field);
+                if (clientType == ClientTypes.Confidential && (!Uri.TryCreate(uri, UriKind.Absolute, out var u) || u.Scheme != "https"
+                        || u.IsLoopback || u.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6))
+                    throw AuthlyException.Validation($"{field}: '{uri}' must be https on a host name for a confidential client", field);
+            }
+        foreach (var s in scopes)
+        {
+            if (UserScopePolicy.IsPrivileged(s) || UserScopePolicy.IsFirstParty(s))
+                throw AuthlyException.Validation($"scope: '{s}' cannot be registered dynamically", "scope");
+            if (!activeScopes.ContainsKey(s)) throw AuthlyException.Validation($"scope: '{s}' is not an active scope", "scope");
+        }
     }
 }

@@ -124,8 +124,11 @@ public sealed class ClientStore
     private const string UnknownScopesSql = "SELECT n FROM unnest(@Names) AS n WHERE NOT EXISTS (SELECT 1 FROM scopes s WHERE s.scope_name = n)";
 
     /// <summary>Creates a client; the secret (confidential clients) is returned here and never again.</summary>
+    /// <param name="alongside">more writes that commit with the client or not at all (RFC 7591: the initial access token's
+    /// use and the registration access token), given the new client's row id</param>
     /// <exception cref="AuthlyException">the registration is invalid</exception>
-    public async Task<Created> CreateAsync(ClientRegistration r, CancellationToken ct)
+    public async Task<Created> CreateAsync(ClientRegistration r, CancellationToken ct,
+        Func<NpgsqlConnection, NpgsqlTransaction, Guid, Task>? alongside = null)
     {
         ClientRules.Validate(r, isCreate: true);
         var isPublic = r.ClientType == ClientTypes.Public;
@@ -154,6 +157,7 @@ public sealed class ClientStore
             Contacts = r.Contacts ?? [], ApplicationType = r.ApplicationType ?? "web", PostLogoutRedirectUris = postLogout,
         }, tx, cancellationToken: ct));
         await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { Id = id, Names = scopes }, tx, cancellationToken: ct));
+        if (alongside is not null) await alongside(conn, tx, id);
         await tx.CommitAsync(ct);
         await ChangedAsync(clientId);
         return new Created((await GetAsync(clientId, ct))!, secret);

@@ -58,6 +58,8 @@ public sealed record AuthlyOptions
     public IReadOnlyList<IPNetwork> TrustedProxies { get; init; } = [];
     public bool PasswordGrantEnabled { get; init; } = true;
     public bool RegistrationEnabled { get; init; } = true;
+    /// <summary>Issue 18, AUTHLY_REGISTRATION: RFC 7591 dynamic client registration (closed, token or open).</summary>
+    public Clients.ClientRegistrationMode ClientRegistration { get; init; } = Clients.ClientRegistrationMode.Token;
     /// <summary>
     /// RFC 7662 §2.1 caller authentication for /introspect. AUTHLY_INTROSPECTION_REQUIRE_AUTH;
     /// the default is true except in embedded and testing mode.
@@ -152,6 +154,7 @@ public sealed record AuthlyOptions
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),
             PasswordGrantEnabled = reader.Bool("AUTHLY_PASSWORD_GRANT_ENABLED", true),
             RegistrationEnabled = reader.Bool("AUTHLY_REGISTRATION_ENABLED", true),
+            ClientRegistration = reader.Enum("AUTHLY_REGISTRATION", Clients.ClientRegistrationMode.Token),
             // RFC 7662 §2.1/§4: required, except where the server only serves its own machine's tools.
             IntrospectionRequireAuth = reader.Bool("AUTHLY_INTROSPECTION_REQUIRE_AUTH", mode is not (AuthlyMode.Embedded or AuthlyMode.Testing)),
             Argon2OpsLimit = reader.Int("AUTHLY_ARGON2_OPSLIMIT", 2, 1, 20),
@@ -216,6 +219,9 @@ public sealed record AuthlyOptions
         else if (!o.IntrospectionRequireAuth && (o.Mode == AuthlyMode.Embedded || explicitIntrospection))
             warnings.Add($"Introspection answers unauthenticated callers ({o.Mode.ToString().ToLowerInvariant()} mode; rate limited per address). " +
                          "Before this server is reachable by others, set AUTHLY_INTROSPECTION_REQUIRE_AUTH=true or run it in production mode.");
+        if (o.ClientRegistration == Clients.ClientRegistrationMode.Open && o.Mode is AuthlyMode.Production or AuthlyMode.Cli)
+            warnings.Add("AUTHLY_REGISTRATION=open: anyone who can reach /api/v1/oauth/register can create clients (rate limited, never with " +
+                         "privileged scopes). Use AUTHLY_REGISTRATION=token and hand out initial access tokens unless that is what you want.");
         return warnings;
     }
 

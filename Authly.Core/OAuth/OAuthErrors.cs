@@ -27,4 +27,10 @@ public static class OAuthErrors
     public const string ConsentRequired = "consent_required";
     /// <summary>OIDC Core §3.1.2.6: request objects (request, request_uri) are not supported.</summary>
     public const string RequestNotSupported = "request_not_supported";
+    /// <summary>RFC 8693 §2.2.2: the audience or resource asked for is not one the client may have.</summary>
+    public const string InvalidTarget = "invalid_target";
+    /// <summary>RFC 7591 §3.2.2: registration errors.</summary>
+    public const string InvalidRedirectUri = "invalid_redirect_uri";
+    public const string InvalidClientMetadata = "invalid_client_metadata";
+    public const string InvalidSoftwareStatement = "invalid_software_statement";
 }

@@ -16,4 +16,12 @@ public static class Parameters
     public const string DeviceCode = "device_code";
     public const string Token = "token";
     public const string TokenTypeHint = "token_type_hint";
+    // RFC 8693 §2.1
+    public const string SubjectToken = "subject_token";
+    public const string SubjectTokenType = "subject_token_type";
+    public const string ActorToken = "actor_token";
+    public const string ActorTokenType = "actor_token_type";
+    public const string RequestedTokenType = "requested_token_type";
+    public const string Audience = "audience";
+    public const string Resource = "resource";
 }

@@ -13,6 +13,9 @@ public sealed record TokenResponse
     [JsonPropertyName("scope")] public required string Scope { get; init; }
     [JsonPropertyName("id_token"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? IdToken { get; init; }
+    /// <summary>RFC 8693 §2.2.1: token exchange only.</summary>
+    [JsonPropertyName("issued_token_type"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? IssuedTokenType { get; init; }
     /// <summary>Password grant only (Authly compatibility).</summary>
     [JsonPropertyName("requires_password_change"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? RequiresPasswordChange { get; init; }

@@ -9,7 +9,8 @@ namespace Authly.Oidc;
 public static class DiscoveryDocument
 {
     public sealed record Features(IReadOnlyCollection<string> GrantTypes, IReadOnlyCollection<string> Scopes, string SigningAlgorithm,
-        bool HasAuthorizeEndpoint = false, bool HasUserInfo = false, bool HasDeviceAuthorization = false, bool HasEndSession = false);
+        bool HasAuthorizeEndpoint = false, bool HasUserInfo = false, bool HasDeviceAuthorization = false, bool HasEndSession = false,
+        bool HasRegistration = false);
 
     public static Dictionary<string, object> Build(string issuer, Features f)
     {
@@ -45,6 +46,8 @@ public static class DiscoveryDocument
             doc["request_parameter_supported"] = false;
             doc["request_uri_parameter_supported"] = false;
         }
+        // RFC 8414 §2: only when AUTHLY_REGISTRATION is not closed (RFC 7591 §3).
+        if (f.HasRegistration) doc["registration_endpoint"] = issuer + "/api/v1/oauth/register";
         if (f.HasUserInfo) doc["userinfo_endpoint"] = issuer + "/oidc/userinfo";
         if (f.HasDeviceAuthorization) doc["device_authorization_endpoint"] = issuer + "/api/v1/oauth/device_authorization";
         if (f.HasEndSession)

@@ -72,4 +72,29 @@ public sealed class IdTokenIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOpt
         jwt.TryGetPayloadValue<string>("sid", out var sid);
         return (azp, jwt.Subject, sid);
     }
+
+    /// <summary>
+    /// Validates an ID token of ours as an RFC 8693 subject token: our signature and issuer, and current by
+    /// <see cref="TokenLifetime"/> (unlike a logout hint, an expired one proves nothing). Returns its audiences, sub and exp.
+    /// </summary>
+    public async Task<(IReadOnlyList<string> Audiences, string Subject, long Expires)?> ValidateAsync(string idToken, CancellationToken ct)
+    {
+        if (idToken.Length > 16384) return null;
+        var ring = await keys.RingAsync(ct);
+        var result = await Handler.ValidateTokenAsync(idToken, new TokenValidationParameters
+        {
+            ValidIssuer = issuer.Value,
+            ValidateAudience = false, // the caller checks it is the client presenting the token
+            ValidateLifetime = false, // TokenLifetime below, against the injected clock
+            RequireExpirationTime = true,
+            IssuerSigningKeys = ring.All.Select(k => k.Key),
+            ValidAlgorithms = ring.All.Select(k => k.Algorithm).Distinct().ToArray(),
+            ValidTypes = ["JWT"],
+        });
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt || string.IsNullOrEmpty(jwt.Subject)) return null;
+        if (!jwt.TryGetPayloadValue<long>("exp", out var exp)) return null;
+        jwt.TryGetPayloadValue<long>("iat", out var iat);
+        if (!TokenLifetime.IsCurrent(exp, null, iat == 0 ? null : iat, clock.GetUtcNow().ToUnixTimeSeconds(), options.ClockLeeway)) return null;
+        return (jwt.Audiences.ToList(), jwt.Subject, exp);
+    }
 }

@@ -34,7 +34,8 @@ public sealed class PublishedMetadata(Issuer issuer, GrantEngine grants, ScopeSt
         // Every endpoint below is served by Authly.Server.
         var document = PublishedDocument.Of(DiscoveryDocument.Build(issuer.Value,
             new DiscoveryDocument.Features(grantTypes, active.Keys.ToList(), options.SigningAlgorithm,
-                HasAuthorizeEndpoint: true, HasUserInfo: true, HasDeviceAuthorization: true, HasEndSession: true)), MaxAge);
+                HasAuthorizeEndpoint: true, HasUserInfo: true, HasDeviceAuthorization: true, HasEndSession: true,
+                HasRegistration: options.ClientRegistration != Clients.ClientRegistrationMode.Closed)), MaxAge);
         Volatile.Write(ref _current, new Version(issuer.Value, active, document));
         return document;
     }

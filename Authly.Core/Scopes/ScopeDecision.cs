@@ -63,6 +63,16 @@ public static class ScopeDecision
                 ArgumentNullException.ThrowIfNull(user);
                 candidates = requested;
                 break;
+            case GrantTypes.TokenExchange:
+                ArgumentNullException.ThrowIfNull(client);
+                ArgumentNullException.ThrowIfNull(original);
+                // RFC 8693 §2.1/§5: never wider than the subject token's scope ∩ the client's exchange policy (original);
+                // omitted, all of that. user is null when the subject is a client (a client_credentials token).
+                if (!Narrows(requested, original))
+                    throw OAuthException.InvalidScope("The requested scope exceeds what the subject token and the exchange policy allow",
+                        $"client {client.ClientId} asked for {string.Join(' ', requested.Except(original))}");
+                candidates = requested.Count > 0 ? requested : original;
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(grantType), grantType, "no scope rule for this grant");
         }
@@ -82,6 +92,11 @@ public static class ScopeDecision
                 throw OAuthException.InvalidScope("None of the requested scopes can be granted", $"client {client!.ClientId} asked only for admin or inactive scopes");
             case GrantTypes.Password when requested.Count > 0 && granted.Count == 0:
                 throw OAuthException.InvalidScope("None of the requested scopes can be granted");
+            case GrantTypes.TokenExchange when requested.Count > 0 && granted.Count == 0:
+                throw OAuthException.InvalidScope("None of the requested scopes can be granted");
+            // RFC 8693 §2.2.1: the exchanged token comes alone; the caller exchanges again when it expires.
+            case GrantTypes.TokenExchange:
+                return new Granted(granted, RefreshToken: false, IdToken: false);
             // RFC 6749 §4.4.3: no refresh token for a client acting for itself.
             case GrantTypes.ClientCredentials:
                 return new Granted(granted, RefreshToken: false, IdToken: false);

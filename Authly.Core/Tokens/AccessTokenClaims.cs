@@ -6,4 +6,6 @@ public sealed record AccessTokenClaims(string Issuer, string Subject, string Aud
 {
     public IReadOnlySet<string> Scopes => Authly.Scopes.ScopeSet.Parse(Scope);
     public Guid? UserId => Username is not null && Guid.TryParse(Subject, out var id) ? id : null;
+    /// <summary>RFC 8693 §4.1: who acts for the subject (a token from a delegation exchange), or null.</summary>
+    public ActorClaim? Act { get; init; }
 }

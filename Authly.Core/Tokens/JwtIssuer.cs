@@ -33,11 +33,16 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
 
     public sealed record Issued(string Token, string Jti, DateTimeOffset Expires);
 
-    public async Task<Issued> CreateAccessTokenAsync(string subject, string clientId, string scope, string? username, CancellationToken ct)
+    /// <param name="audience">RFC 8693 token exchange: the audience asked for (else <see cref="Audience"/>)</param>
+    /// <param name="act">RFC 8693 §4.1: the actor chain of a delegation</param>
+    /// <param name="notAfter">RFC 8693: an exchanged token lives no longer than its subject token</param>
+    public async Task<Issued> CreateAccessTokenAsync(string subject, string clientId, string scope, string? username, CancellationToken ct,
+        string? audience = null, ActorClaim? act = null, DateTimeOffset? notAfter = null)
     {
         var ring = await keys.RingAsync(ct);
         var now = clock.GetUtcNow();
         var expires = now + options.AccessTokenLifetime;
+        if (notAfter < expires) expires = notAfter.Value;
         var jti = OpaqueToken.New(16);
         var claims = new Dictionary<string, object>(8)
         {
@@ -47,10 +52,11 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
             ["scope"] = scope,
         };
         if (username is not null) claims["username"] = username;
+        if (act is not null) claims["act"] = act.ToClaim();
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = issuer.Value,
-            Audience = Audience,
+            Audience = audience ?? Audience,
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
             Expires = expires.UtcDateTime,
@@ -96,7 +102,10 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
         jwt.TryGetPayloadValue<string>("scope", out var scope);
         jwt.TryGetPayloadValue<string>("username", out var username);
         jwt.TryGetPayloadValue<long>("iat", out var iat); // 0 when absent: IsCurrent then skips it
-        var claims = new AccessTokenClaims(jwt.Issuer, jwt.Subject, Audience, clientId, scope ?? "", username, jti, iat, exp, nbf);
+        var claims = new AccessTokenClaims(jwt.Issuer, jwt.Subject, Audience, clientId, scope ?? "", username, jti, iat, exp, nbf)
+        {
+            Act = jwt.TryGetClaim("act", out var act) ? ActorClaim.Parse(act.Value) : null,
+        };
         if (!IsCurrent(claims, now)) return null;
         Remember(token, claims, ring, now);
         return claims;
