@@ -70,6 +70,7 @@ public static class AuthlyCoreServices
         services.AddSingleton<ClientAuthenticator>();
 
         services.AddSingleton<SigningKeyStore>();
+        services.AddSingleton<SigningKeyRotation>();
         services.AddSingleton<JwtIssuer>();
         services.AddSingleton<RevocationList>();
         services.AddSingleton<RefreshTokenStore>();

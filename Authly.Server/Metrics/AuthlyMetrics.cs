@@ -41,7 +41,7 @@ public sealed class AuthlyMetrics : IDisposable
 
     public AuthlyMetrics(GrantEngine grants, PasswordLogin login, RateLimiter limiter, RevocationList revocations, SessionStore sessions,
         RefreshTokenStore refreshTokens, VaultAudit vaultAudit, NpgsqlDataSource db, RedisHealth redis, TimeProvider clock, ICounterStore counters,
-        ExpiredRowSweeper sweeper, MeterIdentity identity)
+        ExpiredRowSweeper sweeper, SigningKeyStore signingKeys, SigningKeyRotation keyRotation, MeterIdentity identity)
     {
         _meter = new(identity.Name, AuthlyWebApp.Version);
         HttpRequests = _meter.CreateCounter<long>("authly_http_requests_total", description: "HTTP requests by method, route template and status");
@@ -79,6 +79,17 @@ public sealed class AuthlyMetrics : IDisposable
         sweeper.Swept += (table, rows) => swept.Add(rows, new KeyValuePair<string, object?>("table", table));
         _meter.CreateObservableGauge("authly_sweeper_last_run_timestamp_seconds", () => sweeper.LastRun?.ToUnixTimeSeconds() ?? 0,
             description: "Unix time this node last finished a sweep round (0: never; a node that never wins the lock stays at 0)");
+
+        // Issue 18: signing-key rotation. Read from the ring this node last used: no database read at scrape time.
+        _meter.CreateObservableGauge("authly_signing_key_age_seconds",
+            () => signingKeys.LastRing is { Active.Algorithm: not "HS256" } ring ? (clock.GetUtcNow().UtcDateTime - ring.Active.ActivatesAt).TotalSeconds : 0,
+            "s", "How long the key this node signs with has been signing (0 before the first token, and in HS256 mode)");
+        _meter.CreateObservableGauge("authly_signing_key_pending", () => signingKeys.LastRing?.Pending is null ? 0 : 1,
+            description: "1 while a new signing key is published and waiting for its activation instant");
+        var rotations = _meter.CreateCounter<long>("authly_signing_key_rotations_scheduled_total",
+            description: "Automatic rotations this node scheduled (one node per rotation: sum over nodes)");
+        rotations.Add(0);
+        keyRotation.Scheduled += () => rotations.Add(1);
 
         _gauges = new DatabaseGauges(sessions, refreshTokens, clock);
         _meter.CreateObservableGauge("authly_active_sessions", () => _gauges.Sessions, description: "Live login sessions");
