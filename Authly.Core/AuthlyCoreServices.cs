@@ -71,6 +71,7 @@ public static class AuthlyCoreServices
 
         services.AddSingleton<SigningKeyStore>();
         services.AddSingleton<SigningKeyRotation>();
+        services.AddSingleton<Sessions.BackchannelLogout>();
         services.AddSingleton<JwtIssuer>();
         services.AddSingleton<RevocationList>();
         services.AddSingleton<RefreshTokenStore>();

@@ -24,12 +24,16 @@ public sealed record ClientView(
     [property: JsonPropertyName("post_logout_redirect_uris")] string[] PostLogoutRedirectUris,
     [property: JsonPropertyName("is_active")] bool IsActive,
     [property: JsonPropertyName("created_at")] DateTime CreatedAt,
-    [property: JsonPropertyName("updated_at")] DateTime UpdatedAt)
+    [property: JsonPropertyName("updated_at")] DateTime UpdatedAt,
+    // ---- OIDC Back-Channel Logout 1.0 §2.2 (issue 18) ----
+    [property: JsonPropertyName("backchannel_logout_uri")] string? BackchannelLogoutUri,
+    [property: JsonPropertyName("backchannel_logout_session_required")] bool BackchannelLogoutSessionRequired)
 {
     public static ClientView Of(Client c) => new(c.Id, c.ClientId, c.ClientName, c.ClientType, c.RedirectUris, c.GrantTypes,
         c.ResponseTypes, string.Join(' ', c.Scopes), c.RequirePkce, c.TokenEndpointAuthMethod, c.ClientUri, c.LogoUri, c.TosUri,
         c.PolicyUri, c.Contacts, c.ApplicationType, c.PostLogoutRedirectUris, c.IsActive,
-        c.CreatedAt, c.UpdatedAt);
+        c.CreatedAt, c.UpdatedAt,
+        c.BackchannelLogoutUri, c.BackchannelLogoutSessionRequired);
 }
 
 public sealed record ScopeInput
