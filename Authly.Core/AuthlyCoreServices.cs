@@ -70,6 +70,8 @@ public static class AuthlyCoreServices
         services.AddSingleton<ClientAuthenticator>();
 
         services.AddSingleton<SigningKeyStore>();
+        services.AddSingleton<SigningKeyRotation>();
+        services.AddSingleton<Sessions.BackchannelLogout>();
         services.AddSingleton<JwtIssuer>();
         services.AddSingleton<RevocationList>();
         services.AddSingleton<RefreshTokenStore>();

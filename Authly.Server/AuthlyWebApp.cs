@@ -52,6 +52,8 @@ public static class AuthlyWebApp
         builder.Services.AddAuthlyTelemetry(config);
         builder.Services.AddHostedService<StartupService>();
         builder.Services.AddHostedService<ExpiredRowSweeping>();
+        builder.Services.AddHostedService<SigningKeyRotating>();
+        builder.Services.AddHostedService<BackchannelLogoutSending>();
         builder.Services.AddSingleton<ShutdownDrain>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownDrain + ShutdownDrain.InFlightGrace);

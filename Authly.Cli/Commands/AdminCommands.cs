@@ -154,14 +154,39 @@ public static class AdminCommands
         {
             var keys = (await api.GetAsync("/admin/keys", ct))!.AsArray();
             Console.WriteLine(Json(parse, output, api) ? Output.Json(ListShape("keys", keys, keys.Count))
-                : Output.Table(keys, ("kid", "KID"), ("alg", "ALG"), ("status", "STATUS"), ("created_at", "CREATED"), ("verify_until", "VERIFY UNTIL")));
+                : Output.Table(keys, ("kid", "KID"), ("alg", "ALG"), ("status", "STATUS"), ("created_at", "CREATED"), ("activates_at", "SIGNS FROM"),
+                    ("verify_until", "VERIFY UNTIL")));
+            return 0;
+        });
+
+        var scheduleOutput = OutputOption();
+        var schedule = new Command("schedule", """
+            Show automatic key rotation: whether it is on, the next rotation, and each key's state (pending: published, not signing yet;
+            active: signing; retiring: verifying until its tokens expire). Needs admin:system:read.
+
+            Example:
+              authly admin keys schedule
+            """) { scheduleOutput };
+        schedule.SetAdminAction(async (parse, api, ct) =>
+        {
+            var result = (await api.GetAsync("/admin/keys/schedule", ct))!.AsObject();
+            if (Json(parse, scheduleOutput, api)) { Console.WriteLine(Output.Json(result)); return 0; }
+            var automatic = result["automatic"]!.GetValue<bool>();
+            Console.WriteLine(automatic
+                ? $"Automatic rotation: every {result["rotation_days"]} days, new keys published {result["announce_period_seconds"]} s before they sign"
+                : "Automatic rotation: off");
+            Console.WriteLine($"Next rotation: {(result["next_rotation_at"] is { } next ? Output.Cell(next) : "none scheduled")}");
+            var keys = result["keys"]!.AsArray();
+            Console.WriteLine(Output.Table(keys, ("kid", "KID"), ("alg", "ALG"), ("status", "STATUS"), ("activates_at", "SIGNS FROM"),
+                ("retired_at", "SIGNS UNTIL"), ("verify_until", "VERIFY UNTIL")));
             return 0;
         });
 
         var confirm = ConfirmOption();
         var rotateOutput = OutputOption();
         var rotate = new Command("rotate", """
-            Rotate the signing key: new tokens are signed with a new key; the old one stays in the JWKS until its tokens expire.
+            Rotate the signing key now: new tokens are signed with a new key at once (no announce period: use it when a key may
+            have leaked); the old one stays in the JWKS until its tokens expire. Automatic rotation: see 'keys schedule'.
 
             Example:
               authly admin keys rotate --confirm
@@ -174,12 +199,13 @@ public static class AdminCommands
             return 0;
         });
         return new Command("keys", """
-            Signing keys: list and rotate
+            Signing keys: list, show the rotation schedule, rotate
 
             Examples:
               authly admin keys list
+              authly admin keys schedule
               authly admin keys rotate --confirm
-            """) { list, rotate };
+            """) { list, schedule, rotate };
     }
 
     private static Command Status()

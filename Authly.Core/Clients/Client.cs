@@ -27,6 +27,10 @@ public sealed record Client
     public DateTime UpdatedAt { get; init; }
     public string[] Scopes { get; init; } = [];
 
+    // ---- OIDC Back-Channel Logout 1.0 §2.2 (issue 18) ----
+    public string? BackchannelLogoutUri { get; init; }
+    public bool BackchannelLogoutSessionRequired { get; init; }
+
     public bool IsPublic => ClientType == ClientTypes.Public;
     public bool AllowsGrant(string grantType) => GrantTypes.Contains(grantType, StringComparer.Ordinal);
     public bool AllowsScopes(IEnumerable<string> scopes) => scopes.All(s => Scopes.Contains(s, StringComparer.Ordinal));

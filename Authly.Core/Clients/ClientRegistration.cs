@@ -21,4 +21,8 @@ public sealed record ClientRegistration
     [JsonPropertyName("application_type")] public string? ApplicationType { get; init; }
     [JsonPropertyName("post_logout_redirect_uris")] public string[]? PostLogoutRedirectUris { get; init; }
     [JsonPropertyName("is_active")] public bool? IsActive { get; init; }
+
+    // ---- OIDC Back-Channel Logout 1.0 §2.2 (issue 18); "" removes the URI on update ----
+    [JsonPropertyName("backchannel_logout_uri")] public string? BackchannelLogoutUri { get; init; }
+    [JsonPropertyName("backchannel_logout_session_required")] public bool? BackchannelLogoutSessionRequired { get; init; }
 }

@@ -155,4 +155,48 @@ public static class ClientRules
             if (!activeScopes.ContainsKey(s)) throw AuthlyException.Validation($"scope: '{s}' is not an active scope", "scope");
         }
     }
+
+    /// <summary>
+    /// OIDC Back-Channel Logout 1.0 §2.2: an absolute URL without a fragment, where the server POSTs logout tokens.
+    /// The server itself makes that request, so outside embedded and testing mode it must be https to a public host:
+    /// no loopback, private, link-local or otherwise internal address and no single-label name (an admin or a
+    /// self-registered client must not turn logout into a request to the server's own network).
+    /// </summary>
+    public static void CheckBackchannelLogoutUri(string? uri, Configuration.AuthlyMode mode)
+    {
+        const string Field = "backchannel_logout_uri";
+        if (uri is null) return;
+        if (uri.Length > 2000 || !Uri.TryCreate(uri, UriKind.Absolute, out var u) || u.Scheme is not ("https" or "http") || u.UserInfo.Length > 0)
+            throw AuthlyException.Validation("backchannel_logout_uri must be an absolute http(s) URL without user information", Field);
+        if (u.Fragment.Length > 0 || uri.Contains('#'))
+            throw AuthlyException.Validation("backchannel_logout_uri must not contain a fragment (OIDC Back-Channel Logout §2.2)", Field);
+        if (mode is Configuration.AuthlyMode.Embedded or Configuration.AuthlyMode.Testing) return;
+        if (u.Scheme != "https")
+            throw AuthlyException.Validation("backchannel_logout_uri must use https", Field);
+        if (IsInternalHost(u))
+            throw AuthlyException.Validation("backchannel_logout_uri must name a public host, not an internal or loopback address", Field);
+    }
+
+    /// <summary>A host that names this machine or a private network: what a server-side request must never be pointed at.</summary>
+    public static bool IsInternalHost(Uri u)
+    {
+        var host = u.IdnHost.TrimEnd('.');
+        if (u.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 && System.Net.IPAddress.TryParse(u.Host.Trim('[', ']'), out var ip))
+            return IsInternalAddress(ip);
+        return !host.Contains('.') || host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".internal", StringComparison.OrdinalIgnoreCase)
+            || host.EndsWith(".local", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Loopback, unspecified, private (RFC 1918, fc00::/7), link-local, CGNAT, multicast or broadcast.</summary>
+    public static bool IsInternalAddress(System.Net.IPAddress ip)
+    {
+        if (ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
+        if (System.Net.IPAddress.IsLoopback(ip) || ip.Equals(System.Net.IPAddress.Any) || ip.Equals(System.Net.IPAddress.IPv6Any)) return true;
+        if (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            return ip.IsIPv6LinkLocal || ip.IsIPv6SiteLocal || ip.IsIPv6Multicast || ip.IsIPv6UniqueLocal;
+        var b = ip.GetAddressBytes();
+        return b[0] is 0 or 10 or 127 || b[0] >= 224 || (b[0] == 169 && b[1] == 254) || (b[0] == 172 && b[1] is >= 16 and <= 31)
+            || (b[0] == 192 && b[1] == 168) || (b[0] == 100 && b[1] is >= 64 and <= 127);
+    }
 }

@@ -29,12 +29,13 @@ public sealed class ClientStore
     private const int MaxCached = 10_000;
     private readonly NpgsqlDataSource _db;
     private readonly IClusterBus _bus;
+    private readonly AuthlyOptions _options;
     // An active client by client_id, or null (no such active client).
     private readonly RefreshingCache<string, Client?> _cache;
 
     public ClientStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock, AuthlyOptions options, ILogger<ClientStore> log)
     {
-        (_db, _bus) = (db, bus);
+        (_db, _bus, _options) = (db, bus, options);
         _cache = new RefreshingCache<string, Client?>("clients", clock, log, CacheFor, options.StaleCacheFor, FindActiveUncachedAsync,
             StringComparer.Ordinal, MaxCached, revalidation: new BatchRevalidation<string, Client?>(RevalidateEvery, RevalidateAsync));
         bus.Subscribe(Topic, _cache.Invalidate);
@@ -58,6 +59,7 @@ public sealed class ClientStore
         c.id, c.client_id, c.client_name, c.client_type, c.client_secret_hash, c.redirect_uris, c.grant_types,
         c.response_types, c.token_endpoint_auth_method, c.require_pkce, c.client_uri, c.logo_uri, c.tos_uri,
         c.policy_uri, c.contacts, c.application_type, c.post_logout_redirect_uris, c.is_active, c.created_at, c.updated_at,
+        c.backchannel_logout_uri, c.backchannel_logout_session_required,
         ARRAY(SELECT s.scope_name FROM client_scopes cs JOIN scopes s ON s.id = cs.scope_id
               WHERE cs.client_id = c.id AND s.is_active ORDER BY s.scope_name) AS scopes
         """;
@@ -109,10 +111,12 @@ public sealed class ClientStore
     private const string InsertSql = """
         INSERT INTO clients (client_id, client_name, client_type, client_secret_hash, redirect_uris, grant_types, response_types,
             token_endpoint_auth_method, require_pkce, client_uri, logo_uri, tos_uri, policy_uri, contacts, application_type,
-            post_logout_redirect_uris)
+            post_logout_redirect_uris,
+            backchannel_logout_uri, backchannel_logout_session_required)
         VALUES (@ClientId, @ClientName, @ClientType, @SecretHash, @RedirectUris, @GrantTypes, @ResponseTypes,
             @AuthMethod, @RequirePkce, @ClientUri, @LogoUri, @TosUri, @PolicyUri, @Contacts, @ApplicationType,
-            @PostLogoutRedirectUris)
+            @PostLogoutRedirectUris,
+            @BackchannelLogoutUri, @BackchannelLogoutSessionRequired)
         RETURNING id
         """;
 
@@ -140,6 +144,8 @@ public sealed class ClientStore
         if (r.RedirectUris is null && grantTypes.Contains(GrantTypes.AuthorizationCode))
             grantTypes = grantTypes.Where(g => g is not (GrantTypes.AuthorizationCode)).ToArray();
         ClientRules.ValidateMerged(r.ClientType!, authMethod, redirectUris, postLogout, grantTypes);
+        var backchannelUri = string.IsNullOrEmpty(r.BackchannelLogoutUri) ? null : r.BackchannelLogoutUri;
+        ClientRules.CheckBackchannelLogoutUri(backchannelUri, _options.Mode);
         var scopes = ScopeSet.Parse(r.Scope).ToArray();
 
         var clientId = "authly_" + OpaqueToken.New(16);
@@ -155,6 +161,7 @@ public sealed class ClientStore
             RedirectUris = redirectUris, GrantTypes = grantTypes, ResponseTypes = r.ResponseTypes ?? ["code"],
             AuthMethod = authMethod, RequirePkce = r.RequirePkce ?? true, r.ClientUri, r.LogoUri, r.TosUri, r.PolicyUri,
             Contacts = r.Contacts ?? [], ApplicationType = r.ApplicationType ?? "web", PostLogoutRedirectUris = postLogout,
+            BackchannelLogoutUri = backchannelUri, BackchannelLogoutSessionRequired = r.BackchannelLogoutSessionRequired ?? false,
         }, tx, cancellationToken: ct));
         await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { Id = id, Names = scopes }, tx, cancellationToken: ct));
         if (alongside is not null) await alongside(conn, tx, id);
@@ -168,6 +175,7 @@ public sealed class ClientStore
             response_types = @ResponseTypes, token_endpoint_auth_method = @AuthMethod, require_pkce = @RequirePkce,
             client_uri = @ClientUri, logo_uri = @LogoUri, tos_uri = @TosUri, policy_uri = @PolicyUri, contacts = @Contacts,
             application_type = @ApplicationType, post_logout_redirect_uris = @PostLogoutRedirectUris, is_active = @IsActive,
+            backchannel_logout_uri = @BackchannelLogoutUri, backchannel_logout_session_required = @BackchannelLogoutSessionRequired,
             updated_at = now()
         WHERE id = @Id
         """;
@@ -196,7 +204,10 @@ public sealed class ClientStore
             ApplicationType = r.ApplicationType ?? current.ApplicationType,
             PostLogoutRedirectUris = r.PostLogoutRedirectUris ?? current.PostLogoutRedirectUris,
             IsActive = r.IsActive ?? current.IsActive,
+            BackchannelLogoutUri = r.BackchannelLogoutUri is null ? current.BackchannelLogoutUri : r.BackchannelLogoutUri.Length == 0 ? null : r.BackchannelLogoutUri,
+            BackchannelLogoutSessionRequired = r.BackchannelLogoutSessionRequired ?? current.BackchannelLogoutSessionRequired,
         };
+        if (r.BackchannelLogoutUri is { Length: > 0 }) ClientRules.CheckBackchannelLogoutUri(merged.BackchannelLogoutUri, _options.Mode);
         ClientRules.ValidateMerged(merged.ClientType, merged.TokenEndpointAuthMethod, merged.RedirectUris, merged.PostLogoutRedirectUris, merged.GrantTypes);
         var scopes = r.Scope is null ? null : ScopeSet.Parse(r.Scope).ToArray();
 
@@ -208,6 +219,7 @@ public sealed class ClientStore
             merged.Id, merged.ClientName, merged.RedirectUris, merged.GrantTypes, merged.ResponseTypes,
             AuthMethod = merged.TokenEndpointAuthMethod, merged.RequirePkce, merged.ClientUri, merged.LogoUri, merged.TosUri,
             merged.PolicyUri, merged.Contacts, merged.ApplicationType, merged.PostLogoutRedirectUris, merged.IsActive,
+            merged.BackchannelLogoutUri, merged.BackchannelLogoutSessionRequired,
         }, tx, cancellationToken: ct));
         if (scopes is not null)
         {

@@ -52,6 +52,8 @@ public sealed record AuthlyOptions
     public TimeSpan StaleCacheFor => TimeSpan.FromSeconds(StaleCacheSeconds);
     /// <summary>AUTHLY_SWEEP_INTERVAL_SECONDS: how often each node offers to delete expired rows (<see cref="Storage.ExpiredRowSweeper"/>); 0 turns the sweeper off.</summary>
     public int SweepIntervalSeconds { get; init; } = 60;
+    /// <summary>AUTHLY_KEY_ROTATION_DAYS: how long a signing key signs before the next one takes over (<see cref="Tokens.SigningKeyRotation"/>); 0 turns automatic rotation off.</summary>
+    public int KeyRotationDays { get; init; } = 90;
 
     public bool AdminApiEnabled { get; init; } = true;
     public bool AdminApiLocalhostOnly { get; init; } = true;
@@ -92,6 +94,7 @@ public sealed record AuthlyOptions
     public TimeSpan ClockLeeway => TimeSpan.FromSeconds(ClockLeewaySeconds);
     public TimeSpan ShutdownDrain => TimeSpan.FromSeconds(ShutdownDrainSeconds);
     public TimeSpan RefreshRetryGrace => TimeSpan.FromSeconds(RefreshRetryGraceSeconds);
+    public TimeSpan KeyRotationPeriod => TimeSpan.FromDays(KeyRotationDays);
 
     public bool UsesInsecureDefaults =>
         JwtSecretKey == InsecureDefaultSecret || JwtRefreshSecretKey == InsecureDefaultRefreshSecret;
@@ -149,6 +152,7 @@ public sealed record AuthlyOptions
             RefreshRetryGraceSeconds = reader.Int("AUTHLY_REFRESH_RETRY_GRACE_SECONDS", 10, 0, 300),
             StaleCacheSeconds = reader.Int("AUTHLY_STALE_CACHE_SECONDS", 3600, 0, 86_400 * 7),
             SweepIntervalSeconds = reader.Int("AUTHLY_SWEEP_INTERVAL_SECONDS", 60, 0, 86_400),
+            KeyRotationDays = reader.Int("AUTHLY_KEY_ROTATION_DAYS", 90, 0, 3650),
             AdminApiEnabled = reader.Bool("AUTHLY_ADMIN_API_ENABLED", true),
             AdminApiLocalhostOnly = reader.Bool("AUTHLY_ADMIN_API_LOCALHOST_ONLY", true),
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),
@@ -222,6 +226,9 @@ public sealed record AuthlyOptions
         if (o.ClientRegistration == Clients.ClientRegistrationMode.Open && o.Mode is AuthlyMode.Production or AuthlyMode.Cli)
             warnings.Add("AUTHLY_REGISTRATION=open: anyone who can reach /api/v1/oauth/register can create clients (rate limited, never with " +
                          "privileged scopes). Use AUTHLY_REGISTRATION=token and hand out initial access tokens unless that is what you want.");
+        if (o.KeyRotationDays == 0 && o.SigningAlgorithm != "HS256")
+            warnings.Add("AUTHLY_KEY_ROTATION_DAYS=0: signing keys are never rotated automatically. A key that signs for years is a key whose " +
+                         "leak forges tokens for years; rotate with 'authly admin keys rotate' or set a schedule (default 90 days).");
         return warnings;
     }
 

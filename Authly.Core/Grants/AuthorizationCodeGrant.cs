@@ -65,6 +65,8 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(code.Scope), activeScopes, client, user);
 
         var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, redemption.Transaction, ct, granted.RefreshToken);
+        if (code.SessionId is { } sid && client.BackchannelLogoutUri is not null)
+            await Sessions.SessionStore.RecordClientAsync(redemption.Transaction, sid, client.ClientId, user.Id, ct);
         var replayedMeanwhile = await codes.CompleteAsync(redemption, familyId, access.Jti, access.Expires, ct);
         await redemption.DisposeAsync(); // committed: its connection back to the pool before anything else takes one
         if (replayedMeanwhile)

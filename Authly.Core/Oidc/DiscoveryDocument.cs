@@ -56,6 +56,13 @@ public static class DiscoveryDocument
             doc["check_session_iframe"] = issuer + "/oidc/session/iframe";
             doc["frontchannel_logout_supported"] = true;
             doc["frontchannel_logout_session_supported"] = true;
+            // OIDC Back-Channel Logout 1.0 §2.1 (issue 18): logout tokens always carry sid. HS256 mode publishes no key
+            // a relying party could verify them with, so it does not offer them.
+            if (f.SigningAlgorithm != "HS256")
+            {
+                doc["backchannel_logout_supported"] = true;
+                doc["backchannel_logout_session_supported"] = true;
+            }
         }
         return doc;
     }

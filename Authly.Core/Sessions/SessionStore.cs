@@ -55,7 +55,23 @@ public sealed class SessionStore(NpgsqlDataSource db)
         }, cancellationToken: ct));
     }
 
-    private const string EndBySecretSql = $"UPDATE sessions SET ended_at = now() WHERE id_hash = @Hash AND ended_at IS NULL RETURNING {Columns}";
+    // OIDC Back-Channel Logout §2.7 (issue 18): every statement that ends sessions also queues one logout per client that took
+    // part in an ended session and registered a backchannel_logout_uri, in the same statement, so a logout is never lost
+    // between the two (a crash, a restart) and is queued once per client per session (the queue's primary key).
+    private const string QueueLogouts = """
+        , queued AS (
+            INSERT INTO backchannel_logouts (sid, client_id, user_id)
+            SELECT e.sid, p.client_id, e.user_id FROM ended e
+            JOIN session_clients p ON p.sid = e.sid
+            JOIN clients c ON c.client_id = p.client_id AND c.backchannel_logout_uri IS NOT NULL
+            ON CONFLICT DO NOTHING)
+        """;
+
+    private const string EndBySecretSql = $"""
+        WITH ended AS (UPDATE sessions SET ended_at = now() WHERE id_hash = @Hash AND ended_at IS NULL RETURNING {Columns})
+        {QueueLogouts}
+        SELECT * FROM ended
+        """;
     public async Task<Session?> EndAsync(string? secret, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(secret) || secret.Length > 100) return null;
@@ -63,16 +79,24 @@ public sealed class SessionStore(NpgsqlDataSource db)
         return await conn.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(EndBySecretSql, new { Hash = OpaqueToken.Hash(secret) }, cancellationToken: ct));
     }
 
-    private const string EndBySidSql = "UPDATE sessions SET ended_at = now() WHERE sid = @Sid AND ended_at IS NULL AND (@UserId::uuid IS NULL OR user_id = @UserId)";
+    private const string EndBySidSql = $"""
+        WITH ended AS (UPDATE sessions SET ended_at = now() WHERE sid = @Sid AND ended_at IS NULL AND (@UserId::uuid IS NULL OR user_id = @UserId)
+            RETURNING sid, user_id)
+        {QueueLogouts}
+        SELECT count(*)::int FROM ended
+        """;
     /// <summary>Ends one session by its public id (optionally only if it belongs to <paramref name="userId"/>).</summary>
     public async Task<bool> EndBySidAsync(string sid, Guid? userId, CancellationToken ct)
     {
         await using var conn = await db.OpenAsync(ct);
-        return await conn.ExecuteAsync(new CommandDefinition(EndBySidSql, new { Sid = sid, UserId = userId }, cancellationToken: ct)) > 0;
+        return await conn.ExecuteScalarAsync<int>(new CommandDefinition(EndBySidSql, new { Sid = sid, UserId = userId }, cancellationToken: ct)) > 0;
     }
 
-    private const string EndAllSql = """
-        UPDATE sessions SET ended_at = now() WHERE user_id = @UserId AND ended_at IS NULL AND (@KeepSid::text IS NULL OR sid <> @KeepSid)
+    private const string EndAllSql = $"""
+        WITH ended AS (UPDATE sessions SET ended_at = now() WHERE user_id = @UserId AND ended_at IS NULL AND (@KeepSid::text IS NULL OR sid <> @KeepSid)
+            RETURNING sid, user_id)
+        {QueueLogouts}
+        SELECT count(*)::int FROM ended
         """;
     public Task<int> EndAllForUserAsync(Guid userId, CancellationToken ct) => EndAllForUserAsync(userId, keepSid: null, ct);
 
@@ -80,8 +104,23 @@ public sealed class SessionStore(NpgsqlDataSource db)
     public async Task<int> EndAllForUserAsync(Guid userId, string? keepSid, CancellationToken ct)
     {
         await using var conn = await db.OpenAsync(ct);
-        return await conn.ExecuteAsync(new CommandDefinition(EndAllSql, new { UserId = userId, KeepSid = keepSid }, cancellationToken: ct));
+        return await conn.ExecuteScalarAsync<int>(new CommandDefinition(EndAllSql, new { UserId = userId, KeepSid = keepSid }, cancellationToken: ct));
     }
+
+    // Only for clients that registered a backchannel_logout_uri (the caller checks), so other redemptions write nothing more.
+    private const string RecordClientSql = """
+        INSERT INTO session_clients (sid, client_id)
+        SELECT @Sid, @ClientId WHERE EXISTS (SELECT 1 FROM sessions WHERE sid = @Sid AND user_id = @UserId AND ended_at IS NULL)
+        ON CONFLICT DO NOTHING
+        """;
+
+    /// <summary>
+    /// Records that <paramref name="clientId"/> got tokens for session <paramref name="sid"/> of <paramref name="userId"/>
+    /// (OIDC Back-Channel Logout §2.7: the RPs a session's end is sent to), in the caller's transaction.
+    /// A session that has ended or belongs to someone else records nothing.
+    /// </summary>
+    public static Task RecordClientAsync(NpgsqlTransaction tx, string sid, string clientId, Guid userId, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition(RecordClientSql, new { Sid = sid, ClientId = clientId, UserId = userId }, tx, cancellationToken: ct));
 
     private const string ListSql = $"""
         SELECT {Columns} FROM sessions

@@ -33,6 +33,7 @@ public static class AdminEndpoints
         admin.MapDelete("/scopes/{scopeName}", DeleteScopeAsync).Needs("admin:scopes:write");
 
         admin.MapGet("/keys", ListKeysAsync).Needs("admin:system:read");
+        admin.MapGet("/keys/schedule", KeyScheduleAsync).Needs("admin:system:read");
         admin.MapPost("/keys/rotate", RotateKeyAsync).Needs("admin:system:write");
 
         admin.MapAdminUsersEndpoints();
@@ -127,8 +128,11 @@ public static class AdminEndpoints
             ? Results.Json(new { message = "Scope deleted", scope_name = scopeName })
             : throw AuthlyException.NotFound("Scope");
 
-    private static async Task<IResult> ListKeysAsync(SigningKeyStore keys, CancellationToken ct) =>
-        Results.Json((await keys.RingAsync(ct)).All.Select(KeyView.Of));
+    private static async Task<IResult> ListKeysAsync(SigningKeyStore keys, TimeProvider clock, CancellationToken ct) =>
+        Results.Json((await keys.RingAsync(ct)).All.Select(k => KeyView.Of(k, clock.GetUtcNow())));
+
+    private static async Task<IResult> KeyScheduleAsync(SigningKeyStore keys, CancellationToken ct) =>
+        Results.Json(KeyScheduleView.Of(await keys.ScheduleAsync(ct)));
 
     private static async Task<IResult> RotateKeyAsync(SigningKeyStore keys, AuthlyOptions options, CancellationToken ct)
     {
@@ -136,8 +140,9 @@ public static class AdminEndpoints
         var key = await keys.RotateAsync(ct);
         return Results.Json(new
         {
-            kid = key.Kid, alg = key.Algorithm,
-            message = "Signing key rotated. The previous key stays in the JWKS until the tokens it signed have expired.",
+            kid = key.Kid, alg = key.Algorithm, activates_at = key.ActivatesAt,
+            message = "Signing key rotated: the new key signs immediately (manual rotation does not wait for the announce period). " +
+                      "The previous key stays in the JWKS until the tokens it signed have expired.",
         });
     }
 }

@@ -24,12 +24,16 @@ public sealed record ClientView(
     [property: JsonPropertyName("post_logout_redirect_uris")] string[] PostLogoutRedirectUris,
     [property: JsonPropertyName("is_active")] bool IsActive,
     [property: JsonPropertyName("created_at")] DateTime CreatedAt,
-    [property: JsonPropertyName("updated_at")] DateTime UpdatedAt)
+    [property: JsonPropertyName("updated_at")] DateTime UpdatedAt,
+    // ---- OIDC Back-Channel Logout 1.0 §2.2 (issue 18) ----
+    [property: JsonPropertyName("backchannel_logout_uri")] string? BackchannelLogoutUri,
+    [property: JsonPropertyName("backchannel_logout_session_required")] bool BackchannelLogoutSessionRequired)
 {
     public static ClientView Of(Client c) => new(c.Id, c.ClientId, c.ClientName, c.ClientType, c.RedirectUris, c.GrantTypes,
         c.ResponseTypes, string.Join(' ', c.Scopes), c.RequirePkce, c.TokenEndpointAuthMethod, c.ClientUri, c.LogoUri, c.TosUri,
         c.PolicyUri, c.Contacts, c.ApplicationType, c.PostLogoutRedirectUris, c.IsActive,
-        c.CreatedAt, c.UpdatedAt);
+        c.CreatedAt, c.UpdatedAt,
+        c.BackchannelLogoutUri, c.BackchannelLogoutSessionRequired);
 }
 
 public sealed record ScopeInput
@@ -40,17 +44,32 @@ public sealed record ScopeInput
     [JsonPropertyName("is_active")] public bool? IsActive { get; init; }
 }
 
-/// <summary>A signing key as the admin API shows it: identity and lifecycle, never key material.</summary>
+/// <summary>A signing key as the admin API shows it: identity and lifecycle (pending, active, retiring), never key material.</summary>
 public sealed record KeyView(
     [property: JsonPropertyName("kid")] string Kid,
     [property: JsonPropertyName("alg")] string Algorithm,
     [property: JsonPropertyName("status")] string Status,
     [property: JsonPropertyName("created_at")] DateTime CreatedAt,
+    [property: JsonPropertyName("activates_at")] DateTime ActivatesAt,
     [property: JsonPropertyName("retired_at")] DateTime? RetiredAt,
     [property: JsonPropertyName("verify_until")] DateTime? VerifyUntil)
 {
-    public static KeyView Of(Tokens.SigningKey k) => new(k.Kid, k.Algorithm, k.IsActive ? "active" : "retired",
+    public static KeyView Of(Tokens.SigningKey k, DateTimeOffset now) => new(k.Kid, k.Algorithm, k.StateAt(now),
         k.CreatedAt,
+        k.ActivatesAt,
         k.RetiredAt,
         k.VerifyUntil);
+}
+
+/// <summary>GET /admin/keys/schedule: automatic rotation and the keys' lifecycle.</summary>
+public sealed record KeyScheduleView(
+    [property: JsonPropertyName("automatic")] bool Automatic,
+    [property: JsonPropertyName("rotation_days")] int RotationDays,
+    [property: JsonPropertyName("announce_period_seconds")] long AnnouncePeriodSeconds,
+    [property: JsonPropertyName("jwks_max_age_seconds")] long JwksMaxAgeSeconds,
+    [property: JsonPropertyName("next_rotation_at")] DateTime? NextRotationAt,
+    [property: JsonPropertyName("keys")] IReadOnlyList<KeyView> Keys)
+{
+    public static KeyScheduleView Of(Tokens.SigningKeyStore.Schedule s) => new(s.Automatic, s.RotationDays, (long)s.AnnouncePeriod.TotalSeconds,
+        (long)Tokens.SigningKeyStore.JwksMaxAge.TotalSeconds, s.NextRotationAt, s.Keys.Select(k => KeyView.Of(k, s.Now)).ToList());
 }

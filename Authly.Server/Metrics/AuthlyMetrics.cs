@@ -41,7 +41,7 @@ public sealed class AuthlyMetrics : IDisposable
 
     public AuthlyMetrics(GrantEngine grants, PasswordLogin login, RateLimiter limiter, RevocationList revocations, SessionStore sessions,
         RefreshTokenStore refreshTokens, VaultAudit vaultAudit, NpgsqlDataSource db, RedisHealth redis, TimeProvider clock, ICounterStore counters,
-        ExpiredRowSweeper sweeper, MeterIdentity identity)
+        ExpiredRowSweeper sweeper, SigningKeyStore signingKeys, SigningKeyRotation keyRotation, BackchannelLogout backchannel, MeterIdentity identity)
     {
         _meter = new(identity.Name, AuthlyWebApp.Version);
         HttpRequests = _meter.CreateCounter<long>("authly_http_requests_total", description: "HTTP requests by method, route template and status");
@@ -80,7 +80,26 @@ public sealed class AuthlyMetrics : IDisposable
         _meter.CreateObservableGauge("authly_sweeper_last_run_timestamp_seconds", () => sweeper.LastRun?.ToUnixTimeSeconds() ?? 0,
             description: "Unix time this node last finished a sweep round (0: never; a node that never wins the lock stays at 0)");
 
-        _gauges = new DatabaseGauges(sessions, refreshTokens, clock);
+        // Issue 18: signing-key rotation. Read from the ring this node last used: no database read at scrape time.
+        _meter.CreateObservableGauge("authly_signing_key_age_seconds",
+            () => signingKeys.LastRing is { Active.Algorithm: not "HS256" } ring ? (clock.GetUtcNow().UtcDateTime - ring.Active.ActivatesAt).TotalSeconds : 0,
+            "s", "How long the key this node signs with has been signing (0 before the first token, and in HS256 mode)");
+        _meter.CreateObservableGauge("authly_signing_key_pending", () => signingKeys.LastRing?.Pending is null ? 0 : 1,
+            description: "1 while a new signing key is published and waiting for its activation instant");
+        var rotations = _meter.CreateCounter<long>("authly_signing_key_rotations_scheduled_total",
+            description: "Automatic rotations this node scheduled (one node per rotation: sum over nodes)");
+        rotations.Add(0);
+        keyRotation.Scheduled += () => rotations.Add(1);
+
+        // Issue 18: back-channel logout deliveries (attempts on this node; the queue is shared, so pending is the cluster's).
+        var logouts = _meter.CreateCounter<long>("authly_backchannel_logout_attempts_total",
+            description: "Back-channel logout POSTs by outcome: delivered, retry (failed, will be retried), failed (given up)");
+        foreach (var outcome in new[] { "delivered", "retry", "failed" }) logouts.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
+        backchannel.Attempted += outcome => logouts.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+        _gauges = new DatabaseGauges(sessions, refreshTokens, backchannel, clock);
+        _meter.CreateObservableGauge("authly_backchannel_logout_pending", () => _gauges.PendingLogouts,
+            description: "Back-channel logouts queued and neither delivered nor given up");
         _meter.CreateObservableGauge("authly_active_sessions", () => _gauges.Sessions, description: "Live login sessions");
         _meter.CreateObservableGauge("authly_active_refresh_token_families", () => _gauges.Families, description: "Refresh-token families not revoked");
         _meter.CreateObservableGauge("authly_revoked_access_tokens", () => (long)revocations.Count, description: "Unexpired revoked access-token ids held in memory");
@@ -93,11 +112,12 @@ public sealed class AuthlyMetrics : IDisposable
 
     public void Dispose() => _meter.Dispose();
 
-    private sealed class DatabaseGauges(SessionStore sessions, RefreshTokenStore refreshTokens, TimeProvider clock)
+    private sealed class DatabaseGauges(SessionStore sessions, RefreshTokenStore refreshTokens, BackchannelLogout backchannel, TimeProvider clock)
     {
         private DateTimeOffset _next;
         public long Sessions { get; private set; }
         public long Families { get; private set; }
+        public long PendingLogouts { get; private set; }
         public int DatabaseUp { get; private set; } = 1;
 
         public async Task RefreshAsync(CancellationToken ct)
@@ -108,6 +128,7 @@ public sealed class AuthlyMetrics : IDisposable
             {
                 Sessions = await sessions.CountActiveAsync(ct);
                 Families = await refreshTokens.CountActiveFamiliesAsync(ct);
+                PendingLogouts = await backchannel.CountPendingAsync(ct);
                 DatabaseUp = 1;
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException) { DatabaseUp = 0; }

@@ -31,7 +31,7 @@ public sealed class KeysAdminTests : AppFixture
             Assert.That(active, Has.Count.EqualTo(1));
             Assert.That(active[0]!["alg"]!.GetValue<string>(), Is.EqualTo("RS256"));
             Assert.That(keys.SelectMany(k => k!.AsObject().Select(p => p.Key)).Distinct(),
-                Is.EquivalentTo(new[] { "kid", "alg", "status", "created_at", "retired_at", "verify_until" }));
+                Is.EquivalentTo(new[] { "kid", "alg", "status", "created_at", "activates_at", "retired_at", "verify_until" }));
         });
     }
 
@@ -53,7 +53,7 @@ public sealed class KeysAdminTests : AppFixture
             Assert.That(newKid, Is.Not.EqualTo(oldKid));
             Assert.That(new JsonWebToken(after).Kid, Is.EqualTo(newKid), "new tokens are signed with the new key");
             var old = keys.Single(k => k!["kid"]!.GetValue<string>() == oldKid)!;
-            Assert.That(old["status"]!.GetValue<string>(), Is.EqualTo("retired"));
+            Assert.That(old["status"]!.GetValue<string>(), Is.EqualTo("retiring"), "issue 18: pending, active, retiring");
             Assert.That(old["verify_until"]!.GetValue<DateTime>(), Is.GreaterThan(DateTime.UtcNow.AddMinutes(59)));
             Assert.That(await JwksKidsAsync(), Does.Contain(oldKid).And.Contain(newKid));
             Assert.That((await _app.BearerClient(before).GetAsync("/admin/clients")).StatusCode, Is.EqualTo(HttpStatusCode.OK),
