@@ -5,11 +5,12 @@
 # DURATION seconds while dotnet-counters records the runtime's dotnet.gc.heap.total_allocated, and prints
 # bytes allocated per request (allocation during the wrk window / requests wrk completed).
 # Background work (caches, the sweeper) allocates too; over a few thousand requests it is noise.
-# Needs dotnet-counters (dotnet tool install -g dotnet-counters). Knobs: DURATION=6 WARMUP=3 CONNECTIONS=8
+# Needs dotnet-counters (dotnet tool install -g dotnet-counters). Knobs: DURATION=6 WARMUP=3 CONNECTIONS=8 ATTACH=8
 # SCENARIOS="floor introspection client_credentials_es256 discovery"  AUTHLY_DLL (another build)
 # TRACE=<dir>: also a dotnet-trace CPU sample (dotnet-sampled-thread-time) of each wrk window, as speedscope JSON in <dir>.
 set -euo pipefail
 DURATION=${DURATION:-6}
+ATTACH=${ATTACH:-8}
 WARMUP=${WARMUP:-3}
 CONNECTIONS=${CONNECTIONS:-8}
 SCENARIOS=${SCENARIOS:-floor introspection client_credentials_es256 discovery}
@@ -54,20 +55,16 @@ measure() {
   rm -f "$csv"
   # --duration, not a signal: a background job of a script ignores SIGINT, dotnet-counters' way to stop.
   dotnet-counters collect -p "$pid" --counters 'System.Runtime[dotnet.gc.heap.total_allocated]' --refresh-interval 1 \
-    --format csv -o "$csv" --duration "00:00:$(printf %02d $((DURATION + 6)))" >/dev/null 2>&1 &
+    --format csv -o "$csv" --duration "00:00:$(printf %02d $((ATTACH + DURATION + 20)))" >/dev/null 2>&1 &
   local counters=$! tracer=""
   if [[ -n "${TRACE:-}" ]]; then # a CPU sample of the same window, as speedscope JSON beside this script's results
     dotnet-trace collect -p "$pid" --profile dotnet-sampled-thread-time --duration "00:00:00:$(printf %02d "$DURATION")" \
       --format speedscope -o "$TRACE/$name.nettrace" >/dev/null 2>&1 &
     tracer=$!
   fi
-  # wrk starts once dotnet-counters has written its first interval (under load attaching takes seconds); that first
-  # interval is discarded below, so the window holds all of wrk's run and a few idle intervals.
-  local deadline=$((SECONDS + 60))
-  until [[ $(wc -l <"$csv" 2>/dev/null || echo 0) -ge 2 ]]; do
-    ((SECONDS < deadline)) || { echo "alloc: dotnet-counters wrote nothing in 60 s" >&2; exit 2; }
-    sleep 0.2
-  done
+  # dotnet-counters writes its CSV only when it ends, so its attach cannot be watched: wrk starts ATTACH seconds after it,
+  # and the window runs 20 s past wrk; the idle intervals' background allocation is subtracted below.
+  sleep "$ATTACH"
   local out
   out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/post.lua "$base$path" 2>&1 || true)
   wait "$counters" 2>/dev/null || true
@@ -75,10 +72,16 @@ measure() {
   local requests failures
   requests=$(sed -n 's/^RESULT requests=\([0-9]*\).*/\1/p' <<<"$out")
   failures=$(sed -n 's/.* non2xx=\([0-9]*\) unexpected=\([0-9]*\).*/\1+\2/p' <<<"$out")
-  # Rows: timestamp,provider,counter,type,value (bytes allocated in that interval). The intervals from the second to
-  # wrk's end plus two; the idle ones add only background allocation (tens of kB/s against MB/s under wrk).
+  # Rows: timestamp,provider,counter,type,value (bytes allocated in that interval). Every interval but the first (the
+  # attach itself allocates in the server), less the background rate (the median of the last five, all idle) times their
+  # number: the window holds all of wrk's run only if dotnet-counters attached within ATTACH seconds (said when not).
   local bytes
-  bytes=$(awk -F, -v last=$((DURATION + 4)) '/total_allocated/ { n++; if (n > 1 && n <= last) s += $NF } END { printf "%.0f", s }' "$csv")
+  bytes=$(awk -F, '/total_allocated/ { v[++n] = $NF } END {
+    k = 0; for (i = n - 4; i <= n; i++) { x = v[i]; j = k++; while (j > 0 && t[j - 1] > x) { t[j] = t[j - 1]; j-- } t[j] = x }
+    idle = t[2]
+    for (i = 2; i <= n; i++) s += v[i]; s -= (n - 1) * idle
+    if (v[1] > 20 * idle) print "alloc: the first interval was busy (attach late, or its own allocation): raise ATTACH" > "/dev/stderr"
+    printf "%.0f", s }' "$csv")
   printf '%-26s %8s requests  %6s B/request  (failures %s)\n' "$name" "$requests" "$(( bytes / (requests > 0 ? requests : 1) ))" "${failures:-?}"
 }
 for s in $SCENARIOS; do
