@@ -9,7 +9,8 @@ namespace Authly.Server.Http;
 /// endpoint, anything added later): 503 + Retry-After in the shape the route speaks, never a bare 500.
 /// OAuth JSON endpoints get RFC 6749 §5.2 temporarily_unavailable, the JSON APIs DATABASE_UNAVAILABLE,
 /// and everything a browser sees (including the authorization endpoint, which must not redirect
-/// with server_error when it could not check the request) a 503 page.
+/// with server_error when it could not check the request) a 503 page. The same try/catch writes the binding errors of
+/// <see cref="BindingErrors"/>.
 /// </summary>
 public static class OutageResponses
 {
@@ -19,6 +20,7 @@ public static class OutageResponses
         return app.Use(async (http, next) =>
         {
             try { await next(http); }
+            catch (BadHttpRequestException e) when (!http.Response.HasStarted) { await BindingErrors.WriteAsync(http, e); }
             catch (Exception e) when (DependencyOutage.Is(e) && !http.Response.HasStarted && !http.RequestAborted.IsCancellationRequested)
             {
                 log.LogWarning("Dependency unavailable on {Path}: {Error}", LogText.Safe(http.Request.Path), LogText.Safe(e.Message));

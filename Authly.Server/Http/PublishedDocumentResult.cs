@@ -12,8 +12,6 @@ namespace Authly.Server.Http;
 /// </summary>
 public static class PublishedDocumentResult
 {
-    private const string Json = "application/json; charset=utf-8";
-
     public static IResult For(HttpContext context, PublishedDocument document)
     {
         var response = context.Response;
@@ -22,7 +20,7 @@ public static class PublishedDocumentResult
         response.Headers.ETag = document.ETag;
         return Matches(context.Request.Headers.IfNoneMatch, document.ETag)
             ? Results.StatusCode(StatusCodes.Status304NotModified)
-            : Results.Bytes(document.Body, Json);
+            : new JsonBytesResult(document.Body);
     }
 
     private static bool Matches(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, string etag)

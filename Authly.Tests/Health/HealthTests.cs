@@ -65,6 +65,14 @@ public sealed class HealthTests : AppFixture
         var response = await _app.CreateClient().GetAsync("/health/live");
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(AuthlyApp.Str(await AuthlyApp.JsonAsync(response), "status"), Is.EqualTo("alive"));
+        // Issue 14 writes the cached bytes itself (JsonBytesResult): the same headers as the file result it replaced.
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.Content.Headers.ContentType?.ToString(), Is.EqualTo("application/json; charset=utf-8"));
+            Assert.That(response.Content.Headers.ContentLength, Is.EqualTo("""{"status":"alive"}""".Length));
+            Assert.That(response.Headers.GetValues("X-Content-Type-Options").Single(), Is.EqualTo("nosniff"));
+            Assert.That(response.Headers.Contains("X-Request-ID"), Is.True);
+        });
     }
 
     [Test]
