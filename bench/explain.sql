@@ -20,10 +20,10 @@ EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
 SELECT f.revoked_at IS NOT NULL FROM refresh_token_families f
 WHERE f.id = (SELECT family_id FROM refresh_tokens WHERE token_hash = :'live_hash') FOR SHARE;
 
-\echo '== refresh: rotate by token hash (RotateSql)'
+\echo '== refresh: rotate by token hash (RotateSql: the row's one UPDATE, heap-only since sql/0010)'
 BEGIN;
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-UPDATE refresh_tokens t SET rotated_at = now()
+UPDATE refresh_tokens t SET rotated_at = now(), replaced_by = gen_random_uuid(), retry_response = NULL
 FROM refresh_token_families f, users u
 WHERE t.token_hash = :'live_hash' AND f.id = t.family_id AND u.id = t.user_id
   AND t.rotated_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > now()
@@ -36,19 +36,17 @@ SELECT t.id, f.revoked_at, u.username FROM refresh_tokens t
 JOIN refresh_token_families f ON f.id = t.family_id JOIN users u ON u.id = t.user_id
 WHERE t.token_hash = :'live_hash';
 
-\echo '== refresh: retry state (RetryStateSql)'
+\echo '== refresh: retry state (RetryStateSql: the answer is on the successor since sql/0010)'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-SELECT t.retry_response, t.rotated_at > now() - interval '10 seconds',
-       EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.id = t.replaced_by AND n.rotated_at IS NULL)
-FROM refresh_tokens t WHERE t.token_hash = :'live_hash';
+SELECT s.retry_response, t.rotated_at > now() - interval '10 seconds', (s.id IS NOT NULL AND s.rotated_at IS NULL)
+FROM refresh_tokens t LEFT JOIN refresh_tokens s ON s.id = t.replaced_by WHERE t.token_hash = :'live_hash';
 
-\echo '== refresh: record the answer (RecordAnswerSql) and forget older answers of the family (ForgetOlderAnswersSql)'
+\echo '== refresh: the successor with the answer (CommitSql: one INSERT; the rotated row is not written again)'
 BEGIN;
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-UPDATE refresh_tokens SET retry_response = '\x00', replaced_by = (SELECT id FROM refresh_tokens WHERE token_hash = :'live_hash')
-WHERE id = :'live_id';
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-UPDATE refresh_tokens SET retry_response = NULL WHERE family_id = :'live_family' AND id <> :'live_id' AND retry_response IS NOT NULL;
+INSERT INTO refresh_tokens (id, family_id, token_hash, user_id, client_id, scope, expires_at, access_jti, access_expires_at, retry_response)
+VALUES (gen_random_uuid(), :'live_family', sha256('explain-successor'), :'live_user', :'some_client', 'read', now() + interval '7 days',
+        'explain-jti-2', now() + interval '1 hour', '\x00');
 ROLLBACK;
 
 \echo '== login: create a family for the user (CreateFamilySql) and insert its token (InsertSql)'

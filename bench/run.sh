@@ -147,14 +147,44 @@ if [[ "$SEED" == 1 ]]; then
   echo "$say_later"
 fi
 
+# Statements the server sends, per scenario: pg_stat_statements (the embedded PostgreSQL loads it when the
+# package ships it), installed in the maintenance database so that reading it is not counted. Empty when
+# it is not available: the stmt/req and blks/req columns then show "-".
+pgss=""
+enable_pgss() {
+  pgss=""
+  "$psql" "${database_url%/*}/postgres" -XAtqc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT count(*) FROM pg_stat_statements" \
+    >/dev/null 2>&1 && pgss=1 || echo "bench: pg_stat_statements is not loaded; no statements per request" >&2
+}
+enable_pgss
+# CPU time (ticks) of the embedded PostgreSQL: the postmaster, its backends, and the children it has reaped.
+pg_ticks() {
+  local pm pid t=0
+  pm=$(head -1 "$(find "$data_dir" -name postmaster.pid 2>/dev/null | head -1)" 2>/dev/null) || { echo 0; return; }
+  t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat" 2>/dev/null || echo 0)
+  for pid in $(ps -o pid= --ppid "$pm" 2>/dev/null); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+
 # What the server asked PostgreSQL during a scenario. PostgreSQL publishes a backend's counters
 # within 10 s of it going idle (SETTLE). Each snapshot reads the tables' scan counts (one
-# transaction in the authly database, which the next window subtracts) and then the committed
-# transactions, through the maintenance database so that read is not counted.
+# transaction in the authly database, which the next window subtracts), then the committed
+# transactions and the statements (pg_stat_statements: calls other than transaction control and the
+# pool's DISCARD ALL, and the shared buffers they touched), through the maintenance database so that
+# those reads are not counted.
 snapshot() {
   sleep "$SETTLE"
   "$psql" "$database_url" -Atc "SELECT relname || ' ' || (coalesce(seq_scan, 0) + coalesce(idx_scan, 0)) FROM pg_stat_user_tables ORDER BY 1" >"$1.tables"
   "$psql" "${database_url%/*}/postgres" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = 'authly'" >"$1.commits"
+  if [[ -n "$pgss" ]]; then
+    "$psql" "${database_url%/*}/postgres" -XAtF ' ' -c "SELECT coalesce(sum(calls), 0), coalesce(sum(shared_blks_hit + shared_blks_read), 0)
+      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'authly')
+        AND query !~* '^\s*(BEGIN|COMMIT|ROLLBACK|DISCARD|SAVEPOINT|RELEASE|SET|RESET)\y'" >"$1.stmts"
+  else
+    echo "- -" >"$1.stmts"
+  fi
 }
 # db_report FROM TO: "N transactions (tables read: name +k ...)"
 db_report() {
@@ -245,13 +275,14 @@ scenario() {
   best_cpu_us=0
   best_p50=0
   best_p99=0
+  best_pg_us=0
   for run in $(seq "$RUNS"); do
     out="$results/$name-$run.txt"
-    local server0 busy0 server1 busy1
+    local server0 busy0 server1 busy1 pg0 pg1
     if [[ -n "$BEFORE" ]]; then $BEFORE; fi
-    server0=$(process_ticks "$server_pid"); busy0=$(machine_busy_ticks)
+    server0=$(process_ticks "$server_pid"); busy0=$(machine_busy_ticks); pg0=$(pg_ticks)
     run_wrk "$out" "$DURATION" --latency
-    server1=$(process_ticks "$server_pid"); busy1=$(machine_busy_ticks)
+    server1=$(process_ticks "$server_pid"); busy1=$(machine_busy_ticks); pg1=$(pg_ticks)
     line=$(grep '^RESULT ' "$out" || echo "RESULT missing")
     local rps p50 p99 non2xx unexpected sockerr
     rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' <<<"$line")
@@ -268,14 +299,16 @@ scenario() {
     rates+=("$rps")
     # Where the CPU went: the server's own time per request, and how many of the machine's cores
     # the server and everything else (wrk, PostgreSQL, other tenants of the machine) kept busy.
-    local requests cpu_us server_cores other_cores
+    local requests cpu_us server_cores other_cores pg_us
     requests=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$line")
     cpu_us=$(( (server1 - server0) * 1000000 / hz / requests ))
+    # PostgreSQL's CPU per request (its postmaster and backends; 0 for the bare floor, which has none).
+    pg_us=$(( (pg1 - pg0) * 1000000 / hz / requests ))
     server_cores=$(awk -v t=$((server1 - server0)) -v hz="$hz" -v d="$DURATION" 'BEGIN {printf "%.2f", t / hz / d}')
     other_cores=$(awk -v t=$((busy1 - busy0 - server1 + server0)) -v hz="$hz" -v d="$DURATION" 'BEGIN {printf "%.2f", t / hz / d}')
-    say "$(printf '%-22s run %d: %6d req/s  p50 %6.2f ms  p99 %6.2f ms  non-2xx %d  | server CPU %4d us/req; cores busy: server %s, rest %s' \
-      "$name" "$run" "$rps" "$p50" "$p99" "$non2xx" "$cpu_us" "$server_cores" "$other_cores")"
-    if ((rps > best_rps)); then best_rps=$rps; best_cpu_us=$cpu_us; best_p50=$p50; best_p99=$p99; fi
+    say "$(printf '%-22s run %d: %6d req/s  p50 %6.2f ms  p99 %6.2f ms  non-2xx %d  | server CPU %4d us/req, PostgreSQL %4d us/req; cores busy: server %s, rest %s' \
+      "$name" "$run" "$rps" "$p50" "$p99" "$non2xx" "$cpu_us" "$pg_us" "$server_cores" "$other_cores")"
+    if ((rps > best_rps)); then best_rps=$rps; best_cpu_us=$cpu_us; best_p50=$p50; best_p99=$p99; best_pg_us=$pg_us; fi
   done
   if ((${#rates[@]} > 0)); then
     local lo hi
@@ -309,13 +342,17 @@ measure() {
   local from="$results/db-$db_index"
   db_index=$((db_index + 1))
   snapshot "$results/db-$db_index"
-  local commits per_req times
+  local commits per_req times stmts blks
   commits=$(( $(cat "$results/db-$db_index.commits") - $(cat "$from.commits") - 1 ))
   per_req=$(awk -v c="$commits" -v n="$scenario_requests" 'BEGIN {printf (n > 0 ? "%.3f" : "-"), c / n}')
+  # Statements and buffers per request over the whole scenario; the snapshot's own table read is one statement.
+  read -r stmts blks < <(awk -v n="$scenario_requests" 'NR == FNR { c0 = $1; b0 = $2; next }
+    { if ($1 == "-" || c0 == "-" || n == 0) print "- -"; else printf "%.2f %.1f\n", ($1 - c0 - 1) / n, ($2 - b0) / n }' "$from.stmts" "$results/db-$db_index.stmts")
   [[ "$name" == floor ]] && floor_cpu_us=$best_cpu_us
   times=$(awk -v c="$best_cpu_us" -v f="$floor_cpu_us" 'BEGIN {printf (f > 0 && c > 0 ? "%.1f" : "-"), c / f}')
-  rows+=("$(printf '%-20s %8d %8.2f %8.2f %8d %8s %10s %7d' "$name" "$best_rps" "$best_p50" "$best_p99" "$best_cpu_us" "$times" "$per_req" "$(( ${rss_peak:-0} / 1024 ))")")
-  say "database during $name: $(db_report "$from" "$results/db-$db_index"); $per_req per request ($scenario_requests requests)"
+  rows+=("$(printf '%-20s %8d %8.2f %8.2f %8d %8s %10s %7d %7d %9s %9s' "$name" "$best_rps" "$best_p50" "$best_p99" "$best_cpu_us" "$times" "$per_req" \
+    "$(( ${rss_peak:-0} / 1024 ))" "$best_pg_us" "$stmts" "$blks")")
+  say "database during $name: $(db_report "$from" "$results/db-$db_index"); $per_req per request ($scenario_requests requests); statements/req $stmts, buffers/req $blks"
   last_best=$best_rps last_cpu=$best_cpu_us
 }
 
@@ -370,11 +407,12 @@ wait "$server_pid" 2>/dev/null || true   # it stops its PostgreSQL and Redis fir
 start_server AUTHLY_SIGNING_ALGORITHM=ES256
 # The embedded PostgreSQL came back on a new free port: read its URL again.
 database_url=$(sed -n 's/^DATABASE_URL=//p' "$data_dir/authly/credentials.env")
+enable_pgss
 snapshot "$results/db-$db_index"
 measure client_credentials_es256 /api/v1/oauth/token "grant_type=client_credentials" "$basic" '"access_token":"'
 
 say ""
-say "$(printf '%-20s %8s %8s %8s %8s %8s %10s %7s' scenario 'req/s' 'p50 ms' 'p99 ms' 'CPU us' 'x floor' 'xact/req' 'RSS MB')"
+say "$(printf '%-20s %8s %8s %8s %8s %8s %10s %7s %7s %9s %9s' scenario 'req/s' 'p50 ms' 'p99 ms' 'CPU us' 'x floor' 'xact/req' 'RSS MB' 'PG us' 'stmt/req' 'blks/req')"
 for row in "${rows[@]}"; do
   say "$row"
   # The password grant's target (issue 14): 80% of (cores x one core's Argon2id verification rate), both from this run.
@@ -385,7 +423,8 @@ for row in "${rows[@]}"; do
 done
 say "  (best run of each; CPU us = server CPU per request; x floor = that over the floor's; xact/req = pg_stat_database"
 say "   commits over the whole scenario, warm-up included, per request; minting codes adds one per warm-up and run;"
-say "   RSS MB = the server's peak VmRSS sampled every 0.5 s during the scenario)"
+say "   RSS MB = the server's peak VmRSS sampled every 0.5 s during the scenario; PG us = PostgreSQL's CPU per request in"
+say "   that run; stmt/req, blks/req = pg_stat_statements calls (no BEGIN/COMMIT/DISCARD) and shared buffers per request)"
 say "server RSS: $((rss_idle_kb / 1024)) MB idle after start$([[ "$SEED" == 1 ]] && echo " (before seeding)"), $(( $(rss_kb) / 1024 )) MB after the last scenario, peak $(awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$server_pid/status") MB (VmHWM)"
 revocations_held=$(curl -sf "$base/metrics" | sed -n 's/^authly_revoked_access_tokens \([0-9]*\).*/\1/p' || true)
 say "revoked access tokens held in memory: ${revocations_held:-?} (authly_revoked_access_tokens); live rows in revoked_tokens: $("$psql" "$database_url" -XAtc "SELECT count(*) FROM revoked_tokens WHERE expires_at > now()") of $("$psql" "$database_url" -XAtc "SELECT count(*) FROM revoked_tokens")"

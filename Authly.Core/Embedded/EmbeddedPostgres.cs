@@ -105,11 +105,16 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
     private static Process Launch(string binDir, string pgData, int port, string listen, ConcurrentQueue<string> log)
     {
-        var psi = ChildProcess.StartInfo(Path.Combine(binDir, "postgres"),
-            // The socket lives in the 0700 cluster directory; 0700 on the socket itself as well (default 0777).
-            ["-D", pgData, "-p", port.ToString(), "-c", $"listen_addresses={listen}", "-c", $"unix_socket_directories={pgData}",
+        // The socket lives in the 0700 cluster directory; 0700 on the socket itself as well (default 0777).
+        List<string> args = ["-D", pgData, "-p", port.ToString(), "-c", $"listen_addresses={listen}", "-c", $"unix_socket_directories={pgData}",
              "-c", "unix_socket_permissions=0700",
-             "-c", "max_connections=200", "-c", "logging_collector=off"], ChildProcess.IsRoot ? SystemUser : null);
+             "-c", "max_connections=200", "-c", "logging_collector=off"];
+        // Per-statement counts and costs (calls, rows, buffers) for whoever diagnoses this cluster, and for bench/run.sh's
+        // statements per request (issue 14); queried only after CREATE EXTENSION pg_stat_statements. Loaded when the
+        // PostgreSQL package ships it (Debian's postgresql-NN does), never required.
+        if (File.Exists(Path.Combine(binDir, "..", "lib", "pg_stat_statements.so")))
+            args.AddRange(["-c", "shared_preload_libraries=pg_stat_statements"]);
+        var psi = ChildProcess.StartInfo(Path.Combine(binDir, "postgres"), args, ChildProcess.IsRoot ? SystemUser : null);
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) => Keep(log, e.Data);
         process.ErrorDataReceived += (_, e) => Keep(log, e.Data);

@@ -56,9 +56,10 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
             (Status, Token, RetriedResponse) = (status, token, retried);
         }
 
-        internal Rotation(Row token, User? user, NpgsqlConnection conn, NpgsqlTransaction tx, string presented, string? requestedScope)
+        internal Rotation(Row token, User? user, NpgsqlConnection conn, NpgsqlTransaction tx, string presented, string? requestedScope, Guid successorId)
         {
-            (Status, Token, User, _conn, _tx, Presented, RequestedScope) = (RotateStatus.Rotated, token, user, conn, tx, presented, requestedScope);
+            (Status, Token, User, _conn, _tx, Presented, RequestedScope, SuccessorId) =
+                (RotateStatus.Rotated, token, user, conn, tx, presented, requestedScope, successorId);
         }
 
         public RotateStatus Status { get; }
@@ -70,6 +71,8 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         internal NpgsqlTransaction Transaction => _tx ?? throw new InvalidOperationException("No rotation in progress.");
         internal string Presented { get; } = "";
         internal string? RequestedScope { get; }
+        /// <summary>The id the successor row gets; the rotation's UPDATE already points <c>replaced_by</c> at it.</summary>
+        internal Guid SuccessorId { get; }
         /// <summary>The successor, set by <see cref="IssueAsync(Rotation, string, DateTimeOffset, CancellationToken)"/> and written by <see cref="CommitAsync"/>.</summary>
         internal (string Token, string AccessJti, DateTimeOffset AccessExpires)? Successor { get; set; }
 
@@ -95,15 +98,16 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
     // (an UPDATE of that row, followed by the revocation of every family) either waits for this login and then revokes
     // what it issued, or comes first and this login fails. Before, a login whose password check passed just before a
     // reset created its family after the reset's revocation had run, and that family outlived the reset.
+    // Ids are time-ordered (UUIDv7), chosen here: new rows go to the right edge of each primary key.
     private const string CreateFamilySql = """
         WITH family AS (
-            INSERT INTO refresh_token_families (user_id, client_id)
-            SELECT u.id, @ClientId FROM users u WHERE u.id = @UserId AND u.is_active AND u.password_hash = @PasswordHash
+            INSERT INTO refresh_token_families (id, user_id, client_id)
+            SELECT @FamilyId, u.id, @ClientId FROM users u WHERE u.id = @UserId AND u.is_active AND u.password_hash = @PasswordHash
             FOR SHARE
             RETURNING id
         )
-        INSERT INTO refresh_tokens (family_id, token_hash, user_id, client_id, scope, expires_at, access_jti, access_expires_at)
-        SELECT id, @Hash, @UserId, @ClientId, @Scope, now() + @Lifetime, @AccessJti, @AccessExpiresAt FROM family
+        INSERT INTO refresh_tokens (id, family_id, token_hash, user_id, client_id, scope, expires_at, access_jti, access_expires_at)
+        SELECT @TokenId, id, @Hash, @UserId, @ClientId, @Scope, now() + @Lifetime, @AccessJti, @AccessExpiresAt FROM family
         RETURNING family_id
         """;
 
@@ -135,6 +139,7 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         var token = OpaqueToken.New(32);
         var family = await conn.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(CreateFamilySql, new
             {
+                FamilyId = Guid.CreateVersion7(), TokenId = Guid.CreateVersion7(),
                 UserId = user.Id, ClientId = clientId, user.PasswordHash, Hash = OpaqueToken.Hash(token), Scope = scope,
                 Lifetime = options.RefreshTokenLifetime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime,
             }, tx, cancellationToken: ct))
@@ -170,9 +175,12 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
 
     // One statement marks the token used, and only if nobody else has and the presenting client is the one it was
     // issued to (RFC 6749 §6; another client's token is neither burnt nor revoked): of concurrent uses one wins; the
-    // others wait for its transaction and then find the token rotated (a retry, or reuse).
+    // others wait for its transaction and then find the token rotated (a retry, or reuse). It is the only write to the
+    // row in its life: it points replaced_by at the successor (whose id is chosen here, the row is inserted at commit)
+    // and drops the answer the row held for a retry of the rotation that issued it (only a family's latest rotation
+    // may be retried, and that is this one now). No column it sets is indexed, so the update stays on the page (HOT).
     private const string RotateSql = $"""
-        UPDATE refresh_tokens t SET rotated_at = now()
+        UPDATE refresh_tokens t SET rotated_at = now(), replaced_by = @SuccessorId, retry_response = NULL
         FROM refresh_token_families f, users u
         WHERE t.token_hash = @Hash AND f.id = t.family_id AND u.id = t.user_id
           AND t.client_id IS NOT DISTINCT FROM @ClientId::text
@@ -197,11 +205,13 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         public bool SuccessorCurrent { get; init; }
     }
 
-    // Only the latest rotation of a family may be retried (its successor is still unused), within the window.
+    // Only the latest rotation of a family may be retried (its successor is still unused), within the window. The answer
+    // of a rotation is stored on the row it issued (sql/0010), so one read of the successor gives both.
     private const string RetryStateSql = """
-        SELECT t.retry_response, t.rotated_at > now() - @Grace AS within_grace,
-               EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.id = t.replaced_by AND n.rotated_at IS NULL) AS successor_current
-        FROM refresh_tokens t WHERE t.token_hash = @Hash
+        SELECT s.retry_response, t.rotated_at > now() - @Grace AS within_grace,
+               (s.id IS NOT NULL AND s.rotated_at IS NULL) AS successor_current
+        FROM refresh_tokens t LEFT JOIN refresh_tokens s ON s.id = t.replaced_by
+        WHERE t.token_hash = @Hash
         """;
     // When the token did not rotate: what it is now. A statement of its own, so that it sees a concurrent winner's
     // commit that the rotation waited for.
@@ -225,7 +235,10 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
             tx = await conn.BeginTransactionAsync(ct);
             Row? rotated;
             User? user;
-            await using (var batch = await conn.QueryMultipleAsync(new CommandDefinition(RotateBatchSql, new { Hash = hash, ClientId = clientId }, tx, cancellationToken: ct)))
+            // Time-ordered (UUIDv7): successive rows land at the right edge of the primary key, not on a random leaf page.
+            var successorId = Guid.CreateVersion7();
+            await using (var batch = await conn.QueryMultipleAsync(new CommandDefinition(RotateBatchSql,
+                new { Hash = hash, ClientId = clientId, SuccessorId = successorId }, tx, cancellationToken: ct)))
             {
                 _ = await batch.ReadSingleOrDefaultAsync<bool?>();
                 rotated = await batch.ReadSingleOrDefaultAsync<Row>();
@@ -233,7 +246,7 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
             }
             if (rotated is not null)
             {
-                var rotation = new Rotation(rotated, user, conn, tx, token, requestedScope);
+                var rotation = new Rotation(rotated, user, conn, tx, token, requestedScope, successorId);
                 (conn, tx) = (null, null); // owned by the rotation now
                 return rotation;
             }
@@ -280,21 +293,15 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         await RevokeFamiliesAsync(conn, LockFamilySqlForRevoke, new { rotation.Token!.FamilyId }, reason, ct);
     }
 
-    // The successor, the answer of this rotation (for a retry) on the rotated row, and no other answer left in the family
-    // (at most one per family: that of its latest rotation). The two UPDATEs touch different rows.
+    // The successor, with the answer of this rotation (for a retry of it) on it: the family's one stored answer, since the
+    // rotation dropped the one the rotated row held. One INSERT; the rotated row is not written again.
     private const string CommitSql = """
-        WITH successor AS (
-            INSERT INTO refresh_tokens (family_id, token_hash, user_id, client_id, scope, expires_at, access_jti, access_expires_at)
-            VALUES (@FamilyId, @NewHash, @UserId, @ClientId, @Scope, now() + @Lifetime, @AccessJti, @AccessExpiresAt)
-            RETURNING id
-        ), forget_older AS (
-            UPDATE refresh_tokens SET retry_response = NULL WHERE family_id = @FamilyId AND id <> @Id AND retry_response IS NOT NULL
-        )
-        UPDATE refresh_tokens SET retry_response = @Answer, replaced_by = (SELECT id FROM successor) WHERE id = @Id
+        INSERT INTO refresh_tokens (id, family_id, token_hash, user_id, client_id, scope, expires_at, access_jti, access_expires_at, retry_response)
+        VALUES (@SuccessorId, @FamilyId, @NewHash, @UserId, @ClientId, @Scope, now() + @Lifetime, @AccessJti, @AccessExpiresAt, @Answer)
         """;
 
     /// <summary>
-    /// Writes the successor and the answer of the rotation (sealed, for a retry within the window) in one statement and
+    /// Writes the successor with the answer of the rotation (sealed, for a retry within the window) in one statement and
     /// commits the whole refresh: two round trips.
     /// </summary>
     public async Task CommitAsync(Rotation rotation, TokenResponse response, CancellationToken ct)
@@ -305,8 +312,8 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         var answer = options.RefreshRetryGraceSeconds > 0 ? SealRetryAnswer(rotation.Presented, row.Id, rotation.RequestedScope, response) : null;
         await rotation.Connection.ExecuteAsync(new CommandDefinition(CommitSql, new
         {
-            row.FamilyId, NewHash = OpaqueToken.Hash(successor), row.UserId, row.ClientId, row.Scope, Lifetime = options.RefreshTokenLifetime,
-            AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime, Answer = answer, row.Id,
+            rotation.SuccessorId, row.FamilyId, NewHash = OpaqueToken.Hash(successor), row.UserId, row.ClientId, row.Scope,
+            Lifetime = options.RefreshTokenLifetime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime, Answer = answer,
         }, tx, cancellationToken: ct));
         await tx.CommitAsync(ct);
     }

@@ -57,7 +57,9 @@ public sealed class Issue12ReviewAttacks : AppFixture
         await using var db = _app.Database();
         await using var conn = await db.OpenConnectionAsync();
         var stored = await conn.QuerySingleAsync<(Guid Id, byte[]? Answer)>(
-            "SELECT id, retry_response FROM refresh_tokens WHERE token_hash = @Hash", new { Hash = OpaqueToken.Hash(refresh0) });
+            // The rotated row's id (the associated data) and the answer its rotation stored on the successor (sql/0010).
+            "SELECT t.id, s.retry_response FROM refresh_tokens t JOIN refresh_tokens s ON s.id = t.replaced_by WHERE t.token_hash = @Hash",
+            new { Hash = OpaqueToken.Hash(refresh0) });
 
         // The scheme is public (this repository): HKDF of the rotated token, the row id and the request's scope as associated data.
         if (stored.Answer is { } answer)

@@ -87,12 +87,42 @@ public sealed class RefreshRetryAttacks : AppFixture
             """, new { Hash = OpaqueToken.Hash(refresh0) }), Is.Zero, "a revoked family keeps no stored answer");
     }
 
+    [Test, Description("Issue14 (sql/0010): after many rotations the family keeps one stored answer, on its current token; replaying an older token within the window is reuse and opens none")]
+    public async Task Issue14_OlderTokenReplayedWithinTheWindow_AfterManyRotations_IsReuse()
+    {
+        var (refresh0, _, refresh1) = await RotatedOnceAsync();
+        var tokens = new List<string> { refresh0, refresh1 };
+        string access = "";
+        for (var i = 0; i < 4; i++)
+        {
+            var rotated = await OAuthAssert.TokenAsync(await RefreshAsPublicAsync(tokens[^1]));
+            (access, var next) = (AuthlyApp.Str(rotated, "access_token"), AuthlyApp.Str(rotated, "refresh_token"));
+            tokens.Add(next);
+        }
+        var current = tokens[^1];
+        Assert.That(await _app.SqlScalarAsync<string>("""
+            SELECT string_agg(encode(token_hash, 'hex'), ',') FROM refresh_tokens WHERE retry_response IS NOT NULL
+              AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = @Hash)
+            """, new { Hash = OpaqueToken.Hash(refresh0) }), Is.EqualTo(Convert.ToHexStringLower(OpaqueToken.Hash(current))),
+            "one stored answer per family, on the row the latest rotation issued");
+
+        // tokens[^3] was rotated two rotations ago, within the window: its successor is rotated too, so it is reuse.
+        var replay = await RefreshAsPublicAsync(tokens[^3]);
+        var body = await OAuthAssert.ErrorAsync(replay, HttpStatusCode.BadRequest, "invalid_grant");
+        Assert.That(body.ToJsonString(), Does.Not.Contain(access).And.Not.Contain(current));
+        Assert.That(await IsActiveAsync(access), Is.False, "reuse revokes the family's live access token");
+        await OAuthAssert.ErrorAsync(await RefreshAsPublicAsync(current), HttpStatusCode.BadRequest, "invalid_grant");
+    }
+
     [Test, Description("Issue12_Finding5: a database reader finds no token in any column, the sealed retry answer included")]
     public async Task DatabaseReader_FindsNoTokenInTheStoredAnswer()
     {
         var (refresh0, access1, refresh1) = await RotatedOnceAsync();
-        Assert.That(await _app.SqlScalarAsync<long>("SELECT count(*) FROM refresh_tokens WHERE token_hash = @Hash AND retry_response IS NOT NULL",
-            new { Hash = OpaqueToken.Hash(refresh0) }), Is.EqualTo(1), "precondition: the rotation's answer is stored");
+        // The answer of a rotation is stored on the row it issued (sql/0010).
+        Assert.That(await _app.SqlScalarAsync<long>("""
+            SELECT count(*) FROM refresh_tokens WHERE retry_response IS NOT NULL
+              AND id = (SELECT replaced_by FROM refresh_tokens WHERE token_hash = @Hash)
+            """, new { Hash = OpaqueToken.Hash(refresh0) }), Is.EqualTo(1), "precondition: the rotation's answer is stored");
 
         // Every column of every row, as text; bytea shows as hex, so look for the hex of each token too.
         var dump = await _app.SqlScalarAsync<string>("""
