@@ -76,6 +76,13 @@ public static class PasskeyEndpoints
             response.Headers.ContentSecurityPolicy = csp.Replace("default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';", StringComparison.Ordinal);
     }
 
+    /// <summary>A login page (which carries "Sign in with a passkey"), with the CSP its script needs.</summary>
+    public static IResult LoginPage(HttpContext http, IResult page)
+    {
+        AllowPageScripts(http.Response);
+        return page;
+    }
+
     private static async Task<IResult> AccountPageAsync(HttpContext http, BrowserSession browser, Csrf csrf, PasskeyStore store, CancellationToken ct)
     {
         var current = await browser.GetAsync(http, ct);
