@@ -65,6 +65,13 @@ public static class AuthlyCoreServices
         services.AddSingleton<UserAccounts>();
         services.AddSingleton<PasswordLogin>();
         services.AddSingleton<Sessions.SessionStore>();
+        // Passkeys (issue 16): WebAuthn registration, passwordless sign-in and the second-factor API.
+        services.AddSingleton<Passkeys.WebAuthnRelyingParty>();
+        services.AddSingleton<Passkeys.PasskeyStore>();
+        services.AddSingleton<Passkeys.PasskeyChallengeStore>();
+        services.AddSingleton<Passkeys.PasskeyGuard>();
+        services.AddSingleton<Passkeys.PasskeyRegistration>();
+        services.AddSingleton<Passkeys.PasskeyAssertion>();
         services.AddSingleton<ScopeStore>();
         services.AddSingleton<ClientStore>();
         services.AddSingleton<ClientAuthenticator>();

@@ -110,6 +110,7 @@ public static class AuthlyWebApp
         oauth.MapClientRegistrationEndpoint(app.Services.GetRequiredService<AuthlyOptions>());
         app.MapAuthorizeEndpoint();
         app.MapLoginEndpoints();
+        app.MapPasskeyEndpoints();
         app.MapDevicePages();
         app.MapOidcEndpoints();
         app.MapUsersEndpoints();

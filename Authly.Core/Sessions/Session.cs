@@ -12,4 +12,6 @@ public sealed record Session
     public DateTime? EndedAt { get; init; }
     public string? Ip { get; init; }
     public string? UserAgent { get; init; }
+    /// <summary>RFC 8176 authentication method references of the login that started the session (null: not recorded).</summary>
+    public string[]? Amr { get; init; }
 }

@@ -33,7 +33,7 @@ public static class AuthorizeEndpoint
         return decision switch
         {
             AuthorizeFlow.Refused r => Html.Error("Invalid request", r.Message),
-            AuthorizeFlow.ShowLogin l => AuthPages.Login(csrf.TokenFor(http), ReturnTo(p), l.ClientName, l.LoginHint, null),
+            AuthorizeFlow.ShowLogin l => PasskeyEndpoints.LoginPage(http, AuthPages.Login(csrf.TokenFor(http), ReturnTo(p), l.ClientName, l.LoginHint, null)),
             AuthorizeFlow.ChangePassword => AuthPages.ChangePassword(csrf.TokenFor(http), ReturnTo(p), null),
             AuthorizeFlow.ShowConsent c => AuthPages.Consent(csrf.TokenFor(http), c.ClientName, c.Username, c.Scopes, c.Known, p),
             AuthorizeFlow.FormExpired => Html.Error("Request expired", "The form was not valid any more. Go back to the application and start again.", 403),

@@ -63,8 +63,8 @@ public static class DeviceEndpoints
 
     private static IResult Render(HttpContext http, Csrf csrf, DeviceApproval.Step step) => step switch
     {
-        DeviceApproval.SignIn s => AuthPages.Login(csrf.TokenFor(http), s.UserCode is null ? "/device" : "/device?user_code=" + Uri.EscapeDataString(s.UserCode),
-            null, null, null),
+        DeviceApproval.SignIn s => PasskeyEndpoints.LoginPage(http, AuthPages.Login(csrf.TokenFor(http),
+            s.UserCode is null ? "/device" : "/device?user_code=" + Uri.EscapeDataString(s.UserCode), null, null, null)),
         DeviceApproval.EnterCode => AuthPages.DeviceEnter(csrf.TokenFor(http), null),
         DeviceApproval.UnknownCode u => AuthPages.DeviceEnter(csrf.TokenFor(http), "That code is not valid or has expired. Check the code on your device.", u.UserCode, 400),
         DeviceApproval.Confirm c => AuthPages.DeviceConfirm(csrf.TokenFor(http), c.UserCode, c.Handle, c.ClientName, c.Username, c.Scopes, c.Known),

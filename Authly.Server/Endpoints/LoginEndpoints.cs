@@ -22,6 +22,7 @@ public static class LoginEndpoints
     {
         var returnTo = RedirectUri.SafeReturnTo(return_to);
         await AllowRedirectOfAsync(http, returnTo, validator, ct);
+        PasskeyEndpoints.AllowPageScripts(http.Response);
         return AuthPages.Login(csrf.TokenFor(http), returnTo, null, null, null);
     }
 
@@ -46,6 +47,7 @@ public static class LoginEndpoints
         var returnTo = RedirectUri.SafeReturnTo(form.GetValueOrDefault("return_to"));
         await AllowRedirectOfAsync(http, returnTo, validator, ct);
         var username = form.GetValueOrDefault("username") ?? "";
+        PasskeyEndpoints.AllowPageScripts(http.Response);
         if (!csrf.IsValid(http, form.GetValueOrDefault(Csrf.FieldName)))
             return AuthPages.Login(csrf.TokenFor(http), returnTo, null, username, "Your session expired. Please sign in again.", 403);
         // A refused login (same message for unknown users and wrong passwords: PasswordLogin guarantees it) or a

@@ -37,9 +37,9 @@ public sealed class BrowserSession(SessionStore sessions, UserStore users, Csrf 
     }
 
     /// <summary>Starts a session with a fresh secret (never a planted one) and a fresh CSRF cookie: pre-login form tokens stop working.</summary>
-    public async Task<Session> StartAsync(HttpContext http, User user, CancellationToken ct)
+    public async Task<Session> StartAsync(HttpContext http, User user, CancellationToken ct, IReadOnlyList<string>? amr = null)
     {
-        var (secret, session) = await sessions.CreateAsync(user.Id, http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent, ct);
+        var (secret, session) = await sessions.CreateAsync(user.Id, http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent, ct, amr);
         http.Response.Cookies.Append(CookieName, secret, new CookieOptions
         {
             HttpOnly = true,

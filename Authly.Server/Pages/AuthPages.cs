@@ -18,7 +18,8 @@ public static class AuthPages
           <input type="password" id="password" name="password" autocomplete="current-password" required>
           <button type="submit" id="login-btn">Sign in</button>
         </form>
-        """, status);
+        {PasskeyPages.SignInButton(returnTo)}
+        """, status, script: PasskeyPages.Script);
 
     public static IResult ChangePassword(string csrf, string returnTo, string? error, int status = 200) => Page("Choose a new password", $"""
         <h1>Choose a new password</h1>

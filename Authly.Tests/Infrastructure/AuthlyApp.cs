@@ -48,7 +48,9 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
     /// </summary>
     public static async Task<AuthlyApp> StartOnKestrelAsync(int port, IReadOnlyDictionary<string, string?>? overrides = null)
     {
-        var settings = new Dictionary<string, string?>(overrides ?? new Dictionary<string, string?>()) { ["AUTHLY_ISSUER"] = $"http://127.0.0.1:{port}" };
+        // WebAuthn needs a localhost issuer (a secure context by name); other tests keep 127.0.0.1.
+        var settings = new Dictionary<string, string?>(overrides ?? new Dictionary<string, string?>());
+        settings.TryAdd("AUTHLY_ISSUER", $"http://127.0.0.1:{port}");
         var app = await CreateAsync(settings, withRedis: true);
         app.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
         app.StartServer();

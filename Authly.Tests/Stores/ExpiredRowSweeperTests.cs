@@ -108,12 +108,17 @@ public sealed class ExpiredRowSweeperTests
                 ('\x03', 1, now() + interval '1 minute', NULL)
             """);
 
+        await ExecAsync("""
+            INSERT INTO passkey_challenges (handle_hash, purpose, options, expires_at) VALUES
+                ('\x01', 'expired', '{}', now() - interval '1 second'), ('\x02', 'live', '{}', now() + interval '5 minutes')
+            """);
+
         var deleted = await Sweeper().SweepOnceAsync(None);
 
         Assert.That(deleted, Is.EquivalentTo(new Dictionary<string, long>
         {
             ["revoked_tokens"] = 1, ["refresh_token_families"] = 1, ["authorization_codes"] = 2, ["sessions"] = 2,
-            ["device_codes"] = 1, ["vault_connect_states"] = 1, ["attempt_guards"] = 1,
+            ["device_codes"] = 1, ["vault_connect_states"] = 1, ["passkey_challenges"] = 1, ["attempt_guards"] = 1,
         }));
         Assert.That(await NamesAsync("SELECT jti FROM revoked_tokens"), Is.EqualTo(new[] { "live" }));
         Assert.That(await NamesAsync("SELECT client_id FROM refresh_token_families"), Is.EqualTo(new[] { "live" }));
@@ -122,6 +127,7 @@ public sealed class ExpiredRowSweeperTests
         Assert.That(await NamesAsync("SELECT sid FROM sessions"), Is.EqualTo(new[] { "live" }));
         Assert.That(await NamesAsync("SELECT user_code FROM device_codes"), Is.EqualTo(new[] { "live" }));
         Assert.That(await NamesAsync("SELECT purpose FROM vault_connect_states"), Is.EqualTo(new[] { "live" }));
+        Assert.That(await NamesAsync("SELECT purpose FROM passkey_challenges"), Is.EqualTo(new[] { "live" }));
         Assert.That(await NamesAsync("SELECT attempts::text FROM attempt_guards"), Is.EqualTo(new[] { "1", "10" }), "a running lock stays after its window");
     }
 
