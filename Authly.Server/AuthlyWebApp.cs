@@ -103,6 +103,7 @@ public static class AuthlyWebApp
         oauth.MapDeviceAuthorizationEndpoint();
         app.MapAuthorizeEndpoint();
         app.MapLoginEndpoints();
+        app.MapSecondFactorEndpoints();
         app.MapDevicePages();
         app.MapOidcEndpoints();
         app.MapUsersEndpoints();

@@ -57,6 +57,8 @@ public sealed record AuthlyOptions
     public bool AdminApiLocalhostOnly { get; init; } = true;
     public IReadOnlyList<IPNetwork> TrustedProxies { get; init; } = [];
     public bool PasswordGrantEnabled { get; init; } = true;
+    /// <summary>Every admin must pass a second factor (and enrol one at the next login): issue 16.</summary>
+    public bool RequireMfaForAdmins { get; init; }
     public bool RegistrationEnabled { get; init; } = true;
     /// <summary>
     /// RFC 7662 §2.1 caller authentication for /introspect. AUTHLY_INTROSPECTION_REQUIRE_AUTH;
@@ -151,6 +153,7 @@ public sealed record AuthlyOptions
             AdminApiLocalhostOnly = reader.Bool("AUTHLY_ADMIN_API_LOCALHOST_ONLY", true),
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),
             PasswordGrantEnabled = reader.Bool("AUTHLY_PASSWORD_GRANT_ENABLED", true),
+            RequireMfaForAdmins = reader.Bool("AUTHLY_REQUIRE_MFA_FOR_ADMINS", false),
             RegistrationEnabled = reader.Bool("AUTHLY_REGISTRATION_ENABLED", true),
             // RFC 7662 §2.1/§4: required, except where the server only serves its own machine's tools.
             IntrospectionRequireAuth = reader.Bool("AUTHLY_INTROSPECTION_REQUIRE_AUTH", mode is not (AuthlyMode.Embedded or AuthlyMode.Testing)),

@@ -7,7 +7,7 @@ namespace Authly.Users;
 public sealed class UserStore(NpgsqlDataSource db)
 {
     private const string Columns = """
-        id, username, email, password_hash, is_active, is_verified, is_admin, requires_password_change,
+        id, username, email, password_hash, is_active, is_verified, is_admin, requires_password_change, mfa_required,
         created_at, updated_at, last_login, given_name, family_name, middle_name, nickname, preferred_username,
         profile, picture, website, gender, birthdate, zoneinfo, locale, phone_number, phone_number_verified, address::text AS address
         """;
