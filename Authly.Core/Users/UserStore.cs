@@ -57,6 +57,15 @@ public sealed class UserStore(NpgsqlDataSource db)
         }
     }
 
+    private const string SetMfaRequiredSql = $"UPDATE users SET mfa_required = @Required, updated_at = now() WHERE id = @Id RETURNING {Columns}";
+
+    /// <summary>Issue 16: sets the per-user second-factor policy; null when the user does not exist.</summary>
+    public async Task<User?> SetMfaRequiredAsync(Guid id, bool required, CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return await conn.QuerySingleOrDefaultAsync<User>(new CommandDefinition(SetMfaRequiredSql, new { Id = id, Required = required }, cancellationToken: ct));
+    }
+
     private const string TouchLoginSql = "UPDATE users SET last_login = now() WHERE id = @Id";
     public async Task RecordLoginAsync(Guid id, CancellationToken ct)
     {

@@ -36,6 +36,7 @@ public static class AdminEndpoints
         admin.MapPost("/keys/rotate", RotateKeyAsync).Needs("admin:system:write");
 
         admin.MapAdminUsersEndpoints();
+        admin.MapAdminMfaEndpoints();
         admin.MapAdminSystemEndpoints();
         return admin;
     }
