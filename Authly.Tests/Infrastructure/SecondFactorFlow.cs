@@ -28,7 +28,8 @@ public static class SecondFactorFlow
     public static Task<HttpResponseMessage> SubmitSecondFactorAsync(this BrowserFlow browser, string stepHtml, string code, string factor = SecondFactors.Totp)
     {
         Assert.That(IsStepPage(stepHtml), Is.True, "not the second-factor page: " + stepHtml);
-        var hidden = BrowserFlow.HiddenFields(stepHtml);
+        // The page has one form per factor, with the same hidden fields: the first form's are enough.
+        var hidden = BrowserFlow.HiddenFields(stepHtml[..(stepHtml.IndexOf("</form>", StringComparison.Ordinal) + 7)]);
         return browser.PostFormAsync("/login/second-factor", new Dictionary<string, string>
         {
             ["csrf_token"] = hidden["csrf_token"], ["return_to"] = hidden["return_to"], ["factor"] = factor, ["code"] = code,
