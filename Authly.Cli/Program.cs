@@ -6,6 +6,7 @@ var root = new RootCommand("Authly: OAuth 2.1 and OpenID Connect authorization s
 {
     ServeCommand.Create(),
     MigrateCommand.Create(),
+    ResetMfaCommand.Create(),
     VaultCommands.Create(),
     ProxyCommands.Create(),
     AdminCommands.Create(),

@@ -64,6 +64,14 @@ public static class AuthlyCoreServices
         services.AddSingleton<AdminBootstrap>();
         services.AddSingleton<UserAccounts>();
         services.AddSingleton<PasswordLogin>();
+        // Issue 16: second factors (docs/architecture.md "Second factors").
+        services.AddSingleton<Mfa.TotpStore>();
+        services.AddSingleton<Mfa.RecoveryCodeStore>();
+        services.AddSingleton<Mfa.PendingLoginStore>();
+        services.AddSingleton<Mfa.SecondFactors>();
+        services.AddSingleton<Mfa.SecondFactorPolicy>();
+        services.AddSingleton<Mfa.SecondFactorStep>();
+        services.AddSingleton<Mfa.MfaAudit>();
         services.AddSingleton<Sessions.SessionStore>();
         // Passkeys (issue 16): WebAuthn registration, passwordless sign-in and the second-factor API.
         services.AddSingleton<Passkeys.WebAuthnRelyingParty>();

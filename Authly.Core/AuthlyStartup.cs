@@ -21,7 +21,7 @@ namespace Authly;
 /// burst stalled for seconds and ended in 500s (seen when load starts right after a restart).
 /// </remarks>
 public sealed class AuthlyStartup(Migrator migrator, AdminBootstrap bootstrap, SigningKeyStore keys, RevocationList revocations,
-    ScopeStore scopes, ClientStore clients, AuthlyOptions options, ILogger<AuthlyStartup> log)
+    ScopeStore scopes, ClientStore clients, Mfa.SecondFactors factors, AuthlyOptions options, ILogger<AuthlyStartup> log)
 {
     public async Task<AdminBootstrap.Result> RunAsync(CancellationToken ct)
     {
@@ -46,6 +46,10 @@ public sealed class AuthlyStartup(Migrator migrator, AdminBootstrap bootstrap, S
             log.LogWarning("REDIS_URL is not set: rate limits, lockouts and cache invalidation are kept in this process only. " +
                            "That is fine for one node; set REDIS_URL before running more than one.");
         foreach (var warning in options.Warnings) log.LogWarning("{Warning}", warning);
+        // Issue 16: once, in production mode, while the policy asks for a second factor an active admin has not set up.
+        if (options.RequireMfaForAdmins && options.Mode == AuthlyMode.Production && await factors.ActiveAdminsWithoutFactorAsync(ct) is > 0 and var missing)
+            log.LogWarning("AUTHLY_REQUIRE_MFA_FOR_ADMINS is on and {Count} active admin(s) have no second factor: each must set one up at the next login " +
+                           "(GET /admin/users/{{id}}/mfa shows who has one).", missing);
         if (options.UsesInsecureDefaults)
             log.LogWarning("Using the shipped default JWT secrets (mode {Mode}). Never expose this server: set JWT_SECRET_KEY and JWT_REFRESH_SECRET_KEY.", options.Mode);
         return admin.Result;

@@ -111,6 +111,7 @@ public static class AuthlyWebApp
         app.MapAuthorizeEndpoint();
         app.MapLoginEndpoints();
         app.MapPasskeyEndpoints();
+        app.MapSecondFactorEndpoints();
         app.MapDevicePages();
         app.MapOidcEndpoints();
         app.MapUsersEndpoints();

@@ -12,16 +12,90 @@ public static class UserCommands
         [("id", "ID"), ("username", "USERNAME"), ("email", "EMAIL"), ("is_active", "ACTIVE"), ("is_admin", "ADMIN"), ("is_verified", "VERIFIED"), ("last_login", "LAST LOGIN")];
 
     public static Command Create() => new("user", """
-        Users: create, list, show, update, delete, reset-password, unlock, sessions
+        Users: create, list, show, update, delete, reset-password, unlock, sessions, mfa
 
         Examples:
           authly admin user create --username alice --email alice@example.com --generate-password
           authly admin user list --active false
           authly admin user unlock alice
+          authly admin user mfa list alice
         """)
     {
-        CreateUser(), List(), Show(), Update(), Delete(), ResetPassword(), Unlock(), Sessions(),
+        CreateUser(), List(), Show(), Update(), Delete(), ResetPassword(), Unlock(), Sessions(), Mfa(),
     };
+
+    private static Command Mfa() => new("mfa", """
+        A user's second factors (issue 16): list them, reset them, or require one.
+
+        Examples:
+          authly admin user mfa list alice
+          authly admin user mfa reset alice --confirm
+          authly admin user mfa require alice
+        """)
+    {
+        MfaList(), MfaReset(), MfaRequire(true), MfaRequire(false),
+    };
+
+    private static Command MfaList()
+    {
+        var (user, output) = (UserArg(), OutputOption());
+        var command = new Command("list", """
+            Show a user's second factors and whether one is required (per user, or as an admin by AUTHLY_REQUIRE_MFA_FOR_ADMINS).
+
+            Example:
+              authly admin user mfa list alice
+            """) { user, output };
+        command.SetAdminAction(async (parse, api, ct) =>
+        {
+            var name = parse.GetValue(user)!;
+            var result = (await api.GetAsync($"/admin/users/{await ResolveAsync(api, name, ct)}/mfa", ct))!.AsObject();
+            if (Json(parse, output, api)) { Console.WriteLine(Output.Json(result)); return 0; }
+            Console.WriteLine($"mfa_required: {Output.Cell(result["mfa_required"])}  (required by policy: {Output.Cell(result["required_by_policy"])})");
+            Console.WriteLine(Output.Table(result["factors"]!.AsArray(), ("type", "TYPE"), ("confirmed_at", "CONFIRMED"), ("last_used_at", "LAST USED"),
+                ("remaining", "REMAINING")));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command MfaReset()
+    {
+        var (user, confirm) = (UserArg(), ConfirmOption());
+        var kind = new Option<string?>("--type") { Description = "Only this kind of factor: totp or recovery_code (default: all)" };
+        var command = new Command("reset", """
+            Remove a user's second factors (a lost phone). If one is required they set up a new one at the next login.
+
+            Example:
+              authly admin user mfa reset alice --confirm
+            """) { user, kind, confirm };
+        command.SetAdminAction(async (parse, api, ct) =>
+        {
+            var name = parse.GetValue(user)!;
+            var id = await ResolveAsync(api, name, ct);
+            var type = parse.GetValue(kind);
+            Terminal.Confirm(parse.GetValue(confirm), $"remove {(type is null ? "all second factors" : type)} of {name}");
+            var result = await api.DeleteAsync(type is null ? $"/admin/users/{id}/mfa" : $"/admin/users/{id}/mfa/{Escape(type)}", ct);
+            Console.WriteLine(result?["removed"]?.GetValue<bool>() == true ? $"Second factors of {name} removed." : $"{name} had no such second factor.");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command MfaRequire(bool required)
+    {
+        var user = UserArg();
+        var command = new Command(required ? "require" : "unrequire", required
+            ? "Require a second factor for a user (they set one up at the next login if they have none).\n\nExample:\n  authly admin user mfa require alice"
+            : "Stop requiring a second factor for a user (factors they have are still asked for).\n\nExample:\n  authly admin user mfa unrequire alice") { user };
+        command.SetAdminAction(async (parse, api, ct) =>
+        {
+            var name = parse.GetValue(user)!;
+            await api.PutAsync($"/admin/users/{await ResolveAsync(api, name, ct)}/mfa", new JsonObject { ["mfa_required"] = required }, ct);
+            Console.WriteLine(required ? $"{name} must use a second factor." : $"{name} is no longer required to use a second factor.");
+            return 0;
+        });
+        return command;
+    }
 
     private static Argument<string> UserArg() => new("user") { Description = "User id (UUID) or exact username" };
 

@@ -27,6 +27,9 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
         public string? Nonce { get; init; }
         public DateTime AuthTime { get; init; }
         public string? SessionId { get; init; }
+        /// <summary>The session's RFC 8176 methods and acr when the code was issued (null for codes from before issue 16).</summary>
+        public string[]? Amr { get; init; }
+        public string? Acr { get; init; }
         public DateTime ExpiresAt { get; init; }
         public DateTime? ConsumedAt { get; init; }
         /// <summary>expires_at &lt;= now() on the database clock when the row was read.</summary>
@@ -37,11 +40,15 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
     }
 
     private const string InsertSql = """
-        INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, expires_at)
-        VALUES (@Hash, @ClientId, @UserId, @RedirectUri, @Scope, @Challenge, @Nonce, @AuthTime, @SessionId, now() + @Lifetime)
+        INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, amr, acr, expires_at)
+        VALUES (@Hash, @ClientId, @UserId, @RedirectUri, @Scope, @Challenge, @Nonce, @AuthTime, @SessionId, @Amr, @Acr, now() + @Lifetime)
         """;
 
-    public async Task<string> CreateAsync(AuthorizeRequest request, Guid userId, DateTime authTime, string? sessionId, CancellationToken ct)
+    public Task<string> CreateAsync(AuthorizeRequest request, Guid userId, DateTime authTime, string? sessionId, CancellationToken ct) =>
+        CreateAsync(request, userId, authTime, sessionId, Mfa.AuthenticationMethods.AfterPassword, ct);
+
+    public async Task<string> CreateAsync(AuthorizeRequest request, Guid userId, DateTime authTime, string? sessionId, IReadOnlyList<string> amr,
+        CancellationToken ct)
     {
         var code = OpaqueToken.New(32);
         await using var conn = await db.OpenAsync(ct);
@@ -50,12 +57,13 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
             Hash = OpaqueToken.Hash(code), ClientId = request.Client.ClientId, UserId = userId, RedirectUri = request.RedirectUri,
             Scope = Scopes.ScopeSet.Join(request.Scopes), Challenge = request.CodeChallenge, request.Nonce,
             AuthTime = authTime, SessionId = sessionId,
+            Amr = amr.ToArray(), Acr = Mfa.AuthenticationMethods.AcrOf(amr.ToList()),
             Lifetime,
         }, cancellationToken: ct));
         return code;
     }
 
-    private const string Columns = "client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, expires_at, consumed_at, family_id, access_jti, access_expires_at, expires_at <= now() AS expired";
+    private const string Columns = "client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, amr, acr, expires_at, consumed_at, family_id, access_jti, access_expires_at, expires_at <= now() AS expired";
     private const string ConsumeSql = "UPDATE authorization_codes SET consumed_at = now() WHERE code_hash = @Hash AND client_id = @ClientId AND consumed_at IS NULL RETURNING true";
     private const string FindSql = $"SELECT {Columns} FROM authorization_codes WHERE code_hash = @Hash";
 

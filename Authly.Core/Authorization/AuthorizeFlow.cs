@@ -14,8 +14,11 @@ namespace Authly.Authorization;
 public sealed class AuthorizeFlow(AuthorizeValidator validator, ConsentStore consents, AuthorizationCodeStore codes,
     ScopeStore scopeStore, Issuer issuer, TimeProvider clock)
 {
-    /// <summary>The user signed in in this browser, and when (OIDC Core auth_time) and in which session (sid).</summary>
-    public sealed record SignedIn(User User, DateTime AuthTime, string Sid);
+    /// <summary>The user signed in in this browser, and when (OIDC Core auth_time), in which session (sid) and how (RFC 8176 amr).</summary>
+    public sealed record SignedIn(User User, DateTime AuthTime, string Sid, IReadOnlyList<string> Amr)
+    {
+        public string Acr => Mfa.AuthenticationMethods.AcrOf(Amr.ToList());
+    }
 
     /// <summary>The consent form's answer: approved or not, and whether the form was genuine (its CSRF token matched).</summary>
     public sealed record ConsentAnswer(bool Approved, bool FormIsGenuine);
@@ -31,6 +34,12 @@ public sealed class AuthorizeFlow(AuthorizeValidator validator, ConsentStore con
 
     /// <summary>The user must choose a new password (an admin set it) before anything is issued.</summary>
     public sealed record ChangePassword(AuthorizeValidator.Trusted To) : Decision(To);
+
+    /// <summary>
+    /// OIDC Core §3.1.2.1 acr_values: the session's acr is weaker than the request asks for. The user is asked for the
+    /// second factor (Mfa/SecondFactorStep.StepUpAsync), or to set one up, and the request resumes afterwards.
+    /// </summary>
+    public sealed record StepUp(AuthorizeValidator.Trusted To, User User, IReadOnlyList<string> Amr) : Decision(To);
 
     /// <summary>Ask the user to consent to <paramref name="Scopes"/> (already narrowed to what the user may hold).</summary>
     public sealed record ShowConsent(AuthorizeValidator.Trusted To, string ClientName, string Username, IReadOnlySet<string> Scopes,
@@ -86,6 +95,8 @@ public sealed class AuthorizeFlow(AuthorizeValidator validator, ConsentStore con
                 : new ShowLogin(trusted, request.Client.ClientName, request.LoginHint);
         if (current.User.RequiresPasswordChange)
             return silent ? Error(trusted, OAuthErrors.InteractionRequired, "The user must change their password") : new ChangePassword(trusted);
+        if (request.NeedsStrongerAcr(current.Acr))
+            return silent ? Error(trusted, OAuthErrors.InteractionRequired, "The request asks for a second factor") : new StepUp(trusted, current.User, current.Amr);
 
         var scopes = request.Scopes.Where(s => UserScopePolicy.MayHold(current.User, s)).ToHashSet(StringComparer.Ordinal);
         if (answer is not null)
@@ -100,7 +111,7 @@ public sealed class AuthorizeFlow(AuthorizeValidator validator, ConsentStore con
                 : new ShowConsent(trusted, request.Client.ClientName, current.User.Username, scopes, await scopeStore.ActiveAsync(ct));
         }
 
-        var code = await codes.CreateAsync(request with { Scopes = scopes }, current.User.Id, current.AuthTime, current.Sid, ct);
+        var code = await codes.CreateAsync(request with { Scopes = scopes }, current.User.Id, current.AuthTime, current.Sid, current.Amr, ct);
         return new CodeIssued(trusted, code, scopes, Fields(trusted, new KeyValuePair<string, string>("code", code)));
     }
 

@@ -16,6 +16,20 @@ public sealed record AuthorizeRequest(
     string? LoginHint,
     IReadOnlyDictionary<string, string> Raw)
 {
+    /// <summary>OIDC Core §3.1.2.1 acr_values, in order of preference (unknown values are ignored, as the spec allows).</summary>
+    public IReadOnlyList<string> AcrValues { get; init; } = [];
+
+    /// <summary>
+    /// OIDC Core §3.1.2.1: the weakest acr of acr_values Authly knows is what the login must reach (a stronger
+    /// one than the session has asks for the second factor again); null when none was asked for.
+    /// </summary>
+    public string? RequiredAcr => AcrValues.Where(v => Mfa.AuthenticationMethods.Strength(v) >= 0)
+        .OrderBy(Mfa.AuthenticationMethods.Strength).FirstOrDefault();
+
+    /// <summary>Whether a session with <paramref name="acr"/> is too weak for <see cref="RequiredAcr"/>.</summary>
+    public bool NeedsStrongerAcr(string acr) =>
+        RequiredAcr is { } required && Mfa.AuthenticationMethods.Strength(acr) < Mfa.AuthenticationMethods.Strength(required);
+
     public bool IsOpenId => Scopes.Contains(OidcScopes.OpenId);
 
     /// <summary>OIDC Core §3.1.2.1: prompt=login forces a fresh login; max_age bounds how old the login may be.</summary>

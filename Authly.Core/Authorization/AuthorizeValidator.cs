@@ -77,7 +77,12 @@ public sealed class AuthorizeValidator(ClientStore clients, ScopeStore scopeStor
         // The nonce is stored with the code; control characters (NUL cannot even be stored) are refused.
         if (nonce is not null && nonce.Any(char.IsControl)) throw OAuthException.InvalidRequest("nonce must not contain control characters");
         if (t.State is { Length: > 2048 }) throw OAuthException.InvalidRequest("state is too long");
+        var acrValues = p.GetValueOrDefault("acr_values") ?? "";
+        if (acrValues.Length > 1024) throw OAuthException.InvalidRequest("acr_values is too long");
         return new AuthorizeRequest(t.Client, t.RedirectUri, t.State, t.ResponseMode, requested, challenge, nonce is { Length: > 0 } ? nonce : null,
-            prompt, maxAge, p.GetValueOrDefault("login_hint"), p);
+            prompt, maxAge, p.GetValueOrDefault("login_hint"), p)
+        {
+            AcrValues = acrValues.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+        };
     }
 }

@@ -13,7 +13,7 @@ namespace Authly.Authorization;
 public sealed class DeviceApproval(DeviceAuthorization devices, ClientStore clients, ScopeStore scopeStore)
 {
     /// <summary>The user signed in in this browser, the session, and the address the request came from (for the attempt budget).</summary>
-    public sealed record SignedIn(User User, DateTime AuthTime, string Sid, string? ClientIp)
+    public sealed record SignedIn(User User, DateTime AuthTime, string Sid, string? ClientIp, IReadOnlyList<string> Amr)
     {
         public DeviceAuthorization.Verifier Verifier => new(User.Id, Sid, ClientIp);
     }
@@ -65,7 +65,7 @@ public sealed class DeviceApproval(DeviceAuthorization devices, ClientStore clie
         if (!formIsGenuine) return new FormExpired();
         var who = await session(ct);
         if (who is null) return new SignIn(null);
-        return await devices.DecideAsync(handle, approve, who.Verifier, who.AuthTime, ct) ? new Decided(approve) : new NotWaiting();
+        return await devices.DecideAsync(handle, approve, who.Verifier, who.AuthTime, who.Amr, ct) ? new Decided(approve) : new NotWaiting();
     }
 
     private async Task<Step> LookUpAsync(SignedIn who, string userCode, CancellationToken ct)

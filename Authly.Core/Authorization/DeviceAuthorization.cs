@@ -61,6 +61,8 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
         public Guid? UserId { get; init; }
         public DateTime? AuthTime { get; init; }
         public string? SessionId { get; init; }
+        /// <summary>The approving session's RFC 8176 methods (null before issue 16).</summary>
+        public string[]? Amr { get; init; }
         public byte[] DeviceCodeHash { get; init; } = [];
     }
 
@@ -105,7 +107,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
     }
 
     private const string PendingSql = """
-        SELECT device_code_hash, user_code, client_id, scope, expires_at, interval_seconds, status, user_id, auth_time, session_id
+        SELECT device_code_hash, user_code, client_id, scope, expires_at, interval_seconds, status, user_id, auth_time, session_id, amr
         FROM device_codes WHERE user_code = @UserCode AND status = 'pending' AND expires_at > now()
         """;
 
@@ -152,7 +154,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
     }
 
     private const string DecideSql = """
-        UPDATE device_codes SET status = @Status, user_id = @UserId, auth_time = @AuthTime, session_id = @Sid
+        UPDATE device_codes SET status = @Status, user_id = @UserId, auth_time = @AuthTime, session_id = @Sid, amr = @Amr, acr = @Acr
         WHERE device_code_hash = @Hash AND status = 'pending' AND expires_at > now()
         """;
 
@@ -161,7 +163,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
     /// <see cref="ShowAsync"/> in the same session); false, and nothing changed, when the handle is
     /// not valid for this session or the request is no longer pending. Spends one attempt first.
     /// </summary>
-    public async Task<bool> DecideAsync(string? handle, bool approve, Verifier verifier, DateTime authTime, CancellationToken ct)
+    public async Task<bool> DecideAsync(string? handle, bool approve, Verifier verifier, DateTime authTime, IReadOnlyList<string> amr, CancellationToken ct)
     {
         await attempts.ReserveAsync(verifier.UserId, verifier.ClientIp, ct);
         if (OpenHandle(handle, verifier) is not { } hash) return false;
@@ -169,7 +171,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
         return await conn.ExecuteAsync(new CommandDefinition(DecideSql, new
         {
             Hash = hash, Status = approve ? "approved" : "denied", UserId = verifier.UserId,
-            AuthTime = authTime, verifier.Sid,
+            AuthTime = authTime, verifier.Sid, Amr = amr.ToArray(), Acr = Mfa.AuthenticationMethods.AcrOf(amr.ToList()),
         }, cancellationToken: ct)) == 1;
     }
 
@@ -185,7 +187,7 @@ public sealed class DeviceAuthorization(NpgsqlDataSource db, ScopeStore scopeSto
             interval_seconds = CASE WHEN prev.too_fast THEN prev.interval_seconds + 5 ELSE prev.interval_seconds END
         FROM prev WHERE d.device_code_hash = prev.device_code_hash
         RETURNING d.user_code, d.client_id, d.scope, d.expires_at, d.expires_at <= now() AS expired, prev.interval_seconds,
-                  prev.too_fast, d.status, d.user_id, d.auth_time, d.session_id
+                  prev.too_fast, d.status, d.user_id, d.auth_time, d.session_id, d.amr
         """;
 
     public async Task<Row?> PollAsync(string deviceCode, CancellationToken ct)

@@ -59,6 +59,8 @@ public sealed record AuthlyOptions
     public bool AdminApiLocalhostOnly { get; init; } = true;
     public IReadOnlyList<IPNetwork> TrustedProxies { get; init; } = [];
     public bool PasswordGrantEnabled { get; init; } = true;
+    /// <summary>Every admin must pass a second factor (and enrol one at the next login): issue 16.</summary>
+    public bool RequireMfaForAdmins { get; init; }
     public bool RegistrationEnabled { get; init; } = true;
     /// <summary>Issue 18, AUTHLY_REGISTRATION: RFC 7591 dynamic client registration (closed, token or open).</summary>
     public Clients.ClientRegistrationMode ClientRegistration { get; init; } = Clients.ClientRegistrationMode.Token;
@@ -157,6 +159,7 @@ public sealed record AuthlyOptions
             AdminApiLocalhostOnly = reader.Bool("AUTHLY_ADMIN_API_LOCALHOST_ONLY", true),
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),
             PasswordGrantEnabled = reader.Bool("AUTHLY_PASSWORD_GRANT_ENABLED", true),
+            RequireMfaForAdmins = reader.Bool("AUTHLY_REQUIRE_MFA_FOR_ADMINS", false),
             RegistrationEnabled = reader.Bool("AUTHLY_REGISTRATION_ENABLED", true),
             ClientRegistration = reader.Enum("AUTHLY_REGISTRATION", Clients.ClientRegistrationMode.Token),
             // RFC 7662 §2.1/§4: required, except where the server only serves its own machine's tools.

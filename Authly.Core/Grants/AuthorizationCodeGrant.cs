@@ -78,7 +78,8 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         if (granted.IdToken)
             response = response with
             {
-                IdToken = await idTokens.CreateAsync(user, client.ClientId, granted.Scopes, code.Nonce, code.AuthTime, code.SessionId, response.AccessToken, ct),
+                IdToken = await idTokens.CreateAsync(user, client.ClientId, granted.Scopes, code.Nonce, code.AuthTime, code.SessionId, response.AccessToken,
+                    code.Amr ?? Mfa.AuthenticationMethods.AfterPassword, ct),
             };
         return response;
     }

@@ -42,7 +42,8 @@ public sealed class DeviceCodeGrant(DeviceAuthorization devices, UserStore users
         var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(row.Scope), await scopeStore.ActiveAsync(ct), client, user);
         var (response, _, _) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, ct, granted.RefreshToken);
         if (granted.IdToken)
-            response = response with { IdToken = await idTokens.CreateAsync(user, client.ClientId, granted.Scopes, null, row.AuthTime ?? clock.GetUtcNow().UtcDateTime, row.SessionId, response.AccessToken, ct) };
+            response = response with { IdToken = await idTokens.CreateAsync(user, client.ClientId, granted.Scopes, null, row.AuthTime ?? clock.GetUtcNow().UtcDateTime, row.SessionId, response.AccessToken,
+                row.Amr ?? Mfa.AuthenticationMethods.AfterPassword, ct) };
         return response;
     }
 }

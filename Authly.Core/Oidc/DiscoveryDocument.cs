@@ -32,7 +32,7 @@ public static class DiscoveryDocument
             ["id_token_signing_alg_values_supported"] = new[] { f.SigningAlgorithm },
             ["claims_supported"] = new[]
             {
-                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "name", "given_name", "family_name",
+                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "amr", "acr", "name", "given_name", "family_name",
                 "middle_name", "nickname", "preferred_username", "profile", "picture", "website", "gender", "birthdate", "zoneinfo",
                 "locale", "updated_at", "email", "email_verified", "address", "phone_number", "phone_number_verified",
             },
@@ -45,6 +45,7 @@ public static class DiscoveryDocument
             doc["prompt_values_supported"] = new[] { "none", "login", "consent", "select_account" };
             doc["request_parameter_supported"] = false;
             doc["request_uri_parameter_supported"] = false;
+            doc["acr_values_supported"] = Mfa.AuthenticationMethods.AcrValues.ToArray();
         }
         // RFC 8414 §2: only when AUTHLY_REGISTRATION is not closed (RFC 7591 §3).
         if (f.HasRegistration) doc["registration_endpoint"] = issuer + "/api/v1/oauth/register";

@@ -14,8 +14,12 @@ public sealed class IdTokenIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOpt
 {
     private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
 
+    public Task<string> CreateAsync(User user, string clientId, IReadOnlySet<string> scopes, string? nonce, DateTime authTime,
+        string? sid, string? accessToken, CancellationToken ct) => CreateAsync(user, clientId, scopes, nonce, authTime, sid, accessToken, null, ct);
+
+    /// <param name="amr">RFC 8176 methods of the login; with them the token carries amr and acr (OIDC Core §2). Null for none.</param>
     public async Task<string> CreateAsync(User user, string clientId, IReadOnlySet<string> scopes, string? nonce, DateTime authTime,
-        string? sid, string? accessToken, CancellationToken ct)
+        string? sid, string? accessToken, IReadOnlyList<string>? amr, CancellationToken ct)
     {
         var ring = await keys.RingAsync(ct);
         var now = clock.GetUtcNow();
@@ -24,6 +28,11 @@ public sealed class IdTokenIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOpt
         claims["azp"] = clientId;
         if (nonce is not null) claims["nonce"] = nonce;
         if (sid is not null) claims["sid"] = sid;
+        if (amr is { Count: > 0 })
+        {
+            claims["amr"] = amr.ToArray();
+            claims["acr"] = Mfa.AuthenticationMethods.AcrOf(amr.ToList());
+        }
         if (accessToken is not null) claims["at_hash"] = AtHash(accessToken, ring.Active.Algorithm);
         return Handler.CreateToken(new SecurityTokenDescriptor
         {

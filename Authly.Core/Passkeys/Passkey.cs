@@ -23,5 +23,5 @@ public sealed record Passkey
     /// <c>swk</c> for one that may be copied (backup eligible), and <c>user</c> for the user verification
     /// every Authly ceremony requires.
     /// </summary>
-    public IReadOnlyList<string> Amr => [BackupEligible ? "swk" : "hwk", "user"];
+    public IReadOnlyList<string> Amr => Mfa.AuthenticationMethods.PasskeySignIn(BackupEligible);
 }

@@ -12,6 +12,7 @@ public sealed record Session
     public DateTime? EndedAt { get; init; }
     public string? Ip { get; init; }
     public string? UserAgent { get; init; }
-    /// <summary>RFC 8176 authentication method references of the login that started the session (null: not recorded).</summary>
-    public string[]? Amr { get; init; }
+    /// <summary>RFC 8176 methods of the login (Mfa/AuthenticationMethods), and its acr level.</summary>
+    public string[] Amr { get; init; } = ["pwd"];
+    public string Acr { get; init; } = Mfa.AuthenticationMethods.AcrPassword;
 }

@@ -16,17 +16,20 @@ public sealed class SessionStore(NpgsqlDataSource db)
     public static readonly TimeSpan IdleLifetime = TimeSpan.FromHours(8);
     public static readonly TimeSpan AbsoluteLifetime = TimeSpan.FromDays(7);
 
-    private const string Columns = "sid, user_id, auth_time, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ended_at, ip, user_agent, amr";
+    private const string Columns = "sid, user_id, auth_time, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ended_at, ip, user_agent, amr, acr";
 
     private const string InsertSql = $"""
-        INSERT INTO sessions (id_hash, sid, user_id, auth_time, idle_expires_at, absolute_expires_at, ip, user_agent, amr)
-        VALUES (@Hash, @Sid, @UserId, now(), now() + @Idle, now() + @Absolute, @Ip, @UserAgent, @Amr)
+        INSERT INTO sessions (id_hash, sid, user_id, auth_time, idle_expires_at, absolute_expires_at, ip, user_agent, amr, acr)
+        VALUES (@Hash, @Sid, @UserId, now(), now() + @Idle, now() + @Absolute, @Ip, @UserAgent, @Amr, @Acr)
         RETURNING {Columns}
         """;
 
-    /// <summary>Starts a session; returns the cookie secret (shown once) and the row. <paramref name="amr"/>: how the user signed in (RFC 8176).</summary>
-    public async Task<(string Secret, Session Session)> CreateAsync(Guid userId, string? ip, string? userAgent, CancellationToken ct,
-        IReadOnlyList<string>? amr = null)
+    /// <summary>Starts a password-only session; returns the cookie secret (shown once) and the row.</summary>
+    public Task<(string Secret, Session Session)> CreateAsync(Guid userId, string? ip, string? userAgent, CancellationToken ct) =>
+        CreateAsync(userId, Mfa.AuthenticationMethods.AfterPassword, ip, userAgent, ct);
+
+    /// <summary>Starts a session authenticated by <paramref name="amr"/> (its acr follows from them); returns the cookie secret (shown once) and the row.</summary>
+    public async Task<(string Secret, Session Session)> CreateAsync(Guid userId, IReadOnlyList<string> amr, string? ip, string? userAgent, CancellationToken ct)
     {
         var secret = OpaqueToken.New(32);
         await using var conn = await db.OpenAsync(ct);
@@ -34,7 +37,8 @@ public sealed class SessionStore(NpgsqlDataSource db)
         {
             Hash = OpaqueToken.Hash(secret), Sid = OpaqueToken.New(16), UserId = userId,
             Idle = IdleLifetime, Absolute = AbsoluteLifetime,
-            Ip = ip, UserAgent = userAgent is { Length: > 300 } ua ? ua[..300] : userAgent, Amr = amr?.ToArray(),
+            Ip = ip, UserAgent = userAgent is { Length: > 300 } ua ? ua[..300] : userAgent,
+            Amr = amr.ToArray(), Acr = Mfa.AuthenticationMethods.AcrOf(amr.ToList()),
         }, cancellationToken: ct));
         return (secret, session);
     }

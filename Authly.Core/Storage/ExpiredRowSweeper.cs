@@ -78,6 +78,10 @@ public sealed class ExpiredRowSweeper(NpgsqlDataSource db, AuthlyOptions options
             DELETE FROM device_codes WHERE device_code_hash = ANY(ARRAY(
                 SELECT device_code_hash FROM device_codes WHERE expires_at < now() LIMIT @Batch FOR UPDATE SKIP LOCKED))
             """),
+        ("pending_logins", """
+            DELETE FROM pending_logins WHERE id_hash = ANY(ARRAY(
+                SELECT id_hash FROM pending_logins WHERE expires_at < now() LIMIT @Batch FOR UPDATE SKIP LOCKED))
+            """),
         ("vault_connect_states", """
             DELETE FROM vault_connect_states WHERE state_hash = ANY(ARRAY(
                 SELECT state_hash FROM vault_connect_states WHERE expires_at < now() LIMIT @Batch FOR UPDATE SKIP LOCKED))

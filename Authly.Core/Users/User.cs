@@ -11,6 +11,8 @@ public sealed record User
     public bool IsVerified { get; init; }
     public bool IsAdmin { get; init; }
     public bool RequiresPasswordChange { get; init; }
+    /// <summary>Issue 16: the account must pass a second factor (see Mfa/SecondFactorPolicy).</summary>
+    public bool MfaRequired { get; init; }
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; init; }
     public DateTime? LastLogin { get; init; }

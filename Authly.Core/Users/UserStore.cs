@@ -7,7 +7,7 @@ namespace Authly.Users;
 public sealed class UserStore(NpgsqlDataSource db)
 {
     private const string Columns = """
-        id, username, email, password_hash, is_active, is_verified, is_admin, requires_password_change,
+        id, username, email, password_hash, is_active, is_verified, is_admin, requires_password_change, mfa_required,
         created_at, updated_at, last_login, given_name, family_name, middle_name, nickname, preferred_username,
         profile, picture, website, gender, birthdate, zoneinfo, locale, phone_number, phone_number_verified, address::text AS address
         """;
@@ -55,6 +55,15 @@ public sealed class UserStore(NpgsqlDataSource db)
         {
             return null;
         }
+    }
+
+    private const string SetMfaRequiredSql = $"UPDATE users SET mfa_required = @Required, updated_at = now() WHERE id = @Id RETURNING {Columns}";
+
+    /// <summary>Issue 16: sets the per-user second-factor policy; null when the user does not exist.</summary>
+    public async Task<User?> SetMfaRequiredAsync(Guid id, bool required, CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return await conn.QuerySingleOrDefaultAsync<User>(new CommandDefinition(SetMfaRequiredSql, new { Id = id, Required = required }, cancellationToken: ct));
     }
 
     private const string TouchLoginSql = "UPDATE users SET last_login = now() WHERE id = @Id";

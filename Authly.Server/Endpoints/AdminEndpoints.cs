@@ -38,6 +38,7 @@ public static class AdminEndpoints
 
         admin.MapAdminUsersEndpoints();
         admin.MapAdminRegistrationEndpoints();
+        admin.MapAdminMfaEndpoints();
         admin.MapAdminSystemEndpoints();
         return admin;
     }

@@ -1,4 +1,5 @@
 using Authly.Authorization;
+using Authly.Mfa;
 using Authly.OAuth;
 using Authly.Server.Http;
 using Authly.Server.Pages;
@@ -22,19 +23,21 @@ public static class AuthorizeEndpoint
             .WithSummary("Authorization endpoint (form), also receives the consent decision");
     }
 
-    private static async Task<IResult> HandleAsync(HttpContext http, AuthorizeFlow flow, BrowserSession browser, Csrf csrf, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(HttpContext http, AuthorizeFlow flow, BrowserSession browser, SecondFactorStep step, Csrf csrf,
+        CancellationToken ct)
     {
         var p = await ReadParametersAsync(http.Request, ct);
         var answer = HttpMethods.IsPost(http.Request.Method) && p.TryGetValue("approved", out var approved)
             ? new AuthorizeFlow.ConsentAnswer(approved == "true", csrf.IsValid(http, p.GetValueOrDefault(Csrf.FieldName)))
             : null;
-        var decision = await flow.DecideAsync(p, async c => await browser.GetAsync(http, c) is { } s ? new(s.User, s.AuthTime, s.Sid) : null, answer, ct);
+        var decision = await flow.DecideAsync(p, async c => await browser.GetAsync(http, c) is { } s ? s.SignedIn : null, answer, ct);
         if (decision.Trusted is { } trusted) SecurityHeaders.AllowFormRedirectTo(http.Response, trusted.RedirectUri);
         return decision switch
         {
             AuthorizeFlow.Refused r => Html.Error("Invalid request", r.Message),
             AuthorizeFlow.ShowLogin l => PasskeyEndpoints.LoginPage(http, AuthPages.Login(csrf.TokenFor(http), ReturnTo(p), l.ClientName, l.LoginHint, null)),
             AuthorizeFlow.ChangePassword => AuthPages.ChangePassword(csrf.TokenFor(http), ReturnTo(p), null),
+            AuthorizeFlow.StepUp s => SecondFactorEndpoints.Begin(http, await step.StepUpAsync(s.User, s.Amr, ct), ReturnTo(p)),
             AuthorizeFlow.ShowConsent c => AuthPages.Consent(csrf.TokenFor(http), c.ClientName, c.Username, c.Scopes, c.Known, p),
             AuthorizeFlow.FormExpired => Html.Error("Request expired", "The form was not valid any more. Go back to the application and start again.", 403),
             AuthorizeFlow.Redirect r => Respond(http, r),

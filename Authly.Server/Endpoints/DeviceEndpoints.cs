@@ -85,7 +85,7 @@ public static class DeviceEndpoints
         PageErrors.OnRefusal(http, r => r.Throttled
             ? AuthPages.DeviceEnter(csrf.TokenFor(http), "Too many attempts. Try again later.", status: r.Status)
             : null);
-        return new(current.User, current.AuthTime, current.Sid, address.Of(http)?.ToString());
+        return new(current.User, current.AuthTime, current.Sid, address.Of(http)?.ToString(), current.Amr);
     }
 
     private static bool IsGenuine(HttpContext http, Csrf csrf, Dictionary<string, string>? form) =>

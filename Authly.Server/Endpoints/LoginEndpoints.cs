@@ -1,5 +1,6 @@
 using Authly.Authorization;
 using Authly.Counters;
+using Authly.Mfa;
 using Authly.OAuth;
 using Authly.Server.Http;
 using Authly.Server.Pages;
@@ -40,7 +41,7 @@ public static class LoginEndpoints
         if (trusted is not null) SecurityHeaders.AllowFormRedirectTo(http.Response, trusted.RedirectUri);
     }
 
-    private static async Task<IResult> LoginAsync(HttpContext http, PasswordLogin login, BrowserSession browser, Csrf csrf,
+    private static async Task<IResult> LoginAsync(HttpContext http, PasswordLogin login, SecondFactorStep step, BrowserSession browser, Csrf csrf,
         RateLimiter limiter, ClientAddress address, AuthorizeValidator validator, CancellationToken ct)
     {
         var form = await FormParameters.ReadAsync(http.Request, ct);
@@ -55,6 +56,9 @@ public static class LoginEndpoints
         PageErrors.OnRefusal(http, r => AuthPages.Login(csrf.TokenFor(http), returnTo, null, username, r.Message, r.Status));
         await limiter.CheckAsync("login", address.Of(http)?.ToString(), ct);
         var user = await login.CheckAsync(username, form.GetValueOrDefault("password") ?? "", address.Of(http)?.ToString(), ct);
+        // Issue 16: a user with a second factor (or who must have one) continues to that step; no session before it.
+        if (await step.AfterFirstFactorAsync(user, AuthenticationMethods.AfterPassword, ct) is SecondFactorStep.Pending pending)
+            return SecondFactorEndpoints.Begin(http, pending, returnTo);
         await browser.StartAsync(http, user, ct);
         if (user.RequiresPasswordChange) return AuthPages.ChangePassword(csrf.TokenFor(http), returnTo, null);
         return Results.Redirect(returnTo, permanent: false, preserveMethod: false);

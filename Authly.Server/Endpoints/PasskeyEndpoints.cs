@@ -157,7 +157,7 @@ public static class PasskeyEndpoints
         var returnTo = RedirectUri.SafeReturnTo(body.ReturnTo);
         var verified = await assertion.VerifySignInAsync(TakeHandle(http), body.Credential, address.Of(http)?.ToString(), ct);
         // The same session start as the password login (LoginEndpoints), recording how the user signed in.
-        await browser.StartAsync(http, verified.User, ct, verified.Amr);
+        await browser.StartAsync(http, verified.User, verified.Amr, ct);
         return Results.Json(new { redirect_to = returnTo });
     }
 

@@ -1,3 +1,5 @@
+using Authly.Authorization;
+using Authly.Mfa;
 using Authly.Sessions;
 using Authly.Tokens;
 using Authly.Users;
@@ -16,7 +18,10 @@ public sealed class BrowserSession(SessionStore sessions, UserStore users, Csrf 
     public const string CookieName = "authly_session";
     private static readonly object SetInThisResponse = new();
 
-    public sealed record Current(User User, DateTime AuthTime, string Sid);
+    public sealed record Current(User User, DateTime AuthTime, string Sid, IReadOnlyList<string> Amr)
+    {
+        public AuthorizeFlow.SignedIn SignedIn => new(User, AuthTime, Sid, Amr);
+    }
 
     /// <summary>
     /// The session cookie this request carries or, once <see cref="StartAsync"/> or <see cref="EndAsync"/>
@@ -33,13 +38,20 @@ public sealed class BrowserSession(SessionStore sessions, UserStore users, Csrf 
         var session = await sessions.FindActiveAsync(CookieOf(http), ct);
         if (session is null) return null;
         var user = await users.FindByIdAsync(session.UserId, ct);
-        return user is { IsActive: true } ? new Current(user, session.AuthTime, session.Sid) : null;
+        return user is { IsActive: true } ? new Current(user, session.AuthTime, session.Sid, session.Amr) : null;
     }
 
-    /// <summary>Starts a session with a fresh secret (never a planted one) and a fresh CSRF cookie: pre-login form tokens stop working.</summary>
-    public async Task<Session> StartAsync(HttpContext http, User user, CancellationToken ct, IReadOnlyList<string>? amr = null)
+    /// <summary>Starts a password-only session (see the overload).</summary>
+    public Task<Session> StartAsync(HttpContext http, User user, CancellationToken ct) => StartAsync(http, user, AuthenticationMethods.AfterPassword, ct);
+
+    /// <summary>
+    /// Starts a session authenticated by <paramref name="amr"/> with a fresh secret (never a planted one) and a fresh CSRF
+    /// cookie: pre-login form tokens stop working. A pending second-factor login of this browser ends with it.
+    /// </summary>
+    public async Task<Session> StartAsync(HttpContext http, User user, IReadOnlyList<string> amr, CancellationToken ct)
     {
-        var (secret, session) = await sessions.CreateAsync(user.Id, http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent, ct, amr);
+        var (secret, session) = await sessions.CreateAsync(user.Id, amr, http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent, ct);
+        PendingLoginCookie.Clear(http);
         http.Response.Cookies.Append(CookieName, secret, new CookieOptions
         {
             HttpOnly = true,

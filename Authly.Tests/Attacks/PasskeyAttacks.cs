@@ -85,7 +85,7 @@ public sealed class PasskeyAttacks : AppFixture
 
     private Task<long> SessionsOfAsync(Guid userId) => _app.SqlScalarAsync<long>("SELECT count(*) FROM sessions WHERE user_id = @Id AND ended_at IS NULL", new { Id = userId });
 
-    [Test, Description("WebAuthn §7.2, issue 16: a registered passkey signs in without a password; the session is the login page's, with amr hwk + user")]
+    [Test, Description("WebAuthn §7.2, issue 16: a registered passkey signs in without a password; the session is the login page's, with amr hwk + user + mfa (user verification is always required)")]
     public async Task PasswordlessSignIn_WithRegisteredPasskey_StartsSessionRecordingAmr()
     {
         var registered = await RegisteredAsync();
@@ -96,19 +96,19 @@ public sealed class PasskeyAttacks : AppFixture
         Assert.That(browser.Cookie("authly_session"), Is.Not.Null);
         var check = await browser.SessionCheckAsync();
         Assert.That(check["active"]!.GetValue<bool>(), Is.True);
-        var amr = await _app.SqlScalarAsync<string[]>("SELECT amr FROM sessions WHERE user_id = @Id AND amr IS NOT NULL", new { Id = registered.User.Id });
-        Assert.That(amr, Is.EqualTo(new[] { "hwk", "user" }));
+        var amr = await _app.SqlScalarAsync<string[]>("SELECT amr FROM sessions WHERE user_id = @Id ORDER BY created_at DESC LIMIT 1", new { Id = registered.User.Id });
+        Assert.That(amr, Is.EqualTo(new[] { "hwk", "user", "mfa" }));
         Assert.That(await _app.SqlScalarAsync<long>("SELECT sign_count FROM passkeys WHERE user_id = @Id", new { Id = registered.User.Id }), Is.EqualTo(1));
     }
 
-    [Test, Description("RFC 8176 §2: a backup-eligible (synced) passkey is a software key: amr swk + user")]
+    [Test, Description("RFC 8176 §2: a backup-eligible (synced) passkey is a software key: amr swk + user + mfa")]
     public async Task PasswordlessSignIn_WithSyncedPasskey_RecordsSwk()
     {
         var registered = await RegisteredAsync(new SoftAuthenticator { BackupEligible = true });
         var (_, response, _) = await PasswordlessAsync(registered.Authenticator);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
-        var amr = await _app.SqlScalarAsync<string[]>("SELECT amr FROM sessions WHERE user_id = @Id AND amr IS NOT NULL", new { Id = registered.User.Id });
-        Assert.That(amr, Is.EqualTo(new[] { "swk", "user" }));
+        var amr = await _app.SqlScalarAsync<string[]>("SELECT amr FROM sessions WHERE user_id = @Id ORDER BY created_at DESC LIMIT 1", new { Id = registered.User.Id });
+        Assert.That(amr, Is.EqualTo(new[] { "swk", "user", "mfa" }));
     }
 
     [Test, Description("WebAuthn §13.4.3: a challenge verifies once; replaying an accepted assertion with its challenge cookie is refused")]

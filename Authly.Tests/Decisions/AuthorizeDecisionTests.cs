@@ -132,7 +132,7 @@ public sealed class AuthorizeDecisionTests
         if (user is not null && c.Consented is not null)
             await _app.Services.GetRequiredService<ConsentStore>().GrantAsync(user.Id, clientId, c.Consented.Split(' '), CancellationToken.None);
         var authTime = c.Session == Session.LongAgo ? DateTime.UtcNow.AddHours(-2) : DateTime.UtcNow.AddSeconds(-5);
-        var signedIn = user is null ? null : new AuthorizeFlow.SignedIn(user, authTime, "sid-" + Guid.NewGuid().ToString("N"));
+        var signedIn = user is null ? null : new AuthorizeFlow.SignedIn(user, authTime, "sid-" + Guid.NewGuid().ToString("N"), Authly.Mfa.AuthenticationMethods.AfterPassword);
         var answer = c.Answer switch
         {
             Answer.Approved => new AuthorizeFlow.ConsentAnswer(true, true),

@@ -85,7 +85,7 @@ public sealed class DeviceAndLogoutDecisionTests
         var approval = Get<DeviceApproval>();
         var started = await Get<DeviceAuthorization>().StartAsync(_device, "openid profile", CancellationToken.None);
         var user = await UserAsync();
-        var session = new DeviceApproval.SignedIn(user, DateTime.UtcNow, "sid-" + Guid.NewGuid().ToString("N"), "192.0.2.7");
+        var session = new DeviceApproval.SignedIn(user, DateTime.UtcNow, "sid-" + Guid.NewGuid().ToString("N"), "192.0.2.7", Authly.Mfa.AuthenticationMethods.AfterPassword);
         var who = c.Who == Who.Nobody ? null : session;
         var userCode = c.Code switch { Code.None => null, Code.Unknown => "BCDF-GHJK", Code.Malformed => "AEIO-U123", _ => started.UserCode };
 

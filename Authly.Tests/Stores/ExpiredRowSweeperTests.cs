@@ -107,6 +107,11 @@ public sealed class ExpiredRowSweeperTests
                 ('\x02', 10, now() - interval '1 second', now() + interval '5 minutes'),
                 ('\x03', 1, now() + interval '1 minute', NULL)
             """);
+        await ExecAsync("""
+            INSERT INTO pending_logins (id_hash, user_id, amr, must_enrol, expires_at)
+            SELECT h, (SELECT user_id FROM sessions LIMIT 1), '{pwd}', false, now() + e FROM
+                (VALUES ('\x01'::bytea, interval '-1 second'), ('\x02'::bytea, interval '10 minutes')) AS v(h, e)
+            """);
 
         await ExecAsync("""
             INSERT INTO passkey_challenges (handle_hash, purpose, options, expires_at) VALUES
@@ -119,6 +124,7 @@ public sealed class ExpiredRowSweeperTests
         {
             ["revoked_tokens"] = 1, ["refresh_token_families"] = 1, ["authorization_codes"] = 2, ["sessions"] = 2,
             ["device_codes"] = 1, ["vault_connect_states"] = 1, ["passkey_challenges"] = 1, ["attempt_guards"] = 1,
+            ["pending_logins"] = 1,
         }));
         Assert.That(await NamesAsync("SELECT jti FROM revoked_tokens"), Is.EqualTo(new[] { "live" }));
         Assert.That(await NamesAsync("SELECT client_id FROM refresh_token_families"), Is.EqualTo(new[] { "live" }));
