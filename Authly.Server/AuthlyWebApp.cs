@@ -101,6 +101,7 @@ public static class AuthlyWebApp
         oauth.MapIntrospectionEndpoint();
         oauth.MapRevocationEndpoint();
         oauth.MapDeviceAuthorizationEndpoint();
+        oauth.MapPushedAuthorizationEndpoint();
         app.MapAuthorizeEndpoint();
         app.MapLoginEndpoints();
         app.MapDevicePages();

@@ -41,7 +41,8 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
         VALUES (@Hash, @ClientId, @UserId, @RedirectUri, @Scope, @Challenge, @Nonce, @AuthTime, @SessionId, now() + @Lifetime)
         """;
 
-    public async Task<string> CreateAsync(AuthorizeRequest request, Guid userId, DateTime authTime, string? sessionId, CancellationToken ct)
+    /// <param name="lifetime">At most <see cref="Lifetime"/>; shorter under the FAPI 2.0 profile (<see cref="Clients.Fapi2Profile.CodeLifetime"/>).</param>
+    public async Task<string> CreateAsync(AuthorizeRequest request, Guid userId, DateTime authTime, string? sessionId, TimeSpan lifetime, CancellationToken ct)
     {
         var code = OpaqueToken.New(32);
         await using var conn = await db.OpenAsync(ct);
@@ -50,7 +51,7 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
             Hash = OpaqueToken.Hash(code), ClientId = request.Client.ClientId, UserId = userId, RedirectUri = request.RedirectUri,
             Scope = Scopes.ScopeSet.Join(request.Scopes), Challenge = request.CodeChallenge, request.Nonce,
             AuthTime = authTime, SessionId = sessionId,
-            Lifetime,
+            Lifetime = lifetime < Lifetime ? lifetime : Lifetime,
         }, cancellationToken: ct));
         return code;
     }

@@ -21,4 +21,10 @@ public sealed record ClientRegistration
     [JsonPropertyName("application_type")] public string? ApplicationType { get; init; }
     [JsonPropertyName("post_logout_redirect_uris")] public string[]? PostLogoutRedirectUris { get; init; }
     [JsonPropertyName("is_active")] public bool? IsActive { get; init; }
+
+    // Issue 17 part 1 (PAR, private_key_jwt, FAPI 2.0). An empty string clears jwks, jwks_uri or profile.
+    [JsonPropertyName("jwks")] public System.Text.Json.Nodes.JsonObject? Jwks { get; init; }
+    [JsonPropertyName("jwks_uri")] public string? JwksUri { get; init; }
+    [JsonPropertyName("require_pushed_authorization_requests")] public bool? RequirePushedAuthorizationRequests { get; init; }
+    [JsonPropertyName("profile")] public string? Profile { get; init; }
 }

@@ -29,12 +29,13 @@ public sealed class ClientStore
     private const int MaxCached = 10_000;
     private readonly NpgsqlDataSource _db;
     private readonly IClusterBus _bus;
+    private readonly AuthlyOptions _options;
     // An active client by client_id, or null (no such active client).
     private readonly RefreshingCache<string, Client?> _cache;
 
     public ClientStore(NpgsqlDataSource db, IClusterBus bus, TimeProvider clock, AuthlyOptions options, ILogger<ClientStore> log)
     {
-        (_db, _bus) = (db, bus);
+        (_db, _bus, _options) = (db, bus, options);
         _cache = new RefreshingCache<string, Client?>("clients", clock, log, CacheFor, options.StaleCacheFor, FindActiveUncachedAsync,
             StringComparer.Ordinal, MaxCached, revalidation: new BatchRevalidation<string, Client?>(RevalidateEvery, RevalidateAsync));
         bus.Subscribe(Topic, _cache.Invalidate);
@@ -58,6 +59,7 @@ public sealed class ClientStore
         c.id, c.client_id, c.client_name, c.client_type, c.client_secret_hash, c.redirect_uris, c.grant_types,
         c.response_types, c.token_endpoint_auth_method, c.require_pkce, c.client_uri, c.logo_uri, c.tos_uri,
         c.policy_uri, c.contacts, c.application_type, c.post_logout_redirect_uris, c.is_active, c.created_at, c.updated_at,
+        c.jwks, c.jwks_uri, c.require_pushed_authorization_requests, c.profile,
         ARRAY(SELECT s.scope_name FROM client_scopes cs JOIN scopes s ON s.id = cs.scope_id
               WHERE cs.client_id = c.id AND s.is_active ORDER BY s.scope_name) AS scopes
         """;
@@ -109,10 +111,10 @@ public sealed class ClientStore
     private const string InsertSql = """
         INSERT INTO clients (client_id, client_name, client_type, client_secret_hash, redirect_uris, grant_types, response_types,
             token_endpoint_auth_method, require_pkce, client_uri, logo_uri, tos_uri, policy_uri, contacts, application_type,
-            post_logout_redirect_uris)
+            post_logout_redirect_uris, jwks, jwks_uri, require_pushed_authorization_requests, profile)
         VALUES (@ClientId, @ClientName, @ClientType, @SecretHash, @RedirectUris, @GrantTypes, @ResponseTypes,
             @AuthMethod, @RequirePkce, @ClientUri, @LogoUri, @TosUri, @PolicyUri, @Contacts, @ApplicationType,
-            @PostLogoutRedirectUris)
+            @PostLogoutRedirectUris, @Jwks, @JwksUri, @RequirePar, @Profile)
         RETURNING id
         """;
 
@@ -137,10 +139,12 @@ public sealed class ClientStore
         if (r.RedirectUris is null && grantTypes.Contains(GrantTypes.AuthorizationCode))
             grantTypes = grantTypes.Where(g => g is not (GrantTypes.AuthorizationCode)).ToArray();
         ClientRules.ValidateMerged(r.ClientType!, authMethod, redirectUris, postLogout, grantTypes);
+        var keys = ClientKeyRules.Merge(null, r, authMethod, _options);
         var scopes = ScopeSet.Parse(r.Scope).ToArray();
 
         var clientId = "authly_" + OpaqueToken.New(16);
-        var secret = isPublic ? null : OpaqueToken.New(32);
+        // A private_key_jwt client authenticates with its keys: it gets no secret that could be used instead.
+        var secret = isPublic || authMethod == TokenAuthMethods.PrivateKeyJwt ? null : OpaqueToken.New(32);
 
         await using var conn = await _db.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -152,6 +156,7 @@ public sealed class ClientStore
             RedirectUris = redirectUris, GrantTypes = grantTypes, ResponseTypes = r.ResponseTypes ?? ["code"],
             AuthMethod = authMethod, RequirePkce = r.RequirePkce ?? true, r.ClientUri, r.LogoUri, r.TosUri, r.PolicyUri,
             Contacts = r.Contacts ?? [], ApplicationType = r.ApplicationType ?? "web", PostLogoutRedirectUris = postLogout,
+            keys.Jwks, keys.JwksUri, RequirePar = keys.RequirePushedAuthorizationRequests, keys.Profile,
         }, tx, cancellationToken: ct));
         await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { Id = id, Names = scopes }, tx, cancellationToken: ct));
         await tx.CommitAsync(ct);
@@ -164,6 +169,7 @@ public sealed class ClientStore
             response_types = @ResponseTypes, token_endpoint_auth_method = @AuthMethod, require_pkce = @RequirePkce,
             client_uri = @ClientUri, logo_uri = @LogoUri, tos_uri = @TosUri, policy_uri = @PolicyUri, contacts = @Contacts,
             application_type = @ApplicationType, post_logout_redirect_uris = @PostLogoutRedirectUris, is_active = @IsActive,
+            jwks = @Jwks, jwks_uri = @JwksUri, require_pushed_authorization_requests = @RequirePar, profile = @Profile,
             updated_at = now()
         WHERE id = @Id
         """;
@@ -194,6 +200,7 @@ public sealed class ClientStore
             IsActive = r.IsActive ?? current.IsActive,
         };
         ClientRules.ValidateMerged(merged.ClientType, merged.TokenEndpointAuthMethod, merged.RedirectUris, merged.PostLogoutRedirectUris, merged.GrantTypes);
+        var keys = ClientKeyRules.Merge(current, r, merged.TokenEndpointAuthMethod, _options);
         var scopes = r.Scope is null ? null : ScopeSet.Parse(r.Scope).ToArray();
 
         await using var conn = await _db.OpenAsync(ct);
@@ -204,6 +211,7 @@ public sealed class ClientStore
             merged.Id, merged.ClientName, merged.RedirectUris, merged.GrantTypes, merged.ResponseTypes,
             AuthMethod = merged.TokenEndpointAuthMethod, merged.RequirePkce, merged.ClientUri, merged.LogoUri, merged.TosUri,
             merged.PolicyUri, merged.Contacts, merged.ApplicationType, merged.PostLogoutRedirectUris, merged.IsActive,
+            keys.Jwks, keys.JwksUri, RequirePar = keys.RequirePushedAuthorizationRequests, keys.Profile,
         }, tx, cancellationToken: ct));
         if (scopes is not null)
         {
@@ -226,7 +234,7 @@ public sealed class ClientStore
 
     private const string RegenerateSql = """
         UPDATE clients SET client_secret_hash = @Hash, updated_at = now()
-        WHERE client_id = @ClientId AND client_type = 'confidential'
+        WHERE client_id = @ClientId AND client_type = 'confidential' AND token_endpoint_auth_method <> 'private_key_jwt'
         """;
     /// <summary>A new secret for a confidential client (the old one stops working at once); null if there is none.</summary>
     public async Task<string?> RegenerateSecretAsync(string clientId, CancellationToken ct)
