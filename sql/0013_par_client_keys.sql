@@ -9,6 +9,17 @@ ALTER TABLE clients
     ADD COLUMN require_pushed_authorization_requests boolean NOT NULL DEFAULT false,
     ADD COLUMN profile text;
 
+-- private_key_jwt: a confidential client with keys instead of a secret.
+ALTER TABLE clients DROP CONSTRAINT clients_token_endpoint_auth_method_check;
+ALTER TABLE clients ADD CONSTRAINT clients_token_endpoint_auth_method_check
+    CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt'));
+ALTER TABLE clients DROP CONSTRAINT clients_secret_matches_type;
+ALTER TABLE clients ADD CONSTRAINT clients_secret_matches_type CHECK (
+    (client_type = 'public' AND client_secret_hash IS NULL AND token_endpoint_auth_method = 'none') OR
+    (client_type = 'confidential' AND token_endpoint_auth_method = 'private_key_jwt' AND (jwks IS NOT NULL OR jwks_uri IS NOT NULL)) OR
+    (client_type = 'confidential' AND client_secret_hash IS NOT NULL AND token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post')));
+ALTER TABLE clients ADD CONSTRAINT clients_profile_check CHECK (profile IS NULL OR profile = 'fapi2');
+
 -- A pushed authorization request: the request_uri's random part only as SHA-256, bound to the client
 -- that pushed it. expires_at bounds the first use at the authorization endpoint; consumed_at marks
 -- the single use that issued a code.

@@ -201,6 +201,9 @@ public sealed class ClientStore
         };
         ClientRules.ValidateMerged(merged.ClientType, merged.TokenEndpointAuthMethod, merged.RedirectUris, merged.PostLogoutRedirectUris, merged.GrantTypes);
         var keys = ClientKeyRules.Merge(current, r, merged.TokenEndpointAuthMethod, _options);
+        if (current.ClientSecretHash is null && merged.TokenEndpointAuthMethod is TokenAuthMethods.ClientSecretBasic or TokenAuthMethods.ClientSecretPost)
+            throw AuthlyException.Validation("this client has no secret (it was created for private_key_jwt); create a new client to use a secret",
+                "token_endpoint_auth_method");
         var scopes = r.Scope is null ? null : ScopeSet.Parse(r.Scope).ToArray();
 
         await using var conn = await _db.OpenAsync(ct);

@@ -24,12 +24,18 @@ public sealed record ClientView(
     [property: JsonPropertyName("post_logout_redirect_uris")] string[] PostLogoutRedirectUris,
     [property: JsonPropertyName("is_active")] bool IsActive,
     [property: JsonPropertyName("created_at")] DateTime CreatedAt,
-    [property: JsonPropertyName("updated_at")] DateTime UpdatedAt)
+    [property: JsonPropertyName("updated_at")] DateTime UpdatedAt,
+    // Issue 17 part 1: the client's public keys or where they are, its PAR rule and its profile.
+    [property: JsonPropertyName("jwks")] System.Text.Json.Nodes.JsonNode? Jwks,
+    [property: JsonPropertyName("jwks_uri")] string? JwksUri,
+    [property: JsonPropertyName("require_pushed_authorization_requests")] bool RequirePushedAuthorizationRequests,
+    [property: JsonPropertyName("profile")] string? Profile)
 {
     public static ClientView Of(Client c) => new(c.Id, c.ClientId, c.ClientName, c.ClientType, c.RedirectUris, c.GrantTypes,
         c.ResponseTypes, string.Join(' ', c.Scopes), c.RequirePkce, c.TokenEndpointAuthMethod, c.ClientUri, c.LogoUri, c.TosUri,
         c.PolicyUri, c.Contacts, c.ApplicationType, c.PostLogoutRedirectUris, c.IsActive,
-        c.CreatedAt, c.UpdatedAt);
+        c.CreatedAt, c.UpdatedAt,
+        c.Jwks is null ? null : System.Text.Json.Nodes.JsonNode.Parse(c.Jwks), c.JwksUri, c.RequirePushedAuthorizationRequests, c.Profile);
 }
 
 public sealed record ScopeInput
