@@ -83,6 +83,12 @@ public static class AuthlyCoreServices
         services.AddSingleton<ScopeStore>();
         services.AddSingleton<ClientStore>();
         services.AddSingleton<ClientAuthenticator>();
+        // Issue 17 part 1: private_key_jwt and PAR.
+        services.AddSingleton<ClientKeys>();
+        services.AddSingleton<ClientAssertionJtis>();
+        services.AddSingleton<ClientAssertion>();
+        services.AddSingleton<Authorization.PushedAuthorizationStore>();
+        services.AddSingleton<Authorization.PushedAuthorization>();
 
         services.AddSingleton<SigningKeyStore>();
         services.AddSingleton<SigningKeyRotation>();

@@ -108,6 +108,7 @@ public static class AuthlyWebApp
         oauth.MapRevocationEndpoint();
         oauth.MapDeviceAuthorizationEndpoint();
         oauth.MapClientRegistrationEndpoint(app.Services.GetRequiredService<AuthlyOptions>());
+        oauth.MapPushedAuthorizationEndpoint();
         app.MapAuthorizeEndpoint();
         app.MapLoginEndpoints();
         app.MapPasskeyEndpoints();

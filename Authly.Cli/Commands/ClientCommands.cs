@@ -26,22 +26,28 @@ public static class ClientCommands
 
     private sealed record Fields(Option<string?> Name, Option<string[]> RedirectUris, Option<string[]> Scope, Option<string[]> GrantTypes,
         Option<string?> AuthMethod, Option<string?> ClientUri, Option<string?> LogoUri, Option<string?> TosUri, Option<string?> PolicyUri,
-        Option<string[]> Contacts, Option<bool?> RequirePkce)
+        Option<string[]> Contacts, Option<bool?> RequirePkce,
+        Option<FileInfo?> JwksFile, Option<string?> JwksUri, Option<bool?> RequirePar, Option<string?> Profile)
     {
         public static Fields Make() => new(
             new Option<string?>("--name") { Description = "Client name" },
             new Option<string[]>("--redirect-uri") { Description = "Redirect URI (repeat for several)" },
             new Option<string[]>("--scope") { Description = "Allowed scopes, space-separated, or repeat the option (--scope read --scope write)" },
             new Option<string[]>("--grant-type") { Description = "Allowed grant type (repeat): authorization_code, client_credentials, refresh_token, password, …" },
-            new Option<string?>("--auth-method") { Description = "token_endpoint_auth_method: client_secret_basic, client_secret_post or none" },
+            new Option<string?>("--auth-method") { Description = "token_endpoint_auth_method: client_secret_basic, client_secret_post, private_key_jwt or none" },
             new Option<string?>("--client-uri") { Description = "Home page of the client" },
             new Option<string?>("--logo-uri") { Description = "URL of the client's logo" },
             new Option<string?>("--tos-uri") { Description = "URL of the client's terms of service" },
             new Option<string?>("--policy-uri") { Description = "URL of the client's privacy policy" },
             new Option<string[]>("--contacts") { Description = "Contact e-mail address (repeat for several; on update the list replaces the old one)" },
-            new Option<bool?>("--require-pkce") { Description = "Require PKCE (true/false)" });
+            new Option<bool?>("--require-pkce") { Description = "Require PKCE (true/false)" },
+            new Option<FileInfo?>("--jwks-file") { Description = "A JSON file with the client's public keys (a JWK Set) for private_key_jwt" },
+            new Option<string?>("--jwks-uri") { Description = "https URL where the client publishes its JWK Set, for private_key_jwt (\"\" clears it)" },
+            new Option<bool?>("--require-par") { Description = "Require pushed authorization requests (RFC 9126) for this client (true/false)" },
+            new Option<string?>("--profile") { Description = "Security profile: fapi2, or \"\" for none" });
 
-        public IEnumerable<Option> All => [Name, RedirectUris, Scope, GrantTypes, AuthMethod, ClientUri, LogoUri, TosUri, PolicyUri, Contacts, RequirePkce];
+        public IEnumerable<Option> All => [Name, RedirectUris, Scope, GrantTypes, AuthMethod, ClientUri, LogoUri, TosUri, PolicyUri, Contacts, RequirePkce,
+            JwksFile, JwksUri, RequirePar, Profile];
 
         public JsonObject Body(ParseResult parse)
         {
@@ -57,8 +63,23 @@ public static class ClientCommands
             if (parse.GetValue(PolicyUri) is { } policy) body["policy_uri"] = policy;
             if (parse.GetValue(Contacts) is { Length: > 0 } c) body["contacts"] = new JsonArray(c.Select(x => (JsonNode?)x).ToArray());
             if (parse.GetValue(RequirePkce) is { } p) body["require_pkce"] = p;
+            if (parse.GetValue(JwksFile) is { } file) body["jwks"] = ReadJwks(file);
+            if (parse.GetValue(JwksUri) is { } jwksUri) body["jwks_uri"] = jwksUri;
+            if (parse.GetValue(RequirePar) is { } par) body["require_pushed_authorization_requests"] = par;
+            if (parse.GetValue(Profile) is { } profile) body["profile"] = profile;
             return body;
         }
+    }
+
+    /// <summary>The JWK Set in a file, as a JSON object; the server checks the keys themselves.</summary>
+    private static JsonObject ReadJwks(FileInfo file)
+    {
+        string text;
+        try { text = File.ReadAllText(file.FullName); }
+        catch (IOException e) { throw new CliException(ExitCodes.Validation, $"--jwks-file: cannot read {file.FullName}: {e.Message}"); }
+        catch (UnauthorizedAccessException) { throw new CliException(ExitCodes.Validation, $"--jwks-file: no permission to read {file.FullName}"); }
+        try { return JsonNode.Parse(text) as JsonObject ?? throw new CliException(ExitCodes.Validation, "--jwks-file must hold a JSON object (a JWK Set)"); }
+        catch (System.Text.Json.JsonException) { throw new CliException(ExitCodes.Validation, "--jwks-file is not valid JSON"); }
     }
 
     private static Command CreateClient()

@@ -45,10 +45,12 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
         """;
 
     public Task<string> CreateAsync(AuthorizeRequest request, Guid userId, DateTime authTime, string? sessionId, CancellationToken ct) =>
-        CreateAsync(request, userId, authTime, sessionId, Mfa.AuthenticationMethods.AfterPassword, ct);
+        CreateAsync(request, userId, authTime, sessionId, Mfa.AuthenticationMethods.AfterPassword, Lifetime, ct);
 
+    /// <param name="amr">How the user signed in (RFC 8176); the code's acr follows from it.</param>
+    /// <param name="lifetime">At most <see cref="Lifetime"/>; shorter under the FAPI 2.0 profile (<see cref="Clients.Fapi2Profile.CodeLifetime"/>).</param>
     public async Task<string> CreateAsync(AuthorizeRequest request, Guid userId, DateTime authTime, string? sessionId, IReadOnlyList<string> amr,
-        CancellationToken ct)
+        TimeSpan lifetime, CancellationToken ct)
     {
         var code = OpaqueToken.New(32);
         await using var conn = await db.OpenAsync(ct);
@@ -58,7 +60,7 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
             Scope = Scopes.ScopeSet.Join(request.Scopes), Challenge = request.CodeChallenge, request.Nonce,
             AuthTime = authTime, SessionId = sessionId,
             Amr = amr.ToArray(), Acr = Mfa.AuthenticationMethods.AcrOf(amr.ToList()),
-            Lifetime,
+            Lifetime = lifetime < Lifetime ? lifetime : Lifetime,
         }, cancellationToken: ct));
         return code;
     }

@@ -1,3 +1,5 @@
+using Authly.Clients;
+using Authly.Configuration;
 using Authly.OAuth;
 using Authly.Scopes;
 using Authly.Telemetry;
@@ -12,7 +14,7 @@ namespace Authly.Authorization;
 /// parses, calls <see cref="DecideAsync"/> and renders the <see cref="Decision"/>; no rule is made there.
 /// </summary>
 public sealed class AuthorizeFlow(AuthorizeValidator validator, ConsentStore consents, AuthorizationCodeStore codes,
-    ScopeStore scopeStore, Issuer issuer, TimeProvider clock)
+    ScopeStore scopeStore, Issuer issuer, TimeProvider clock, PushedAuthorization pushed, AuthlyOptions options)
 {
     /// <summary>The user signed in in this browser, and when (OIDC Core auth_time), in which session (sid) and how (RFC 8176 amr).</summary>
     public sealed record SignedIn(User User, DateTime AuthTime, string Sid, IReadOnlyList<string> Amr)
@@ -75,8 +77,13 @@ public sealed class AuthorizeFlow(AuthorizeValidator validator, ConsentStore con
     private async Task<Decision> DecideUntracedAsync(IReadOnlyDictionary<string, string> parameters, Func<CancellationToken, Task<SignedIn?>> session,
         ConsentAnswer? answer, CancellationToken ct)
     {
+        // RFC 9126 §4: a request_uri stands for the parameters its client pushed.
+        var (resolved, requestUri, unresolved) = await pushed.ResolveAsync(parameters, ct);
+        if (resolved is null) return new Refused(unresolved!);
+        parameters = resolved;
         var (trusted, refusal) = await validator.TrustAsync(parameters, ct);
         if (trusted is null) return new Refused(refusal!);
+        if (requestUri is not null) trusted = trusted with { Pushed = true, RequestUri = requestUri };
         try { return await DecideTrustedAsync(trusted, parameters, session, answer, ct); }
         catch (OAuthException e) { return Error(trusted, e.Error, e.Description); }
     }
@@ -111,7 +118,11 @@ public sealed class AuthorizeFlow(AuthorizeValidator validator, ConsentStore con
                 : new ShowConsent(trusted, request.Client.ClientName, current.User.Username, scopes, await scopeStore.ActiveAsync(ct));
         }
 
-        var code = await codes.CreateAsync(request with { Scopes = scopes }, current.User.Id, current.AuthTime, current.Sid, current.Amr, ct);
+        // RFC 9126 §4: a pushed request issues one code.
+        if (trusted.RequestUri is { } requestUri && !await pushed.ConsumeAsync(requestUri, request.Client.ClientId, ct))
+            throw OAuthException.InvalidRequest("The request_uri was already used");
+        var lifetime = Fapi2Profile.AppliesTo(options, request.Client) ? Fapi2Profile.CodeLifetime : AuthorizationCodeStore.Lifetime;
+        var code = await codes.CreateAsync(request with { Scopes = scopes }, current.User.Id, current.AuthTime, current.Sid, current.Amr, lifetime, ct);
         return new CodeIssued(trusted, code, scopes, Fields(trusted, new KeyValuePair<string, string>("code", code)));
     }
 

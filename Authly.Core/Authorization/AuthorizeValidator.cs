@@ -1,4 +1,5 @@
 using Authly.Clients;
+using Authly.Configuration;
 using Authly.OAuth;
 using Authly.Scopes;
 
@@ -9,11 +10,17 @@ namespace Authly.Authorization;
 /// is shown, never redirected: RFC 6749 §4.1.2.1); then everything else (failures →
 /// <see cref="OAuthException"/>, which <see cref="AuthorizeFlow"/> redirects to the validated redirect_uri).
 /// </summary>
-public sealed class AuthorizeValidator(ClientStore clients, ScopeStore scopeStore)
+public sealed class AuthorizeValidator(ClientStore clients, ScopeStore scopeStore, AuthlyOptions options)
 {
     private static readonly HashSet<string> PromptValues = ["none", "login", "consent", "select_account"];
 
-    public sealed record Trusted(Client Client, string RedirectUri, string? State, string ResponseMode);
+    public sealed record Trusted(Client Client, string RedirectUri, string? State, string ResponseMode)
+    {
+        /// <summary>The request was pushed (RFC 9126): validated at the PAR endpoint, or resolved from <see cref="RequestUri"/>.</summary>
+        public bool Pushed { get; init; }
+        /// <summary>The request_uri the parameters came from, which the issued code consumes; null otherwise.</summary>
+        public string? RequestUri { get; init; }
+    }
 
     /// <summary>The client and redirect URI, or why they cannot be trusted (a message shown to the user, never redirected).</summary>
     public async Task<(Trusted? Trusted, string? Refusal)> TrustAsync(IReadOnlyDictionary<string, string> p, CancellationToken ct)
@@ -46,6 +53,9 @@ public sealed class AuthorizeValidator(ClientStore clients, ScopeStore scopeStor
         if (responseType != "code") throw new OAuthException(OAuthErrors.UnsupportedResponseType, "Only response_type=code is supported");
         if (p.TryGetValue("request", out _) || p.TryGetValue("request_uri", out _))
             throw new OAuthException(OAuthErrors.RequestNotSupported, "Request objects are not supported");
+        // RFC 9126 §5 (per client and server-wide), FAPI 2.0 Security Profile §5.3.2.2: only pushed requests.
+        if (!t.Pushed && (options.RequirePushedAuthorizationRequests || t.Client.RequirePushedAuthorizationRequests || Fapi2Profile.AppliesTo(options, t.Client)))
+            throw OAuthException.InvalidRequest("This client must push its authorization requests to the PAR endpoint (RFC 9126)");
 
         // RFC 7636 §4.3 / OAuth 2.1: PKCE with S256 for every client.
         if (!p.TryGetValue("code_challenge", out var challenge) || challenge.Length == 0)

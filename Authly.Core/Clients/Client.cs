@@ -30,6 +30,15 @@ public sealed record Client
     // ---- OIDC Back-Channel Logout 1.0 §2.2 (issue 18) ----
     public string? BackchannelLogoutUri { get; init; }
     public bool BackchannelLogoutSessionRequired { get; init; }
+    // Issue 17 part 1 (PAR, private_key_jwt, FAPI 2.0): the client's public keys, its PAR rule and its profile.
+    /// <summary>A JWK Set (JSON) of the client's public keys, for private_key_jwt (RFC 7523 §2.2); or null.</summary>
+    public string? Jwks { get; init; }
+    /// <summary>Where the client publishes its JWK Set (fetched and cached by <see cref="ClientKeys"/>); or null.</summary>
+    public string? JwksUri { get; init; }
+    /// <summary>RFC 9126 §6: this client's authorization requests must be pushed.</summary>
+    public bool RequirePushedAuthorizationRequests { get; init; }
+    /// <summary>The client's security profile: null, or <see cref="Fapi2Profile.Name"/>.</summary>
+    public string? Profile { get; init; }
 
     public bool IsPublic => ClientType == ClientTypes.Public;
     public bool AllowsGrant(string grantType) => GrantTypes.Contains(grantType, StringComparer.Ordinal);

@@ -25,4 +25,9 @@ public sealed record ClientRegistration
     // ---- OIDC Back-Channel Logout 1.0 §2.2 (issue 18); "" removes the URI on update ----
     [JsonPropertyName("backchannel_logout_uri")] public string? BackchannelLogoutUri { get; init; }
     [JsonPropertyName("backchannel_logout_session_required")] public bool? BackchannelLogoutSessionRequired { get; init; }
+    // Issue 17 part 1 (PAR, private_key_jwt, FAPI 2.0). An empty string clears jwks, jwks_uri or profile.
+    [JsonPropertyName("jwks")] public System.Text.Json.Nodes.JsonObject? Jwks { get; init; }
+    [JsonPropertyName("jwks_uri")] public string? JwksUri { get; init; }
+    [JsonPropertyName("require_pushed_authorization_requests")] public bool? RequirePushedAuthorizationRequests { get; init; }
+    [JsonPropertyName("profile")] public string? Profile { get; init; }
 }

@@ -79,7 +79,7 @@ public static class ClientRules
         if (isCreate && r.ClientType is not (ClientTypes.Public or ClientTypes.Confidential))
             throw AuthlyException.Validation("client_type must be 'public' or 'confidential'", "client_type");
         if (r.TokenEndpointAuthMethod is { } m && !TokenAuthMethods.All.Contains(m))
-            throw AuthlyException.Validation("token_endpoint_auth_method must be client_secret_basic, client_secret_post or none", "token_endpoint_auth_method");
+            throw AuthlyException.Validation("token_endpoint_auth_method must be client_secret_basic, client_secret_post, private_key_jwt or none", "token_endpoint_auth_method");
         if (r.GrantTypes is { } grants)
             foreach (var g in grants)
                 if (!SupportedGrantTypes.Contains(g))
@@ -107,7 +107,7 @@ public static class ClientRules
         if (isPublic && authMethod != TokenAuthMethods.None)
             throw AuthlyException.Validation("token_endpoint_auth_method must be 'none' for public clients", "token_endpoint_auth_method");
         if (!isPublic && authMethod == TokenAuthMethods.None)
-            throw AuthlyException.Validation("token_endpoint_auth_method must be client_secret_basic or client_secret_post for confidential clients", "token_endpoint_auth_method");
+            throw AuthlyException.Validation("token_endpoint_auth_method must be client_secret_basic, client_secret_post or private_key_jwt for confidential clients", "token_endpoint_auth_method");
         if (isPublic && grantTypes.Contains(OAuth.GrantTypes.ClientCredentials))
             throw AuthlyException.Validation("grant_types: public clients cannot use client_credentials", "grant_types");
         foreach (var uri in redirectUris)

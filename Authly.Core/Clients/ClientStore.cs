@@ -60,6 +60,7 @@ public sealed class ClientStore
         c.response_types, c.token_endpoint_auth_method, c.require_pkce, c.client_uri, c.logo_uri, c.tos_uri,
         c.policy_uri, c.contacts, c.application_type, c.post_logout_redirect_uris, c.is_active, c.created_at, c.updated_at,
         c.backchannel_logout_uri, c.backchannel_logout_session_required,
+        c.jwks, c.jwks_uri, c.require_pushed_authorization_requests, c.profile,
         ARRAY(SELECT s.scope_name FROM client_scopes cs JOIN scopes s ON s.id = cs.scope_id
               WHERE cs.client_id = c.id AND s.is_active ORDER BY s.scope_name) AS scopes
         """;
@@ -112,11 +113,11 @@ public sealed class ClientStore
         INSERT INTO clients (client_id, client_name, client_type, client_secret_hash, redirect_uris, grant_types, response_types,
             token_endpoint_auth_method, require_pkce, client_uri, logo_uri, tos_uri, policy_uri, contacts, application_type,
             post_logout_redirect_uris,
-            backchannel_logout_uri, backchannel_logout_session_required)
+            backchannel_logout_uri, backchannel_logout_session_required, jwks, jwks_uri, require_pushed_authorization_requests, profile)
         VALUES (@ClientId, @ClientName, @ClientType, @SecretHash, @RedirectUris, @GrantTypes, @ResponseTypes,
             @AuthMethod, @RequirePkce, @ClientUri, @LogoUri, @TosUri, @PolicyUri, @Contacts, @ApplicationType,
             @PostLogoutRedirectUris,
-            @BackchannelLogoutUri, @BackchannelLogoutSessionRequired)
+            @BackchannelLogoutUri, @BackchannelLogoutSessionRequired, @Jwks, @JwksUri, @RequirePar, @Profile)
         RETURNING id
         """;
 
@@ -146,10 +147,12 @@ public sealed class ClientStore
         ClientRules.ValidateMerged(r.ClientType!, authMethod, redirectUris, postLogout, grantTypes);
         var backchannelUri = string.IsNullOrEmpty(r.BackchannelLogoutUri) ? null : r.BackchannelLogoutUri;
         ClientRules.CheckBackchannelLogoutUri(backchannelUri, _options.Mode);
+        var keys = ClientKeyRules.Merge(null, r, authMethod, _options);
         var scopes = ScopeSet.Parse(r.Scope).ToArray();
 
         var clientId = "authly_" + OpaqueToken.New(16);
-        var secret = isPublic ? null : OpaqueToken.New(32);
+        // A private_key_jwt client authenticates with its keys: it gets no secret that could be used instead.
+        var secret = isPublic || authMethod == TokenAuthMethods.PrivateKeyJwt ? null : OpaqueToken.New(32);
 
         await using var conn = await _db.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -162,6 +165,7 @@ public sealed class ClientStore
             AuthMethod = authMethod, RequirePkce = r.RequirePkce ?? true, r.ClientUri, r.LogoUri, r.TosUri, r.PolicyUri,
             Contacts = r.Contacts ?? [], ApplicationType = r.ApplicationType ?? "web", PostLogoutRedirectUris = postLogout,
             BackchannelLogoutUri = backchannelUri, BackchannelLogoutSessionRequired = r.BackchannelLogoutSessionRequired ?? false,
+            keys.Jwks, keys.JwksUri, RequirePar = keys.RequirePushedAuthorizationRequests, keys.Profile,
         }, tx, cancellationToken: ct));
         await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { Id = id, Names = scopes }, tx, cancellationToken: ct));
         if (alongside is not null) await alongside(conn, tx, id);
@@ -176,6 +180,7 @@ public sealed class ClientStore
             client_uri = @ClientUri, logo_uri = @LogoUri, tos_uri = @TosUri, policy_uri = @PolicyUri, contacts = @Contacts,
             application_type = @ApplicationType, post_logout_redirect_uris = @PostLogoutRedirectUris, is_active = @IsActive,
             backchannel_logout_uri = @BackchannelLogoutUri, backchannel_logout_session_required = @BackchannelLogoutSessionRequired,
+            jwks = @Jwks, jwks_uri = @JwksUri, require_pushed_authorization_requests = @RequirePar, profile = @Profile,
             updated_at = now()
         WHERE id = @Id
         """;
@@ -209,6 +214,10 @@ public sealed class ClientStore
         };
         if (r.BackchannelLogoutUri is { Length: > 0 }) ClientRules.CheckBackchannelLogoutUri(merged.BackchannelLogoutUri, _options.Mode);
         ClientRules.ValidateMerged(merged.ClientType, merged.TokenEndpointAuthMethod, merged.RedirectUris, merged.PostLogoutRedirectUris, merged.GrantTypes);
+        var keys = ClientKeyRules.Merge(current, r, merged.TokenEndpointAuthMethod, _options);
+        if (current.ClientSecretHash is null && merged.TokenEndpointAuthMethod is TokenAuthMethods.ClientSecretBasic or TokenAuthMethods.ClientSecretPost)
+            throw AuthlyException.Validation("this client has no secret (it was created for private_key_jwt); create a new client to use a secret",
+                "token_endpoint_auth_method");
         var scopes = r.Scope is null ? null : ScopeSet.Parse(r.Scope).ToArray();
 
         await using var conn = await _db.OpenAsync(ct);
@@ -220,6 +229,7 @@ public sealed class ClientStore
             AuthMethod = merged.TokenEndpointAuthMethod, merged.RequirePkce, merged.ClientUri, merged.LogoUri, merged.TosUri,
             merged.PolicyUri, merged.Contacts, merged.ApplicationType, merged.PostLogoutRedirectUris, merged.IsActive,
             merged.BackchannelLogoutUri, merged.BackchannelLogoutSessionRequired,
+            keys.Jwks, keys.JwksUri, RequirePar = keys.RequirePushedAuthorizationRequests, keys.Profile,
         }, tx, cancellationToken: ct));
         if (scopes is not null)
         {
@@ -242,7 +252,7 @@ public sealed class ClientStore
 
     private const string RegenerateSql = """
         UPDATE clients SET client_secret_hash = @Hash, updated_at = now()
-        WHERE client_id = @ClientId AND client_type = 'confidential'
+        WHERE client_id = @ClientId AND client_type = 'confidential' AND token_endpoint_auth_method <> 'private_key_jwt'
         """;
     /// <summary>A new secret for a confidential client (the old one stops working at once); null if there is none.</summary>
     public async Task<string?> RegenerateSecretAsync(string clientId, CancellationToken ct)

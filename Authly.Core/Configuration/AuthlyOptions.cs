@@ -85,6 +85,12 @@ public sealed record AuthlyOptions
     /// <summary>AUTHLY_VAULT_PREVIOUS_KEYS: earlier vault keys (comma-separated), still read during a rotation.</summary>
     public IReadOnlyList<string> VaultPreviousKeys { get; init; } = [];
 
+    // Issue 17 part 1 (PAR, FAPI 2.0).
+    /// <summary>AUTHLY_REQUIRE_PAR: every client's authorization requests must be pushed (RFC 9126 §5); per client: require_pushed_authorization_requests.</summary>
+    public bool RequirePushedAuthorizationRequests { get; init; }
+    /// <summary>AUTHLY_PROFILE: null, or "fapi2" (the FAPI 2.0 Security Profile for every client, <see cref="Clients.Fapi2Profile"/>).</summary>
+    public string? Profile { get; init; }
+
     /// <summary>Settings that are allowed but unsafe: logged once at startup (<see cref="AuthlyStartup"/>).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
@@ -172,6 +178,8 @@ public sealed record AuthlyOptions
             MigrateOnStart = reader.Bool("AUTHLY_MIGRATE_ON_START", true),
             VaultEncryptionKey = reader.HexKey("AUTHLY_VAULT_ENCRYPTION_KEY"),
             VaultPreviousKeys = reader.HexKeys("AUTHLY_VAULT_PREVIOUS_KEYS"),
+            RequirePushedAuthorizationRequests = reader.Bool("AUTHLY_REQUIRE_PAR", false),
+            Profile = reader.OneOf("AUTHLY_PROFILE", "none", "none", Clients.Fapi2Profile.Name) is var profile && profile == "none" ? null : profile,
         };
 
         if (options.AdminUsername.Length > 64)
@@ -188,6 +196,11 @@ public sealed record AuthlyOptions
                          "and signing-key encryption keys. Generate one with 'openssl rand -hex 32'.");
         else if (options.SigningAlgorithm == "HS256" && options.JwtSecretKey.Length < MinimumSecretLength)
             problems.Add("AUTHLY_SIGNING_ALGORITHM=HS256 needs a JWT_SECRET_KEY of at least 32 characters.");
+
+        // FAPI 2.0 Security Profile §5.4: PS256, ES256 or EdDSA only. Authly signs with ES256 of those.
+        if (options.Profile == Clients.Fapi2Profile.Name && options.SigningAlgorithm != "ES256")
+            problems.Add($"AUTHLY_PROFILE=fapi2 needs AUTHLY_SIGNING_ALGORITHM=ES256: the FAPI 2.0 Security Profile forbids {options.SigningAlgorithm} " +
+                         "(only PS256, ES256 and EdDSA are allowed, and Authly signs with ES256 of those).");
 
         // Outside embedded/testing the shipped secrets would let anyone who read this source forge keys.
         // With a bad AUTHLY_MODE the intended mode is unknown: that one message is enough.

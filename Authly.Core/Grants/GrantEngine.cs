@@ -1,4 +1,5 @@
 using Authly.Clients;
+using Authly.Configuration;
 using Authly.OAuth;
 using Authly.Scopes;
 using Authly.Telemetry;
@@ -9,7 +10,7 @@ namespace Authly.Grants;
 /// The token endpoint's engine: authenticate the client, check the grant type is present,
 /// supported and allowed for the client, check scope syntax, then hand over to the grant.
 /// </summary>
-public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<IGrantHandler> handlers)
+public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<IGrantHandler> handlers, AuthlyOptions options)
 {
     private readonly Dictionary<string, IGrantHandler> _handlers = handlers.ToDictionary(h => h.GrantType, StringComparer.Ordinal);
 
@@ -39,6 +40,9 @@ public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<I
             // RFC 6749 §5.2: unauthorized_client when this client may not use this grant.
             if (client is not null && !client.AllowsGrant(grantType))
                 throw OAuthException.UnauthorizedClient("The client is not allowed to use this grant type", $"client {client.ClientId}, grant {grantType}");
+            // FAPI 2.0 Security Profile §5.3.2.2: no resource owner password credentials grant.
+            if (grantType == GrantTypes.Password && Fapi2Profile.AppliesTo(options, client))
+                throw OAuthException.UnauthorizedClient("The FAPI 2.0 profile does not allow the password grant", $"client {client?.ClientId}");
             // RFC 6749 §3.3: a malformed scope is invalid_scope before any grant logic runs.
             _ = ScopeSet.Parse(request.Scope);
             var response = await handler.HandleAsync(request, client, ct);

@@ -10,7 +10,12 @@ public static class DiscoveryDocument
 {
     public sealed record Features(IReadOnlyCollection<string> GrantTypes, IReadOnlyCollection<string> Scopes, string SigningAlgorithm,
         bool HasAuthorizeEndpoint = false, bool HasUserInfo = false, bool HasDeviceAuthorization = false, bool HasEndSession = false,
-        bool HasRegistration = false);
+        bool HasRegistration = false, bool RequirePushedAuthorizationRequests = false, bool Fapi2 = false);
+
+    /// <summary>What endpoints that authenticate clients accept: under the FAPI 2.0 profile, private_key_jwt only.</summary>
+    private static string[] AuthMethods(Features f, bool confidentialOnly) =>
+        f.Fapi2 ? [TokenAuthMethods.PrivateKeyJwt]
+            : TokenAuthMethods.All.Where(m => !confidentialOnly || m != TokenAuthMethods.None).ToArray();
 
     public static Dictionary<string, object> Build(string issuer, Features f)
     {
@@ -24,9 +29,13 @@ public static class DiscoveryDocument
             ["grant_types_supported"] = f.GrantTypes.Order(StringComparer.Ordinal).ToArray(),
             ["response_types_supported"] = f.HasAuthorizeEndpoint ? new[] { "code" } : Array.Empty<string>(),
             ["code_challenge_methods_supported"] = new[] { "S256" },
-            ["token_endpoint_auth_methods_supported"] = TokenAuthMethods.All.ToArray(),
-            ["revocation_endpoint_auth_methods_supported"] = TokenAuthMethods.All.ToArray(),
-            ["introspection_endpoint_auth_methods_supported"] = new[] { TokenAuthMethods.ClientSecretBasic, TokenAuthMethods.ClientSecretPost },
+            ["token_endpoint_auth_methods_supported"] = AuthMethods(f, confidentialOnly: false),
+            ["revocation_endpoint_auth_methods_supported"] = AuthMethods(f, confidentialOnly: false),
+            ["introspection_endpoint_auth_methods_supported"] = AuthMethods(f, confidentialOnly: true),
+            // RFC 8414 §2: the algorithms private_key_jwt assertions may be signed with (ClientAssertion.Algorithms).
+            ["token_endpoint_auth_signing_alg_values_supported"] = Clients.ClientAssertion.Algorithms.ToArray(),
+            ["revocation_endpoint_auth_signing_alg_values_supported"] = Clients.ClientAssertion.Algorithms.ToArray(),
+            ["introspection_endpoint_auth_signing_alg_values_supported"] = Clients.ClientAssertion.Algorithms.ToArray(),
             ["scopes_supported"] = f.Scopes.Order(StringComparer.Ordinal).ToArray(),
             ["subject_types_supported"] = new[] { "public" },
             ["id_token_signing_alg_values_supported"] = new[] { f.SigningAlgorithm },
@@ -46,6 +55,9 @@ public static class DiscoveryDocument
             doc["request_parameter_supported"] = false;
             doc["request_uri_parameter_supported"] = false;
             doc["acr_values_supported"] = Mfa.AuthenticationMethods.AcrValues.ToArray();
+            // RFC 9126 §5.
+            doc["pushed_authorization_request_endpoint"] = issuer + "/api/v1/oauth/par";
+            doc["require_pushed_authorization_requests"] = f.RequirePushedAuthorizationRequests;
         }
         // RFC 8414 §2: only when AUTHLY_REGISTRATION is not closed (RFC 7591 §3).
         if (f.HasRegistration) doc["registration_endpoint"] = issuer + "/api/v1/oauth/register";

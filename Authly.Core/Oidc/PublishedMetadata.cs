@@ -30,12 +30,14 @@ public sealed class PublishedMetadata(Issuer issuer, GrantEngine grants, ScopeSt
         var active = await scopes.ActiveAsync(ct);
         var current = Volatile.Read(ref _current);
         if (current is not null && ReferenceEquals(current.Scopes, active) && current.Issuer == issuer.Value) return current.Document;
-        var grantTypes = grants.SupportedGrantTypes.Where(g => g != GrantTypes.Password || options.PasswordGrantEnabled).ToList();
+        var fapi2 = Clients.Fapi2Profile.AppliesTo(options, null);
+        var grantTypes = grants.SupportedGrantTypes.Where(g => g != GrantTypes.Password || (options.PasswordGrantEnabled && !fapi2)).ToList();
         // Every endpoint below is served by Authly.Server.
         var document = PublishedDocument.Of(DiscoveryDocument.Build(issuer.Value,
             new DiscoveryDocument.Features(grantTypes, active.Keys.ToList(), options.SigningAlgorithm,
                 HasAuthorizeEndpoint: true, HasUserInfo: true, HasDeviceAuthorization: true, HasEndSession: true,
-                HasRegistration: options.ClientRegistration != Clients.ClientRegistrationMode.Closed)), MaxAge);
+                HasRegistration: options.ClientRegistration != Clients.ClientRegistrationMode.Closed,
+                RequirePushedAuthorizationRequests: options.RequirePushedAuthorizationRequests || fapi2, Fapi2: fapi2)), MaxAge);
         Volatile.Write(ref _current, new Version(issuer.Value, active, document));
         return document;
     }

@@ -25,7 +25,7 @@ namespace Authly.Storage;
 /// <item><c>authorization_codes</c> a minute past <c>expires_at</c> (a redemption may still be issuing) and once
 /// nothing issued from the code is alive: replaying a used code revokes what it issued for as long as that lives.</item>
 /// <item><c>sessions</c> past their idle or absolute expiry, <c>device_codes</c> and <c>vault_connect_states</c> past
-/// <c>expires_at</c>, <c>passkey_challenges</c> past theirs, <c>attempt_guards</c> whose window and lock have both ended.</item>
+/// <c>expires_at</c>, <c>passkey_challenges</c> past theirs, <c>pushed_authorization_requests</c> and <c>client_assertion_jtis</c> past <c>expires_at</c>, <c>attempt_guards</c> whose window and lock have both ended.</item>
 /// </list>
 /// </summary>
 public sealed class ExpiredRowSweeper(NpgsqlDataSource db, AuthlyOptions options, TimeProvider clock, ILogger<ExpiredRowSweeper> log)
@@ -89,6 +89,15 @@ public sealed class ExpiredRowSweeper(NpgsqlDataSource db, AuthlyOptions options
         ("passkey_challenges", """
             DELETE FROM passkey_challenges WHERE handle_hash = ANY(ARRAY(
                 SELECT handle_hash FROM passkey_challenges WHERE expires_at < now() LIMIT @Batch FOR UPDATE SKIP LOCKED))
+            """),
+        // Issue 17: a pushed request (RFC 9126) once it can no longer be used, a client assertion's jti once the assertion expired.
+        ("pushed_authorization_requests", """
+            DELETE FROM pushed_authorization_requests WHERE request_hash = ANY(ARRAY(
+                SELECT request_hash FROM pushed_authorization_requests WHERE expires_at < now() LIMIT @Batch FOR UPDATE SKIP LOCKED))
+            """),
+        ("client_assertion_jtis", """
+            DELETE FROM client_assertion_jtis WHERE (client_id, jti_hash) IN (
+                SELECT client_id, jti_hash FROM client_assertion_jtis WHERE expires_at < now() LIMIT @Batch FOR UPDATE SKIP LOCKED)
             """),
         // GREATEST ignores a NULL lock; SKIP LOCKED: a row a reserve holds is never waited for (nor deadlocked on).
         ("attempt_guards", """

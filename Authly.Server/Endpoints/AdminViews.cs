@@ -27,13 +27,19 @@ public sealed record ClientView(
     [property: JsonPropertyName("updated_at")] DateTime UpdatedAt,
     // ---- OIDC Back-Channel Logout 1.0 §2.2 (issue 18) ----
     [property: JsonPropertyName("backchannel_logout_uri")] string? BackchannelLogoutUri,
-    [property: JsonPropertyName("backchannel_logout_session_required")] bool BackchannelLogoutSessionRequired)
+    [property: JsonPropertyName("backchannel_logout_session_required")] bool BackchannelLogoutSessionRequired,
+    // Issue 17 part 1: the client's public keys or where they are, its PAR rule and its profile.
+    [property: JsonPropertyName("jwks")] System.Text.Json.Nodes.JsonNode? Jwks,
+    [property: JsonPropertyName("jwks_uri")] string? JwksUri,
+    [property: JsonPropertyName("require_pushed_authorization_requests")] bool RequirePushedAuthorizationRequests,
+    [property: JsonPropertyName("profile")] string? Profile)
 {
     public static ClientView Of(Client c) => new(c.Id, c.ClientId, c.ClientName, c.ClientType, c.RedirectUris, c.GrantTypes,
         c.ResponseTypes, string.Join(' ', c.Scopes), c.RequirePkce, c.TokenEndpointAuthMethod, c.ClientUri, c.LogoUri, c.TosUri,
         c.PolicyUri, c.Contacts, c.ApplicationType, c.PostLogoutRedirectUris, c.IsActive,
         c.CreatedAt, c.UpdatedAt,
-        c.BackchannelLogoutUri, c.BackchannelLogoutSessionRequired);
+        c.BackchannelLogoutUri, c.BackchannelLogoutSessionRequired,
+        c.Jwks is null ? null : System.Text.Json.Nodes.JsonNode.Parse(c.Jwks), c.JwksUri, c.RequirePushedAuthorizationRequests, c.Profile);
 }
 
 public sealed record ScopeInput

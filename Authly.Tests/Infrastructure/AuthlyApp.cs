@@ -269,7 +269,9 @@ public sealed class AuthlyApp : WebApplicationFactory<Program>
             (SELECT count(*) FROM signing_keys),
             (SELECT count(*) FROM vault_providers),
             (SELECT count(*) FROM vault_entries),
-            (SELECT count(*) FROM vault_entry_grants))
+            (SELECT count(*) FROM vault_entry_grants),
+            (SELECT count(*) || ':' || count(*) FILTER (WHERE consumed_at IS NOT NULL) FROM pushed_authorization_requests),
+            (SELECT count(*) FROM client_assertion_jtis))
         """);
 
     /// <summary>Runs one statement on this app's database (for states the API cannot reach, such as an expired row).</summary>

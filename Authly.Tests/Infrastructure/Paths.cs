@@ -12,6 +12,7 @@ public static class Paths
     public const string RevokePath = "/api/v1/oauth/revoke";
     public const string AuthorizePath = "/api/v1/oauth/authorize";
     public const string DeviceAuthorizationPath = "/api/v1/oauth/device_authorization";
+    public const string ParPath = "/api/v1/oauth/par";
     public const string LoginPath = "/login";
     public const string SessionCheckPath = "/oidc/session/check";
     public const string UsersPath = "/api/v1/users/";

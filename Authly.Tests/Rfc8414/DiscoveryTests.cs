@@ -63,7 +63,7 @@ public sealed class DiscoveryTests : AppFixture
             Assert.That(Strings(body["code_challenge_methods_supported"]), Is.EqualTo(new[] { "S256" }));
             Assert.That(Strings(body["subject_types_supported"]), Is.EqualTo(new[] { "public" }));
             Assert.That(Strings(body["token_endpoint_auth_methods_supported"]),
-                Is.EquivalentTo(new[] { "client_secret_basic", "client_secret_post", "none" }));
+                Is.EquivalentTo(new[] { "client_secret_basic", "client_secret_post", "none", "private_key_jwt" }), "issue 17 adds private_key_jwt");
             Assert.That(Strings(body["grant_types_supported"]), Does.Contain("client_credentials").And.Contain("refresh_token").And.Contain("password"));
             Assert.That(Strings(body["grant_types_supported"]), Does.Not.Contain("implicit"));
             Assert.That(Strings(body["scopes_supported"]), Does.Contain("openid").And.Contain("read"));
