@@ -26,6 +26,8 @@ public sealed record Client
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; init; }
     public string[] Scopes { get; init; } = [];
+    // Issue 17, RFC 9449 §5.2: the client always uses DPoP; a token request without a proof is refused.
+    public bool DpopBoundAccessTokens { get; init; }
 
     public bool IsPublic => ClientType == ClientTypes.Public;
     public bool AllowsGrant(string grantType) => GrantTypes.Contains(grantType, StringComparer.Ordinal);

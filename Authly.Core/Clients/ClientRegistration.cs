@@ -21,4 +21,6 @@ public sealed record ClientRegistration
     [JsonPropertyName("application_type")] public string? ApplicationType { get; init; }
     [JsonPropertyName("post_logout_redirect_uris")] public string[]? PostLogoutRedirectUris { get; init; }
     [JsonPropertyName("is_active")] public bool? IsActive { get; init; }
+    // Issue 17, RFC 9449 §5.2.
+    [JsonPropertyName("dpop_bound_access_tokens")] public bool? DpopBoundAccessTokens { get; init; }
 }

@@ -58,6 +58,7 @@ public sealed class ClientStore
         c.id, c.client_id, c.client_name, c.client_type, c.client_secret_hash, c.redirect_uris, c.grant_types,
         c.response_types, c.token_endpoint_auth_method, c.require_pkce, c.client_uri, c.logo_uri, c.tos_uri,
         c.policy_uri, c.contacts, c.application_type, c.post_logout_redirect_uris, c.is_active, c.created_at, c.updated_at,
+        c.dpop_bound_access_tokens,
         ARRAY(SELECT s.scope_name FROM client_scopes cs JOIN scopes s ON s.id = cs.scope_id
               WHERE cs.client_id = c.id AND s.is_active ORDER BY s.scope_name) AS scopes
         """;
@@ -154,6 +155,7 @@ public sealed class ClientStore
             Contacts = r.Contacts ?? [], ApplicationType = r.ApplicationType ?? "web", PostLogoutRedirectUris = postLogout,
         }, tx, cancellationToken: ct));
         await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { Id = id, Names = scopes }, tx, cancellationToken: ct));
+        await SetDpopAsync(conn, tx, id, r.DpopBoundAccessTokens, ct);
         await tx.CommitAsync(ct);
         await ChangedAsync(clientId);
         return new Created((await GetAsync(clientId, ct))!, secret);
@@ -210,9 +212,17 @@ public sealed class ClientStore
             await conn.ExecuteAsync(new CommandDefinition(SetScopesDeleteSql, new { merged.Id }, tx, cancellationToken: ct));
             await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { merged.Id, Names = scopes }, tx, cancellationToken: ct));
         }
+        await SetDpopAsync(conn, tx, merged.Id, r.DpopBoundAccessTokens, ct);
         await tx.CommitAsync(ct);
         await ChangedAsync(clientId);
         return await GetAsync(clientId, ct);
+    }
+
+    // Issue 17, RFC 9449 §5.2: dpop_bound_access_tokens, in a statement of its own in the create/update transaction.
+    private const string SetDpopSql = "UPDATE clients SET dpop_bound_access_tokens = @Value WHERE id = @Id";
+    private static async Task SetDpopAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid id, bool? value, CancellationToken ct)
+    {
+        if (value is { } v) await conn.ExecuteAsync(new CommandDefinition(SetDpopSql, new { Id = id, Value = v }, tx, cancellationToken: ct));
     }
 
     private const string DeactivateSql = "UPDATE clients SET is_active = false, updated_at = now() WHERE client_id = @ClientId";

@@ -27,4 +27,8 @@ public static class OAuthErrors
     public const string ConsentRequired = "consent_required";
     /// <summary>OIDC Core §3.1.2.6: request objects (request, request_uri) are not supported.</summary>
     public const string RequestNotSupported = "request_not_supported";
+    /// <summary>RFC 9449 §5/§7.1: the DPoP proof is missing where required, malformed, or fails a §4.3 check.</summary>
+    public const string InvalidDpopProof = "invalid_dpop_proof";
+    /// <summary>RFC 9449 §8/§9: the proof must carry the server's current nonce, sent in the DPoP-Nonce header.</summary>
+    public const string UseDpopNonce = "use_dpop_nonce";
 }

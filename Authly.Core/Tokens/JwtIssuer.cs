@@ -33,7 +33,11 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
 
     public sealed record Issued(string Token, string Jti, DateTimeOffset Expires);
 
-    public async Task<Issued> CreateAccessTokenAsync(string subject, string clientId, string scope, string? username, CancellationToken ct)
+    public Task<Issued> CreateAccessTokenAsync(string subject, string clientId, string scope, string? username, CancellationToken ct) =>
+        CreateAccessTokenAsync(subject, clientId, scope, username, jkt: null, ct);
+
+    /// <param name="jkt">RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to (cnf.jkt), or null for a bearer token</param>
+    public async Task<Issued> CreateAccessTokenAsync(string subject, string clientId, string scope, string? username, string? jkt, CancellationToken ct)
     {
         var ring = await keys.RingAsync(ct);
         var now = clock.GetUtcNow();
@@ -47,6 +51,7 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
             ["scope"] = scope,
         };
         if (username is not null) claims["username"] = username;
+        if (jkt is not null) claims["cnf"] = new Dictionary<string, object> { ["jkt"] = jkt };
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = issuer.Value,
@@ -96,7 +101,11 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
         jwt.TryGetPayloadValue<string>("scope", out var scope);
         jwt.TryGetPayloadValue<string>("username", out var username);
         jwt.TryGetPayloadValue<long>("iat", out var iat); // 0 when absent: IsCurrent then skips it
-        var claims = new AccessTokenClaims(jwt.Issuer, jwt.Subject, Audience, clientId, scope ?? "", username, jti, iat, exp, nbf);
+        var claims = new AccessTokenClaims(jwt.Issuer, jwt.Subject, Audience, clientId, scope ?? "", username, jti, iat, exp, nbf)
+        {
+            Jkt = jwt.TryGetPayloadValue<System.Text.Json.JsonElement>("cnf", out var cnf) && cnf.ValueKind == System.Text.Json.JsonValueKind.Object
+                  && cnf.TryGetProperty("jkt", out var jkt) && jkt.ValueKind == System.Text.Json.JsonValueKind.String ? jkt.GetString() : null,
+        };
         if (!IsCurrent(claims, now)) return null;
         Remember(token, claims, ring, now);
         return claims;

@@ -29,7 +29,13 @@ public sealed record ClientView(
     public static ClientView Of(Client c) => new(c.Id, c.ClientId, c.ClientName, c.ClientType, c.RedirectUris, c.GrantTypes,
         c.ResponseTypes, string.Join(' ', c.Scopes), c.RequirePkce, c.TokenEndpointAuthMethod, c.ClientUri, c.LogoUri, c.TosUri,
         c.PolicyUri, c.Contacts, c.ApplicationType, c.PostLogoutRedirectUris, c.IsActive,
-        c.CreatedAt, c.UpdatedAt);
+        c.CreatedAt, c.UpdatedAt)
+    {
+        DpopBoundAccessTokens = c.DpopBoundAccessTokens,
+    };
+
+    // Issue 17, RFC 9449 §5.2.
+    [JsonPropertyName("dpop_bound_access_tokens")] public bool DpopBoundAccessTokens { get; init; }
 }
 
 public sealed record ScopeInput
