@@ -120,6 +120,13 @@ public static class AuthlyCoreServices
         services.AddSingleton<InitialAccessTokenStore>();
         services.AddSingleton<DynamicRegistration>();
         services.AddSingleton<GrantEngine>();
+        // Issue 17, RFC 9449 (DPoP): one proof validator for the token endpoint and userinfo; jtis in Redis, else PostgreSQL.
+        services.AddSingleton(sp => new OAuth.Dpop.DpopReplayStore(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(),
+            sp.GetService<IConnectionMultiplexer>(), options, sp.GetRequiredService<ILogger<OAuth.Dpop.DpopReplayStore>>()));
+        services.AddSingleton<OAuth.Dpop.DpopNonces>();
+        services.AddSingleton(sp => new OAuth.Dpop.DpopProofValidator(sp.GetRequiredService<OAuth.Dpop.DpopReplayStore>(),
+            sp.GetRequiredService<OAuth.Dpop.DpopNonces>(), sp.GetRequiredService<TimeProvider>(), options.DpopIatWindow, options.ClockLeeway));
+        services.AddSingleton<OAuth.Dpop.ResourceTokenAccess>();
 
         services.AddSingleton<Authorization.AuthorizeValidator>();
         services.AddSingleton<Authorization.AuthorizeFlow>();

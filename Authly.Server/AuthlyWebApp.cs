@@ -58,7 +58,8 @@ public static class AuthlyWebApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownDrain + ShutdownDrain.InFlightGrace);
         builder.Services.AddAuthlyBindingErrors();
-        builder.Services.AddCors(c => c.AddPolicy(PublicCors, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
+        builder.Services.AddCors(c => c.AddPolicy(PublicCors, p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")
+            .WithExposedHeaders(OAuth.Dpop.DpopProofValidator.NonceHeaderName, "WWW-Authenticate")));
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info.Title = "Authly";

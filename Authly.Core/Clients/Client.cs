@@ -26,6 +26,8 @@ public sealed record Client
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; init; }
     public string[] Scopes { get; init; } = [];
+    // Issue 17, RFC 9449 §5.2: the client always uses DPoP; a token request without a proof is refused.
+    public bool DpopBoundAccessTokens { get; init; }
 
     // ---- OIDC Back-Channel Logout 1.0 §2.2 (issue 18) ----
     public string? BackchannelLogoutUri { get; init; }

@@ -30,4 +30,6 @@ public sealed record ClientRegistration
     [JsonPropertyName("jwks_uri")] public string? JwksUri { get; init; }
     [JsonPropertyName("require_pushed_authorization_requests")] public bool? RequirePushedAuthorizationRequests { get; init; }
     [JsonPropertyName("profile")] public string? Profile { get; init; }
+    // Issue 17, RFC 9449 §5.2.
+    [JsonPropertyName("dpop_bound_access_tokens")] public bool? DpopBoundAccessTokens { get; init; }
 }

@@ -61,6 +61,7 @@ public sealed class ClientStore
         c.policy_uri, c.contacts, c.application_type, c.post_logout_redirect_uris, c.is_active, c.created_at, c.updated_at,
         c.backchannel_logout_uri, c.backchannel_logout_session_required,
         c.jwks, c.jwks_uri, c.require_pushed_authorization_requests, c.profile,
+        c.dpop_bound_access_tokens,
         ARRAY(SELECT s.scope_name FROM client_scopes cs JOIN scopes s ON s.id = cs.scope_id
               WHERE cs.client_id = c.id AND s.is_active ORDER BY s.scope_name) AS scopes
         """;
@@ -169,6 +170,7 @@ public sealed class ClientStore
         }, tx, cancellationToken: ct));
         await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { Id = id, Names = scopes }, tx, cancellationToken: ct));
         if (alongside is not null) await alongside(conn, tx, id);
+        await SetDpopAsync(conn, tx, id, r.DpopBoundAccessTokens, ct);
         await tx.CommitAsync(ct);
         await ChangedAsync(clientId);
         return new Created((await GetAsync(clientId, ct))!, secret);
@@ -236,9 +238,17 @@ public sealed class ClientStore
             await conn.ExecuteAsync(new CommandDefinition(SetScopesDeleteSql, new { merged.Id }, tx, cancellationToken: ct));
             await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { merged.Id, Names = scopes }, tx, cancellationToken: ct));
         }
+        await SetDpopAsync(conn, tx, merged.Id, r.DpopBoundAccessTokens, ct);
         await tx.CommitAsync(ct);
         await ChangedAsync(clientId);
         return await GetAsync(clientId, ct);
+    }
+
+    // Issue 17, RFC 9449 §5.2: dpop_bound_access_tokens, in a statement of its own in the create/update transaction.
+    private const string SetDpopSql = "UPDATE clients SET dpop_bound_access_tokens = @Value WHERE id = @Id";
+    private static async Task SetDpopAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid id, bool? value, CancellationToken ct)
+    {
+        if (value is { } v) await conn.ExecuteAsync(new CommandDefinition(SetDpopSql, new { Id = id, Value = v }, tx, cancellationToken: ct));
     }
 
     private const string DeactivateSql = "UPDATE clients SET is_active = false, updated_at = now() WHERE client_id = @ClientId";

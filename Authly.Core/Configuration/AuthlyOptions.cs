@@ -54,6 +54,12 @@ public sealed record AuthlyOptions
     public int SweepIntervalSeconds { get; init; } = 60;
     /// <summary>AUTHLY_KEY_ROTATION_DAYS: how long a signing key signs before the next one takes over (<see cref="Tokens.SigningKeyRotation"/>); 0 turns automatic rotation off.</summary>
     public int KeyRotationDays { get; init; } = 90;
+    // Issue 17, RFC 9449 (DPoP).
+    /// <summary>AUTHLY_DPOP_NONCE: proofs must carry a server nonce (RFC 9449 §8/§9); off by default.</summary>
+    public bool DpopNonce { get; init; }
+    /// <summary>AUTHLY_DPOP_IAT_WINDOW_SECONDS: how far a proof's iat may lie from our clock, either way (RFC 9449 §11.1).</summary>
+    public int DpopIatWindowSeconds { get; init; } = 60;
+    public TimeSpan DpopIatWindow => TimeSpan.FromSeconds(DpopIatWindowSeconds);
 
     public bool AdminApiEnabled { get; init; } = true;
     public bool AdminApiLocalhostOnly { get; init; } = true;
@@ -161,6 +167,8 @@ public sealed record AuthlyOptions
             StaleCacheSeconds = reader.Int("AUTHLY_STALE_CACHE_SECONDS", 3600, 0, 86_400 * 7),
             SweepIntervalSeconds = reader.Int("AUTHLY_SWEEP_INTERVAL_SECONDS", 60, 0, 86_400),
             KeyRotationDays = reader.Int("AUTHLY_KEY_ROTATION_DAYS", 90, 0, 3650),
+            DpopNonce = reader.Bool("AUTHLY_DPOP_NONCE", false),
+            DpopIatWindowSeconds = reader.Int("AUTHLY_DPOP_IAT_WINDOW_SECONDS", 60, 5, 600),
             AdminApiEnabled = reader.Bool("AUTHLY_ADMIN_API_ENABLED", true),
             AdminApiLocalhostOnly = reader.Bool("AUTHLY_ADMIN_API_LOCALHOST_ONLY", true),
             TrustedProxies = reader.Networks("AUTHLY_TRUSTED_PROXIES"),

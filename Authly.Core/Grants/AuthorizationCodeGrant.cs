@@ -64,7 +64,7 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         // The scope the user approved, as far as the user and the client may still have it (ScopeDecision).
         var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(code.Scope), activeScopes, client, user);
 
-        var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, redemption.Transaction, ct, granted.RefreshToken);
+        var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, request.Dpop, redemption.Transaction, ct, granted.RefreshToken);
         if (code.SessionId is { } sid && client.BackchannelLogoutUri is not null)
             await Sessions.SessionStore.RecordClientAsync(redemption.Transaction, sid, client.ClientId, user.Id, ct);
         var replayedMeanwhile = await codes.CompleteAsync(redemption, familyId, access.Jti, access.Expires, ct);

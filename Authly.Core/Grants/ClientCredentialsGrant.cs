@@ -19,6 +19,6 @@ public sealed class ClientCredentialsGrant(TokenIssuer issuer, ScopeStore scopeS
 
         // RFC 6749 §4.4.2 / §3.3: the client's scopes, never one that needs a user (ScopeDecision).
         var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(request.Scope), await scopeStore.ActiveAsync(ct), client, user: null);
-        return await issuer.ForClientAsync(client.ClientId, granted.Scope, ct);
+        return await issuer.ForClientAsync(client.ClientId, granted.Scope, request.Dpop, ct);
     }
 }

@@ -40,7 +40,7 @@ public sealed class DeviceCodeGrant(DeviceAuthorization devices, UserStore users
         if (user is null || !user.IsActive) throw OAuthException.InvalidGrant("The device code is invalid", "user missing or deactivated");
         // The scope the user approved, as far as the user and the client may still have it (ScopeDecision).
         var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(row.Scope), await scopeStore.ActiveAsync(ct), client, user);
-        var (response, _, _) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, ct, granted.RefreshToken);
+        var (response, _, _) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, request.Dpop, ct, granted.RefreshToken);
         if (granted.IdToken)
             response = response with { IdToken = await idTokens.CreateAsync(user, client.ClientId, granted.Scopes, null, row.AuthTime ?? clock.GetUtcNow().UtcDateTime, row.SessionId, response.AccessToken,
                 row.Amr ?? Mfa.AuthenticationMethods.AfterPassword, ct) };

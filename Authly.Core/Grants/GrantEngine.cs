@@ -1,6 +1,7 @@
 using Authly.Clients;
 using Authly.Configuration;
 using Authly.OAuth;
+using Authly.OAuth.Dpop;
 using Authly.Scopes;
 using Authly.Telemetry;
 
@@ -10,7 +11,7 @@ namespace Authly.Grants;
 /// The token endpoint's engine: authenticate the client, check the grant type is present,
 /// supported and allowed for the client, check scope syntax, then hand over to the grant.
 /// </summary>
-public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<IGrantHandler> handlers, AuthlyOptions options)
+public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<IGrantHandler> handlers, AuthlyOptions options, DpopProofValidator dpop)
 {
     private readonly Dictionary<string, IGrantHandler> _handlers = handlers.ToDictionary(h => h.GrantType, StringComparer.Ordinal);
 
@@ -45,6 +46,7 @@ public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<I
                 throw OAuthException.UnauthorizedClient("The FAPI 2.0 profile does not allow the password grant", $"client {client?.ClientId}");
             // RFC 6749 §3.3: a malformed scope is invalid_scope before any grant logic runs.
             _ = ScopeSet.Parse(request.Scope);
+            request = await BindAsync(request, client, ct);
             var response = await handler.HandleAsync(request, client, ct);
             Completed?.Invoke(grantType, "success");
             span?.SetTag("oauth.grant_type", grantType);
@@ -57,5 +59,22 @@ public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<I
             span.Fail(error);
             throw;
         }
+    }
+
+    /// <summary>
+    /// RFC 9449 §5: a token request with a DPoP proof gets tokens bound to its key; a client registered with
+    /// dpop_bound_access_tokens (§5.2) must send one. The proof is checked once, here, for every grant.
+    /// </summary>
+    private async Task<TokenRequest> BindAsync(TokenRequest request, Client? client, CancellationToken ct)
+    {
+        if (request.DpopProofs.Count == 0)
+        {
+            if (client is { DpopBoundAccessTokens: true })
+                throw new OAuthException(OAuthErrors.InvalidDpopProof, "A DPoP proof is required for this client", $"client {client.ClientId} has dpop_bound_access_tokens");
+            return request;
+        }
+        var url = request.RequestUrl ?? throw new InvalidOperationException("A token request with a DPoP proof needs its URL.");
+        var proof = await dpop.ValidateAsync(request.DpopProofs, "POST", url, accessToken: null, atResource: false, ct);
+        return request with { Dpop = new DpopBinding(proof.Jkt, BindsRefreshToken: client is null or { IsPublic: true }) };
     }
 }

@@ -37,7 +37,7 @@ public sealed class PasswordGrant(PasswordLogin login, SecondFactorPolicy second
             throw OAuthException.InvalidGrant(SecondFactorRequired, "second factor required");
         // RFC 6749 §3.3: what it asked for that the user and client may have; without a client, first-party only (ScopeDecision).
         var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(request.Scope), await scopeStore.ActiveAsync(ct), client, user);
-        var (response, _, _) = await issuer.ForUserAsync(user, client?.ClientId, granted.Scope, ct, granted.RefreshToken);
+        var (response, _, _) = await issuer.ForUserAsync(user, client?.ClientId, granted.Scope, request.Dpop, ct, granted.RefreshToken);
         return response with { RequiresPasswordChange = user.RequiresPasswordChange };
     }
 }

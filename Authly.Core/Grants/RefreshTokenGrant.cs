@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Authly.Clients;
 using Authly.OAuth;
 using Authly.Scopes;
@@ -48,6 +50,15 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens,
             && !ScopeDecision.Narrows(requested, ScopeSet.Parse(row.Scope)))
             throw OAuthException.InvalidScope("The requested scope exceeds the scope originally granted");
 
+        // RFC 9449 §5: a bound family is refreshed only with a proof by its key. Checked like the scope, for a token current
+        // before this request and for a retry, so a thief holding the token but not the key neither gets tokens nor burns it.
+        if (row?.DpopJkt is { } boundTo
+            && (rotation.Status is RefreshTokenStore.RotateStatus.Rotated or RefreshTokenStore.RotateStatus.Retried || row.RotatedAt is null)
+            && (request.Dpop is not { } proof || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(proof.Jkt), Encoding.ASCII.GetBytes(boundTo))))
+            throw new OAuthException(request.Dpop is null ? OAuthErrors.InvalidDpopProof : OAuthErrors.InvalidGrant,
+                request.Dpop is null ? "A DPoP proof is required to use this refresh token" : "The refresh token is bound to another DPoP key",
+                "DPoP-bound refresh token without its key's proof");
+
         switch (rotation.Status)
         {
             case RefreshTokenStore.RotateStatus.Retried:
@@ -76,7 +87,7 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens,
         // and narrows to what the user and client may still have.
         var granted = ScopeDecision.Decide(GrantType, requested, activeScopes, client, user, ScopeSet.Parse(row!.Scope));
         // The new refresh token keeps the original scope (RFC 6749 §6), the access token gets the narrowed one.
-        var response = await issuer.ForRotationAsync(rotation, user, granted.Scope, ct);
+        var response = await issuer.ForRotationAsync(rotation, user, granted.Scope, request.Dpop, ct);
         await refreshTokens.CommitAsync(rotation, response, ct);
         return response;
     }

@@ -33,4 +33,8 @@ public static class OAuthErrors
     public const string InvalidRedirectUri = "invalid_redirect_uri";
     public const string InvalidClientMetadata = "invalid_client_metadata";
     public const string InvalidSoftwareStatement = "invalid_software_statement";
+    /// <summary>RFC 9449 §5/§7.1: the DPoP proof is missing where required, malformed, or fails a §4.3 check.</summary>
+    public const string InvalidDpopProof = "invalid_dpop_proof";
+    /// <summary>RFC 9449 §8/§9: the proof must carry the server's current nonce, sent in the DPoP-Nonce header.</summary>
+    public const string UseDpopNonce = "use_dpop_nonce";
 }

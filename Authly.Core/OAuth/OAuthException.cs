@@ -12,6 +12,10 @@ public sealed class OAuthException(string error, string description, string? det
     public string? Detail { get; } = detail;
     /// <summary>Set when a dependency is down (503, temporarily_unavailable); throttling is <see cref="ThrottledException"/>.</summary>
     public int? RetryAfterSeconds { get; } = retryAfterSeconds;
+    /// <summary>RFC 9449 §8/§9: a fresh server nonce for the DPoP-Nonce header (use_dpop_nonce).</summary>
+    public string? DpopNonce { get; init; }
+    /// <summary>RFC 9449 §7.1: a protected resource answers with a <c>WWW-Authenticate: DPoP</c> challenge rather than Bearer.</summary>
+    public bool DpopChallenge { get; init; }
 
     public static OAuthException InvalidRequest(string description, string? detail = null) =>
         new(OAuthErrors.InvalidRequest, description, detail);

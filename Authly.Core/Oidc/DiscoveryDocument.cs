@@ -46,6 +46,8 @@ public static class DiscoveryDocument
                 "locale", "updated_at", "email", "email_verified", "address", "phone_number", "phone_number_verified",
             },
             ["authorization_response_iss_parameter_supported"] = true,
+            // RFC 9449 §5.1: the token endpoint and userinfo accept DPoP proofs with these algorithms.
+            ["dpop_signing_alg_values_supported"] = OAuth.Dpop.DpopProofValidator.Algorithms.ToArray(),
         };
         if (f.HasAuthorizeEndpoint)
         {

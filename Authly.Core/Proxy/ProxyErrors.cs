@@ -12,6 +12,8 @@ public static class ProxyErrors
 {
     public const string MissingAuthorization = "Missing or invalid Authorization header";
     public const string InvalidToken = "Invalid or expired token";
+    /// <summary>RFC 9449 §7.1: a DPoP-bound token without its proof (as Bearer, or as a wire password, which carries none).</summary>
+    public const string DpopBoundToken = "This token is DPoP-bound: present it with 'Authorization: DPoP' and a DPoP proof";
 
     /// <summary>RFC 6750 §3.1 error codes.</summary>
     public const string InvalidRequest = "invalid_request", InvalidTokenCode = "invalid_token", InsufficientScope = "insufficient_scope";
@@ -21,6 +23,7 @@ public static class ProxyErrors
 
     public static AuthlyException MissingAuth() => new(401, MissingAuthorization, InvalidRequest);
     public static AuthlyException BadToken() => new(401, InvalidToken, InvalidTokenCode);
+    public static AuthlyException DpopBound() => new(401, DpopBoundToken, InvalidTokenCode);
     /// <summary>The caller lacks <paramref name="scope"/> (RFC 6750 §3.1 insufficient_scope, with the scope that would do).</summary>
     public static AuthlyException Scope(string scope, string message) => new(403, message, InsufficientScope) { RequiredScope = scope };
     /// <summary>Refused for everyone, whatever the scopes (a command or statement the proxy never relays).</summary>

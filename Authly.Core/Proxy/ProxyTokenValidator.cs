@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Authly.OAuth.Dpop;
 using Authly.Scopes;
 using Authly.Security;
 using Authly.Tokens;
@@ -43,10 +44,13 @@ public sealed class ProxyTokenValidator(ProxyOptions options, HttpClient http, T
     private sealed record Metadata(string Issuer, string? JwksUri, string IntrospectionEndpoint);
 
     /// <summary>The token of an <c>Authorization: Bearer …</c> header (RFC 6750 §2.1), or a 401.</summary>
-    public static string BearerToken(string? authorization)
+    public static string BearerToken(string? authorization) => SchemeToken(authorization, "Bearer ");
+
+    /// <summary>The b64token after <paramref name="scheme"/> (Bearer, RFC 6750 §2.1; DPoP, RFC 9449 §7.1), or a 401.</summary>
+    private static string SchemeToken(string? authorization, string scheme)
     {
-        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) throw ProxyErrors.MissingAuth();
-        var token = authorization[7..].Trim();
+        if (authorization is null || !authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)) throw ProxyErrors.MissingAuth();
+        var token = authorization[scheme.Length..].Trim();
         // b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" followed by "="s.
         if (token.Length is 0 or > MaxTokenLength) throw ProxyErrors.MissingAuth();
         var end = token.Length;
@@ -59,8 +63,38 @@ public sealed class ProxyTokenValidator(ProxyOptions options, HttpClient http, T
     public Task<ProxyPrincipal> AuthenticateHeaderAsync(string? authorization, CancellationToken ct) =>
         AuthenticateAsync(BearerToken(authorization), ct);
 
-    /// <summary>The principal of a valid, active token; a 401 <see cref="AuthlyException"/> otherwise (503 when Authly cannot be asked).</summary>
-    public async Task<ProxyPrincipal> AuthenticateAsync(string token, CancellationToken ct)
+    // RFC 9449 §11.1: the proxy has no store of Authly's, so a proof is single use at this proxy process; no server nonces.
+    private readonly DpopProofValidator _proofs = new(new InProcessDpopReplayCache(clock), nonces: null, clock,
+        TimeSpan.FromSeconds(60), options.ClockLeeway);
+
+    /// <summary>
+    /// An HTTP request's caller: <c>Authorization: Bearer</c> (never a DPoP-bound token), or <c>Authorization: DPoP</c> with one
+    /// DPoP proof for <paramref name="method"/> <paramref name="url"/> carrying the token's ath, signed by the key the token
+    /// is bound to (RFC 9449 §7.1). A bad proof is an <see cref="OAuth.OAuthException"/> with the DPoP challenge.
+    /// </summary>
+    public async Task<ProxyPrincipal> AuthenticateRequestAsync(string? authorization, IReadOnlyList<string> proofs, string method, string url,
+        CancellationToken ct)
+    {
+        if (authorization is null || !authorization.StartsWith("DPoP ", StringComparison.OrdinalIgnoreCase))
+            return await AuthenticateHeaderAsync(authorization, ct);
+        var token = SchemeToken(authorization, "DPoP ");
+        var principal = await ValidateAsync(token, ct);
+        if (principal.Jkt is null) throw ProxyErrors.BadToken();
+        var proof = await _proofs.ValidateAsync(proofs, method, url, token, atResource: true, ct);
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(principal.Jkt), Encoding.ASCII.GetBytes(proof.Jkt)))
+            throw new OAuth.OAuthException(OAuth.OAuthErrors.InvalidDpopProof, "The DPoP proof is not signed by the key the access token is bound to")
+                { DpopChallenge = true };
+        return principal;
+    }
+
+    /// <summary>
+    /// The principal of a valid, active bearer token; a 401 <see cref="AuthlyException"/> otherwise (503 when Authly cannot be
+    /// asked). A DPoP-bound token is refused: here it comes without a proof (RFC 9449 §7.1).
+    /// </summary>
+    public async Task<ProxyPrincipal> AuthenticateAsync(string token, CancellationToken ct) =>
+        await ValidateAsync(token, ct) is { Jkt: null } principal ? principal : throw ProxyErrors.DpopBound();
+
+    private async Task<ProxyPrincipal> ValidateAsync(string token, CancellationToken ct)
     {
         if (token.Length is 0 or > MaxTokenLength) throw ProxyErrors.BadToken();
         var now = clock.GetUtcNow();
@@ -165,7 +199,10 @@ public sealed class ProxyTokenValidator(ProxyOptions options, HttpClient http, T
         if (string.IsNullOrEmpty(sub)) throw ProxyErrors.BadToken();
         DateTimeOffset? exp = body["exp"] is JsonValue ev && ev.TryGetValue<long>(out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
         if (exp is { } e2 && e2 <= clock.GetUtcNow()) throw ProxyErrors.BadToken();
-        return (new ProxyPrincipal(sub, Str(body, "username"), Str(body, "client_id"), ScopeSet.Parse(Str(body, "scope") ?? "")), exp);
+        return (new ProxyPrincipal(sub, Str(body, "username"), Str(body, "client_id"), ScopeSet.Parse(Str(body, "scope") ?? ""))
+        {
+            Jkt = body["cnf"] is JsonObject cnf ? Str(cnf, "jkt") : null,
+        }, exp);
     }
 
     private async Task<Metadata> MetadataAsync(CancellationToken ct)

@@ -99,6 +99,10 @@ public sealed class ExpiredRowSweeper(NpgsqlDataSource db, AuthlyOptions options
             DELETE FROM client_assertion_jtis WHERE (client_id, jti_hash) IN (
                 SELECT client_id, jti_hash FROM client_assertion_jtis WHERE expires_at < now() LIMIT @Batch FOR UPDATE SKIP LOCKED)
             """),
+        ("dpop_proofs", """
+            DELETE FROM dpop_proofs WHERE proof_hash = ANY(ARRAY(
+                SELECT proof_hash FROM dpop_proofs WHERE expires_at < now() LIMIT @Batch FOR UPDATE SKIP LOCKED))
+            """),
         // GREATEST ignores a NULL lock; SKIP LOCKED: a row a reserve holds is never waited for (nor deadlocked on).
         ("attempt_guards", """
             DELETE FROM attempt_guards WHERE key_hash = ANY(ARRAY(

@@ -19,4 +19,6 @@ public sealed record IntrospectionResponse
     [JsonPropertyName("aud"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Aud { get; init; }
     [JsonPropertyName("iss"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Iss { get; init; }
     [JsonPropertyName("jti"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Jti { get; init; }
+    /// <summary>RFC 9449 §6.2: the key a DPoP-bound token is bound to, as {"jkt": thumbprint}.</summary>
+    [JsonPropertyName("cnf"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyDictionary<string, string>? Cnf { get; init; }
 }

@@ -36,7 +36,12 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
     /// <param name="audience">RFC 8693 token exchange: the audience asked for (else <see cref="Audience"/>)</param>
     /// <param name="act">RFC 8693 §4.1: the actor chain of a delegation</param>
     /// <param name="notAfter">RFC 8693: an exchanged token lives no longer than its subject token</param>
-    public async Task<Issued> CreateAccessTokenAsync(string subject, string clientId, string scope, string? username, CancellationToken ct,
+    public Task<Issued> CreateAccessTokenAsync(string subject, string clientId, string scope, string? username, CancellationToken ct,
+        string? audience = null, ActorClaim? act = null, DateTimeOffset? notAfter = null) =>
+        CreateAccessTokenAsync(subject, clientId, scope, username, jkt: null, ct, audience, act, notAfter);
+
+    /// <param name="jkt">RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to (cnf.jkt), or null for a bearer token</param>
+    public async Task<Issued> CreateAccessTokenAsync(string subject, string clientId, string scope, string? username, string? jkt, CancellationToken ct,
         string? audience = null, ActorClaim? act = null, DateTimeOffset? notAfter = null)
     {
         var ring = await keys.RingAsync(ct);
@@ -53,6 +58,7 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
         };
         if (username is not null) claims["username"] = username;
         if (act is not null) claims["act"] = act.ToClaim();
+        if (jkt is not null) claims["cnf"] = new Dictionary<string, object> { ["jkt"] = jkt };
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = issuer.Value,
@@ -105,6 +111,8 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
         var claims = new AccessTokenClaims(jwt.Issuer, jwt.Subject, Audience, clientId, scope ?? "", username, jti, iat, exp, nbf)
         {
             Act = jwt.TryGetClaim("act", out var act) ? ActorClaim.Parse(act.Value) : null,
+            Jkt = jwt.TryGetPayloadValue<System.Text.Json.JsonElement>("cnf", out var cnf) && cnf.ValueKind == System.Text.Json.JsonValueKind.Object
+                  && cnf.TryGetProperty("jkt", out var jkt) && jkt.ValueKind == System.Text.Json.JsonValueKind.String ? jkt.GetString() : null,
         };
         if (!IsCurrent(claims, now)) return null;
         Remember(token, claims, ring, now);

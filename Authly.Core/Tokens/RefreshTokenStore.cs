@@ -33,6 +33,8 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         public DateTime? RotatedAt { get; init; }
         public DateTime? FamilyRevokedAt { get; init; }
         public string? Username { get; init; }
+        /// <summary>RFC 9449 §5: the thumbprint of the DPoP key the family is bound to (public clients), else null.</summary>
+        public string? DpopJkt { get; init; }
         /// <summary>Not rotated, family not revoked, and unexpired by the database clock.</summary>
         public bool IsCurrent { get; init; }
     }
@@ -101,8 +103,8 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
     // Ids are time-ordered (UUIDv7), chosen here: new rows go to the right edge of each primary key.
     private const string CreateFamilySql = """
         WITH family AS (
-            INSERT INTO refresh_token_families (id, user_id, client_id)
-            SELECT @FamilyId, u.id, @ClientId FROM users u WHERE u.id = @UserId AND u.is_active AND u.password_hash = @PasswordHash
+            INSERT INTO refresh_token_families (id, user_id, client_id, dpop_jkt)
+            SELECT @FamilyId, u.id, @ClientId, @DpopJkt FROM users u WHERE u.id = @UserId AND u.is_active AND u.password_hash = @PasswordHash
             FOR SHARE
             RETURNING id
         )
@@ -118,10 +120,10 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
     /// </summary>
     /// <exception cref="OAuthException">invalid_grant: the user was deactivated or their password changed meanwhile</exception>
     public async Task<(string Token, Guid FamilyId)> IssueAsync(User user, string? clientId, string scope,
-        string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
+        string accessJti, DateTimeOffset accessExpires, string? dpopJkt, CancellationToken ct)
     {
         await using var conn = await db.OpenAsync(ct);
-        return await IssueAsync(conn, null, user, clientId, scope, accessJti, accessExpires, ct);
+        return await IssueAsync(conn, null, user, clientId, scope, accessJti, accessExpires, dpopJkt, ct);
     }
 
     /// <summary>
@@ -129,19 +131,19 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
     /// Until that commit the user row stays locked FOR SHARE, as above.
     /// </summary>
     public Task<(string Token, Guid FamilyId)> IssueAsync(NpgsqlTransaction tx, User user, string? clientId, string scope,
-        string accessJti, DateTimeOffset accessExpires, CancellationToken ct) =>
-        IssueAsync(tx.Connection!, tx, user, clientId, scope, accessJti, accessExpires, ct);
+        string accessJti, DateTimeOffset accessExpires, string? dpopJkt, CancellationToken ct) =>
+        IssueAsync(tx.Connection!, tx, user, clientId, scope, accessJti, accessExpires, dpopJkt, ct);
 
     // Without a transaction the statement is its own: family and token commit together or not at all.
     private async Task<(string Token, Guid FamilyId)> IssueAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, User user, string? clientId,
-        string scope, string accessJti, DateTimeOffset accessExpires, CancellationToken ct)
+        string scope, string accessJti, DateTimeOffset accessExpires, string? dpopJkt, CancellationToken ct)
     {
         var token = OpaqueToken.New(32);
         var family = await conn.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(CreateFamilySql, new
             {
                 FamilyId = Guid.CreateVersion7(), TokenId = Guid.CreateVersion7(),
                 UserId = user.Id, ClientId = clientId, user.PasswordHash, Hash = OpaqueToken.Hash(token), Scope = scope,
-                Lifetime = options.RefreshTokenLifetime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime,
+                Lifetime = options.RefreshTokenLifetime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime, DpopJkt = dpopJkt,
             }, tx, cancellationToken: ct))
             ?? throw OAuthException.InvalidGrant("The user's credentials changed; sign in again", "user deactivated or password changed while signing in");
         return (token, family);
@@ -161,7 +163,7 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
 
     private const string Columns = """
         t.id, t.family_id, t.user_id, t.client_id, t.scope, t.issued_at, t.expires_at, t.rotated_at,
-        f.revoked_at AS family_revoked_at, u.username,
+        f.revoked_at AS family_revoked_at, u.username, f.dpop_jkt,
         (t.rotated_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > now()) AS is_current
         """;
 

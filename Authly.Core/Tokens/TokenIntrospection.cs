@@ -22,8 +22,15 @@ public sealed class TokenIntrospection(JwtIssuer jwt, RevocationList revocations
         return await AccessAsync(token, ct) ?? await RefreshAsync(token, ct) ?? IntrospectionResponse.Inactive;
     }
 
-    /// <summary>A valid, unrevoked access token's claims, or null. Shared by introspection and bearer authentication.</summary>
-    public async Task<AccessTokenClaims?> ValidateAccessTokenAsync(string token, CancellationToken ct)
+    /// <summary>
+    /// The claims of an access token presented as a bearer token (RFC 6750), or null: valid, unrevoked, and not DPoP-bound
+    /// (RFC 9449 §7.1: a bound token is worthless without its key's proof, wherever it is presented as Bearer).
+    /// </summary>
+    public async Task<AccessTokenClaims?> ValidateAccessTokenAsync(string token, CancellationToken ct) =>
+        await ValidateAsync(token, ct) is { Jkt: null } claims ? claims : null;
+
+    /// <summary>A valid, unrevoked access token's claims, bound or not, or null. Introspection and <see cref="OAuth.Dpop.ResourceTokenAccess"/>.</summary>
+    public async Task<AccessTokenClaims?> ValidateAsync(string token, CancellationToken ct)
     {
         var claims = await jwt.ValidateAsync(token, ct);
         if (claims is null || await revocations.IsRevokedAsync(claims.Jti, ct)) return null;
@@ -32,11 +39,13 @@ public sealed class TokenIntrospection(JwtIssuer jwt, RevocationList revocations
 
     private async Task<IntrospectionResponse?> AccessAsync(string token, CancellationToken ct)
     {
-        var c = await ValidateAccessTokenAsync(token, ct);
+        var c = await ValidateAsync(token, ct);
         if (c is null) return null;
         return new IntrospectionResponse
         {
-            Active = true, Scope = c.Scope, ClientId = c.ClientId, Username = c.Username, TokenType = "Bearer",
+            // RFC 9449 §6.2: a bound token shows its binding and its type.
+            Active = true, Scope = c.Scope, ClientId = c.ClientId, Username = c.Username, TokenType = c.Jkt is null ? "Bearer" : "DPoP",
+            Cnf = c.Jkt is null ? null : new Dictionary<string, string> { ["jkt"] = c.Jkt },
             Exp = c.Expires, Iat = c.IssuedAt, Nbf = c.NotBefore, Sub = c.Subject, Aud = c.Audience, Iss = c.Issuer, Jti = c.Jti,
         };
     }

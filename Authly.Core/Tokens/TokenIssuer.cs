@@ -1,5 +1,6 @@
 using Authly.Configuration;
 using Authly.OAuth;
+using Authly.OAuth.Dpop;
 using Authly.Users;
 using Npgsql;
 
@@ -11,46 +12,58 @@ public sealed class TokenIssuer(JwtIssuer jwt, RefreshTokenStore refreshTokens, 
     /// <summary>The client_id claim of tokens issued to the first-party CLI, which authenticates no client.</summary>
     public const string FirstPartyClientId = "authly-cli";
 
-    public async Task<TokenResponse> ForClientAsync(string clientId, string scope, CancellationToken ct)
+    public Task<TokenResponse> ForClientAsync(string clientId, string scope, CancellationToken ct) => ForClientAsync(clientId, scope, null, ct);
+
+    /// <param name="dpop">RFC 9449 §5: the proof's binding (the access token carries cnf.jkt, token_type DPoP), or null</param>
+    public async Task<TokenResponse> ForClientAsync(string clientId, string scope, DpopBinding? dpop, CancellationToken ct)
     {
-        var access = await jwt.CreateAccessTokenAsync(clientId, clientId, scope, username: null, ct);
-        return Response(access, null, scope);
+        var access = await jwt.CreateAccessTokenAsync(clientId, clientId, scope, username: null, dpop?.Jkt, ct);
+        return Response(access, null, scope, dpop);
     }
 
     /// <summary>A user's first tokens from a grant: the access token and, unless asked not to, a refresh token in a new family.</summary>
+    public Task<(TokenResponse Response, Guid? FamilyId, JwtIssuer.Issued Access)> ForUserAsync(User user, string? clientId, string scope,
+        CancellationToken ct, bool withRefreshToken = true) => ForUserAsync(user, clientId, scope, null, ct, withRefreshToken);
+
+    /// <summary>The same, bound to a DPoP key (RFC 9449 §5) when <paramref name="dpop"/> is given.</summary>
     public async Task<(TokenResponse Response, Guid? FamilyId, JwtIssuer.Issued Access)> ForUserAsync(User user, string? clientId, string scope,
-        CancellationToken ct, bool withRefreshToken = true)
+        DpopBinding? dpop, CancellationToken ct, bool withRefreshToken = true)
     {
-        var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), clientId ?? FirstPartyClientId, scope, user.Username, ct);
-        if (!withRefreshToken) return (Response(access, null, scope), null, access);
-        var (refresh, family) = await refreshTokens.IssueAsync(user, clientId, scope, access.Jti, access.Expires, ct);
-        return (Response(access, refresh, scope), family, access);
+        var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), clientId ?? FirstPartyClientId, scope, user.Username, dpop?.Jkt, ct);
+        if (!withRefreshToken) return (Response(access, null, scope, dpop), null, access);
+        var (refresh, family) = await refreshTokens.IssueAsync(user, clientId, scope, access.Jti, access.Expires, RefreshJkt(dpop), ct);
+        return (Response(access, refresh, scope, dpop), family, access);
     }
 
     /// <summary>The same, with the refresh family written in the caller's transaction (a code redemption's), which commits it.</summary>
     public async Task<(TokenResponse Response, Guid? FamilyId, JwtIssuer.Issued Access)> ForUserAsync(User user, string? clientId, string scope,
-        NpgsqlTransaction tx, CancellationToken ct, bool withRefreshToken = true)
+        DpopBinding? dpop, NpgsqlTransaction tx, CancellationToken ct, bool withRefreshToken = true)
     {
-        var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), clientId ?? FirstPartyClientId, scope, user.Username, ct);
-        if (!withRefreshToken) return (Response(access, null, scope), null, access);
-        var (refresh, family) = await refreshTokens.IssueAsync(tx, user, clientId, scope, access.Jti, access.Expires, ct);
-        return (Response(access, refresh, scope), family, access);
+        var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), clientId ?? FirstPartyClientId, scope, user.Username, dpop?.Jkt, ct);
+        if (!withRefreshToken) return (Response(access, null, scope, dpop), null, access);
+        var (refresh, family) = await refreshTokens.IssueAsync(tx, user, clientId, scope, access.Jti, access.Expires, RefreshJkt(dpop), ct);
+        return (Response(access, refresh, scope, dpop), family, access);
     }
 
     /// <summary>
     /// The answer to a refresh (RFC 6749 §6): a new access token and the rotated token's successor, written in the
     /// rotation's transaction so that the caller's <see cref="RefreshTokenStore.CommitAsync"/> makes them durable together.
     /// </summary>
-    public async Task<TokenResponse> ForRotationAsync(RefreshTokenStore.Rotation rotation, User user, string scope, CancellationToken ct)
+    public async Task<TokenResponse> ForRotationAsync(RefreshTokenStore.Rotation rotation, User user, string scope, DpopBinding? dpop, CancellationToken ct)
     {
-        var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), rotation.Token!.ClientId ?? FirstPartyClientId, scope, user.Username, ct);
+        var access = await jwt.CreateAccessTokenAsync(user.Id.ToString(), rotation.Token!.ClientId ?? FirstPartyClientId, scope, user.Username, dpop?.Jkt, ct);
         var refresh = await refreshTokens.IssueAsync(rotation, access.Jti, access.Expires, ct);
-        return Response(access, refresh, scope);
+        return Response(access, refresh, scope, dpop);
     }
 
-    private TokenResponse Response(JwtIssuer.Issued access, string? refreshToken, string scope) => new()
+    // RFC 9449 §5: only a public client's refresh family is bound to the key (a confidential client's is bound to its authentication).
+    private static string? RefreshJkt(DpopBinding? dpop) => dpop is { BindsRefreshToken: true } ? dpop.Jkt : null;
+
+    private TokenResponse Response(JwtIssuer.Issued access, string? refreshToken, string scope, DpopBinding? dpop) => new()
     {
         AccessToken = access.Token,
+        // RFC 9449 §5: a bound access token is of type DPoP.
+        TokenType = dpop is null ? "Bearer" : "DPoP",
         ExpiresIn = (int)options.AccessTokenLifetime.TotalSeconds,
         RefreshToken = refreshToken,
         Scope = scope,

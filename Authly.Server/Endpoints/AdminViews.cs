@@ -39,7 +39,13 @@ public sealed record ClientView(
         c.PolicyUri, c.Contacts, c.ApplicationType, c.PostLogoutRedirectUris, c.IsActive,
         c.CreatedAt, c.UpdatedAt,
         c.BackchannelLogoutUri, c.BackchannelLogoutSessionRequired,
-        c.Jwks is null ? null : System.Text.Json.Nodes.JsonNode.Parse(c.Jwks), c.JwksUri, c.RequirePushedAuthorizationRequests, c.Profile);
+        c.Jwks is null ? null : System.Text.Json.Nodes.JsonNode.Parse(c.Jwks), c.JwksUri, c.RequirePushedAuthorizationRequests, c.Profile)
+    {
+        DpopBoundAccessTokens = c.DpopBoundAccessTokens,
+    };
+
+    // Issue 17, RFC 9449 §5.2.
+    [JsonPropertyName("dpop_bound_access_tokens")] public bool DpopBoundAccessTokens { get; init; }
 }
 
 public sealed record ScopeInput

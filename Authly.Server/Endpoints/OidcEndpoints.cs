@@ -4,6 +4,7 @@ using Authly.Authorization;
 using System.Text;
 using Authly.Clients;
 using Authly.OAuth;
+using Authly.OAuth.Dpop;
 using Authly.Oidc;
 using Authly.Scopes;
 using Authly.Server.Http;
@@ -31,17 +32,21 @@ public static class OidcEndpoints
         app.MapGet("/oidc/frontchannel/logout", FrontChannelLogoutAsync).WithPageErrors().WithTags("oidc").WithSummary("Front-channel logout (ends the session named by sid)");
     }
 
-    /// <summary>RFC 6750 §2.1 bearer token → a user token with the openid scope, or the matching error.</summary>
-    private static async Task<(AccessTokenClaims Claims, User User)> CallerAsync(HttpRequest request, TokenIntrospection introspection, UserStore users, CancellationToken ct)
+    /// <summary>
+    /// RFC 6750 §2.1 bearer token, or RFC 9449 §7.1 DPoP token with its proof → a user token with the openid scope, or the
+    /// matching error (<see cref="ResourceTokenAccess"/> decides).
+    /// </summary>
+    private static async Task<(AccessTokenClaims Claims, User User)> CallerAsync(HttpRequest request, ResourceTokenAccess access, Issuer issuer,
+        UserStore users, CancellationToken ct)
     {
-        var token = BasicCredentials.Bearer(request);
-        if (token is null)
+        var presented = BasicCredentials.AccessToken(request, issuer.Value);
+        if (presented is null)
         {
             // RFC 6750 §3.1: no credentials → 401 with a bare challenge.
             request.HttpContext.Response.Headers.WWWAuthenticate = BearerChallenge.Header();
             throw OAuthException.InvalidToken("An access token is required");
         }
-        var claims = await introspection.ValidateAccessTokenAsync(token, ct) ?? throw OAuthException.InvalidToken("The access token is invalid or expired");
+        var claims = await access.AuthenticateAsync(presented, ct);
         if (claims.UserId is not { } id) throw OAuthException.InsufficientScope("The token does not represent a user");
         if (!claims.Scopes.Contains(OidcScopes.OpenId)) throw OAuthException.InsufficientScope("The openid scope is required");
         var user = await users.FindByIdAsync(id, ct);
@@ -49,15 +54,16 @@ public static class OidcEndpoints
         return (claims, user);
     }
 
-    private static async Task<IResult> UserInfoAsync(HttpRequest request, TokenIntrospection introspection, UserStore users, CancellationToken ct)
+    private static async Task<IResult> UserInfoAsync(HttpRequest request, ResourceTokenAccess access, Issuer issuer, UserStore users, CancellationToken ct)
     {
-        var (claims, user) = await CallerAsync(request, introspection, users, ct);
+        var (claims, user) = await CallerAsync(request, access, issuer, users, ct);
         return Results.Json(UserClaims.For(user, claims.Scopes));
     }
 
-    private static async Task<IResult> UpdateUserInfoAsync(HttpRequest request, TokenIntrospection introspection, UserStore users, UserAccounts accounts, CancellationToken ct)
+    private static async Task<IResult> UpdateUserInfoAsync(HttpRequest request, ResourceTokenAccess access, Issuer issuer, UserStore users,
+        UserAccounts accounts, CancellationToken ct)
     {
-        var (claims, user) = await CallerAsync(request, introspection, users, ct);
+        var (claims, user) = await CallerAsync(request, access, issuer, users, ct);
         // A body that does not read, or a claim that does not validate, is invalid_request (OAuthErrorFilter).
         var input = await JsonBody.ReadAsync<UserProfile>(request, ct);
         // Only the claims the token's scopes govern may change; account fields never change here.

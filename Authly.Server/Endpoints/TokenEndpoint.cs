@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Authly.Grants;
 using Authly.OAuth;
+using Authly.OAuth.Dpop;
+using Authly.Tokens;
 using Authly.Server.Http;
 
 namespace Authly.Server.Endpoints;
@@ -16,21 +18,30 @@ public static class TokenEndpoint
             .WithSummary("Refresh for the first-party CLI (JSON); same rules as the refresh_token grant");
     }
 
-    private static async Task<IResult> HandleAsync(HttpRequest request, GrantEngine engine, ClientAddress address, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(HttpRequest request, GrantEngine engine, ClientAddress address, Issuer issuer, DpopNonces nonces,
+        CancellationToken ct)
     {
         var form = await FormParameters.ReadAsync(request, ct);
-        var response = await engine.HandleAsync(new TokenRequest(form, BasicCredentials.Parse(request), address.Of(request.HttpContext)?.ToString()), ct);
+        var response = await engine.HandleAsync(new TokenRequest(form, BasicCredentials.Parse(request), address.Of(request.HttpContext)?.ToString())
+        {
+            DpopProofs = BasicCredentials.DpopProofs(request), RequestUrl = issuer.Value + request.Path,
+        }, ct);
+        // RFC 9449 §8: with nonces on, every answer hands out the current one.
+        if (nonces.Required) request.HttpContext.Response.Headers[DpopProofValidator.NonceHeaderName] = nonces.Current();
         return Results.Json(response);
     }
 
-    private static async Task<IResult> RefreshAsync(HttpRequest request, GrantEngine engine, ClientAddress address, CancellationToken ct)
+    private static async Task<IResult> RefreshAsync(HttpRequest request, GrantEngine engine, ClientAddress address, Issuer issuer, CancellationToken ct)
     {
         var fields = await JsonFields.ReadAsync(request, ct);
         if (!fields.TryGetValue(Parameters.GrantType, out var grant) || grant != GrantTypes.RefreshToken)
             throw OAuthException.InvalidRequest("grant_type must be refresh_token");
         fields.Remove(Parameters.ClientId);
         fields.Remove(Parameters.ClientSecret);
-        var response = await engine.HandleAsync(new TokenRequest(fields, null, address.Of(request.HttpContext)?.ToString()), ct);
+        var response = await engine.HandleAsync(new TokenRequest(fields, null, address.Of(request.HttpContext)?.ToString())
+        {
+            DpopProofs = BasicCredentials.DpopProofs(request), RequestUrl = issuer.Value + request.Path,
+        }, ct);
         return Results.Json(response);
     }
 }

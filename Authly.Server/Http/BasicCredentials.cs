@@ -25,6 +25,27 @@ public static class BasicCredentials
         catch (DecoderFallbackException) { throw OAuthException.InvalidClient("Basic credentials are not UTF-8"); }
     }
 
+    /// <summary>
+    /// The access token of an <c>Authorization: Bearer</c> (RFC 6750 §2.1) or <c>Authorization: DPoP</c> (RFC 9449 §7.1)
+    /// header with the request's DPoP proofs, method and URL as the public issuer names it; null without either scheme.
+    /// </summary>
+    public static OAuth.Dpop.PresentedToken? AccessToken(HttpRequest request, string issuer)
+    {
+        string? header = request.Headers.Authorization;
+        if (header is null) return null;
+        string scheme;
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) scheme = OAuth.Dpop.PresentedToken.BearerScheme;
+        else if (header.StartsWith("DPoP ", StringComparison.OrdinalIgnoreCase)) scheme = OAuth.Dpop.PresentedToken.DpopScheme;
+        else return null;
+        var token = header[(scheme.Length + 1)..].Trim();
+        if (token.Length == 0) return null;
+        return new OAuth.Dpop.PresentedToken(scheme, token, DpopProofs(request), request.Method, issuer + request.Path);
+    }
+
+    /// <summary>Every DPoP header of the request, as sent (RFC 9449 §4.3 check 1 counts them).</summary>
+    public static IReadOnlyList<string> DpopProofs(HttpRequest request) =>
+        request.Headers[OAuth.Dpop.DpopProofValidator.HeaderName].Select(v => v ?? "").ToArray();
+
     public static string? Bearer(HttpRequest request)
     {
         string? header = request.Headers.Authorization;

@@ -70,7 +70,15 @@ public sealed class OAuthErrorFilter(ILogger<OAuthErrorFilter> log) : IEndpointF
     {
         NoStore(http.Response);
         var code = status ?? StatusFor(e);
-        if (e.Error == OAuthErrors.InvalidClient)
+        // RFC 9449 §8/§9: the nonce the proof must carry next.
+        if (e.DpopNonce is not null) http.Response.Headers[OAuth.Dpop.DpopProofValidator.NonceHeaderName] = e.DpopNonce;
+        if (e.DpopChallenge || (e.Error is OAuthErrors.InvalidToken or OAuthErrors.InsufficientScope && UsedDpopScheme(http.Request)))
+        {
+            // RFC 9449 §7.1: a protected resource challenges with the DPoP scheme; every error there is 401 but insufficient_scope.
+            code = e.Error == OAuthErrors.InsufficientScope ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized;
+            http.Response.Headers.WWWAuthenticate = DpopChallenge.Header(e.Error, e.Description);
+        }
+        else if (e.Error == OAuthErrors.InvalidClient)
         {
             // RFC 6749 §5.2: 401 and WWW-Authenticate matching the scheme the client used.
             code = StatusCodes.Status401Unauthorized;
@@ -83,6 +91,9 @@ public sealed class OAuthErrorFilter(ILogger<OAuthErrorFilter> log) : IEndpointF
         if (e.RetryAfterSeconds is { } retry) http.Response.Headers.RetryAfter = retry.ToString();
         return Results.Json(new OAuthErrorBody(e.Error, e.Description), statusCode: code);
     }
+
+    private static bool UsedDpopScheme(HttpRequest request) =>
+        request.Headers.Authorization.ToString().StartsWith("DPoP ", StringComparison.OrdinalIgnoreCase);
 
     private static int StatusFor(OAuthException e) =>
         e.Error == OAuthErrors.TemporarilyUnavailable ? StatusCodes.Status503ServiceUnavailable

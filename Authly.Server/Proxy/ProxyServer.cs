@@ -128,7 +128,8 @@ public sealed class ProxyServer : IAsyncDisposable
     {
         app.MapPost("/query", (Delegate)((HttpContext context) => Handle(context, metrics, async ct =>
         {
-            var caller = await validator.AuthenticateHeaderAsync(Authorization(context), ct);
+            var caller = await validator.AuthenticateRequestAsync(Authorization(context), BasicCredentials.DpopProofs(context.Request),
+                context.Request.Method, RequestUrl(context.Request), ct);
             var body = await ReadBodyAsync(context, ct);
             var query = body["query"] is JsonValue q && q.GetValueKind() == JsonValueKind.String ? q.GetValue<string>()
                 : throw ProxyErrors.BadRequest("'query' is required and must be a string");
@@ -157,7 +158,8 @@ public sealed class ProxyServer : IAsyncDisposable
     {
         app.MapPost("/command", (Delegate)((HttpContext context) => Handle(context, metrics, async ct =>
         {
-            var caller = await validator.AuthenticateHeaderAsync(Authorization(context), ct);
+            var caller = await validator.AuthenticateRequestAsync(Authorization(context), BasicCredentials.DpopProofs(context.Request),
+                context.Request.Method, RequestUrl(context.Request), ct);
             var body = await ReadBodyAsync(context, ct);
             var command = body["command"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>()
                 : throw ProxyErrors.BadRequest("'command' is required and must be a string");
@@ -187,6 +189,17 @@ public sealed class ProxyServer : IAsyncDisposable
                 ? Results.Json(new { status = "healthy", redis = "connected" })
                 : Results.Json(new { status = "unhealthy", redis = "disconnected" }, statusCode: 503);
         });
+    }
+
+    /// <summary>
+    /// The URL a DPoP proof names (htu): as this proxy was addressed. Behind a TLS-terminating proxy that rewrites the scheme
+    /// or host, proofs name the public URL and do not match: such a front must pass Host and X-Forwarded-Proto on.
+    /// </summary>
+    private static string RequestUrl(HttpRequest request)
+    {
+        var scheme = request.Headers["X-Forwarded-Proto"].Count == 1 && request.Headers["X-Forwarded-Proto"][0] is "http" or "https"
+            ? request.Headers["X-Forwarded-Proto"][0]! : request.Scheme;
+        return $"{scheme}://{request.Host}{request.PathBase}{request.Path}";
     }
 
     private static string? Authorization(HttpContext context) =>
@@ -248,8 +261,15 @@ public sealed class ProxyServer : IAsyncDisposable
         {
             if (e.Status is 401 or 403)
                 context.Response.Headers.WWWAuthenticate = Challenge(e, triedBearer: Authorization(context) is { } h
-                    && h.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase));
+                    && (h.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase) || h.StartsWith("DPoP", StringComparison.OrdinalIgnoreCase)),
+                    dpop: Authorization(context)?.StartsWith("DPoP", StringComparison.OrdinalIgnoreCase) == true || e.Detail == ProxyErrors.DpopBoundToken);
             return Results.Json(new JsonObject { ["error"] = e.Detail }, statusCode: e.Status);
+        }
+        catch (Authly.OAuth.OAuthException e) when (e.DpopChallenge)
+        {
+            // RFC 9449 §7.1: a DPoP proof that failed (ProxyTokenValidator.AuthenticateRequestAsync).
+            context.Response.Headers.WWWAuthenticate = DpopChallenge.Header(e.Error, e.Description);
+            return Results.Json(new JsonObject { ["error"] = e.Description }, statusCode: 401);
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
@@ -266,9 +286,11 @@ public sealed class ProxyServer : IAsyncDisposable
     /// method), the resource server SHOULD NOT include an error code". A malformed Bearer header is
     /// invalid_request, a bad token invalid_token, a missing scope insufficient_scope.
     /// </summary>
-    public static string Challenge(AuthlyException e, bool triedBearer)
+    /// <param name="dpop">RFC 9449 §7.1: the request used the DPoP scheme, or presented a bound token as Bearer: a DPoP challenge</param>
+    public static string Challenge(AuthlyException e, bool triedBearer, bool dpop = false)
     {
         var error = e.Code is ProxyErrors.InvalidRequest or ProxyErrors.InvalidTokenCode or ProxyErrors.InsufficientScope ? e.Code : null;
+        if (dpop) return DpopChallenge.Header(e.Status == 401 && !triedBearer ? null : error, error is null ? null : e.Detail);
         if (error is null || (e.Status == 401 && !triedBearer)) return BearerChallenge.Header(realm: Realm);
         return BearerChallenge.Header(error, e.Detail, e.RequiredScope, Realm);
     }
