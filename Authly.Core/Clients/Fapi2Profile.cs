@@ -8,7 +8,8 @@ namespace Authly.Clients;
 /// profile asks: PAR required (<see cref="Authorization.AuthorizeValidator"/>), private_key_jwt only
 /// (<see cref="ClientAuthenticator"/>), codes live at most <see cref="CodeLifetime"/>, no password grant
 /// (<see cref="Grants.GrantEngine"/>), ES256 signing (<see cref="AuthlyOptions"/> refuses to start otherwise);
-/// PKCE S256 and iss in responses hold for every client already. Sender-constrained tokens (DPoP) ask it too.
+/// PKCE S256 and iss in responses hold for every client already; sender-constrained tokens: a token request without a
+/// DPoP proof is refused (<see cref="Grants.GrantEngine"/>).
 /// </summary>
 public static class Fapi2Profile
 {

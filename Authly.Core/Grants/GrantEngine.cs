@@ -71,6 +71,9 @@ public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<I
         {
             if (client is { DpopBoundAccessTokens: true })
                 throw new OAuthException(OAuthErrors.InvalidDpopProof, "A DPoP proof is required for this client", $"client {client.ClientId} has dpop_bound_access_tokens");
+            // FAPI 2.0 Security Profile §5.3.2.1: sender-constrained access tokens; Authly's sender constraint is DPoP.
+            if (Fapi2Profile.AppliesTo(options, client))
+                throw new OAuthException(OAuthErrors.InvalidDpopProof, "A DPoP proof is required under the FAPI 2.0 profile", $"client {client?.ClientId} is under the fapi2 profile");
             return request;
         }
         var url = request.RequestUrl ?? throw new InvalidOperationException("A token request with a DPoP proof needs its URL.");
