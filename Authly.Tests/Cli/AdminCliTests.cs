@@ -445,6 +445,6 @@ public sealed class AdminCliTests
         var output = await p.StandardOutput.ReadToEndAsync();
         await p.WaitForExitAsync();
         Assert.That(output.Split('\n')[0].Trim(), Is.EqualTo("client"));
-        Assert.That(output.Split('\n')[1].Trim(), Is.EqualTo("regenerate-secret"));
+        Assert.That(output.Split('\n')[1].Trim().Split(' '), Is.EquivalentTo(new[] { "regenerate-secret", "registration-token" }));
     }
 }

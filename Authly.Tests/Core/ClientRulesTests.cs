@@ -90,7 +90,7 @@ public sealed class ClientRulesTests
         yield return Case(new ClientRegistration { ClientType = "public" }, "client_name");
         yield return Case(new ClientRegistration { ClientName = new string('n', 256), ClientType = "public" }, "client_name");
         yield return Case(new ClientRegistration { ClientName = "x" }, "client_type");
-        yield return Case(new ClientRegistration { ClientName = "x", ClientType = "public", TokenEndpointAuthMethod = "private_key_jwt" }, "token_endpoint_auth_method");
+        yield return Case(new ClientRegistration { ClientName = "x", ClientType = "public", TokenEndpointAuthMethod = "client_secret_jwt" }, "token_endpoint_auth_method");
         yield return Case(new ClientRegistration { ClientName = "x", ClientType = "public", GrantTypes = ["implicit"] }, "grant_types");
         yield return Case(new ClientRegistration { ClientName = "x", ClientType = "public", ResponseTypes = ["token"] }, "response_types");
         yield return Case(new ClientRegistration { ClientName = "x", ClientType = "public", Scope = "read \"write\"" }, "scope");

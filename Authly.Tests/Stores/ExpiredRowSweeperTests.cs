@@ -124,7 +124,7 @@ public sealed class ExpiredRowSweeperTests
         {
             ["revoked_tokens"] = 1, ["refresh_token_families"] = 1, ["authorization_codes"] = 2, ["sessions"] = 2,
             ["device_codes"] = 1, ["vault_connect_states"] = 1, ["passkey_challenges"] = 1, ["attempt_guards"] = 1,
-            ["pending_logins"] = 1, ["dpop_proofs"] = 0,
+            ["pending_logins"] = 1, ["dpop_proofs"] = 0, ["pushed_authorization_requests"] = 0, ["client_assertion_jtis"] = 0,
         }));
         Assert.That(await NamesAsync("SELECT jti FROM revoked_tokens"), Is.EqualTo(new[] { "live" }));
         Assert.That(await NamesAsync("SELECT client_id FROM refresh_token_families"), Is.EqualTo(new[] { "live" }));
