@@ -44,7 +44,7 @@ public sealed class TokenExchangeGrant(TokenIntrospection introspection, Refresh
             throw OAuthException.InvalidRequest("Only access tokens can be requested");
         if (actorToken is null && policy.RequireActor)
             throw OAuthException.InvalidRequest("This client must present an actor_token");
-        var audience = Target(request, policy);
+        var audience = Target(request[Parameters.Audience], request[Parameters.Resource], policy);
 
         // §2.2.2: a subject or actor token that is invalid or unacceptable is invalid_request.
         var subject = await SubjectAsync(subjectToken, subjectType, client, ct)
@@ -63,13 +63,46 @@ public sealed class TokenExchangeGrant(TokenIntrospection introspection, Refresh
             if (act.Depth > ActorClaim.MaxDepth) throw OAuthException.InvalidRequest("The actor chain is too long");
         }
 
+        return await IssueAsync(client, policy, subject, act, ScopeSet.Parse(request.Scope), audience, ct);
+    }
+
+    /// <summary>
+    /// The token vault's delegation (issue 18): a service client that a user granted a vault entry of this Authly gets an
+    /// access token for that user, acting as itself (<c>act</c> = the service). The subject is the entry's refresh token,
+    /// which the vault holds for its own client (<paramref name="vaultClientId"/>), so it must still be current here, be
+    /// the user's and be that client's; the grant of the entry stands in for the refresh token's client binding. Then the
+    /// same rules as every exchange: a policy for the service, scope ⊆ the entry's scope ∩ the refresh token's ∩ the policy
+    /// (narrowed to the client, the user and active scopes), an audience from the policy, never beyond the refresh token.
+    /// </summary>
+    /// <exception cref="OAuthException">unauthorized_client (no policy), invalid_request (the subject is no longer valid),
+    /// invalid_scope, invalid_target</exception>
+    public async Task<TokenResponse> ForVaultEntryAsync(Client service, string vaultClientId, string refreshToken, Guid userId, string entryScope,
+        string? scope, string? audience, CancellationToken ct)
+    {
+        var policy = await policies.GetAsync(service.ClientId, ct)
+                     ?? throw OAuthException.UnauthorizedClient("The client is not allowed to exchange tokens", $"client {service.ClientId} has no token exchange policy");
+        var target = Target(audience, null, policy);
+        var row = !refreshToken.Contains('.') ? await refreshTokens.FindActiveAsync(refreshToken, ct) : null;
+        if (row is null || row.UserId != userId || row.ClientId != vaultClientId)
+            throw OAuthException.InvalidRequest("The vault entry's token is no longer valid at this server", "refresh token not current, or not the entry user's");
+        var entryScopes = ScopeSet.Parse(entryScope);
+        var subject = new Subject(row.UserId.ToString(), row.UserId, ScopeSet.Join(ScopeSet.Parse(row.Scope).Where(entryScopes.Contains)),
+            new DateTimeOffset(DateTime.SpecifyKind(row.ExpiresAt, DateTimeKind.Utc)), null);
+        // The service acts for the user; it names no one but itself (a client_credentials token's sub is its client_id).
+        var act = new ActorClaim(service.ClientId, service.ClientId, null);
+        return await IssueAsync(service, policy, subject, act, ScopeSet.Parse(scope), target, ct);
+    }
+
+    private async Task<TokenResponse> IssueAsync(Client client, TokenExchangePolicyStore.Policy policy, Subject subject, ActorClaim? act,
+        IReadOnlySet<string> requested, string? audience, CancellationToken ct)
+    {
         User? user = null;
         if (subject.UserId is { } userId && (user = await users.FindByIdAsync(userId, ct)) is not { IsActive: true })
             throw OAuthException.InvalidRequest("The subject token is not valid", "user missing or deactivated");
 
         // Never wider than the subject token's scope ∩ the policy; ScopeDecision narrows further to the client, the user and active scopes.
         var allowed = ScopeSet.Parse(subject.Scope).Where(policy.Scopes.Contains).ToHashSet(StringComparer.Ordinal);
-        var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(request.Scope), await scopeStore.ActiveAsync(ct), client, user, allowed);
+        var granted = ScopeDecision.Decide(GrantType, requested, await scopeStore.ActiveAsync(ct), client, user, allowed);
         var access = await jwt.CreateAccessTokenAsync(subject.Sub, client.ClientId, granted.Scope, user?.Username, ct, audience, act, subject.Expires);
         return new TokenResponse
         {
@@ -84,10 +117,8 @@ public sealed class TokenExchangeGrant(TokenIntrospection introspection, Refresh
     /// RFC 8693 §2.1 audience / resource (RFC 8707): one target per token; it must be in the client's policy, or be this
     /// server's own access-token audience (the subject token's, so no widening). Null: that default audience.
     /// </summary>
-    private string? Target(TokenRequest request, TokenExchangePolicyStore.Policy policy)
+    private string? Target(string? audience, string? resource, TokenExchangePolicyStore.Policy policy)
     {
-        var audience = request[Parameters.Audience];
-        var resource = request[Parameters.Resource];
         // RFC 8707 §2: a resource is an absolute URI without a fragment.
         if (resource is not null && (!Uri.TryCreate(resource, UriKind.Absolute, out _) || resource.Contains('#')))
             throw new OAuthException(OAuthErrors.InvalidTarget, "resource must be an absolute URI without a fragment");

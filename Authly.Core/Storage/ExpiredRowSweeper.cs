@@ -26,6 +26,8 @@ namespace Authly.Storage;
 /// nothing issued from the code is alive: replaying a used code revokes what it issued for as long as that lives.</item>
 /// <item><c>sessions</c> past their idle or absolute expiry, <c>device_codes</c> and <c>vault_connect_states</c> past
 /// <c>expires_at</c>, <c>passkey_challenges</c> past theirs, <c>pushed_authorization_requests</c> and <c>client_assertion_jtis</c> past <c>expires_at</c>, <c>attempt_guards</c> whose window and lock have both ended.</item>
+/// <item><c>backchannel_logouts</c> delivered or failed more than a day ago: the queue needs only rows still to deliver; a
+/// finished one is kept a day for the operator to look at.</item>
 /// </list>
 /// </summary>
 public sealed class ExpiredRowSweeper(NpgsqlDataSource db, AuthlyOptions options, TimeProvider clock, ILogger<ExpiredRowSweeper> log)
@@ -102,6 +104,13 @@ public sealed class ExpiredRowSweeper(NpgsqlDataSource db, AuthlyOptions options
         ("dpop_proofs", """
             DELETE FROM dpop_proofs WHERE proof_hash = ANY(ARRAY(
                 SELECT proof_hash FROM dpop_proofs WHERE expires_at < now() LIMIT @Batch FOR UPDATE SKIP LOCKED))
+            """),
+        // Issue 18: a back-channel logout a day after it was delivered or given up (OIDC Back-Channel Logout 1.0 §2.5);
+        // a pending row is the queue itself and never goes. Index backchannel_logouts_finished (sql/0019).
+        ("backchannel_logouts", """
+            DELETE FROM backchannel_logouts WHERE (sid, client_id) IN (
+                SELECT sid, client_id FROM backchannel_logouts
+                WHERE (delivered_at IS NOT NULL OR failed_at IS NOT NULL) AND COALESCE(delivered_at, failed_at) < now() - interval '1 day' LIMIT @Batch FOR UPDATE SKIP LOCKED)
             """),
         // GREATEST ignores a NULL lock; SKIP LOCKED: a row a reserve holds is never waited for (nor deadlocked on).
         ("attempt_guards", """

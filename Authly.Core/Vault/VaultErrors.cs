@@ -41,6 +41,18 @@ public static class VaultErrors
                  "Connect through the vault (GET /api/v1/vault/connect/{provider}) or store a token obtained with the vault's client.",
             TokenClientMismatchCode) { Field = "refresh_token" };
 
+    /// <summary>
+    /// The token-exchange rules refused an Authly token for an entry (<see cref="AuthlyTokenDelegation"/>): the OAuth error,
+    /// said in the vault's API shape. Its description is public by design; its detail is for the log.
+    /// </summary>
+    public static AuthlyException ExchangeRefused(OAuth.OAuthException e) => e.Error switch
+    {
+        OAuth.OAuthErrors.UnauthorizedClient => new(403, "The client has no token exchange policy, so it cannot get Authly tokens", "TOKEN_EXCHANGE_NOT_ALLOWED") { Private = e.Detail },
+        OAuth.OAuthErrors.InvalidScope => new(400, e.Description, "SCOPE_NOT_GRANTED") { Field = "scope", Private = e.Detail },
+        OAuth.OAuthErrors.InvalidTarget => new(400, e.Description, "INVALID_TARGET") { Field = "audience", Private = e.Detail },
+        _ => new(409, e.Description, "ENTRY_TOKEN_INVALID") { Private = e.Detail },
+    };
+
     public static AuthlyException UpstreamUnavailable(string provider, string privateDetail) =>
         new(502, $"The provider '{provider}' could not be reached or answered with an error", "UPSTREAM_UNAVAILABLE") { Private = privateDetail };
 

@@ -22,6 +22,7 @@ public static class VaultServices
         services.AddSingleton<VaultCallers>();
         services.AddSingleton<TokenVault>();
         services.AddSingleton<AccessTokenMinter>();
+        services.AddSingleton<AuthlyTokenDelegation>();
         services.AddSingleton<VaultConnect>();
         services.AddSingleton<VaultTokenValidation>();
         services.AddSingleton<VaultSessions>();

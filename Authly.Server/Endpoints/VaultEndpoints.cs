@@ -25,6 +25,8 @@ public static class VaultEndpoints
         api.MapGet("/tokens/{id}", GetAsync);
         api.MapDelete("/tokens/{id}", RevokeAsync).RateLimited("vault").WithSummary("Revoke the entry here and at the provider (RFC 7009)");
         api.MapPost("/tokens/{id}/access-token", MintAsync).RateLimited("vault").WithSummary("A fresh access token from the stored refresh token");
+        api.MapPost("/tokens/{id}/authly-token", AuthlyTokenAsync).RateLimited("vault")
+            .WithSummary("A down-scoped access token of this Authly for the entry's user, for a service client the entry is granted to (RFC 8693 rules, act = the service)");
         api.MapPost("/tokens/{id}/grants", GrantAsync).WithSummary("Let a service client use the entry (owner only)");
         api.MapDelete("/tokens/{id}/grants/{clientId}", UngrantAsync);
         api.MapGet("/tokens/{id}/audit", AuditAsync).WithSummary("The entry's access record (owner only)");
@@ -105,6 +107,16 @@ public static class VaultEndpoints
             ? new AccessTokenMinter.Request()
             : await JsonBody.ReadAsync<AccessTokenMinter.Request>(http.Request, ct);
         return Results.Json(await minter.MintAsync(Caller(http), guid, input, ct));
+    }
+
+    private static async Task<IResult> AuthlyTokenAsync(string id, HttpContext http, AuthlyTokenDelegation delegation, CancellationToken ct)
+    {
+        var guid = RouteIds.Parse(id);
+        // An empty body asks for the entry's full scope (∩ the policy).
+        var input = http.Request.ContentLength is 0 || (http.Request.ContentLength is null && http.Request.ContentType is null)
+            ? new AuthlyTokenDelegation.Request()
+            : await JsonBody.ReadAsync<AuthlyTokenDelegation.Request>(http.Request, ct);
+        return Results.Json(await delegation.IssueAsync(Caller(http), guid, input, ct));
     }
 
     internal sealed record GrantInput([property: System.Text.Json.Serialization.JsonPropertyName("client_id")] string? ClientId);

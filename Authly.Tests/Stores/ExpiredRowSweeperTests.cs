@@ -117,11 +117,20 @@ public sealed class ExpiredRowSweeperTests
             INSERT INTO passkey_challenges (handle_hash, purpose, options, expires_at) VALUES
                 ('\x01', 'expired', '{}', now() - interval '1 second'), ('\x02', 'live', '{}', now() + interval '5 minutes')
             """);
+        // Back-channel logouts: finished (delivered or failed) more than a day ago go; a recent one and a pending one stay.
+        await ExecAsync("""
+            INSERT INTO backchannel_logouts (sid, client_id, user_id, created_at, delivered_at, failed_at) VALUES
+                ('delivered-old', 'rp', @User, now() - interval '3 days', now() - interval '2 days', NULL),
+                ('failed-old', 'rp', @User, now() - interval '3 days', NULL, now() - interval '25 hours'),
+                ('delivered-recent', 'rp', @User, now() - interval '2 hours', now() - interval '1 hour', NULL),
+                ('pending-old', 'rp', @User, now() - interval '3 days', NULL, NULL)
+            """, new { User = _user });
 
         var deleted = await Sweeper().SweepOnceAsync(None);
 
         Assert.That(deleted, Is.EquivalentTo(new Dictionary<string, long>
         {
+            ["backchannel_logouts"] = 2,
             ["revoked_tokens"] = 1, ["refresh_token_families"] = 1, ["authorization_codes"] = 2, ["sessions"] = 2,
             ["device_codes"] = 1, ["vault_connect_states"] = 1, ["passkey_challenges"] = 1, ["attempt_guards"] = 1,
             ["pending_logins"] = 1, ["dpop_proofs"] = 0, ["pushed_authorization_requests"] = 0, ["client_assertion_jtis"] = 0,
@@ -135,6 +144,24 @@ public sealed class ExpiredRowSweeperTests
         Assert.That(await NamesAsync("SELECT purpose FROM vault_connect_states"), Is.EqualTo(new[] { "live" }));
         Assert.That(await NamesAsync("SELECT purpose FROM passkey_challenges"), Is.EqualTo(new[] { "live" }));
         Assert.That(await NamesAsync("SELECT attempts::text FROM attempt_guards"), Is.EqualTo(new[] { "1", "10" }), "a running lock stays after its window");
+        Assert.That(await NamesAsync("SELECT sid FROM backchannel_logouts"), Is.EqualTo(new[] { "delivered-recent", "pending-old" }),
+            "a pending logout is the queue itself, however old; a finished one stays a day");
+    }
+
+    [Test, Description("Issue 18: finished back-channel logouts go in small batches: more than one batch all go in one round, the pending ones stay")]
+    public async Task SweepOnce_FinishedBackchannelLogouts_DeletedInBatches()
+    {
+        await ExecAsync("""
+            INSERT INTO backchannel_logouts (sid, client_id, user_id, delivered_at, failed_at)
+            SELECT 'done-' || i, 'rp', @User, CASE WHEN i % 2 = 0 THEN now() - interval '2 days' END, CASE WHEN i % 2 = 1 THEN now() - interval '2 days' END
+            FROM generate_series(1, 25) AS i
+            UNION ALL SELECT 'pending', 'rp', @User, NULL, NULL
+            """, new { User = _user });
+
+        var deleted = await Sweeper(batchSize: 10).SweepOnceAsync(None);
+
+        Assert.That(deleted!["backchannel_logouts"], Is.EqualTo(25));
+        Assert.That(await NamesAsync("SELECT sid FROM backchannel_logouts"), Is.EqualTo(new[] { "pending" }));
     }
 
     [Test, Description("OAuth 2.1 §4.3.1, RFC 9700 §4.14.2: a rotated token's row is what detects its reuse, so it stays while its family lives; a family also stays while an access token issued from it lives (a family revocation must find its jti)")]
