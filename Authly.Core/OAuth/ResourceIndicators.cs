@@ -76,4 +76,16 @@ public static class ResourceIndicators
     }
 
     public const int MaxRegistered = 50;
+
+    /// <summary>The grants that take <c>resource</c>; token exchange takes one (RFC 8693 §2.1).</summary>
+    private static readonly HashSet<string> Grants =
+        [GrantTypes.AuthorizationCode, GrantTypes.RefreshToken, GrantTypes.ClientCredentials, GrantTypes.TokenExchange];
+
+    /// <summary>A <c>resource</c> on a grant that does not take one is refused rather than silently ignored.</summary>
+    /// <exception cref="OAuthException">invalid_target</exception>
+    public static void CheckGrant(string grantType, TokenRequest request)
+    {
+        if (request[Parameters.Resource] is not null && !Grants.Contains(grantType))
+            throw new OAuthException(OAuthErrors.InvalidTarget, "resource is not supported with this grant type", $"grant {grantType}");
+    }
 }

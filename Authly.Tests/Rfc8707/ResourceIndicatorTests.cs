@@ -92,6 +92,11 @@ public sealed class ResourceIndicatorTests : RelyingPartyFixture
         await OAuthAssert.ErrorAsync(await ClientCredentialsAsync(_app, service, Billing), HttpStatusCode.BadRequest, "invalid_target");
     }
 
+    [Test, Description("RFC 8707 §2: a grant that does not honour resource (password) refuses it rather than ignore it")]
+    public async Task Section2_ResourceOnPasswordGrant_IsInvalidTarget() =>
+        await OAuthAssert.ErrorAsync(await _app.PostFormAsync(TokenPath, ("grant_type", "password"), ("username", AuthlyApp.AdminUsername),
+            ("password", AuthlyApp.AdminPassword), ("resource", Orders)), HttpStatusCode.BadRequest, "invalid_target");
+
     [Test, Description("RFC 8707 §2.1/§2.2: resources pushed (repeated) with the authorization request are remembered with the code; "
         + "the token request narrows them; refresh narrows to the original grant and without resource gets all of it")]
     public async Task Section2_2_CodeRemembersResources_TokenRequestAndRefreshNarrow()
