@@ -27,7 +27,9 @@ public static class ClientCommands
     private sealed record Fields(Option<string?> Name, Option<string[]> RedirectUris, Option<string[]> Scope, Option<string[]> GrantTypes,
         Option<string?> AuthMethod, Option<string?> ClientUri, Option<string?> LogoUri, Option<string?> TosUri, Option<string?> PolicyUri,
         Option<string[]> Contacts, Option<bool?> RequirePkce,
-        Option<FileInfo?> JwksFile, Option<string?> JwksUri, Option<bool?> RequirePar, Option<string?> Profile)
+        Option<FileInfo?> JwksFile, Option<string?> JwksUri, Option<bool?> RequirePar, Option<string?> Profile,
+        // Issue 17, RFC 8707: the resources the client may ask for.
+        Option<string[]> Resources)
     {
         public static Fields Make() => new(
             new Option<string?>("--name") { Description = "Client name" },
@@ -44,10 +46,15 @@ public static class ClientCommands
             new Option<FileInfo?>("--jwks-file") { Description = "A JSON file with the client's public keys (a JWK Set) for private_key_jwt" },
             new Option<string?>("--jwks-uri") { Description = "https URL where the client publishes its JWK Set, for private_key_jwt (\"\" clears it)" },
             new Option<bool?>("--require-par") { Description = "Require pushed authorization requests (RFC 9126) for this client (true/false)" },
-            new Option<string?>("--profile") { Description = "Security profile: fapi2, or \"\" for none" });
+            new Option<string?>("--profile") { Description = "Security profile: fapi2, or \"\" for none" },
+            // ---- RFC 8707 resource indicators ----
+            new Option<string[]>("--resource")
+            {
+                Description = "A resource URI the client may ask for (RFC 8707; repeat for several; on update the list replaces the old one, --resource \"\" clears it)",
+            });
 
         public IEnumerable<Option> All => [Name, RedirectUris, Scope, GrantTypes, AuthMethod, ClientUri, LogoUri, TosUri, PolicyUri, Contacts, RequirePkce,
-            JwksFile, JwksUri, RequirePar, Profile];
+            JwksFile, JwksUri, RequirePar, Profile, Resources];
 
         public JsonObject Body(ParseResult parse)
         {
@@ -67,6 +74,8 @@ public static class ClientCommands
             if (parse.GetValue(JwksUri) is { } jwksUri) body["jwks_uri"] = jwksUri;
             if (parse.GetValue(RequirePar) is { } par) body["require_pushed_authorization_requests"] = par;
             if (parse.GetValue(Profile) is { } profile) body["profile"] = profile;
+            if (parse.GetValue(Resources) is { Length: > 0 } res)
+                body["resources"] = new JsonArray(res.Where(x => x.Length > 0).Select(x => (JsonNode?)x).ToArray());
             return body;
         }
     }

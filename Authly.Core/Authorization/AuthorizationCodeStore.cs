@@ -37,11 +37,13 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
         public Guid? FamilyId { get; init; }
         public string? AccessJti { get; init; }
         public DateTime? AccessExpiresAt { get; init; }
+        /// <summary>RFC 8707: the resources asked for at /authorize (empty: the default audience).</summary>
+        public string[] Resources { get; init; } = [];
     }
 
     private const string InsertSql = """
-        INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, amr, acr, expires_at)
-        VALUES (@Hash, @ClientId, @UserId, @RedirectUri, @Scope, @Challenge, @Nonce, @AuthTime, @SessionId, @Amr, @Acr, now() + @Lifetime)
+        INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, amr, acr, expires_at, resources)
+        VALUES (@Hash, @ClientId, @UserId, @RedirectUri, @Scope, @Challenge, @Nonce, @AuthTime, @SessionId, @Amr, @Acr, now() + @Lifetime, @Resources)
         """;
 
     public Task<string> CreateAsync(AuthorizeRequest request, Guid userId, DateTime authTime, string? sessionId, CancellationToken ct) =>
@@ -61,11 +63,12 @@ public sealed class AuthorizationCodeStore(NpgsqlDataSource db)
             AuthTime = authTime, SessionId = sessionId,
             Amr = amr.ToArray(), Acr = Mfa.AuthenticationMethods.AcrOf(amr.ToList()),
             Lifetime = lifetime < Lifetime ? lifetime : Lifetime,
+            Resources = request.Resources.ToArray(),
         }, cancellationToken: ct));
         return code;
     }
 
-    private const string Columns = "client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, amr, acr, expires_at, consumed_at, family_id, access_jti, access_expires_at, expires_at <= now() AS expired";
+    private const string Columns = "client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, session_id, amr, acr, expires_at, consumed_at, family_id, access_jti, access_expires_at, expires_at <= now() AS expired, resources";
     private const string ConsumeSql = "UPDATE authorization_codes SET consumed_at = now() WHERE code_hash = @Hash AND client_id = @ClientId AND consumed_at IS NULL RETURNING true";
     private const string FindSql = $"SELECT {Columns} FROM authorization_codes WHERE code_hash = @Hash";
 

@@ -19,6 +19,9 @@ public sealed record AuthorizeRequest(
     /// <summary>OIDC Core §3.1.2.1 acr_values, in order of preference (unknown values are ignored, as the spec allows).</summary>
     public IReadOnlyList<string> AcrValues { get; init; } = [];
 
+    /// <summary>RFC 8707 §2: the resources asked for, each allowed for the client; remembered with the code. Empty: the default audience.</summary>
+    public IReadOnlyList<string> Resources { get; init; } = [];
+
     /// <summary>
     /// OIDC Core §3.1.2.1: the weakest acr of acr_values Authly knows is what the login must reach (a stronger
     /// one than the session has asks for the second factor again); null when none was asked for.

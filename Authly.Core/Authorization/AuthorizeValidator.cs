@@ -10,7 +10,7 @@ namespace Authly.Authorization;
 /// is shown, never redirected: RFC 6749 §4.1.2.1); then everything else (failures →
 /// <see cref="OAuthException"/>, which <see cref="AuthorizeFlow"/> redirects to the validated redirect_uri).
 /// </summary>
-public sealed class AuthorizeValidator(ClientStore clients, ScopeStore scopeStore, AuthlyOptions options)
+public sealed class AuthorizeValidator(ClientStore clients, ScopeStore scopeStore, AuthlyOptions options, Tokens.JwtIssuer jwt)
 {
     private static readonly HashSet<string> PromptValues = ["none", "login", "consent", "select_account"];
 
@@ -89,10 +89,13 @@ public sealed class AuthorizeValidator(ClientStore clients, ScopeStore scopeStor
         if (t.State is { Length: > 2048 }) throw OAuthException.InvalidRequest("state is too long");
         var acrValues = p.GetValueOrDefault("acr_values") ?? "";
         if (acrValues.Length > 1024) throw OAuthException.InvalidRequest("acr_values is too long");
+        // RFC 8707 §2: the resources the token is meant for, each registered for the client (the token request may narrow them).
+        var resources = ResourceIndicators.CheckAllowed(ResourceIndicators.Parse(p.GetValueOrDefault(Parameters.Resource)), t.Client, jwt.Audience);
         return new AuthorizeRequest(t.Client, t.RedirectUri, t.State, t.ResponseMode, requested, challenge, nonce is { Length: > 0 } ? nonce : null,
             prompt, maxAge, p.GetValueOrDefault("login_hint"), p)
         {
             AcrValues = acrValues.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+            Resources = resources,
         };
     }
 }

@@ -42,6 +42,10 @@ public sealed record Client
     /// <summary>The client's security profile: null, or <see cref="Fapi2Profile.Name"/>.</summary>
     public string? Profile { get; init; }
 
+    // ---- Issue 17, RFC 8707 resource indicators ----
+    /// <summary>The resources (absolute URIs) this client may ask for; its tokens' aud is one of them when asked.</summary>
+    public string[] Resources { get; init; } = [];
+
     public bool IsPublic => ClientType == ClientTypes.Public;
     public bool AllowsGrant(string grantType) => GrantTypes.Contains(grantType, StringComparer.Ordinal);
     public bool AllowsScopes(IEnumerable<string> scopes) => scopes.All(s => Scopes.Contains(s, StringComparer.Ordinal));

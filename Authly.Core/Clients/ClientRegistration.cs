@@ -32,4 +32,7 @@ public sealed record ClientRegistration
     [JsonPropertyName("profile")] public string? Profile { get; init; }
     // Issue 17, RFC 9449 §5.2.
     [JsonPropertyName("dpop_bound_access_tokens")] public bool? DpopBoundAccessTokens { get; init; }
+
+    // ---- Issue 17, RFC 8707: the resources the client may ask for ([] clears them) ----
+    [JsonPropertyName("resources")] public string[]? Resources { get; init; }
 }

@@ -62,6 +62,7 @@ public sealed class ClientStore
         c.backchannel_logout_uri, c.backchannel_logout_session_required,
         c.jwks, c.jwks_uri, c.require_pushed_authorization_requests, c.profile,
         c.dpop_bound_access_tokens,
+        c.resources,
         ARRAY(SELECT s.scope_name FROM client_scopes cs JOIN scopes s ON s.id = cs.scope_id
               WHERE cs.client_id = c.id AND s.is_active ORDER BY s.scope_name) AS scopes
         """;
@@ -150,6 +151,7 @@ public sealed class ClientStore
         ClientRules.CheckBackchannelLogoutUri(backchannelUri, _options.Mode);
         var keys = ClientKeyRules.Merge(null, r, authMethod, _options);
         var scopes = ScopeSet.Parse(r.Scope).ToArray();
+        var resources = r.Resources is null ? null : ResourceIndicators.CheckRegistered(r.Resources);
 
         var clientId = "authly_" + OpaqueToken.New(16);
         // A private_key_jwt client authenticates with its keys: it gets no secret that could be used instead.
@@ -171,6 +173,7 @@ public sealed class ClientStore
         await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { Id = id, Names = scopes }, tx, cancellationToken: ct));
         if (alongside is not null) await alongside(conn, tx, id);
         await SetDpopAsync(conn, tx, id, r.DpopBoundAccessTokens, ct);
+        await SetResourcesAsync(conn, tx, id, resources, ct);
         await tx.CommitAsync(ct);
         await ChangedAsync(clientId);
         return new Created((await GetAsync(clientId, ct))!, secret);
@@ -221,6 +224,7 @@ public sealed class ClientStore
             throw AuthlyException.Validation("this client has no secret (it was created for private_key_jwt); create a new client to use a secret",
                 "token_endpoint_auth_method");
         var scopes = r.Scope is null ? null : ScopeSet.Parse(r.Scope).ToArray();
+        var resources = r.Resources is null ? null : ResourceIndicators.CheckRegistered(r.Resources);
 
         await using var conn = await _db.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -239,6 +243,7 @@ public sealed class ClientStore
             await conn.ExecuteAsync(new CommandDefinition(SetScopesInsertSql, new { merged.Id, Names = scopes }, tx, cancellationToken: ct));
         }
         await SetDpopAsync(conn, tx, merged.Id, r.DpopBoundAccessTokens, ct);
+        await SetResourcesAsync(conn, tx, merged.Id, resources, ct);
         await tx.CommitAsync(ct);
         await ChangedAsync(clientId);
         return await GetAsync(clientId, ct);
@@ -249,6 +254,13 @@ public sealed class ClientStore
     private static async Task SetDpopAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid id, bool? value, CancellationToken ct)
     {
         if (value is { } v) await conn.ExecuteAsync(new CommandDefinition(SetDpopSql, new { Id = id, Value = v }, tx, cancellationToken: ct));
+    }
+
+    // Issue 17, RFC 8707: the client's registered resources, in a statement of its own in the create/update transaction.
+    private const string SetResourcesSql = "UPDATE clients SET resources = @Value WHERE id = @Id";
+    private static async Task SetResourcesAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid id, string[]? value, CancellationToken ct)
+    {
+        if (value is not null) await conn.ExecuteAsync(new CommandDefinition(SetResourcesSql, new { Id = id, Value = value }, tx, cancellationToken: ct));
     }
 
     private const string DeactivateSql = "UPDATE clients SET is_active = false, updated_at = now() WHERE client_id = @ClientId";

@@ -14,7 +14,7 @@ namespace Authly.Grants;
 /// when the client is registered for the refresh_token grant.
 /// </summary>
 public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, RefreshTokenStore refreshTokens, RevocationList revocations,
-    ScopeStore scopeStore, TokenIssuer issuer, IdTokenIssuer idTokens) : IGrantHandler
+    ScopeStore scopeStore, TokenIssuer issuer, IdTokenIssuer idTokens, JwtIssuer jwt) : IGrantHandler
 {
     public string GrantType => GrantTypes.AuthorizationCode;
 
@@ -25,6 +25,8 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
         var codeValue = request.Required(Parameters.Code);
         var redirectUri = request.Required(Parameters.RedirectUri);
         var verifier = request.Required(Parameters.CodeVerifier);
+        // RFC 8707 §2: a malformed resource is refused before the code is touched.
+        var requestedResources = ResourceIndicators.Parse(request[Parameters.Resource]);
 
         // Read before the redemption takes its pooled connection: nothing may wait for a second connection while holding
         // one, since the losers of a burst on one code hold theirs while they wait for the winner's row lock, and a winner
@@ -63,8 +65,14 @@ public sealed class AuthorizationCodeGrant(AuthorizationCodeStore codes, Refresh
             throw await BurnedAsync(redemption, OAuthException.InvalidGrant("The authorization code is invalid", "user missing or deactivated"), ct);
         // The scope the user approved, as far as the user and the client may still have it (ScopeDecision).
         var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(code.Scope), activeScopes, client, user);
+        // RFC 8707 §2.2: the token request may narrow the resources asked for at /authorize, never widen them; and each must
+        // still be registered for the client. Refused like the other checks above: the code is single-use whatever came of it.
+        IReadOnlyList<string> resources;
+        try { resources = ResourceIndicators.CheckAllowed(ResourceIndicators.Narrow(requestedResources, code.Resources), client, jwt.Audience); }
+        catch (OAuthException refusal) { throw await BurnedAsync(redemption, refusal, ct); }
 
-        var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, request.Dpop, redemption.Transaction, ct, granted.RefreshToken);
+        var (response, familyId, access) = await issuer.ForUserAsync(user, client.ClientId, granted.Scope, request.Dpop, redemption.Transaction, ct, granted.RefreshToken,
+            resources, code.Resources);
         if (code.SessionId is { } sid && client.BackchannelLogoutUri is not null)
             await Sessions.SessionStore.RecordClientAsync(redemption.Transaction, sid, client.ClientId, user.Id, ct);
         var replayedMeanwhile = await codes.CompleteAsync(redemption, familyId, access.Jti, access.Expires, ct);

@@ -6,7 +6,7 @@ using Authly.Tokens;
 namespace Authly.Grants;
 
 /// <summary>RFC 6749 §4.4: a confidential client acting for itself. No refresh token (§4.4.3).</summary>
-public sealed class ClientCredentialsGrant(TokenIssuer issuer, ScopeStore scopeStore) : IGrantHandler
+public sealed class ClientCredentialsGrant(TokenIssuer issuer, ScopeStore scopeStore, JwtIssuer jwt) : IGrantHandler
 {
     public string GrantType => GrantTypes.ClientCredentials;
     public bool RequiresClientAuthentication => true;
@@ -19,6 +19,8 @@ public sealed class ClientCredentialsGrant(TokenIssuer issuer, ScopeStore scopeS
 
         // RFC 6749 §4.4.2 / §3.3: the client's scopes, never one that needs a user (ScopeDecision).
         var granted = ScopeDecision.Decide(GrantType, ScopeSet.Parse(request.Scope), await scopeStore.ActiveAsync(ct), client, user: null);
-        return await issuer.ForClientAsync(client.ClientId, granted.Scope, request.Dpop, ct);
+        // RFC 8707 §2: the resources the token is for, each registered for the client.
+        var resources = ResourceIndicators.CheckAllowed(ResourceIndicators.Parse(request[Parameters.Resource]), client, jwt.Audience);
+        return await issuer.ForClientAsync(client.ClientId, granted.Scope, request.Dpop, ct, resources);
     }
 }

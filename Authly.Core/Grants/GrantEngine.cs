@@ -46,6 +46,8 @@ public sealed class GrantEngine(ClientAuthenticator authenticator, IEnumerable<I
                 throw OAuthException.UnauthorizedClient("The FAPI 2.0 profile does not allow the password grant", $"client {client?.ClientId}");
             // RFC 6749 §3.3: a malformed scope is invalid_scope before any grant logic runs.
             _ = ScopeSet.Parse(request.Scope);
+            // RFC 8707: only the grants that honour resource take it.
+            ResourceIndicators.CheckGrant(grantType, request);
             request = await BindAsync(request, client, ct);
             var response = await handler.HandleAsync(request, client, ct);
             Completed?.Invoke(grantType, "success");

@@ -15,13 +15,15 @@ namespace Authly.Grants;
 /// (AUTHLY_REFRESH_RETRY_GRACE_SECONDS), which gets the same answer again.
 /// </summary>
 public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens,
-    ScopeStore scopeStore, TokenIssuer issuer) : IGrantHandler
+    ScopeStore scopeStore, TokenIssuer issuer, JwtIssuer jwt) : IGrantHandler
 {
     public string GrantType => GrantTypes.RefreshToken;
 
     public async Task<TokenResponse> HandleAsync(TokenRequest request, Client? client, CancellationToken ct)
     {
         var token = request.Required(Parameters.RefreshToken);
+        // RFC 8707 §2: a malformed resource is refused before the token is touched.
+        var requestedResources = ResourceIndicators.Parse(request[Parameters.Resource]);
 
         // Read before the rotation takes its pooled connection: the losers of a burst on one token hold theirs while they
         // wait for the winner's row lock, so a winner that needed a second connection (a scope change empties this cache)
@@ -49,6 +51,15 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens,
         if (row is not null && (rotation.Status == RefreshTokenStore.RotateStatus.Rotated || row.RotatedAt is null)
             && !ScopeDecision.Narrows(requested, ScopeSet.Parse(row.Scope)))
             throw OAuthException.InvalidScope("The requested scope exceeds the scope originally granted");
+        // RFC 8707: likewise the resources may only narrow those of the original grant (kept with the family), and each must
+        // still be registered for the client; checked like the scope, so a refused request does not burn the token.
+        IReadOnlyList<string> resources = [];
+        if (row is not null && (rotation.Status == RefreshTokenStore.RotateStatus.Rotated || row.RotatedAt is null))
+        {
+            resources = ResourceIndicators.Narrow(requestedResources, row.Resources);
+            if (client is not null) ResourceIndicators.CheckAllowed(resources, client, jwt.Audience);
+            else if (resources.Count > 0) throw new OAuthException(OAuthErrors.InvalidTarget, "The resource is not registered for this client");
+        }
 
         // RFC 9449 §5: a bound family is refreshed only with a proof by its key. Checked like the scope, for a token current
         // before this request and for a retry, so a thief holding the token but not the key neither gets tokens nor burns it.
@@ -87,7 +98,7 @@ public sealed class RefreshTokenGrant(RefreshTokenStore refreshTokens,
         // and narrows to what the user and client may still have.
         var granted = ScopeDecision.Decide(GrantType, requested, activeScopes, client, user, ScopeSet.Parse(row!.Scope));
         // The new refresh token keeps the original scope (RFC 6749 §6), the access token gets the narrowed one.
-        var response = await issuer.ForRotationAsync(rotation, user, granted.Scope, request.Dpop, ct);
+        var response = await issuer.ForRotationAsync(rotation, user, granted.Scope, request.Dpop, ct, resources);
         await refreshTokens.CommitAsync(rotation, response, ct);
         return response;
     }

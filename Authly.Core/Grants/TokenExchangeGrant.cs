@@ -119,9 +119,10 @@ public sealed class TokenExchangeGrant(TokenIntrospection introspection, Refresh
     /// </summary>
     private string? Target(string? audience, string? resource, TokenExchangePolicyStore.Policy policy)
     {
-        // RFC 8707 §2: a resource is an absolute URI without a fragment.
-        if (resource is not null && (!Uri.TryCreate(resource, UriKind.Absolute, out _) || resource.Contains('#')))
-            throw new OAuthException(OAuthErrors.InvalidTarget, "resource must be an absolute URI without a fragment");
+        // RFC 8707 §2: a resource is an absolute URI without a fragment (ResourceIndicators); one target per exchanged token.
+        var resources = ResourceIndicators.Parse(resource);
+        if (resources.Count > 1) throw new OAuthException(OAuthErrors.InvalidTarget, "Ask for one target: several resources were given");
+        resource = resources.Count == 1 ? resources[0] : null;
         if (audience is not null && resource is not null && audience != resource)
             throw new OAuthException(OAuthErrors.InvalidTarget, "Ask for one target: audience and resource differ");
         var target = audience ?? resource;

@@ -41,8 +41,10 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
         CreateAccessTokenAsync(subject, clientId, scope, username, jkt: null, ct, audience, act, notAfter);
 
     /// <param name="jkt">RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to (cnf.jkt), or null for a bearer token</param>
+    /// <param name="resources">RFC 8707: the resources asked for (already allowed); the token's aud is the one (a string) or
+    /// the several (an array) of them, and <paramref name="audience"/> (or <see cref="Audience"/>) when there are none</param>
     public async Task<Issued> CreateAccessTokenAsync(string subject, string clientId, string scope, string? username, string? jkt, CancellationToken ct,
-        string? audience = null, ActorClaim? act = null, DateTimeOffset? notAfter = null)
+        string? audience = null, ActorClaim? act = null, DateTimeOffset? notAfter = null, IReadOnlyList<string>? resources = null)
     {
         var ring = await keys.RingAsync(ct);
         var now = clock.GetUtcNow();
@@ -59,10 +61,12 @@ public sealed class JwtIssuer(SigningKeyStore keys, Issuer issuer, AuthlyOptions
         if (username is not null) claims["username"] = username;
         if (act is not null) claims["act"] = act.ToClaim();
         if (jkt is not null) claims["cnf"] = new Dictionary<string, object> { ["jkt"] = jkt };
+        if (resources is { Count: 1 }) audience = resources[0];
+        else if (resources is { Count: > 1 }) claims[JwtRegisteredClaimNames.Aud] = resources.ToArray();
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = issuer.Value,
-            Audience = audience ?? Audience,
+            Audience = resources is { Count: > 1 } ? null : audience ?? Audience,
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
             Expires = expires.UtcDateTime,

@@ -35,6 +35,8 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
         public string? Username { get; init; }
         /// <summary>RFC 9449 §5: the thumbprint of the DPoP key the family is bound to (public clients), else null.</summary>
         public string? DpopJkt { get; init; }
+        /// <summary>RFC 8707: the resources of the grant the family came from (empty: the default audience); a refresh may only narrow them.</summary>
+        public string[] Resources { get; init; } = [];
         /// <summary>Not rotated, family not revoked, and unexpired by the database clock.</summary>
         public bool IsCurrent { get; init; }
     }
@@ -103,8 +105,8 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
     // Ids are time-ordered (UUIDv7), chosen here: new rows go to the right edge of each primary key.
     private const string CreateFamilySql = """
         WITH family AS (
-            INSERT INTO refresh_token_families (id, user_id, client_id, dpop_jkt)
-            SELECT @FamilyId, u.id, @ClientId, @DpopJkt FROM users u WHERE u.id = @UserId AND u.is_active AND u.password_hash = @PasswordHash
+            INSERT INTO refresh_token_families (id, user_id, client_id, dpop_jkt, resources)
+            SELECT @FamilyId, u.id, @ClientId, @DpopJkt, @Resources FROM users u WHERE u.id = @UserId AND u.is_active AND u.password_hash = @PasswordHash
             FOR SHARE
             RETURNING id
         )
@@ -130,13 +132,14 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
     /// The same in the caller's transaction (a code redemption's), which then commits it: one statement, one round trip.
     /// Until that commit the user row stays locked FOR SHARE, as above.
     /// </summary>
+    /// <param name="resources">RFC 8707: the grant's resources, kept with the family (a refresh may narrow to them)</param>
     public Task<(string Token, Guid FamilyId)> IssueAsync(NpgsqlTransaction tx, User user, string? clientId, string scope,
-        string accessJti, DateTimeOffset accessExpires, string? dpopJkt, CancellationToken ct) =>
-        IssueAsync(tx.Connection!, tx, user, clientId, scope, accessJti, accessExpires, dpopJkt, ct);
+        string accessJti, DateTimeOffset accessExpires, string? dpopJkt, CancellationToken ct, IReadOnlyList<string>? resources = null) =>
+        IssueAsync(tx.Connection!, tx, user, clientId, scope, accessJti, accessExpires, dpopJkt, ct, resources);
 
     // Without a transaction the statement is its own: family and token commit together or not at all.
     private async Task<(string Token, Guid FamilyId)> IssueAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, User user, string? clientId,
-        string scope, string accessJti, DateTimeOffset accessExpires, string? dpopJkt, CancellationToken ct)
+        string scope, string accessJti, DateTimeOffset accessExpires, string? dpopJkt, CancellationToken ct, IReadOnlyList<string>? resources = null)
     {
         var token = OpaqueToken.New(32);
         var family = await conn.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(CreateFamilySql, new
@@ -144,6 +147,7 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
                 FamilyId = Guid.CreateVersion7(), TokenId = Guid.CreateVersion7(),
                 UserId = user.Id, ClientId = clientId, user.PasswordHash, Hash = OpaqueToken.Hash(token), Scope = scope,
                 Lifetime = options.RefreshTokenLifetime, AccessJti = accessJti, AccessExpiresAt = accessExpires.UtcDateTime, DpopJkt = dpopJkt,
+                Resources = resources?.ToArray() ?? [],
             }, tx, cancellationToken: ct))
             ?? throw OAuthException.InvalidGrant("The user's credentials changed; sign in again", "user deactivated or password changed while signing in");
         return (token, family);
@@ -163,7 +167,7 @@ public sealed class RefreshTokenStore(NpgsqlDataSource db, RevocationList revoca
 
     private const string Columns = """
         t.id, t.family_id, t.user_id, t.client_id, t.scope, t.issued_at, t.expires_at, t.rotated_at,
-        f.revoked_at AS family_revoked_at, u.username, f.dpop_jkt,
+        f.revoked_at AS family_revoked_at, u.username, f.dpop_jkt, f.resources,
         (t.rotated_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > now()) AS is_current
         """;
 

@@ -42,10 +42,14 @@ public sealed record ClientView(
         c.Jwks is null ? null : System.Text.Json.Nodes.JsonNode.Parse(c.Jwks), c.JwksUri, c.RequirePushedAuthorizationRequests, c.Profile)
     {
         DpopBoundAccessTokens = c.DpopBoundAccessTokens,
+        Resources = c.Resources,
     };
 
     // Issue 17, RFC 9449 §5.2.
     [JsonPropertyName("dpop_bound_access_tokens")] public bool DpopBoundAccessTokens { get; init; }
+
+    // Issue 17, RFC 8707.
+    [JsonPropertyName("resources")] public string[] Resources { get; init; } = [];
 }
 
 public sealed record ScopeInput

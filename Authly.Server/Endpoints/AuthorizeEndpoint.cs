@@ -62,17 +62,12 @@ public static class AuthorizeEndpoint
         return Results.Redirect(RedirectUri.With(t.RedirectUri, fields));
     }
 
-    /// <summary>Query (GET) or form (POST) parameters; a repeated parameter is an error (RFC 6749 §3.1).</summary>
+    /// <summary>Query (GET) or form (POST) parameters; a repeated parameter is an error (RFC 6749 §3.1), but for resource (RFC 8707).</summary>
     internal static async Task<Dictionary<string, string>> ReadParametersAsync(HttpRequest request, CancellationToken ct)
     {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
         if (HttpMethods.IsPost(request.Method)) return await FormParameters.ReadAsync(request, ct);
-        foreach (var (key, values) in request.Query)
-        {
-            if (values.Count > 1) throw OAuthException.InvalidRequest($"The {key} parameter is repeated");
-            result[key] = values.ToString();
-        }
-        return result;
+        var (result, error) = FormParameters.Flatten(request.Query);
+        return result ?? throw OAuthException.InvalidRequest(error!);
     }
 
     /// <summary>Where the login page returns to: this authorization request as <see cref="AuthorizeRequest.ResumeAfterLogin"/> says.</summary>

@@ -1,9 +1,13 @@
 using Authly.OAuth;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace Authly.Server.Http;
 
-/// <summary>Reads an application/x-www-form-urlencoded body, refusing repeated parameters (RFC 6749 §3.1, §3.2).</summary>
+/// <summary>
+/// Reads an application/x-www-form-urlencoded body, refusing repeated parameters (RFC 6749 §3.1, §3.2) except
+/// <c>resource</c>, which RFC 8707 §2 lets a client repeat (its values go on joined, <see cref="ResourceIndicators.Join"/>).
+/// </summary>
 public static class FormParameters
 {
     public static bool IsForm(HttpRequest request) => HasMediaType(request, "application/x-www-form-urlencoded");
@@ -32,11 +36,18 @@ public static class FormParameters
         try { form = await request.ReadFormAsync(ct); }
         catch (InvalidDataException) { return (null, "The form body is malformed"); }
         catch (IOException e) when (e is not EndOfStreamException) { return (null, "The form body could not be read"); }
+        return Flatten(form);
+    }
+
+    /// <summary>Form or query parameters as one value each: a repeated one is an error, but for <c>resource</c> (RFC 8707 §2).</summary>
+    public static (Dictionary<string, string>? Parameters, string? Error) Flatten(IEnumerable<KeyValuePair<string, StringValues>> parameters)
+    {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, values) in form)
+        foreach (var (key, values) in parameters)
         {
-            if (values.Count > 1) return (null, $"The {key} parameter is repeated");
-            result[key] = values.ToString();
+            if (key == Parameters.Resource) result[key] = ResourceIndicators.Join(values.Select(v => v ?? ""));
+            else if (values.Count > 1) return (null, $"The {key} parameter is repeated");
+            else result[key] = values.ToString();
         }
         return (result, null);
     }
