@@ -195,7 +195,7 @@ public sealed class PasskeyAttacks : AppFixture
         ceremony = await assertion.BeginAsync(bob.User.Id, CancellationToken.None);
         var own = JsonSerializer.SerializeToElement(bob.Authenticator.Get(JsonNode.Parse(ceremony.Options)!.AsObject()));
         var verified = await assertion.VerifyAsync(bob.User.Id, ceremony.Handle, own, "192.0.2.1", CancellationToken.None);
-        Assert.That((verified.User.Id, verified.Amr), Is.EqualTo((bob.User.Id, (IReadOnlyList<string>)["hwk", "user"])));
+        Assert.That((verified.User.Id, verified.Amr), Is.EqualTo((bob.User.Id, (IReadOnlyList<string>)["hwk", "user", "mfa"])));
     }
 
     [Test, Description("WebAuthn §7.2 steps 13 and 15: an assertion made for another origin or rp id (a phishing site) is refused")]
