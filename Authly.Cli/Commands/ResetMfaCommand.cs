@@ -2,6 +2,7 @@ using System.CommandLine;
 using Authly.Configuration;
 using Authly.Counters;
 using Authly.Mfa;
+using Authly.Passkeys;
 using Authly.Storage;
 using Authly.Users;
 using Dapper;
@@ -45,7 +46,8 @@ public static class ResetMfaCommand
                 var name = parse.GetValue(user)!;
                 var found = await new UserStore(db).FindByUsernameAsync(name, ct);
                 if (found is null) { Console.Error.WriteLine($"error: user '{name}' not found"); return 4; }
-                var factors = new SecondFactors(db, new TotpStore(db, options, TimeProvider.System), new RecoveryCodeStore(db), new PendingLoginStore(db),
+                var factors = new SecondFactors(db, new TotpStore(db, options, TimeProvider.System), new RecoveryCodeStore(db), new PasskeyStore(db),
+                    new PendingLoginStore(db),
                     new AttemptGuardStore(db, options));
                 var removed = await factors.ResetAsync(found.Id, ct);
                 Console.Error.WriteLine($"WARNING: second factors of '{found.Username}' ({found.Id}) {(removed ? "REMOVED" : "were none; nothing removed")} " +

@@ -11,7 +11,7 @@ public static class MfaErrors
     public static AuthlyException InvalidCode() => new(401, WrongCode, "MFA_INVALID_CODE");
 
     public static AuthlyException UnknownFactor(string kind) =>
-        new(404, $"Unknown factor kind; use one of: {SecondFactors.Totp}, {SecondFactors.RecoveryCode}", "MFA_UNKNOWN_FACTOR") { Private = kind.Length > 40 ? kind[..40] : kind };
+        new(404, $"Unknown factor kind; use one of: {string.Join(", ", SecondFactors.Kinds)}", "MFA_UNKNOWN_FACTOR") { Private = kind.Length > 40 ? kind[..40] : kind };
 
     public static AuthlyException AlreadyEnrolled() =>
         AuthlyException.Conflict("An authenticator app is already set up. Remove it before setting up another.", "MFA_ALREADY_ENROLLED");

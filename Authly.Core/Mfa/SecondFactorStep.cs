@@ -1,5 +1,7 @@
 using Authly.Configuration;
+using System.Text.Json;
 using Authly.Counters;
+using Authly.Passkeys;
 using Authly.Users;
 
 namespace Authly.Mfa;
@@ -18,7 +20,7 @@ namespace Authly.Mfa;
 /// A pending login is never a session: nothing else accepts its cookie.
 /// </summary>
 public sealed class SecondFactorStep(PendingLoginStore pending, SecondFactorPolicy policy, SecondFactors factors, TotpStore totp,
-    RecoveryCodeStore recoveryCodes, UserStore users, AttemptGuardStore guard, AuthlyOptions options, MfaAudit audit)
+    RecoveryCodeStore recoveryCodes, UserStore users, AttemptGuardStore guard, AuthlyOptions options, MfaAudit audit, PasskeyAssertion passkeys)
 {
     public abstract record Outcome;
 
@@ -100,6 +102,34 @@ public sealed class SecondFactorStep(PendingLoginStore pending, SecondFactorPoli
         var open = await FindAsync(pendingSecret, ct);
         if (open is null || open.User.Id != verifiedUserId) throw MfaErrors.PendingExpired();
         return await CompleteAsync(pendingSecret, open, method, factor, ct);
+    }
+
+    /// <summary>
+    /// Passkey as the second factor, step 1: WebAuthn request options for the PENDING login's user (only their credentials),
+    /// found from the browser's pending-login secret and never from anything else in the request.
+    /// </summary>
+    /// <exception cref="AuthlyException">401 MFA_PENDING_EXPIRED; 404 when the pending user has no passkey</exception>
+    public async Task<PasskeyCeremony> BeginPasskeyAsync(string? pendingSecret, CancellationToken ct)
+    {
+        var open = await FindAsync(pendingSecret, ct) ?? throw MfaErrors.PendingExpired();
+        if (open.MustEnrol || !open.Factors.Contains(SecondFactors.Passkey)) throw PasskeyErrors.NotFound();
+        return await passkeys.BeginAsync(open.User.Id, ct);
+    }
+
+    /// <summary>
+    /// Passkey as the second factor, step 2: the assertion must be one of the pending user's credentials over the challenge
+    /// this browser (<paramref name="handle"/>) was given for that user (<see cref="PasskeyAssertion.VerifyAsync"/>: single use,
+    /// counter, user verification, attempt guard); then the pending login completes with hwk or swk.
+    /// </summary>
+    /// <exception cref="AuthlyException">401 MFA_PENDING_EXPIRED, 400 PASSKEY_FAILED</exception>
+    /// <exception cref="ThrottledException">429 while the user or the address is locked</exception>
+    public async Task<Complete> VerifyPasskeyAsync(string? pendingSecret, string? handle, JsonElement credential, string? clientIp, CancellationToken ct)
+    {
+        var open = await FindAsync(pendingSecret, ct) ?? throw MfaErrors.PendingExpired();
+        if (open.MustEnrol || !open.Factors.Contains(SecondFactors.Passkey)) throw PasskeyErrors.Failed("pending login without a passkey factor");
+        var verified = await passkeys.VerifyAsync(open.User.Id, handle, credential, clientIp, ct);
+        var method = verified.Passkey.BackupEligible ? AuthenticationMethods.SoftwareKey : AuthenticationMethods.HardwareKey;
+        return await CompleteAsync(pendingSecret!, verified.User.Id, method, SecondFactors.Passkey, ct);
     }
 
     /// <summary>A must-enrol pending login whose user has just confirmed a factor (<paramref name="method"/>): complete.</summary>

@@ -22,7 +22,8 @@ public static class AdminMfaEndpoints
         [property: JsonPropertyName("type")] string Type,
         [property: JsonPropertyName("confirmed_at"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTime? ConfirmedAt,
         [property: JsonPropertyName("last_used_at"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTime? LastUsedAt,
-        [property: JsonPropertyName("remaining"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Remaining);
+        [property: JsonPropertyName("remaining"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Remaining,
+        [property: JsonPropertyName("count"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Count = null);
 
     public sealed record PolicyChange([property: JsonPropertyName("mfa_required")] bool? MfaRequired);
 
@@ -32,7 +33,7 @@ public static class AdminMfaEndpoints
         admin.MapPut("/users/{id}/mfa", SetPolicyAsync).Needs("admin:users:write").WithSummary("Set mfa_required for the user");
         admin.MapDelete("/users/{id}/mfa", ResetAsync).Needs("admin:users:write")
             .WithSummary("Remove all of the user's second factors (they enrol again at the next login if one is required)");
-        admin.MapDelete("/users/{id}/mfa/{kind}", RemoveAsync).Needs("admin:users:write").WithSummary("Remove one kind of factor: totp or recovery_code");
+        admin.MapDelete("/users/{id}/mfa/{kind}", RemoveAsync).Needs("admin:users:write").WithSummary("Remove one kind of factor: totp, passkey (all of them) or recovery_code");
     }
 
     private static string Actor(HttpContext http) =>
@@ -49,6 +50,7 @@ public static class AdminMfaEndpoints
         var s = await factors.SummaryAsync(user.Id, ct);
         var list = new List<FactorView>();
         if (s.Totp) list.Add(new(SecondFactors.Totp, s.TotpConfirmedAt, s.TotpLastUsedAt, null));
+        if (s.Passkeys > 0) list.Add(new(SecondFactors.Passkey, null, null, null, s.Passkeys));
         if (s.RecoveryCodesRemaining > 0) list.Add(new(SecondFactors.RecoveryCode, null, null, s.RecoveryCodesRemaining));
         return new MfaView(user.Id, user.MfaRequired, policy.Requires(user), list);
     }

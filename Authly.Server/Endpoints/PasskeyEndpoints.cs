@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Authly.Admin;
+using Authly.Mfa;
 using Authly.Passkeys;
 using Authly.Server.Http;
 using Authly.Server.Pages;
@@ -61,6 +62,11 @@ public static class PasskeyEndpoints
             .WithSummary("WebAuthn request options for a passwordless sign-in (discoverable credentials)");
         ceremonies.MapPost("/login/passkey", SignInAsync).RateLimited("login")
             .WithSummary("Verify a passkey assertion and start the browser session");
+        // Under /login: the pending-login cookie (PendingLoginCookie, path /login) names the user, nothing in the body does.
+        ceremonies.MapPost("/login/second-factor/passkey/options", SecondFactorOptionsAsync).RateLimited("login")
+            .WithSummary("WebAuthn request options for the pending login's user (the passkey as a second factor)");
+        ceremonies.MapPost("/login/second-factor/passkey", SecondFactorAsync).RateLimited("login")
+            .WithSummary("Verify the pending user's passkey assertion, complete the pending login and start the browser session");
 
         var admin = app.MapGroup("/admin/users").WithTags("admin").AddEndpointFilter<ApiErrorFilter>().AddEndpointFilter<AdminAuthorizationFilter>();
         admin.MapGet("/{id}/mfa/passkeys", AdminListAsync).Needs("admin:users:read").WithSummary("The user's passkeys (never their keys)");
@@ -158,6 +164,27 @@ public static class PasskeyEndpoints
         var verified = await assertion.VerifySignInAsync(TakeHandle(http), body.Credential, address.Of(http)?.ToString(), ct);
         // The same session start as the password login (LoginEndpoints), recording how the user signed in.
         await browser.StartAsync(http, verified.User, verified.Amr, ct);
+        return Results.Json(new { redirect_to = returnTo });
+    }
+
+    private static async Task<IResult> SecondFactorOptionsAsync(HttpContext http, Csrf csrf, SecondFactorStep step, Authly.Tokens.Issuer issuer,
+        CancellationToken ct)
+    {
+        var body = await JsonBody.ReadAsync<OptionsRequest>(http.Request, ct);
+        if (!csrf.IsValid(http, body.CsrfToken)) throw AuthlyException.Forbidden("The page was not valid any more. Please reload it.");
+        return Ceremony(http, issuer, await step.BeginPasskeyAsync(PendingLoginCookie.Of(http), ct));
+    }
+
+    private static async Task<IResult> SecondFactorAsync(HttpContext http, Csrf csrf, SecondFactorStep step, BrowserSession browser, ClientAddress address,
+        CancellationToken ct)
+    {
+        var body = await JsonBody.ReadAsync<SignInRequest>(http.Request, ct);
+        if (!csrf.IsValid(http, body.CsrfToken)) throw AuthlyException.Forbidden("The page was not valid any more. Please reload it.");
+        var returnTo = RedirectUri.SafeReturnTo(body.ReturnTo);
+        var done = await step.VerifyPasskeyAsync(PendingLoginCookie.Of(http), TakeHandle(http), body.Credential, address.Of(http)?.ToString(), ct);
+        // As after a code (SecondFactorEndpoints): the session with the pending login's amr plus the key's; a forced
+        // password change is asked for by the next page (authorize, the account pages).
+        await browser.StartAsync(http, done.User, done.Amr, ct);
         return Results.Json(new { redirect_to = returnTo });
     }
 

@@ -41,13 +41,20 @@ public static class SecondFactorEndpoints
         return AuthPages.Login(csrf.TokenFor(http), returnTo, null, null, MfaErrors.PendingExpired().Detail, 401);
     }
 
+    /// <summary>The step page; with a passkey on offer, with the CSP its script needs.</summary>
+    private static IResult StepPage(HttpContext http, Csrf csrf, string returnTo, IReadOnlyList<string> factors, string? error, int status = 200)
+    {
+        if (MfaPages.OffersPasskey(factors)) PasskeyEndpoints.AllowPageScripts(http.Response);
+        return MfaPages.Step(csrf.TokenFor(http), returnTo, factors, error, status);
+    }
+
     private static async Task<IResult> ShowStepAsync(HttpContext http, SecondFactorStep step, Csrf csrf, string? return_to, CancellationToken ct)
     {
         var returnTo = RedirectUri.SafeReturnTo(return_to);
         var open = await step.FindAsync(PendingLoginCookie.Of(http), ct);
         if (open is null) return Expired(http, csrf, returnTo);
         if (open.MustEnrol) return Results.Redirect($"/login/enrol?return_to={Uri.EscapeDataString(returnTo)}");
-        return MfaPages.Step(csrf.TokenFor(http), returnTo, open.Factors, null);
+        return StepPage(http, csrf, returnTo, open.Factors, null);
     }
 
     private static async Task<IResult> VerifyAsync(HttpContext http, SecondFactorStep step, BrowserSession browser, Csrf csrf, ClientAddress address,
@@ -59,9 +66,9 @@ public static class SecondFactorEndpoints
         var open = await step.FindAsync(pending, ct);
         if (open is null) return Expired(http, csrf, returnTo);
         if (!csrf.IsValid(http, form.GetValueOrDefault(Csrf.FieldName)))
-            return MfaPages.Step(csrf.TokenFor(http), returnTo, open.Factors, "The form expired. Please try again.", 403);
+            return StepPage(http, csrf, returnTo, open.Factors, "The form expired. Please try again.", 403);
         // A wrong code or a lockout (429 with Retry-After) is shown on the step page.
-        PageErrors.OnRefusal(http, r => MfaPages.Step(csrf.TokenFor(http), returnTo, open.Factors, r.Message, r.Status));
+        PageErrors.OnRefusal(http, r => StepPage(http, csrf, returnTo, open.Factors, r.Message, r.Status));
         var done = await step.VerifyAsync(pending, form.GetValueOrDefault("factor") ?? "", form.GetValueOrDefault("code"), address.Of(http)?.ToString(), ct);
         return await SignInAsync(http, browser, csrf, done, returnTo, ct);
     }

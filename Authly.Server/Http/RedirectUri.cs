@@ -17,10 +17,10 @@ public static class RedirectUri
         return sb.ToString();
     }
 
-    /// <summary>A return path after login: only our own authorize, device, vault-connect and passkey pages, never another site.</summary>
+    /// <summary>A return path after login: only our own authorize, device, vault-connect, passkey and second-factor account pages, never another site.</summary>
     public static string SafeReturnTo(string? returnTo) =>
         returnTo is not null && !returnTo.StartsWith("//", StringComparison.Ordinal) && !returnTo.Contains('\\') &&
-        (returnTo.StartsWith("/api/v1/oauth/authorize?", StringComparison.Ordinal) || returnTo == "/device" || returnTo == "/account/passkeys" ||
+        (returnTo.StartsWith("/api/v1/oauth/authorize?", StringComparison.Ordinal) || returnTo == "/device" || returnTo == "/account/passkeys" || returnTo == "/account/mfa" ||
          returnTo.StartsWith("/device?", StringComparison.Ordinal) || returnTo.StartsWith("/api/v1/vault/connect/", StringComparison.Ordinal))
             ? returnTo
             : "/";

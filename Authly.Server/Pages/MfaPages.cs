@@ -7,9 +7,19 @@ namespace Authly.Server.Pages;
 /// <summary>The second-factor step, TOTP enrolment, recovery codes and the account's second-factor page.</summary>
 public static class MfaPages
 {
-    /// <summary>The step after the password: one form per factor the user has (passkeys add theirs here).</summary>
+    /// <summary>
+    /// The step after the password: one form per factor the user has. A passkey is a button that <c>/static/passkeys.js</c>
+    /// runs against <c>/login/second-factor/passkey</c> (the page's CSP must allow it: <see cref="OffersPasskey"/>).
+    /// </summary>
     public static IResult Step(string csrf, string returnTo, IReadOnlyList<string> factors, string? error, int status = 200)
     {
+        var passkey = OffersPasskey(factors) ? $"""
+            <div id="passkey-2fa">
+              {Hidden("csrf_token", csrf)}
+              <button type="button" id="passkey-2fa-btn" data-return-to="{E(returnTo)}">Use a passkey</button>
+              <p id="passkey-status" class="error" role="alert" hidden></p>
+            </div>
+            """ : "";
         var totp = factors.Contains(SecondFactors.Totp) ? $"""
             <form method="post" action="/login/second-factor">
               {Hidden("csrf_token", csrf)}{Hidden("return_to", returnTo)}{Hidden("factor", SecondFactors.Totp)}
@@ -30,9 +40,11 @@ public static class MfaPages
         return Page("Second step", $"""
             <h1>Second step</h1>
             {Message(error)}
-            {totp}{recovery}
-            """, status);
+            {passkey}{totp}{recovery}
+            """, status, script: OffersPasskey(factors) ? PasskeyPages.Script : null);
     }
+
+    public static bool OffersPasskey(IReadOnlyList<string> factors) => factors.Contains(SecondFactors.Passkey);
 
     /// <summary>Set up an authenticator app: the secret as a QR code (PNG, inline) and as text, confirmed by one code.</summary>
     public static IResult Enrol(string csrf, string action, string returnTo, string keyUri, string secretText, string? error, int status = 200)

@@ -65,6 +65,14 @@ public static class StaticAssets
                 .then(function (r) { window.location.assign(r.redirect_to); })
                 .catch(function (e) { show(e && e.message ? e.message : 'Passkey sign-in failed.'); });
             });
+            var second = document.getElementById('passkey-2fa-btn');
+            if (second) second.addEventListener('click', function () {
+              post('/login/second-factor/passkey/options', { csrf_token: csrf() })
+                .then(function (o) { return navigator.credentials.get({ publicKey: request(o) }); })
+                .then(function (c) { return post('/login/second-factor/passkey', { csrf_token: csrf(), return_to: second.getAttribute('data-return-to'), credential: assertion(c) }); })
+                .then(function (r) { window.location.assign(r.redirect_to); })
+                .catch(function (e) { show(e && e.message ? e.message : 'The passkey could not be verified.'); });
+            });
             var add = document.getElementById('add-passkey-btn');
             if (add) add.addEventListener('click', function () {
               post('/account/passkeys/options', { csrf_token: csrf() })

@@ -1,5 +1,10 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Authly.Mfa;
+using Authly.Passkeys;
+using Authly.Users;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Authly.Tests.Infrastructure;
@@ -29,7 +34,8 @@ public static class SecondFactorFlow
     {
         Assert.That(IsStepPage(stepHtml), Is.True, "not the second-factor page: " + stepHtml);
         // The page has one form per factor, with the same hidden fields: the first form's are enough.
-        var hidden = BrowserFlow.HiddenFields(stepHtml[..(stepHtml.IndexOf("</form>", StringComparison.Ordinal) + 7)]);
+        var form = stepHtml[stepHtml.IndexOf("action=\"/login/second-factor\"", StringComparison.Ordinal)..];
+        var hidden = BrowserFlow.HiddenFields(form[..(form.IndexOf("</form>", StringComparison.Ordinal) + 7)]);
         return browser.PostFormAsync("/login/second-factor", new Dictionary<string, string>
         {
             ["csrf_token"] = hidden["csrf_token"], ["return_to"] = hidden["return_to"], ["factor"] = factor, ["code"] = code,
@@ -44,5 +50,48 @@ public static class SecondFactorFlow
         Assert.That(posted.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await posted.Content.ReadAsStringAsync());
         Assert.That(posted.Headers.Location!.OriginalString, Does.StartWith("/login/second-factor"));
         return await BrowserFlow.HtmlAsync(await browser.FollowAsync(posted));
+    }
+
+    /// <summary>Registers a passkey for the user through <see cref="PasskeyRegistration"/> (as the account page does), answered by <paramref name="authenticator"/>.</summary>
+    public static async Task<SoftAuthenticator> RegisterPasskeyAsync(this AuthlyApp app, Guid userId, SoftAuthenticator? authenticator = null)
+    {
+        var user = await app.Services.GetRequiredService<UserStore>().FindByIdAsync(userId, CancellationToken.None) ?? throw new AssertionException("no such user");
+        var registration = app.Services.GetRequiredService<PasskeyRegistration>();
+        var ceremony = await registration.BeginAsync(user, CancellationToken.None);
+        authenticator ??= new SoftAuthenticator();
+        var credential = authenticator.Create(JsonNode.Parse(ceremony.Options)!.AsObject());
+        await registration.FinishAsync(userId, ceremony.Handle, JsonSerializer.SerializeToElement(credential), "Test key", CancellationToken.None);
+        return authenticator;
+    }
+
+    public static bool OffersPasskey(string stepHtml) => stepHtml.Contains("id=\"passkey-2fa-btn\"", StringComparison.Ordinal);
+
+    /// <summary>The step page's CSRF token and return_to (as /static/passkeys.js reads them).</summary>
+    public static (string Csrf, string ReturnTo) PasskeyStepFields(string stepHtml)
+    {
+        Assert.That(OffersPasskey(stepHtml), Is.True, "the step page offers no passkey: " + stepHtml);
+        var returnTo = System.Text.RegularExpressions.Regex.Match(stepHtml, "id=\"passkey-2fa-btn\" data-return-to=\"([^\"]*)\"").Groups[1].Value;
+        var block = stepHtml[stepHtml.IndexOf("id=\"passkey-2fa\"", StringComparison.Ordinal)..];
+        block = block[..block.IndexOf("</div>", StringComparison.Ordinal)];
+        return (BrowserFlow.HiddenFields(block)["csrf_token"], WebUtility.HtmlDecode(returnTo));
+    }
+
+    public static Task<HttpResponseMessage> PostJsonAsync(this BrowserFlow browser, string path, JsonObject body) =>
+        browser.Http.PostAsync(path, new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+
+    /// <summary>POST /login/second-factor/passkey/options with the step page's token: the WebAuthn request options for the pending user.</summary>
+    public static async Task<JsonObject> PasskeyStepOptionsAsync(this BrowserFlow browser, string stepHtml)
+    {
+        var response = await browser.PostJsonAsync("/login/second-factor/passkey/options", new JsonObject { ["csrf_token"] = PasskeyStepFields(stepHtml).Csrf });
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+    }
+
+    /// <summary>POST /login/second-factor/passkey with <paramref name="credential"/> (an assertion) and the step page's token and return_to.</summary>
+    public static Task<HttpResponseMessage> SubmitPasskeyStepAsync(this BrowserFlow browser, string stepHtml, JsonObject credential)
+    {
+        var (csrf, returnTo) = PasskeyStepFields(stepHtml);
+        return browser.PostJsonAsync("/login/second-factor/passkey",
+            new JsonObject { ["csrf_token"] = csrf, ["return_to"] = returnTo, ["credential"] = credential.DeepClone() });
     }
 }
