@@ -150,7 +150,11 @@ public sealed class RedemptionRaceAttacks : RelyingPartyFixture
             message.Headers.Add("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
             var answer = await app.CreateClient().SendAsync(message);
             await answer.Content.LoadIntoBufferAsync();
-            var mine = _commands.Where(c => c.Trace == trace).ToArray();
+            // The client cache's periodic re-read (ClientStore.RevalidateEvery, one query for every cached client, run by
+            // whichever request finds the cache older than 2 s) is not part of the grant: a slow login before the measured
+            // request (Argon2id on a busy machine) made it land here now and then.
+            var mine = _commands.Where(c => c.Trace == trace && !c.Text.Contains("FROM clients c WHERE c.client_id = ANY(@Ids)", StringComparison.Ordinal))
+                .ToArray();
             return (answer, mine.Length, mine.Select(c => c.Connection).Distinct().Count(), string.Join("\n---\n", mine.Select(c => c.Text)));
         }
 
