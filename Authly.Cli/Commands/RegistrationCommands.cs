@@ -74,11 +74,16 @@ public static class RegistrationCommands
 
             Example:
               authly admin client registration-token list --output json
+            JSON: {"registration_tokens": [...], "total_count": N, "page_info": {...}}.
             """) { limit, offset, output };
         command.SetAdminAction(async (parse, api, ct) =>
         {
-            var rows = (await api.GetAsync("/admin/registration-tokens" + Query(Paging(parse, limit, offset)), ct))!.AsArray();
-            Console.WriteLine(Json(parse, output, api) ? Output.Json(rows) : Output.Table(rows, TokenColumns));
+            // The CLI's one list shape (AdminCommands.PageAsync), like client and scope lists.
+            var page = await PageAsync(api, "/admin/registration-tokens", "registration_tokens", parse, limit, offset, null, ct);
+            if (Json(parse, output, api)) { Console.WriteLine(Output.Json(page)); return 0; }
+            var rows = page["registration_tokens"]!.AsArray();
+            Console.WriteLine(Output.Table(rows, TokenColumns));
+            Console.WriteLine($"{rows.Count} of {page["total_count"]} initial access token(s)");
             return 0;
         });
         return command;

@@ -447,4 +447,60 @@ public sealed class AdminCliTests
         Assert.That(output.Split('\n')[0].Trim(), Is.EqualTo("client"));
         Assert.That(output.Split('\n')[1].Trim().Split(' '), Is.EquivalentTo(new[] { "regenerate-secret", "registration-token" }));
     }
+
+    [Test, Description("Issue 18: initial access tokens from the CLI: created (printed once), used by an RFC 7591 registration, listed in the " +
+                       "CLI's list shape without the token, revoked; a client's token-exchange policy set and shown; the key schedule shown")]
+    public async Task RegistrationTokens_ExchangePolicy_AndKeySchedule_FromTheCli()
+    {
+        var cli = await LoggedInAsync();
+        var created = ParseJson(await cli.RunAsync("admin", "client", "registration-token", "create", "--description", "cli test",
+            "--max-uses", "1", "--output", "json"));
+        var (id, token) = (created["id"]!.ToString(), created["initial_access_token"]!.GetValue<string>());
+
+        using var http = new HttpClient();
+        using var register = new HttpRequestMessage(HttpMethod.Post, _url + "/api/v1/oauth/register")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new
+            {
+                client_name = "registered by token", redirect_uris = new[] { "https://app.example/cb" },
+                grant_types = new[] { "authorization_code" }, token_endpoint_auth_method = "none",
+            }),
+        };
+        register.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        var registered = await http.SendAsync(register);
+        Assert.That(registered.StatusCode, Is.EqualTo(HttpStatusCode.Created), await registered.Content.ReadAsStringAsync());
+
+        var listed = await cli.RunAsync("admin", "client", "registration-token", "list", "--output", "json");
+        var page = ParseJson(listed);
+        var row = page["registration_tokens"]!.AsArray().Single(r => r!["id"]!.ToString() == id)!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(row["use_count"]!.GetValue<int>(), Is.EqualTo(1));
+            Assert.That(page["total_count"]!.GetValue<long>(), Is.GreaterThanOrEqualTo(1));
+            Assert.That(listed.Stdout, Does.Not.Contain(token), "the token is printed once, at create");
+        });
+        Assert.That((await cli.RunAsync("admin", "client", "registration-token", "revoke", id)).ExitCode, Is.Not.EqualTo(0), "revoke asks for --confirm");
+        Assert.That((await cli.RunAsync("admin", "client", "registration-token", "revoke", id, "--confirm")).ExitCode, Is.EqualTo(0));
+        var revoked = ParseJson(await cli.RunAsync("admin", "client", "registration-token", "list", "--output", "json"))["registration_tokens"]!
+            .AsArray().Single(r => r!["id"]!.ToString() == id)!;
+        Assert.That(revoked["revoked_at"], Is.Not.Null);
+
+        var client = ParseJson(await cli.RunAsync("admin", "client", "create", "--name", Unique("exchanger-"), "--grant-type", "client_credentials",
+            "--scope", "read", "--output", "json"))["client_id"]!.GetValue<string>();
+        Assert.That((await cli.RunAsync("admin", "client", "token-exchange", "set", client, "--scope", "read", "--audience", "https://orders.example",
+            "--require-actor")).ExitCode, Is.EqualTo(0));
+        var policy = ParseJson(await cli.RunAsync("admin", "client", "token-exchange", "show", client, "--output", "json"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(policy["audiences"]!.AsArray().Select(a => a!.GetValue<string>()), Is.EqualTo(new[] { "https://orders.example" }));
+            Assert.That(policy["require_actor"]!.GetValue<bool>(), Is.True);
+        });
+
+        var schedule = ParseJson(await cli.RunAsync("admin", "keys", "schedule", "--output", "json"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(schedule["rotation_days"]!.GetValue<int>(), Is.EqualTo(90));
+            Assert.That(schedule["keys"]!.AsArray().Any(k => k!["status"]!.GetValue<string>() == "active"), Is.True, schedule.ToJsonString());
+        });
+    }
 }
