@@ -37,8 +37,15 @@ public sealed class ClusterBusTests
         var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         new RedisClusterBus(b, prefix).Subscribe("topic", m => seen.TrySetResult(m));
         var busA = new RedisClusterBus(a, prefix);
-        await busA.PublishAsync("topic", "hello");
-        Assert.That(await seen.Task.WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo("hello"));
+        // Subscribe returns before Redis has confirmed the subscription, and pub/sub keeps nothing for a subscriber
+        // that is not there yet: publish until the other node hears it (a deadline, not a sleep).
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!seen.Task.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            await busA.PublishAsync("topic", "hello");
+            await Task.WhenAny(seen.Task, Task.Delay(200));
+        }
+        Assert.That(await seen.Task.WaitAsync(TimeSpan.FromSeconds(1)), Is.EqualTo("hello"));
         Assert.That(busA.Pending, Is.Zero);
     }
 }
